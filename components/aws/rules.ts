@@ -1,0 +1,71 @@
+// AWS sizing and TEE rules. Pure data: no @pulumi/aws import, so the spec validates fast.
+//
+// Facts (see ../shared/reference/clouds.md §5 and the EC2 API reference):
+// - AMD SEV-SNP (cpuOptions.amdSevSnp) is "supported with M6a, R6a, and C6a instance types only",
+//   and offered in us-east-2 and eu-west-1.
+// - Nitro Enclaves need a Nitro instance with at least 4 vCPUs (x86); burstable T families are excluded.
+import type { BackendRules, SizingView } from "../spec/backend-rules";
+import { unsupportedConfidential } from "../spec/backend-rules";
+import type { SpecIssue } from "../spec/issues";
+import { GiB } from "../spec/units";
+
+export const SEV_SNP_FAMILIES = ["m6a", "r6a", "c6a"] as const;
+export const SEV_SNP_REGIONS = ["us-east-2", "eu-west-1"] as const;
+const ENCLAVE_MIN_VCPUS = 4;
+const ENCLAVE_EXCLUDED = /^(t\d|a1|mac)/;
+
+// vCPUs per size name; the 6a families share this ladder. GiB per vCPU: c=2, m=4, r=8.
+const SIZE_LADDER: [string, number][] = [
+  ["large", 2], ["xlarge", 4], ["2xlarge", 8], ["4xlarge", 16], ["8xlarge", 32],
+  ["12xlarge", 48], ["16xlarge", 64], ["24xlarge", 96], ["32xlarge", 128], ["48xlarge", 192],
+];
+const FAMILY_BY_GIB_PER_VCPU: [number, string][] = [[2, "c6a"], [4, "m6a"], [8, "r6a"]];
+
+/** Picks the smallest AMD 6a-family instance that fits cpus + memory (also valid for SEV-SNP). */
+export function pickAwsInstanceType(cpus: number, memoryBytes: number): string | undefined {
+  for (const [size, vcpus] of SIZE_LADDER) {
+    for (const [ratio, family] of FAMILY_BY_GIB_PER_VCPU) {
+      if (vcpus >= cpus && vcpus * ratio * GiB >= memoryBytes) return `${family}.${size}`;
+    }
+  }
+  return undefined;
+}
+
+/** vCPUs of a known instance type (6a families), or undefined when we cannot tell offline. */
+function vcpusOf(instanceType: string): number | undefined {
+  const size = instanceType.split(".")[1];
+  return SIZE_LADDER.find(([s]) => s === size)?.[1];
+}
+
+export function awsInstanceType(view: SizingView): string | undefined {
+  return view.machineType ?? pickAwsInstanceType(view.cpus, view.memoryBytes);
+}
+
+export const awsRules: BackendRules = {
+  backend: "aws",
+  confidential: ["sev-snp", "nitro-enclave"],
+  validate(view: SizingView): SpecIssue[] {
+    const issues: SpecIssue[] = [];
+    const type = awsInstanceType(view);
+    if (!type) {
+      issues.push({ path: "workload.cpus", value: view.cpus, message: "no m6a/c6a/r6a size fits this cpus + memory", fix: "use at most 192 cpus and 1536GiB, or set workload.machineType" });
+      return issues;
+    }
+    const family = type.split(".")[0];
+    if (view.confidential !== "none" && !this.confidential.includes(view.confidential)) issues.push(unsupportedConfidential(this, view.confidential));
+    if (view.confidential === "sev-snp") {
+      if (!(SEV_SNP_FAMILIES as readonly string[]).includes(family))
+        issues.push({ path: "confidential", value: type, message: "'sev-snp' needs an m6a/r6a/c6a instance", fix: "remove workload.machineType (Airlock picks an m6a/r6a/c6a size) or set it to e.g. m6a.large" });
+      if (view.region && !(SEV_SNP_REGIONS as readonly string[]).includes(view.region))
+        issues.push({ path: "region", value: view.region, message: `confidential 'sev-snp' is offered only in ${SEV_SNP_REGIONS.join(", ")}`, fix: `use region: ${SEV_SNP_REGIONS[0]} or ${SEV_SNP_REGIONS[1]}` });
+    }
+    if (view.confidential === "nitro-enclave") {
+      const vcpus = vcpusOf(type);
+      if (ENCLAVE_EXCLUDED.test(family))
+        issues.push({ path: "workload.machineType", value: type, message: "'nitro-enclave' is not available on this instance family", fix: "use a Nitro instance with >= 4 vCPUs, e.g. m6a.xlarge" });
+      else if (vcpus !== undefined && vcpus < ENCLAVE_MIN_VCPUS)
+        issues.push({ path: "workload.cpus", value: view.cpus, message: `'nitro-enclave' needs an instance with >= ${ENCLAVE_MIN_VCPUS} vCPUs (${type} has ${vcpus})`, fix: `set workload.cpus: ${ENCLAVE_MIN_VCPUS} (or a machineType such as m6a.xlarge)` });
+    }
+    return issues;
+  },
+};

@@ -1,0 +1,27 @@
+// The Pulumi program: stack config `airlock:sandbox` -> SandboxSpec -> the backend's component.
+// The spec is validated in full before any resource is registered; a bad field stops the program with
+// every problem listed.
+import * as pulumi from "@pulumi/pulumi";
+import { parseSpec, CONFIG_KEY } from "./components/spec";
+import { buildSandbox } from "./components/backends";
+import { identityFor, shortHash } from "./components/naming";
+
+const config = new pulumi.Config("airlock");
+const spec = parseSpec(config.requireObject("sandbox"), `stack '${pulumi.getStack()}' config ${CONFIG_KEY}`);
+
+// The id is stable per stack (so re-running `pulumi up` updates rather than replaces), and unique across
+// stacks and projects. Expiry counts from this deployment: re-running `up` is an explicit extension.
+const identity = identityFor(spec, { uniqueSuffix: shortHash(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`) });
+
+if (spec.waived.length > 0) {
+  pulumi.log.warn(`UNSAFE: this sandbox opts out of safety defaults: ${spec.waived.map((f) => `unsafe.${f}`).join(", ")}`);
+}
+
+const sandbox = buildSandbox(spec.name, { spec, identity });
+
+export const sandboxId = sandbox.sandboxId;
+export const backend = spec.backend;
+export const expiresAt = sandbox.expiresAt;
+export const recordLocation = sandbox.recordLocation;
+export const gateEndpoints = sandbox.gateEndpoints;
+export const waivedSafetyDefaults = spec.waived;

@@ -1,0 +1,80 @@
+// The contract between the local backend and everything that acts on a running local sandbox (the
+// CLI, the chaos runner, the sweeper): what a sandbox is made of on the host, persisted as
+// <state dir>/sandboxes/<id>/handle.json when the sandbox is created. Fields may be added; none may
+// be renamed without updating the chaos runner (chaos/) and the sweeper.
+import * as fs from "fs";
+import * as path from "path";
+import { stateDir } from "../host/state";
+import type { ProcessRef } from "../host/process";
+import type { CgroupRef } from "../host/cgroup";
+import type { SandboxSpec } from "../spec/schema";
+
+export interface GateProxy {
+  /** Toxiproxy proxy name (airlock-<id>-<upstream>). */
+  proxy: string;
+  /** Where it listens: host side of the veth, reachable from inside the sandbox. */
+  listen: string;
+  /** Where it forwards to. */
+  upstream: string;
+}
+
+export interface LocalSandboxHandle {
+  id: string;
+  createdAt: string;
+  expiresAt: string;
+  owner: string;
+  spec: SandboxSpec;
+  /** Network namespace name (airlock-<id>). */
+  netns: string;
+  /** Host-side veth (airlock...) and the sandbox-side interface name inside the netns. */
+  hostIface: string;
+  sandboxIface: string;
+  hostAddress: string;
+  sandboxAddress: string;
+  gate: {
+    /** Toxiproxy admin API, on host loopback only. */
+    adminUrl: string;
+    process: ProcessRef;
+    /** Per allowed upstream name. */
+    proxies: Record<string, GateProxy>;
+  };
+  /** The workload's cgroup (limits, freeze, kill, stats). */
+  cgroup: CgroupRef;
+  /** The hash-chained record (JSONL) of this sandbox. */
+  record: string;
+  /** The process that watches the sandbox (TTL, canaries, kill rules), if one runs. */
+  supervisor?: ProcessRef;
+}
+
+export function sandboxesDir(): string {
+  return path.join(stateDir(), "sandboxes");
+}
+
+export function handleFile(id: string): string {
+  return path.join(sandboxesDir(), id, "handle.json");
+}
+
+export function saveHandle(handle: LocalSandboxHandle): void {
+  const file = handleFile(handle.id);
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(handle, null, 2), { mode: 0o600 });
+  fs.renameSync(tmp, file);
+}
+
+export function loadHandle(id: string): LocalSandboxHandle | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(handleFile(id), "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+export function listHandles(): LocalSandboxHandle[] {
+  const dir = sandboxesDir();
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .map((id) => loadHandle(id))
+    .filter((h): h is LocalSandboxHandle => h !== undefined);
+}

@@ -7,7 +7,9 @@
 import type { BackendRules, SizingView } from "../spec/backend-rules";
 import { unsupportedConfidential } from "../spec/backend-rules";
 import type { SpecIssue } from "../spec/issues";
+import type { SandboxSpecParsed } from "../spec/schema";
 import { GiB } from "../spec/units";
+import { AWS_ENDPOINT_SERVICES } from "./services";
 
 export const SEV_SNP_FAMILIES = ["m6a", "r6a", "c6a"] as const;
 export const SEV_SNP_REGIONS = ["us-east-2", "eu-west-1"] as const;
@@ -68,4 +70,32 @@ export const awsRules: BackendRules = {
     }
     return issues;
   },
+  validateSpec: awsSpecIssues,
 };
+
+const AMI_RE = /^ami-[0-9a-f]{8,17}$/;
+
+/**
+ * AWS-specific rules over the whole spec: every endpoint service must be one whose IAM actions we
+ * know (so the endpoint and role policies can be scoped, never wildcarded), on the port interface
+ * endpoints answer on, and images must be AMI ids.
+ */
+export function awsSpecIssues(spec: SandboxSpecParsed): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const known = Object.keys(AWS_ENDPOINT_SERVICES);
+  spec.egress.allow.forEach((e, i) => {
+    if (e.via !== "endpoint" || !e.service) return;
+    const service = AWS_ENDPOINT_SERVICES[e.service];
+    if (!service)
+      issues.push({ path: `egress.allow[${i}].service`, value: e.service, message: "not a service the aws backend can scope (its endpoint and IAM policy would need wildcards)", fix: `use one of: ${known.join(" | ")} (add others to components/aws/services.ts)` });
+    else if (e.port !== service.port)
+      issues.push({ path: `egress.allow[${i}].port`, value: e.port, message: `the ${e.service} interface endpoint answers on port ${service.port}`, fix: `set port: ${service.port} (listenPort may differ)` });
+  });
+  if (spec.workload.image !== undefined && !AMI_RE.test(spec.workload.image))
+    issues.push({ path: "workload.image", value: spec.workload.image, message: "not an AMI id", fix: "use an AMI id such as ami-0123456789abcdef0, or remove it for Amazon Linux 2023" });
+  spec.targets.forEach((t, i) => {
+    if (t.image !== undefined && !AMI_RE.test(t.image))
+      issues.push({ path: `targets[${i}].image`, value: t.image, message: "not an AMI id", fix: "use the AMI id of an image that serves the target, e.g. ami-0123456789abcdef0" });
+  });
+  return issues;
+}

@@ -1,7 +1,7 @@
 // Per-backend validation: which TEE kinds a backend offers, which sizes/regions they need. Each
 // backend owns its table in `components/<backend>/rules.ts` (pure data + functions, no cloud SDK
 // import, so that validation stays fast and runs before any resource is registered).
-import type { Backend, ConfidentialKind } from "./schema";
+import type { Backend, ConfidentialKind, SandboxSpecParsed } from "./schema";
 import type { SpecIssue } from "./issues";
 import { parseSizeBytes } from "./units";
 import { awsRules } from "../aws/rules";
@@ -26,6 +26,8 @@ export interface BackendRules {
   confidential: readonly ConfidentialKind[];
   /** Size / TEE / region problems for this view. */
   validate(view: SizingView): SpecIssue[];
+  /** Optional backend rules over the whole (shape-valid) spec, e.g. which endpoint services it can scope. */
+  validateSpec?(spec: SandboxSpecParsed): SpecIssue[];
 }
 
 const RULES: Record<Backend, BackendRules> = {

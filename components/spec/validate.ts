@@ -155,6 +155,11 @@ function crossFieldIssues(spec: SandboxSpecParsed): SpecIssue[] {
     }
   });
 
+  spec.canaries.files.forEach((f, i) => {
+    // Canary files are written (by root, on cloud backends) under the workload user's home.
+    if (f.startsWith("/") || f.split("/").some((part) => part === ".." || part === "." || part === ""))
+      add(`canaries.files[${i}]`, f, "must be a path inside the workload user's home", "write it relative to the home directory, e.g. .aws/credentials (no leading '/', no '..')");
+  });
   if (!spec.canaries.enabled && !u.noCanaries) add("canaries.enabled", false, "canaries are on by default and turning them off lowers safety", "remove the field, or set unsafe.noCanaries: true");
   const seen = new Set<string>();
   spec.killSwitch.rules.forEach((r, i) => {
@@ -168,6 +173,7 @@ function crossFieldIssues(spec: SandboxSpecParsed): SpecIssue[] {
   for (const key of Object.keys(spec.tags)) {
     if (key.toLowerCase().startsWith("airlock")) add(`tags.${key}`, spec.tags[key], "tag keys starting with 'airlock' are reserved", "rename the tag");
   }
+  issues.push(...(rulesFor(spec.backend)?.validateSpec?.(spec) ?? []));
   return issues;
 }
 

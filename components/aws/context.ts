@@ -1,0 +1,60 @@
+// What every AWS module needs: the spec, the sandbox identity, the plan, and how to parent and name
+// its resources. Passed explicitly so each module is a plain function of its inputs.
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import type { SandboxSpec } from "../spec/schema";
+import { resourceName, SandboxIdentity, shortHash } from "../naming";
+import type { SandboxPlan } from "./plan";
+import { ROLE_TAG } from "./taggable";
+
+export interface AwsContext {
+  spec: SandboxSpec;
+  identity: SandboxIdentity;
+  plan: SandboxPlan;
+  region: string;
+  partition: string;
+  accountId: pulumi.Output<string>;
+  /** Logical name `airlock-<id>-<part>`; short enough for the physical name's random suffix. */
+  name(part: string, maxLength?: number): string;
+  /**
+   * A physical name prefix for what the workload can see from inside — IMDS shows its role, instance
+   * profile and security group names, its user data shows bucket names. Neutral on purpose (a hash
+   * of the sandbox id, no "airlock", no sandbox name): agents look for signs of being evaluated. The
+   * labels, not the names, are how Airlock finds its resources.
+   */
+  quietName(part: string): string;
+  /** Options for a resource inside the sandbox (parent + the sandbox's own provider). */
+  opts(extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions;
+  invokeOpts(): pulumi.InvokeOutputOptions;
+}
+
+export function makeContext(args: {
+  spec: SandboxSpec;
+  identity: SandboxIdentity;
+  plan: SandboxPlan;
+  partition: string;
+  parent: pulumi.ComponentResource;
+  provider: aws.Provider;
+}): AwsContext {
+  const { parent, provider } = args;
+  const region = args.spec.region!;
+  const accountId = aws.getCallerIdentityOutput({}, { parent, provider }).accountId;
+  return {
+    spec: args.spec,
+    identity: args.identity,
+    plan: args.plan,
+    region,
+    partition: args.partition,
+    accountId,
+    // IAM role names are the tightest limit (64) once Pulumi appends its 8-character suffix.
+    name: (part, maxLength = 56) => resourceName(args.identity, part, maxLength),
+    quietName: (part) => `s${shortHash(args.identity.id, 10)}-${part}-`,
+    opts: (extra = {}) => ({ parent, provider, ...extra }),
+    invokeOpts: () => ({ parent, provider }),
+  };
+}
+
+/** The role tag for resources whose purpose the invariant checks must know. */
+export function roleTag(role: "workload" | "gate" | "target" | "endpoint" | "record" | "artifacts"): Record<string, string> {
+  return { [ROLE_TAG]: role };
+}

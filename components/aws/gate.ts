@@ -1,0 +1,56 @@
+// The egress gate: a small instance running Toxiproxy with one listener per allowed upstream. It is
+// at once the allowlist (nothing else has a route or a security-group rule) and the chaos injection
+// point. Its admin API listens on loopback only.
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import type { AwsContext } from "./context";
+import type { Network } from "./network";
+import type { Firewall } from "./firewall";
+import type { InstanceIdentity } from "./identity";
+import { amazonLinuxAmi, hardenedInstance } from "./instance";
+import { renderGateUserData, TOXIPROXY_ADMIN_PORT } from "./userdata";
+import { ARTIFACT_FILES } from "./artifacts";
+
+export const GATE_INSTANCE_TYPE = "t3.micro";
+
+export interface GateArgs {
+  net: Network;
+  fw: Firewall;
+  identity: InstanceIdentity;
+  artifactsBucket: pulumi.Input<string>;
+  logBucket: pulumi.Input<string>;
+  dependsOn?: pulumi.Resource[];
+}
+
+export function toxiproxyConfig(ctx: AwsContext) {
+  return ctx.plan.listeners.map((l) => ({ name: l.name, listen: `0.0.0.0:${l.listenPort}`, upstream: l.upstream, enabled: true }));
+}
+
+export function buildGate(ctx: AwsContext, a: GateArgs): aws.ec2.Instance {
+  const userData = pulumi.all([a.artifactsBucket, a.logBucket]).apply(([artifactsBucket, logBucket]) =>
+    renderGateUserData({
+      region: ctx.region,
+      ttlSeconds: ctx.spec.ttlMs / 1000,
+      logBucket,
+      logPrefix: a.identity.logPrefix,
+      artifactsBucket,
+      toxiproxyKey: ARTIFACT_FILES.toxiproxy.key,
+      proxies: toxiproxyConfig(ctx),
+      adminPort: TOXIPROXY_ADMIN_PORT,
+    }),
+  );
+  return hardenedInstance(ctx, "gate", {
+    role: "gate",
+    ami: amazonLinuxAmi(ctx),
+    amiIsLookup: true,
+    instanceType: GATE_INSTANCE_TYPE,
+    subnet: a.net.subnets.gate,
+    privateIp: ctx.plan.gateIp,
+    securityGroup: a.fw.gate,
+    identity: a.identity,
+    userData,
+    // The gate needs a public address only to reach public upstreams (unsafe.allowInternet).
+    publicIp: ctx.spec.unsafe.allowInternet && ctx.plan.publicAddresses.length > 0,
+    dependsOn: a.dependsOn,
+  });
+}

@@ -1,0 +1,66 @@
+// The workload instance: the size and TEE the spec asks for, the bootstrap that plants the canary
+// files, maps upstream names to the gate, and runs `workload.command` as the non-root
+// `workload.user` (with `workload.pids` as its task limit).
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import type { AwsContext } from "./context";
+import type { Network } from "./network";
+import type { Firewall } from "./firewall";
+import type { InstanceIdentity } from "./identity";
+import { amazonLinuxAmi, hardenedInstance } from "./instance";
+import { awsInstanceType } from "./rules";
+import { sizingViewOf } from "../spec/backend-rules";
+import { renderWorkloadUserData } from "./userdata";
+import { GiB } from "../spec/units";
+
+export interface WorkloadArgs {
+  net: Network;
+  fw: Firewall;
+  identity: InstanceIdentity;
+  logBucket: pulumi.Input<string>;
+  /** Canary files (path relative to home -> content); empty when canaries are off. */
+  homeFiles: pulumi.Input<Record<string, string>>;
+  dependsOn?: pulumi.Resource[];
+}
+
+/** The TEE settings for the spec's `confidential` kind (validation refused every other kind). */
+export function teeOptions(kind: string): { cpuOptions?: aws.types.input.ec2.InstanceCpuOptions; enclaveOptions?: aws.types.input.ec2.InstanceEnclaveOptions } {
+  if (kind === "sev-snp") return { cpuOptions: { amdSevSnp: "enabled" } };
+  if (kind === "nitro-enclave") return { enclaveOptions: { enabled: true } };
+  return {};
+}
+
+export function buildWorkload(ctx: AwsContext, a: WorkloadArgs): aws.ec2.Instance {
+  const { spec, plan } = ctx;
+  const instanceType = awsInstanceType(sizingViewOf(spec)!)!;
+  const hosts: Record<string, string[]> = plan.listeners.length ? { [plan.gateIp]: [...new Set(plan.listeners.flatMap((l) => l.aliases))] } : {};
+  const userData = pulumi.all([a.logBucket, a.homeFiles]).apply(([logBucket, homeFiles]) =>
+    renderWorkloadUserData({
+      region: ctx.region,
+      ttlSeconds: spec.ttlMs / 1000,
+      logBucket,
+      logPrefix: a.identity.logPrefix,
+      user: spec.workload.user,
+      command: spec.workload.command,
+      env: spec.workload.env,
+      pids: spec.workload.pids,
+      hosts,
+      homeFiles,
+    }),
+  );
+  const ami = spec.workload.image ?? amazonLinuxAmi(ctx);
+  return hardenedInstance(ctx, "workload", {
+    role: "workload",
+    ami,
+    amiIsLookup: spec.workload.image === undefined,
+    instanceType,
+    subnet: a.net.subnets.workload,
+    securityGroup: a.fw.workload,
+    identity: a.identity,
+    userData,
+    rootVolumeGiB: Math.max(8, Math.ceil(spec.workloadDiskBytes / GiB)),
+    publicIp: spec.unsafe.allowPublicIp,
+    ...teeOptions(spec.confidential),
+    dependsOn: a.dependsOn,
+  });
+}

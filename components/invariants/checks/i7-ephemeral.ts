@@ -1,0 +1,53 @@
+// I7 — ephemeral and findable: every taggable resource carries the sandbox id, expiry and owner
+// (consistently, so a sweeper can find orphans), and the platform — not only the guest — ends every
+// machine at the expiry.
+import { LABEL_KEYS, sandboxLabels } from "../../naming";
+import { TTL_MAX_MS } from "../../spec/schema";
+import type { Finding, Invariant } from "../types";
+import { finding } from "./util";
+
+const CLOCK_SKEW_MS = 1000;
+
+export const i7: Invariant = {
+  id: "I7",
+  title: "ephemeral (platform TTL, labels on every resource)",
+  waiverFlags: ["allowLongTtl"],
+  check({ graph, spec, rules }) {
+    const out: Finding[] = [];
+    const keys = LABEL_KEYS[rules.labelStyle];
+    // The owner as this platform spells label values.
+    const owner = sandboxLabels({ id: spec.name, expiresAt: new Date(0), owner: spec.owner }, rules.labelStyle)[keys.owner];
+    const seen = { sandbox: new Set<string>(), expiresAt: new Set<string>() };
+    for (const node of graph.resources.filter((n) => rules.isTaggable(n.type))) {
+      for (const field of rules.labelFields(node.type)) {
+        const labels = (node.inputs[field] ?? {}) as Record<string, string>;
+        const missing = Object.values(keys).filter((k) => !labels[k]);
+        if (missing.length) {
+          out.push(finding(node, `${field} lack ${missing.join(", ")}`));
+          continue;
+        }
+        seen.sandbox.add(labels[keys.sandbox]);
+        seen.expiresAt.add(labels[keys.expiresAt]);
+        if (labels[keys.owner] !== owner) out.push(finding(node, `${field} name owner '${labels[keys.owner]}', the spec '${spec.owner}'`));
+      }
+    }
+    if (seen.sandbox.size > 1) out.push(finding("(graph)", `resources name different sandboxes: ${[...seen.sandbox].join(", ")}`));
+    for (const id of seen.sandbox) if (!id.startsWith(spec.name.toLowerCase())) out.push(finding("(graph)", `sandbox label '${id}' does not belong to sandbox '${spec.name}'`));
+    if (seen.expiresAt.size > 1) out.push(finding("(graph)", `resources name different expiries: ${[...seen.expiresAt].join(", ")}`));
+
+    const ttl = rules.ttl(graph);
+    const compute = rules.compute(graph);
+    if (ttl.length === 0) out.push(finding("(graph)", "no platform-enforced TTL (only the guest could end the sandbox)"));
+    for (const c of compute) {
+      if (ttl.length && !ttl.some((t) => t.ends.includes(c.node.id!))) out.push(finding(c.node, `${c.role} is not ended by the platform TTL`));
+      if (!c.shutdownDeletes) out.push(finding(c.node, `${c.role}: shutting down from inside does not delete it (the in-guest timer would only stop it)`));
+    }
+    const expiry = [...seen.expiresAt].map((s) => Date.parse(s)).find((t) => !Number.isNaN(t));
+    for (const t of ttl) {
+      if (!t.at) out.push(finding(t.node, "TTL has no fixed time"));
+      else if (expiry !== undefined && Math.abs(t.at.getTime() - expiry) > CLOCK_SKEW_MS) out.push(finding(t.node, `TTL fires at ${t.at.toISOString()}, the labels say ${new Date(expiry).toISOString()}`));
+    }
+    if (spec.ttlMs > TTL_MAX_MS) out.push(finding("(spec)", `TTL ${spec.ttl} is longer than ${TTL_MAX_MS / 3_600_000}h`, "allowLongTtl"));
+    return out;
+  },
+};

@@ -1,0 +1,179 @@
+// Builds a stack's resource graph under Pulumi's mock runtime: no cloud account, no Pulumi CLI, no
+// network. The same code serves `airlock check` and the tests.
+//
+//   buildGraph(program, options)    runs any Pulumi program function and records what it registers
+//   buildStackGraph(stack)          runs this project's program (index.ts) with the config from
+//                                   stacks/Pulumi.<stack>.yaml; the spec is validated first, so a
+//                                   bad spec throws a SpecError before anything is registered
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import * as pulumi from "@pulumi/pulumi";
+import { CONFIG_KEY, parseSpec, stackFile } from "../spec/load";
+import { SpecError } from "../spec/issues";
+import type { SandboxSpec } from "../spec/schema";
+import { GraphNode, ResourceGraph } from "./graph";
+import type { CloudMocks, MockContext } from "./mocks/types";
+import { awsMocks } from "./mocks/aws";
+
+/** Every cloud's mocks; a program may use several providers. */
+export const CLOUD_MOCKS: CloudMocks[] = [awsMocks];
+
+export const MOCK_ACCOUNT = "123456789012";
+
+/** Collects what a program registers; pass your own to inspect a run that failed. */
+export class GraphRecorder {
+  readonly nodes: GraphNode[] = [];
+  readonly invokes: { token: string; inputs: Record<string, any> }[] = [];
+  get graph(): ResourceGraph {
+    return new ResourceGraph(this.nodes);
+  }
+}
+
+export interface BuildOptions {
+  project?: string;
+  stack?: string;
+  organization?: string;
+  /** Stack config, `namespace:key` -> string (objects as JSON). */
+  config?: Record<string, string>;
+  /** `pulumi preview` instead of `up` (isDryRun()). */
+  preview?: boolean;
+  recorder?: GraphRecorder;
+  mocks?: CloudMocks[];
+  /** Region the mocks put in ARNs when the config names none (`aws:region`). */
+  region?: string;
+}
+
+export interface BuiltGraph {
+  graph: ResourceGraph;
+  /** The program's exports (stack outputs), resolved. */
+  outputs: Record<string, unknown>;
+  elapsedMs: number;
+}
+
+/** A plain deep copy of registered inputs; values that are not data (promises inside assets) become "<unresolved>". */
+export function plainCopy(value: unknown): any {
+  if (value === null || typeof value !== "object") return typeof value === "function" ? "<function>" : value;
+  if (typeof (value as any).then === "function") return "<unresolved>";
+  if (Array.isArray(value)) return value.map(plainCopy);
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainCopy(v)]));
+}
+
+function urnOf(stack: string, project: string, type: string, name: string, parent?: string): string {
+  // Same scheme as the mock monitor: the parent's type chain, then this type.
+  const qualified = parent ? `${parent.split("::")[2]}$${type}` : type;
+  return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
+}
+
+/** Runs `program` as a Pulumi stack under mocks and returns every resource it registered. */
+export async function buildGraph(program: () => Promise<Record<string, unknown> | void>, opts: BuildOptions = {}): Promise<BuiltGraph> {
+  const started = Date.now();
+  const project = opts.project ?? "airlock";
+  const stack = opts.stack ?? "stack";
+  const recorder = opts.recorder ?? new GraphRecorder();
+  const config = opts.config ?? {};
+  const cloudMocks = opts.mocks ?? CLOUD_MOCKS;
+  const ctx: MockContext = { region: config["aws:region"] ?? opts.region ?? "us-east-1", account: MOCK_ACCOUNT };
+
+  // The mock monitor does not tell `newResource` the parent. It calls `newResource` synchronously
+  // inside `registerResource`, so the request being registered is known at that moment.
+  let registering: { parent?: string } | undefined;
+
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const parent = registering?.parent || undefined;
+        const cloud = cloudMocks.find((m) => m.handles(args.type));
+        const { id, state } = args.custom && cloud ? cloud.newResource(args.type, args.name, args.inputs, ctx) : { id: args.custom ? `${args.name}-id` : undefined, state: args.inputs };
+        recorder.nodes.push({ urn: urnOf(stack, project, args.type, args.name, parent), type: args.type, name: args.name, inputs: plainCopy(args.inputs), id, state, parent, custom: args.custom ?? false });
+        return { id: id ?? "", state };
+      },
+      call(args) {
+        recorder.invokes.push({ token: args.token, inputs: args.inputs });
+        for (const m of cloudMocks) {
+          const result = m.call(args.token, args.inputs, ctx);
+          if (result) return result;
+        }
+        throw new Error(`no mock answer for provider function ${args.token}; add one to components/invariants/mocks/`);
+      },
+    },
+    project,
+    stack,
+    opts.preview ?? false,
+    opts.organization ?? "organization",
+  );
+  const monitor = pulumi.runtime.getMonitor() as any;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: any) => {
+    registering = { parent: req.getParent?.() };
+    try {
+      return register(req, callback);
+    } finally {
+      registering = undefined;
+    }
+  };
+  pulumi.runtime.setAllConfig(config);
+
+  let outputs: Record<string, unknown> | undefined;
+  try {
+    outputs = (await pulumi.runtime.runInPulumiStack(async () => (await program()) ?? {})) as Record<string, unknown>;
+  } finally {
+    // Let every registration that is still in flight land in the recorder (also on failure).
+    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs().catch(() => undefined);
+  }
+  return { graph: recorder.graph, outputs: outputs ?? {}, elapsedMs: Date.now() - started };
+}
+
+/** Root of this repository (where Pulumi.yaml and index.ts live). */
+export const PROJECT_ROOT = path.join(__dirname, "..", "..");
+
+/** A stack file's `config:` as Pulumi passes it to the program: strings, objects as JSON. */
+export function readStackConfig(file: string): Record<string, string> {
+  let doc: any;
+  try {
+    doc = YAML.parse(fs.readFileSync(file, "utf8"));
+  } catch (e: any) {
+    throw new SpecError([{ path: "(file)", value: file, message: e.code === "ENOENT" ? "no such stack file" : `cannot read: ${String(e.message).split("\n")[0]}`, fix: "pass the name of a stack under stacks/ (stacks/Pulumi.<name>.yaml)" }], file);
+  }
+  const config = doc?.config ?? {};
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+export interface StackGraph extends BuiltGraph {
+  stack: string;
+  file: string;
+  spec: SandboxSpec;
+}
+
+/**
+ * Runs this project's Pulumi program for `stack` under mocks. The spec is validated before the
+ * program starts: a bad spec throws a SpecError (every issue listed) and registers nothing.
+ */
+export async function buildStackGraph(stack: string, opts: { file?: string; root?: string; recorder?: GraphRecorder; preview?: boolean } = {}): Promise<StackGraph> {
+  const root = opts.root ?? PROJECT_ROOT;
+  const file = opts.file ?? stackFile(stack, root);
+  return buildConfigGraph(stack, readStackConfig(file), { ...opts, root, source: file });
+}
+
+/** Like buildStackGraph, from stack config already in hand (tests build spec variants this way). */
+export async function buildConfigGraph(
+  stack: string,
+  config: Record<string, string>,
+  opts: { root?: string; recorder?: GraphRecorder; preview?: boolean; source?: string } = {},
+): Promise<StackGraph> {
+  const root = opts.root ?? PROJECT_ROOT;
+  const source = opts.source ?? `stack '${stack}'`;
+  if (config[CONFIG_KEY] === undefined)
+    throw new SpecError([{ path: `config.${CONFIG_KEY}`, value: undefined, message: "the stack has no sandbox spec", fix: `add config: ${CONFIG_KEY}: {...} to the stack file` }], source);
+  const spec = parseSpec(JSON.parse(config[CONFIG_KEY]), `${source} config ${CONFIG_KEY}`);
+  const entry = require.resolve(path.join(root, "index.ts"));
+  const built = await buildGraph(
+    async () => {
+      // The program registers its resources when loaded; load it afresh for every stack.
+      delete require.cache[entry];
+      return { ...require(entry) };
+    },
+    { project: "airlock", stack, config, recorder: opts.recorder, preview: opts.preview, region: spec.region },
+  );
+  return { ...built, stack, file: source, spec };
+}

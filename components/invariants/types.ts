@@ -1,0 +1,204 @@
+// The cloud-neutral vocabulary of the invariant checks.
+//
+// A per-cloud rule table (rules/<cloud>.ts) reads a resource graph and answers in these terms —
+// "this route goes to 0.0.0.0/0", "this firewall rule lets the workload reach the gate on 443",
+// "this log store is locked in compliance mode for 90 days". The checks (checks/i*.ts) only ever see
+// these facts, so adding GCP, Azure or Kubernetes means writing one table, not touching a check.
+import type { Backend, ConfidentialKind, SandboxSpec, UnsafeFlag } from "../spec/schema";
+import type { LabelStyle } from "../naming";
+import type { GraphNode, ResourceGraph } from "./graph";
+
+/** What a resource is for in the sandbox. */
+export type Role = "workload" | "gate" | "target" | "endpoint" | "record" | "artifacts" | "unknown";
+
+/** A resource type that must not exist, and why. */
+export interface ForbiddenType {
+  /** Which guarantee it breaks: a path to the internet (I1), or credentials handed to instances (I4). */
+  concern: "internet-path" | "credential-injection";
+  why: string;
+  /** The unsafe flag that allows it, if any. */
+  waivableBy?: UnsafeFlag;
+}
+
+export interface RouteFact {
+  node: GraphNode;
+  /** Destination range, e.g. 0.0.0.0/0. */
+  destination: string;
+  /** What it routes to (gateway id, NAT id, ...). */
+  via: string;
+}
+
+/** Something that gives a resource an address reachable from the internet. */
+export interface ExposureFact {
+  node: GraphNode;
+  role: Role;
+  detail: string;
+}
+
+/** A platform default that is open unless taken over (e.g. AWS's default security group). */
+export interface OpenDefaultFact {
+  node?: GraphNode;
+  concern: "routes" | "egress" | "ingress";
+  detail: string;
+}
+
+export type Peer =
+  | { kind: "cidr"; cidr: string }
+  | { kind: "role"; role: Role }
+  /** A private service path (e.g. an S3 gateway endpoint's prefix list) and what it serves. */
+  | { kind: "service"; serves: "record" | "artifacts" | "record+artifacts" | "other"; detail: string }
+  | { kind: "self" }
+  | { kind: "unknown"; ref: string };
+
+export interface FirewallRuleFact {
+  node: GraphNode;
+  direction: "egress" | "ingress";
+  /** Role of the group the rule belongs to. */
+  subject: Role;
+  peer: Peer;
+  /** e.g. "tcp/443", "all". */
+  ports: string;
+}
+
+export interface DnsFact {
+  /** Resolver queries are limited to an allowlist (or the resolver is off), failing closed. */
+  restricted: boolean;
+  detail: string;
+  nodes: GraphNode[];
+}
+
+export interface PolicyStatementFact {
+  effect: "Allow" | "Deny";
+  actions: string[];
+  /** `NotAction` / `NotResource` used (an allow of "everything but"). */
+  negated: boolean;
+  resources: string[];
+  anyPrincipal: boolean;
+  /** Has conditions that narrow who or what (source account/ARN, principal ARN, endpoint). */
+  conditioned: boolean;
+}
+
+export interface PolicyFact {
+  node: GraphNode;
+  kind: "identity" | "resource" | "endpoint" | "trust";
+  statements: PolicyStatementFact[];
+  /** A grant whose contents are not visible here (e.g. a managed policy attachment). */
+  opaque?: string;
+}
+
+export interface ComputeFact {
+  node: GraphNode;
+  role: Role;
+  metadata: { hardened: boolean; detail: string };
+  sshKey?: string;
+  tee: ConfidentialKind;
+  machineType?: string;
+  /** Stopping from inside deletes the machine (so an in-guest timer ends it). */
+  shutdownDeletes: boolean;
+  /** User the workload process runs as, when the table can tell. */
+  runsAs?: string;
+}
+
+export interface RecordFact {
+  node: GraphNode;
+  lock?: { mode: "compliance" | "governance"; days: number };
+  versioned: boolean;
+  publicAccessBlocked: boolean;
+  /** Writes and deletes are refused unless they come from inside the boundary (or the log services). */
+  writesOnlyFromBoundary: boolean;
+}
+
+export interface FlowLogFact {
+  node: GraphNode;
+  allTraffic: boolean;
+  toRecord: boolean;
+  /** Network node ids the flow log covers. */
+  covers: string[];
+}
+
+export interface CanaryFact {
+  kind: "file" | "object" | "credential";
+  /** Path relative to the workload's home (file, object) or the credential's name. */
+  path: string;
+  node: GraphNode;
+  /** Grants attached to a credential canary (must be none). */
+  grants?: GraphNode[];
+}
+
+export interface AlarmFact {
+  node: GraphNode;
+  /** Which canary kinds this alarm sees (only if the events actually reach it). */
+  watches: ("object" | "credential")[];
+  notifies: boolean;
+  /** Stops or deletes the workload. */
+  kills: boolean;
+}
+
+export interface TtlFact {
+  node: GraphNode;
+  at?: Date;
+  /** Compute node ids it deletes or stops. */
+  ends: string[];
+}
+
+/** The per-cloud adapter from a resource graph to the facts above. */
+export interface CloudRuleTable {
+  backend: Backend;
+  labelStyle: LabelStyle;
+  /** Network resources whose ids name "the boundary" (VPC, VNet, namespace). */
+  networks(g: ResourceGraph): GraphNode[];
+  forbiddenTypes: Readonly<Record<string, ForbiddenType>>;
+  routes(g: ResourceGraph): RouteFact[];
+  exposures(g: ResourceGraph): ExposureFact[];
+  openDefaults(g: ResourceGraph): OpenDefaultFact[];
+  firewallRules(g: ResourceGraph): FirewallRuleFact[];
+  dns(g: ResourceGraph): DnsFact;
+  policies(g: ResourceGraph): PolicyFact[];
+  /** Actions allowed on every resource because the platform has no resource-level permission for them. */
+  resourceWildcardActions: ReadonlySet<string>;
+  compute(g: ResourceGraph): ComputeFact[];
+  recordStores(g: ResourceGraph): RecordFact[];
+  flowLogs(g: ResourceGraph): FlowLogFact[];
+  canaries(g: ResourceGraph): CanaryFact[];
+  alarms(g: ResourceGraph): AlarmFact[];
+  ttl(g: ResourceGraph): TtlFact[];
+  isTaggable(type: string): boolean;
+  /** Input fields that hold labels for this type (e.g. tags, volumeTags). */
+  labelFields(type: string): readonly string[];
+}
+
+export interface Finding {
+  /** `type::name` of the offending resource, or "(spec)" / "(graph)". */
+  resource: string;
+  message: string;
+  /** The unsafe flag that, when set, allows this. */
+  waivableBy?: UnsafeFlag;
+  /** True when the spec sets `waivableBy`. */
+  waived?: boolean;
+}
+
+export type InvariantId = "I1" | "I2" | "I3" | "I4" | "I5" | "I6" | "I7" | "I8";
+
+export interface InvariantContext {
+  graph: ResourceGraph;
+  spec: SandboxSpec;
+  rules: CloudRuleTable;
+}
+
+export interface Invariant {
+  id: InvariantId;
+  title: string;
+  /** The unsafe flags that can waive (part of) this invariant. */
+  waiverFlags: readonly UnsafeFlag[];
+  check(ctx: InvariantContext): Finding[];
+}
+
+export interface Verdict {
+  id: InvariantId;
+  title: string;
+  status: "pass" | "fail" | "waived";
+  /** All findings, waived ones included (marked). */
+  findings: Finding[];
+  /** The spec's unsafe flags that waive this invariant. */
+  waivedBy: UnsafeFlag[];
+}

@@ -1,0 +1,89 @@
+// `airlock check` as a user runs it: a subprocess, no cloud account, no Pulumi CLI.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { spawnSync } from "child_process";
+import { PROJECT_ROOT } from "./helpers/pulumi-mocks";
+
+function airlock(...args: string[]) {
+  const started = Date.now();
+  const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, "bin", "airlock.js"), ...args], { cwd: PROJECT_ROOT, encoding: "utf8", env: { ...process.env, AIRLOCK_QUIET: "1" } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
+}
+
+describe("airlock check (subprocess)", () => {
+  for (const stack of ["aws", "aws-tee"]) {
+    it(`--stack ${stack} --json: exit 0, every invariant passes`, () => {
+      const r = airlock("check", "--stack", stack, "--json");
+      assert.strictEqual(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout);
+      assert.strictEqual(out.ok, true);
+      assert.deepStrictEqual(out.verdicts.map((v: any) => [v.id, v.status]), ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8"].map((id) => [id, "pass"]));
+      assert.strictEqual(out.resources.byType["aws:ec2/instance:Instance"], 3);
+      assert.strictEqual(out.resources.total, Object.values(out.resources.byType).reduce((a: number, b: any) => a + b, 0));
+      console.log(`      (${stack}: ${out.resources.total} resources, check took ${r.ms}ms wall)`);
+    });
+  }
+
+  it("prints resource counts and verdicts for people", () => {
+    const r = airlock("check", "--stack", "aws");
+    assert.strictEqual(r.code, 0, r.stderr);
+    assert.match(r.stdout, /aws:ec2\/vpc:Vpc\s+1\n/);
+    for (const id of ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8"]) assert.match(r.stdout, new RegExp(`^PASS\\s+${id} `, "m"));
+  });
+
+  describe("a spec with bad fields", () => {
+    let dir: string;
+    let file: string;
+    before(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-check-"));
+      file = path.join(dir, "Pulumi.bad.yaml");
+      fs.writeFileSync(
+        file,
+        [
+          "config:",
+          "  aws:region: us-east-2",
+          "  airlock:sandbox:",
+          "    name: bad-spec",
+          "    backend: aws",
+          "    region: us-east-2",
+          "    owner: alice@lab.org",
+          "    confidential: sev-snp",
+          "    workload:",
+          "      cpus: two",
+          "      machineType: t3.large",
+          "      command: [run]",
+          "    egres:",
+          "      allow: []",
+          "",
+        ].join("\n"),
+      );
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("exits non-zero and names every field path with the fix", () => {
+      const r = airlock("check", "--file", file);
+      assert.strictEqual(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /nothing was created/);
+      assert.match(r.stderr, /- workload\.cpus: .*got 'two'/);
+      assert.match(r.stderr, /- egres: unknown field.*did you mean 'egress'/);
+      assert.match(r.stderr, /- confidential: 'sev-snp' needs an m6a\/r6a\/c6a instance; got 't3\.large'/);
+      assert.doesNotMatch(r.stdout, /PASS|FAIL/);
+    });
+
+    it("--json gives the issues to tools", () => {
+      const r = airlock("check", "--file", file, "--json");
+      assert.strictEqual(r.code, 2);
+      const out = JSON.parse(r.stdout);
+      assert.strictEqual(out.ok, false);
+      assert.deepStrictEqual(out.issues.map((i: any) => i.path).sort(), ["confidential", "egres", "workload.cpus"]);
+    });
+  });
+
+  it("a stack that does not exist is an error, not a crash", () => {
+    const r = airlock("check", "--stack", "no-such-stack");
+    assert.strictEqual(r.code, 2);
+    assert.match(r.stderr, /no such stack file/);
+  });
+});

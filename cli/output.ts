@@ -44,7 +44,7 @@ export function reportError(err: unknown, json: boolean): number {
   if (process.env.AIRLOCK_DEBUG && err instanceof Error) process.stderr.write(String(err.stack) + "\n");
   if (err instanceof SpecError) {
     if (json) process.stdout.write(JSON.stringify({ ok: false, source: err.source, issues: err.issues }, null, 2) + "\n");
-    process.stderr.write(`airlock: ${err.source}: ${err.issues.length} problem(s) in the spec, nothing was created:\n`);
+    process.stderr.write(`airlock: ${err.source}: ${err.issues.length} problem(s); nothing was created or changed:\n`);
     for (const issue of err.issues) process.stderr.write(`  - ${formatIssue(issue)}\n`);
     return 2;
   }

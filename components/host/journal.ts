@@ -252,6 +252,11 @@ export async function recoverJournals(opts: { owner?: string; purpose?: string; 
       runnerTerminated = true;
     }
     const fresh = readJournal(state.file);
+    if (fresh.closed) {
+      // The terminated runner finished its own rollback and closed the journal.
+      results.push({ owner: state.owner, purpose: state.purpose, file: state.file, action: "nothing", runnerTerminated, outcomes: [] });
+      continue;
+    }
     const outcomes: UndoOutcome[] = [];
     const fd = fs.openSync(state.file, "a");
     try {

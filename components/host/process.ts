@@ -61,9 +61,11 @@ export async function waitGone(ref: ProcessRef, timeoutMs: number): Promise<bool
   return !isAlive(ref);
 }
 
-/** SIGTERM, then SIGKILL after graceMs. */
+/** SIGTERM (+SIGCONT, so a stopped process can handle it), then SIGKILL after graceMs. */
 export async function terminate(ref: ProcessRef, graceMs = 2000): Promise<void> {
   if (!signalIfAlive(ref, "SIGTERM")) return;
+  // A stopped (SIGSTOP / hung in a debugger) process cannot act on SIGTERM until it is continued.
+  signalIfAlive(ref, "SIGCONT");
   if (await waitGone(ref, graceMs)) return;
   signalIfAlive(ref, "SIGKILL");
   await waitGone(ref, 2000);

@@ -1,0 +1,299 @@
+// Resource starvation through cgroup limits, on the real cgroups of this host (v1 hybrid here) and on
+// a v2-shaped tree. Effects are measured by reading the kernel's own counters directly from the
+// cgroup files (not through the code under test); old values are read back after every undo.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Cgroup, cgroupRef, detectCgroupHost } from "../components/host/cgroup";
+import { startFault } from "../chaos/faults";
+import { probeTarget } from "../chaos/capabilities";
+import { validateExperiment } from "../chaos/experiment/validate";
+import type { ChaosTarget } from "../chaos/target";
+import { startWorkload, Workload } from "./helpers/chaos-fixtures";
+import { faultContext, TestFaultContext, windowOf } from "./helpers/chaos-faults";
+import { skipBecause } from "./helpers/chaos-skip";
+
+const HOST = detectCgroupHost();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const readFile = (f: string) => fs.readFileSync(f, "utf8").trim();
+
+function cgTarget(cg: Cgroup): ChaosTarget {
+  return { id: `cg${process.pid}`, cgroup: cgroupRef(cg), reportDir: "/nonexistent", isWorkloadAlive: () => cg.processes().length > 0 };
+}
+
+/** This host's file for a v1 controller of a cgroup, or the v2 directory's file. */
+function kfile(cg: Cgroup, controller: string, file: string): string {
+  return HOST.mode === "v2" ? path.join(HOST.root, cg.rel, file) : path.join(HOST.root, controller, cg.rel, file);
+}
+
+/** CPU time used by the cgroup, in seconds, straight from the kernel's accounting. */
+function cpuSeconds(cg: Cgroup): number {
+  if (HOST.mode === "v2") return Number(/usage_usec (\d+)/.exec(readFile(kfile(cg, "cpu", "cpu.stat")))![1]) / 1e6;
+  return Number(readFile(kfile(cg, "cpuacct", "cpuacct.usage"))) / 1e9;
+}
+
+async function coresUsed(cg: Cgroup, ms: number): Promise<number> {
+  const [c0, t0] = [cpuSeconds(cg), performance.now()];
+  await sleep(ms);
+  return (cpuSeconds(cg) - c0) / ((performance.now() - t0) / 1000);
+}
+
+/** The root disk (MAJ:MIN and /dev node), from mountinfo, if it is a whole disk under /sys/block. */
+function rootDisk(): { mm: string; node: string } | undefined {
+  const line = readFile("/proc/self/mountinfo")
+    .split("\n")
+    .find((l) => l.split(" ")[4] === "/");
+  const mm = line?.split(" ")[2];
+  const name = fs.readdirSync("/sys/block").find((d) => readFile(`/sys/block/${d}/dev`) === mm);
+  return mm && name ? { mm, node: `/dev/${name}` } : undefined;
+}
+
+describe(`chaos resource starvation on this host's cgroups (${HOST.mode}${HOST.hybrid ? " hybrid" : ""})`, function () {
+  this.timeout(60_000);
+  let workload: Workload | undefined;
+  let ctx: TestFaultContext | undefined;
+  const tmpDirs: string[] = [];
+
+  afterEach(async () => {
+    await ctx?.close();
+    await workload?.remove();
+    ctx = workload = undefined;
+    for (const d of tmpDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  it("a 20% CPU quota holds a busy loop at 20% of a core (± 5 points); the old quota is back after the undo", async () => {
+    workload = await startWorkload("while :; do :; done");
+    ctx = faultContext(cgTarget(workload.cg));
+    const before = workload.cg.getLimit("cpu");
+    const w = windowOf({ fault: "cpu", duration: "10s", params: { quota: "20%" } });
+    const active = await startFault(ctx, w, w.steps[0].params);
+    await sleep(300); // let the current period settle
+    const used = await coresUsed(workload.cg, 2500);
+    assert.ok(Math.abs(used - 0.2) <= 0.05, `busy loop used ${used.toFixed(3)} of a core under a 20% quota`);
+    await active.stop();
+    assert.deepEqual(workload.cg.getLimit("cpu"), before);
+    if (HOST.mode === "v1") assert.equal(readFile(kfile(workload.cg, "cpu", "cpu.cfs_quota_us")), "-1");
+    const free = await coresUsed(workload.cg, 1000);
+    assert.ok(free > 0.5, `after the undo the loop runs free again (${free.toFixed(2)} cores)`);
+  });
+
+  it("ramping the CPU quota rewrites the limit; the undo restores the original, not the last step", async () => {
+    workload = await startWorkload("exec sleep 600");
+    ctx = faultContext(cgTarget(workload.cg));
+    const w = windowOf({ fault: "cpu", duration: "10s", params: { period: "50ms" }, ramp: { steps: 2, from: { quota: "50%" }, to: { quota: "10%" } } });
+    const active = await startFault(ctx, w, w.steps[0].params);
+    assert.deepEqual(workload.cg.getLimit("cpu"), { quotaUs: 25_000, periodUs: 50_000 });
+    await active.update(w.steps[1].params);
+    assert.deepEqual(workload.cg.getLimit("cpu"), { quotaUs: 5_000, periodUs: 50_000 });
+    await active.stop();
+    assert.deepEqual(workload.cg.getLimit("cpu"), { quotaUs: null, periodUs: 100_000 });
+  });
+
+  it("pids.max stops a fork loop: tasks stay at the limit and the kernel counts refused forks", async () => {
+    workload = await startWorkload("while :; do sleep 3 & done", { paused: true });
+    ctx = faultContext(cgTarget(workload.cg));
+    const w = windowOf({ fault: "pids", duration: "10s", params: { max: 16 } });
+    const active = await startFault(ctx, w, w.steps[0].params);
+    workload.go();
+    await sleep(1000);
+    const current = Number(readFile(kfile(workload.cg, "pids", "pids.current")));
+    const refused = Number(/max (\d+)/.exec(readFile(kfile(workload.cg, "pids", "pids.events")))![1]);
+    assert.ok(current <= 16 && current >= 10, `pids.current ${current} with pids.max 16`);
+    assert.ok(refused > 0, "fork() failed at the limit (pids.events max > 0)");
+    await workload.cg.kill(); // the loop would be unbounded once the limit is undone
+    await active.stop();
+    assert.equal(readFile(kfile(workload.cg, "pids", "pids.max")), "max");
+  });
+
+  it("memory.max on a process that allocates: the limit is hit and the OOM kill is counted", async () => {
+    // tail keeps its whole (newline-free) input in memory: it grows until the limit stops it.
+    workload = await startWorkload("head -c 400M /dev/zero | tail", { paused: true });
+    ctx = faultContext(cgTarget(workload.cg));
+    const old = workload.cg.getLimit("memory.max");
+    const w = windowOf({ fault: "memory-max", duration: "10s", params: { limit: "32MiB" } });
+    const active = await startFault(ctx, w, w.steps[0].params);
+    workload.go();
+    const deadline = Date.now() + 10_000;
+    let oomKills = 0;
+    let limitHits = 0;
+    while (Date.now() < deadline) {
+      if (HOST.mode === "v2") {
+        const ev = readFile(kfile(workload.cg, "memory", "memory.events"));
+        oomKills = Number(/oom_kill (\d+)/.exec(ev)![1]);
+        limitHits = Number(/^max (\d+)/m.exec(ev)![1]);
+      } else {
+        oomKills = Number(/oom_kill (\d+)/.exec(readFile(kfile(workload.cg, "memory", "memory.oom_control")))![1]);
+        limitHits = Number(readFile(kfile(workload.cg, "memory", "memory.failcnt")));
+      }
+      if (oomKills > 0) break;
+      await sleep(100);
+    }
+    assert.ok(limitHits > 0, "the limit was hit");
+    assert.ok(oomKills >= 1, "the allocating process was OOM-killed at the limit");
+    await active.stop();
+    assert.equal(workload.cg.getLimit("memory.max"), old);
+    if (HOST.mode === "v1") assert.ok(Number(readFile(kfile(workload.cg, "memory", "memory.limit_in_bytes"))) >= 2 ** 62, "v1 limit back to unlimited");
+  });
+
+  it("IO limits on the root disk are written to the kernel, throttle direct reads, and are removed by the undo", async function () {
+    const root = rootDisk();
+    if (!root) return skipBecause(this, "the root filesystem is not on a whole disk listed under /sys/block (e.g. overlay or a partition)");
+    const disk = root.mm;
+    // Direct reads of a file on the root disk (the raw device may be off limits in a container).
+    const dir = fs.mkdtempSync("/var/tmp/airlock-chaos-io-");
+    tmpDirs.push(dir);
+    const probe = path.join(dir, "probe");
+    fs.writeFileSync(probe, Buffer.alloc(2 << 20, 7));
+    const st = fs.statSync(probe);
+    const onDisk = `${(st.dev >> 8) & 0xfff}:${(st.dev & 0xff) | ((st.dev >> 12) & 0xfff00)}` === disk;
+    if (!onDisk) process.stdout.write(`      (/var/tmp is not on ${disk}: limits checked in the kernel files only, not measured)\n`);
+    workload = await startWorkload(onDisk ? `exec dd if=${probe} of=/dev/null bs=64k count=24 iflag=direct` : "exec sleep 600", { paused: true });
+    ctx = faultContext(cgTarget(workload.cg));
+    const w = windowOf({ fault: "io", duration: "10s", params: { device: disk, readBps: "512KiB/s", writeIops: 100 } });
+    const active = await startFault(ctx, w, w.steps[0].params);
+    if (HOST.mode === "v1") {
+      assert.match(readFile(kfile(workload.cg, "blkio", "blkio.throttle.read_bps_device")), new RegExp(`^${disk} 524288$`, "m"));
+      assert.match(readFile(kfile(workload.cg, "blkio", "blkio.throttle.write_iops_device")), new RegExp(`^${disk} 100$`, "m"));
+    } else assert.match(readFile(kfile(workload.cg, "io", "io.max")), new RegExp(`^${disk} rbps=524288 wbps=max riops=max wiops=100$`, "m"));
+    assert.deepEqual(workload.cg.getLimit("io", disk), { rbps: 524288, wbps: null, riops: null, wiops: 100 });
+    if (onDisk) {
+      // 1.5 MiB at 512 KiB/s: about 3 s; unthrottled it takes a few ms.
+      const t0 = performance.now();
+      workload.go();
+      await workload.exited;
+      const s = (performance.now() - t0) / 1000;
+      assert.ok(s >= 2.0, `1.5 MiB of direct reads took ${s.toFixed(2)} s under a 512 KiB/s limit`);
+    }
+    await active.stop();
+    assert.deepEqual(workload.cg.getLimit("io", disk), { rbps: null, wbps: null, riops: null, wiops: null });
+    if (HOST.mode === "v1") assert.doesNotMatch(readFile(kfile(workload.cg, "blkio", "blkio.throttle.read_bps_device")), new RegExp(`^${disk} `, "m"));
+  });
+
+  it("memory-high where the host lacks it (cgroup v1) is refused before anything is applied, with the reason", async function () {
+    if (HOST.mode === "v2") return skipBecause(this, "this host is cgroup v2: memory.high exists (tested for real below)");
+    workload = await startWorkload();
+    const probe = await probeTarget(cgTarget(workload.cg), { packetLoss: false });
+    const r = validateExperiment({ name: "pressure", actions: [{ fault: "memory-high", duration: "5s", params: { limit: "256MiB" } }] }, probe.context);
+    assert.ok(!r.ok);
+    const issue = r.issues.find((i) => i.path === "actions[0].fault")!;
+    assert.match(issue.message, /cgroup v1 has no memory.high/);
+    assert.match(issue.message, /hybrid/);
+    assert.match(issue.fix, /memory-max/);
+  });
+
+  it("a memory limit below the workload's real current use is refused without force (probed from the cgroup)", async () => {
+    // A process that holds 60 MiB resident (Buffer.alloc fills it).
+    workload = await startWorkload(`exec ${process.execPath} -e "const b = Buffer.alloc(60 << 20, 1); setInterval(() => b[0]++, 1000)"`);
+    await sleep(700);
+    const probe = await probeTarget(cgTarget(workload.cg), { packetLoss: false });
+    assert.ok(probe.context.cgroup!.memoryCurrent > 40 * 2 ** 20, `workload uses ${probe.context.cgroup!.memoryCurrent} bytes`);
+    const doc = (force: boolean) => ({ name: "squeeze", actions: [{ fault: "memory-max", duration: "5s", params: { limit: "16MiB", force } }] });
+    const r = validateExperiment(doc(false), probe.context);
+    assert.ok(!r.ok && /below the workload's current memory use/.test(r.issues[0].message));
+    assert.ok(validateExperiment(doc(true), probe.context).ok);
+  });
+});
+
+describe("chaos resource starvation on a cgroup v2-shaped tree (the v2 code paths)", () => {
+  let root: string;
+  let cg: Cgroup;
+  let ctx: TestFaultContext;
+  const files = { "cpu.max": "max 100000", "memory.max": "max", "memory.high": "max", "pids.max": "max", "io.max": "", "cgroup.procs": "" };
+
+  beforeEach(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "chaos-v2-tree-"));
+    cg = new Cgroup({ mode: "v2", root, hybrid: false }, "sandbox/workload");
+    fs.mkdirSync(path.join(root, cg.rel), { recursive: true });
+    for (const [f, v] of Object.entries(files)) fs.writeFileSync(path.join(root, cg.rel, f), v);
+    ctx = faultContext({ id: "v2tree", cgroup: cgroupRef(cg), reportDir: "/nonexistent", isWorkloadAlive: () => true });
+  });
+  afterEach(async () => {
+    await ctx.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  const file = (f: string) => readFile(path.join(root, cg.rel, f));
+
+  const cases: [string, object, string, string][] = [
+    ["cpu", { quota: "20%" }, "cpu.max", "20000 100000"],
+    ["memory-max", { limit: "256MiB" }, "memory.max", String(256 * 2 ** 20)],
+    ["memory-high", { limit: "64MiB" }, "memory.high", String(64 * 2 ** 20)],
+    ["pids", { max: 32 }, "pids.max", "32"],
+    ["io", { device: "254:0", readBps: "1MiB/s", writeIops: 50 }, "io.max", "254:0 rbps=1048576 wbps=max riops=max wiops=50"],
+  ];
+  for (const [fault, params, f, expected] of cases)
+    it(`${fault} writes ${f} (${expected}) and the undo writes the old value back`, async () => {
+      const old = file(f);
+      const w = windowOf({ fault, duration: "5s", params });
+      const active = await startFault(ctx, w, w.steps[0].params);
+      assert.equal(file(f), expected);
+      assert.match(active.mechanism, new RegExp(`cgroup v2 ${f.replace(".", "\\.")}`));
+      await active.stop();
+      if (fault === "io") assert.equal(file(f), "254:0 rbps=max wbps=max riops=max wiops=max"); // v2 "no limit" for the device
+      else assert.equal(file(f), old);
+    });
+
+  it("undoing several limits at once restores every old value, newest first", async () => {
+    for (const [fault, params] of cases.slice(0, 4)) {
+      const w = windowOf({ fault, duration: "5s", params });
+      await startFault(ctx, w, w.steps[0].params);
+    }
+    assert.equal(file("cpu.max"), "20000 100000");
+    const outcomes = await ctx.journal.undoAll();
+    assert.deepEqual(
+      outcomes.map((o) => o.step.kind),
+      ["cgroup-limit", "cgroup-limit", "cgroup-limit", "cgroup-limit"],
+    );
+    assert.ok(outcomes[0].step.label.includes("pids.max") && outcomes[3].step.label.includes(" cpu:"), "undone in reverse order");
+    for (const f of ["cpu.max", "memory.max", "memory.high", "pids.max"]) assert.equal(file(f), files[f as keyof typeof files]);
+    assert.deepEqual(ctx.journal.pending(), [], "nothing left for a later recovery");
+  });
+});
+
+describe("chaos resource starvation on real cgroup v2", function () {
+  this.timeout(30_000);
+  before(function () {
+    if (HOST.mode !== "v2") {
+      const unified = "/sys/fs/cgroup/unified/cgroup.controllers";
+      const ctrls = fs.existsSync(unified) ? readFile(unified) || "(none)" : "(no unified mount)";
+      skipBecause(this, `this host is cgroup v1${HOST.hybrid ? ` hybrid: its v2 mount has controllers '${ctrls}', not cpu/memory/pids` : ""}; the v2 paths are covered by the v2-shaped tree above`);
+    }
+  });
+
+  it("memory.high throttles an allocating workload without an OOM kill (high events counted)", async () => {
+    const workload = await startWorkload("head -c 200M /dev/zero | tail; sleep 600", { paused: true });
+    const ctx = faultContext(cgTarget(workload.cg));
+    try {
+      const w = windowOf({ fault: "memory-high", duration: "10s", params: { limit: "48MiB" } });
+      const active = await startFault(ctx, w, w.steps[0].params);
+      workload.go();
+      await sleep(3000);
+      const ev = readFile(kfile(workload.cg, "memory", "memory.events"));
+      assert.ok(Number(/^high (\d+)/m.exec(ev)![1]) > 0, "memory.high was crossed");
+      assert.equal(Number(/oom_kill (\d+)/.exec(ev)![1]), 0, "no OOM kill under memory.high");
+      await active.stop();
+      assert.equal(readFile(kfile(workload.cg, "memory", "memory.high")), "max");
+    } finally {
+      await ctx.close();
+      await workload.remove();
+    }
+  });
+
+  it("a 20% quota holds a busy loop near 20% of a core", async () => {
+    const workload = await startWorkload("while :; do :; done");
+    const ctx = faultContext(cgTarget(workload.cg));
+    try {
+      const w = windowOf({ fault: "cpu", duration: "10s", params: { quota: "20%" } });
+      const active = await startFault(ctx, w, w.steps[0].params);
+      await sleep(300);
+      const used = await coresUsed(workload.cg, 2000);
+      assert.ok(Math.abs(used - 0.2) <= 0.05, `${used}`);
+      await active.stop();
+      assert.equal(readFile(kfile(workload.cg, "cpu", "cpu.max")), "max 100000");
+    } finally {
+      await ctx.close();
+      await workload.remove();
+    }
+  });
+});

@@ -1,0 +1,106 @@
+// The report: measured effects per window and per ramp step, the JSON for tools, and the HTML page
+// that must work offline (chart.js inlined) — its script is run here against a stub Chart to check
+// that it draws the planned and applied windows and the measurements.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as vm from "vm";
+import { runChaos } from "../chaos/runner";
+import { chaosTargetFromLocalHandle } from "../chaos/target";
+import type { ChaosReport } from "../chaos/report/report";
+import { FakeSandbox, startFakeSandbox, writeExperiment } from "./helpers/chaos-fixtures";
+
+/** Runs the page's inline scripts with a stub Chart that records each chart's config. */
+function drawPage(html: string): { charts: any[]; data: ChaosReport } {
+  const scripts = [...html.matchAll(/<script(?: [^>]*)?>([\s\S]*?)<\/script>/g)];
+  const dataScript = scripts.find((m) => /id="report-data"/.test(m[0]))!;
+  const charts: any[] = [];
+  const sandbox = {
+    document: { getElementById: (id: string) => (id === "report-data" ? { textContent: dataScript[1] } : { id }) },
+    Chart: function (this: any, el: any, config: any) {
+      charts.push({ el: el.id, config });
+    },
+    JSON,
+  };
+  vm.runInNewContext(scripts[scripts.length - 1][1], sandbox);
+  return { charts, data: JSON.parse(dataScript[1]) };
+}
+
+describe("chaos report (JSON + self-contained HTML)", function () {
+  this.timeout(60_000);
+  let sb: FakeSandbox;
+  let report: ChaosReport;
+  let html: string;
+
+  before(async () => {
+    sb = await startFakeSandbox({ workloadScript: "while :; do :; done" });
+    const file = writeExperiment(
+      "report",
+      `
+name: report-check
+baseline: 1s
+recovery: 500ms
+measure: { interval: 100ms }
+steadyState:
+  probes:
+    - { name: alive, type: workload-alive, interval: 250ms }
+actions:
+  - name: ramp
+    fault: latency
+    upstream: api
+    duration: 3s
+    ramp: { steps: 3, from: { latency: 50ms }, to: { latency: 250ms } }
+  - { name: quota, fault: cpu, start: 500ms, duration: 2s, params: { quota: 20% } }
+`,
+    );
+    const r = await runChaos(chaosTargetFromLocalHandle(sb.handle), file);
+    report = JSON.parse(fs.readFileSync(r.reportPath, "utf8"));
+    html = fs.readFileSync(r.htmlPath, "utf8");
+  });
+  after(async () => sb?.cleanup());
+
+  it("measures each ramp step's latency against the baseline (50 -> 150 -> 250 ms added)", () => {
+    const ramp = report.windows.find((w) => w.id === "ramp#1")!;
+    const base = report.baseline.network.api.latencyMs!.p50;
+    const added = ramp.steps.map((s) => s.latencyP50Ms! - base);
+    assert.equal(added.length, 3);
+    [50, 150, 250].forEach((want, i) => assert.ok(Math.abs(added[i] - want) <= 15, `step ${i + 1}: +${added[i].toFixed(1)} ms, configured +${want}`));
+    assert.ok(ramp.steps.every((s) => s.lagMs! >= 0 && s.lagMs! < 200), JSON.stringify(ramp.steps.map((s) => s.lagMs)));
+  });
+
+  it("measures CPU used against the quota in force, and the throttling", () => {
+    const c = report.windows.find((w) => w.id === "quota#1")!.effect!.cgroup!;
+    assert.equal(c.quotaCores, 0.2);
+    assert.ok(Math.abs(c.cpuCores!.mean - 0.2) <= 0.06, `CPU ${c.cpuCores!.mean} cores under a 0.2 quota`);
+    assert.ok(c.throttledPeriods > 5, `throttled ${c.throttledPeriods} periods`);
+    const baseline = report.baseline.cgroup!.cpuCores!.mean;
+    assert.ok(baseline > 0.5, `the busy loop used ${baseline} cores before the quota`);
+  });
+
+  it("keeps the raw samples, probe results and a summary that names the outcome", () => {
+    assert.ok(report.samples.network.length > 20 && report.samples.cgroup.length > 20);
+    assert.ok(report.probes.filter((p) => p.phase === "during").length >= 5 && report.probes.every((p) => p.ok));
+    assert.match(report.summary, /^completed: 2\/2 fault windows applied; rollback complete and verified/);
+    assert.equal(report.schema, "airlock.chaos.report/v1");
+    assert.match(report.experiment.sha256, /^[0-9a-f]{64}$/);
+  });
+
+  it("the HTML page is self-contained: chart.js and the data are inlined, nothing is fetched", () => {
+    assert.match(html, /Chart\.js v4\.6\.1/);
+    assert.doesNotMatch(html, /<script[^>]+src=/i);
+    assert.doesNotMatch(html, /<link[^>]+href=/i);
+    assert.doesNotMatch(html, /(src|href)=["']?https?:/i);
+  });
+
+  it("the page draws the timeline (planned vs applied, probes) and the measured effects", () => {
+    const { charts, data } = drawPage(html);
+    assert.deepEqual(data.windows.map((w) => w.id), ["ramp#1", "quota#1"]);
+    const timeline = charts.find((c) => c.el === "timeline")!.config.data.datasets.map((d: any) => d.label);
+    for (const label of ["ramp#1 planned", "ramp#1 applied", "quota#1 planned", "quota#1 applied", "probe ok"]) assert.ok(timeline.includes(label), `${label} in ${timeline}`);
+    const applied = charts.find((c) => c.el === "timeline")!.config.data.datasets.find((d: any) => d.label === "quota#1 applied").data;
+    assert.ok(Math.abs(applied[0].x - data.windows[1].appliedAtMs! / 1000) < 1e-9);
+    const effects = charts.find((c) => c.el === "effects")!.config.data.datasets;
+    const latency = effects.find((d: any) => d.label === "latency api (ms)");
+    assert.equal(latency.data.length, data.samples.network.filter((s) => s.ok).length);
+    assert.ok(effects.some((d: any) => d.label === "CPU used (cores)" && d.data.length === data.samples.cgroup.length));
+  });
+});

@@ -1,0 +1,307 @@
+// Guaranteed rollback, end to end with the real runner: after a normal end, a stop condition, an
+// error, SIGTERM, SIGKILL + `airlock recover`, SIGKILL alone (the watchdog), and a hung runner (the
+// watchdog's deadline), no toxic, proxy change or cgroup limit remains and the old values are back —
+// read back from the Toxiproxy server and from the cgroup files.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { spawn, ChildProcess } from "child_process";
+import { listJournals } from "../components/host/journal";
+import { isAlive, refOf } from "../components/host/process";
+import { ChainLog, verifyLog } from "../components/record/chain-log";
+import { ChaosRunError, runChaos } from "../chaos/runner";
+import { chaosTargetFromLocalHandle } from "../chaos/target";
+import { FakeSandbox, startFakeSandbox, writeExperiment } from "./helpers/chaos-fixtures";
+
+const ROOT = path.join(__dirname, "..");
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const readFile = (f: string) => fs.readFileSync(f, "utf8").trim();
+
+/** Everything the experiments below change, read straight from the server and the cgroup files. */
+async function hostState(sb: FakeSandbox) {
+  const proxy = sb.gate.proxies.api.proxy;
+  const p = await sb.gate.admin.getProxy(proxy);
+  const rel = sb.handle.cgroup.rel;
+  return {
+    toxics: (await sb.gate.admin.listToxics(proxy)).map((t) => t.type).sort(),
+    enabled: p?.enabled,
+    cpuQuota: readFile(`/sys/fs/cgroup/cpu/${rel}/cpu.cfs_quota_us`),
+    cpuPeriod: readFile(`/sys/fs/cgroup/cpu/${rel}/cpu.cfs_period_us`),
+    pidsMax: readFile(`/sys/fs/cgroup/pids/${rel}/pids.max`),
+    memLimit: readFile(`/sys/fs/cgroup/memory/${rel}/memory.limit_in_bytes`),
+  };
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Three faults at once from the start: a latency toxic, a CPU quota, a pids limit. */
+const THREE_FAULTS = (opts: { duration: string; maxDuration: string; extra?: string }) => `
+name: rollback-check
+maxDuration: ${opts.maxDuration}
+baseline: 300ms
+recovery: 300ms
+measure: { interval: 200ms }
+${opts.extra ?? ""}
+actions:
+  - { name: slow, fault: latency, upstream: api, duration: ${opts.duration}, params: { latency: 50ms } }
+  - { name: squeeze, fault: cpu, duration: ${opts.duration}, params: { quota: 30% } }
+  - { name: few-tasks, fault: pids, duration: ${opts.duration}, params: { max: 64 } }
+`;
+
+function startCli(args: string[]): { child: ChildProcess; out: () => string; exit: Promise<number | null> } {
+  let out = "";
+  const child = spawn(process.execPath, [path.join(ROOT, "bin", "airlock.js"), ...args], { cwd: ROOT, env: { ...process.env, AIRLOCK_QUIET: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  const exit = new Promise<number | null>((r) => child.once("exit", (code, signal) => r(code ?? (signal ? -1 : null))));
+  return { child, out: () => out, exit };
+}
+
+/** The watchdog of a run, from the first line of its log: "... (pid N): guarding ...". */
+function watchdogOf(sandboxId: string) {
+  const log = path.join(process.env.AIRLOCK_STATE_DIR!, "journals", `chaos-${sandboxId}.watchdog.log`);
+  const pid = Number(/\(pid (\d+)\): guarding/.exec(fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "")?.[1]);
+  return { log, ref: pid ? refOf(pid) : undefined };
+}
+
+describe("chaos rollback guarantees (real runner, Toxiproxy and cgroups)", function () {
+  this.timeout(60_000);
+  let sb: FakeSandbox;
+  let clean: Awaited<ReturnType<typeof hostState>>;
+
+  beforeEach(async () => {
+    sb = await startFakeSandbox();
+    clean = await hostState(sb);
+    assert.deepEqual(clean.toxics, []);
+  });
+  afterEach(async () => {
+    await sb.cleanup();
+  });
+
+  const applied = async () => {
+    const s = await hostState(sb);
+    return s.toxics.length > 0 && s.cpuQuota !== "-1" && s.pidsMax !== "max" ? s : undefined;
+  };
+
+  it("normal end: every fault applied on time and undone; old values read back; report and record written", async () => {
+    const file = writeExperiment(
+      "normal",
+      `
+name: normal-end
+baseline: 500ms
+recovery: 500ms
+measure: { interval: 100ms }
+steadyState:
+  probes:
+    - { name: api-ok, type: request, upstream: api, within: 1s, interval: 200ms }
+actions:
+  - { name: slow, fault: latency, upstream: api, duration: 1500ms, params: { latency: 100ms } }
+  - { name: squeeze, fault: cpu, duration: 1500ms, params: { quota: 25% } }
+  - { name: cap, fault: memory-max, start: 500ms, duration: 1s, params: { limit: 512MiB } }
+  - { name: outage, fault: down, upstream: api, start: 1500ms, duration: 1s }
+  - { name: lossy, fault: packet-loss, upstream: api, start: 2500ms, duration: 500ms, params: { loss: 50% } }
+`,
+    );
+    let during: Awaited<ReturnType<typeof hostState>> | undefined;
+    const spy = setInterval(async () => {
+      const s = await hostState(sb).catch(() => undefined);
+      if (s && s.toxics.includes("latency") && s.memLimit !== clean.memLimit) during = s;
+    }, 50);
+    const r = await runChaos(chaosTargetFromLocalHandle(sb.handle), file).finally(() => clearInterval(spy));
+    assert.ok(during, "the faults were in effect on the server and in the cgroup during the run");
+    assert.equal(during!.cpuQuota, "25000");
+    assert.equal(during!.memLimit, String(512 * 2 ** 20));
+    assert.equal(r.status, "completed");
+    assert.equal(r.aborted, false);
+    assert.deepEqual(await hostState(sb), clean, "old values are back");
+    assert.ok(r.report.rollback.complete && r.report.rollback.verified, JSON.stringify(r.report.rollback));
+    assert.deepEqual(
+      r.report.windows.map((w) => [w.id, w.status]),
+      [
+        ["slow#1", "undone"],
+        ["squeeze#1", "undone"],
+        ["cap#1", "undone"],
+        ["outage#1", "undone"],
+        ["lossy#1", "undone"],
+      ],
+    );
+    const lossy = r.report.windows.find((w) => w.id === "lossy#1")!;
+    assert.match(lossy.mechanism!, /emulation/);
+    assert.match(lossy.mechanismReason!, /sch_netem|netem: true|auto picked/);
+    for (const w of r.report.windows) assert.ok(w.tickToEffectMs! >= 0 && w.tickToEffectMs! < 500, `${w.id} in effect ${w.tickToEffectMs} ms after its tick`);
+    // The measured effect of the latency fault, against the run's own baseline.
+    const slow = r.report.windows[0].effect!.network!;
+    assert.ok(slow.addedLatencyMs && Math.abs(slow.addedLatencyMs.p50 - 100) <= 15, JSON.stringify(slow));
+    const outage = r.report.windows.find((w) => w.id === "outage#1")!.effect!.network!;
+    assert.ok(outage.samples >= 3, `requests measured while the gate was down: ${outage.samples}`);
+    assert.ok(outage.errorRate > 0.5 && (outage.errorKinds.refused ?? 0) > 0, JSON.stringify(outage));
+    assert.equal(r.report.steadyState.before, true);
+    assert.equal(r.report.steadyState.after, true);
+    // Report files, and the record: chaos-start, then chaos-report with the summary and the paths.
+    assert.ok(fs.existsSync(r.reportPath) && fs.existsSync(r.htmlPath));
+    const entries = new ChainLog(sb.handle.record).entries();
+    const report = entries.find((e) => e.type === "chaos-report")!;
+    assert.ok(entries.some((e) => e.type === "chaos-start"));
+    assert.equal((report.data as any).files.json, r.reportPath);
+    assert.equal((report.data as any).rollback.verified, true);
+    assert.ok(verifyLog(sb.handle.record, { allowUnsealed: true }).ok);
+    // The journal is closed and the watchdog gone.
+    assert.ok(listJournals().find((j) => j.owner === `chaos-${sb.handle.id}`)!.closed);
+    const wd = watchdogOf(sb.handle.id);
+    await waitFor("the watchdog to exit", () => !wd.ref || !isAlive(wd.ref), 3000);
+  });
+
+  it("abort: a stop condition (probe failures) stops the run early and everything is undone", async () => {
+    const file = writeExperiment(
+      "abort",
+      THREE_FAULTS({
+        duration: "20s",
+        maxDuration: "30s",
+        extra: `steadyState:
+  probes:
+    - { name: fast, type: request, upstream: api, within: 150ms, interval: 100ms }
+stopConditions:
+  - { on: probe-failed, probe: fast, consecutive: 2 }`,
+      }).replace("latency: 50ms", "latency: 400ms"),
+    );
+    const t0 = Date.now();
+    const r = await runChaos(chaosTargetFromLocalHandle(sb.handle), file);
+    assert.equal(r.status, "aborted");
+    assert.equal(r.aborted, true);
+    assert.equal(r.report.abortReason!.kind, "stop-condition");
+    assert.match(r.report.abortReason!.detail, /probe 'fast' failed 2 time/);
+    assert.ok(Date.now() - t0 < 8000, "stopped long before the 20 s windows ended");
+    assert.deepEqual(await hostState(sb), clean);
+    assert.ok(r.report.rollback.verified);
+  });
+
+  it("abort: a kill-switch event in the sandbox record stops the run", async () => {
+    const file = writeExperiment("kill", THREE_FAULTS({ duration: "20s", maxDuration: "30s" }));
+    const running = runChaos(chaosTargetFromLocalHandle(sb.handle), file);
+    await waitFor("the faults to be applied", applied, 5000);
+    sb.record.append("kill", { rule: "canary", detail: "test: canary file read" });
+    const r = await running;
+    assert.equal(r.status, "aborted");
+    assert.match(r.report.abortReason!.detail, /'kill' event in the sandbox record/);
+    assert.deepEqual(await hostState(sb), clean);
+  });
+
+  it("abort: the workload dying stops the run", async () => {
+    const file = writeExperiment("death", THREE_FAULTS({ duration: "20s", maxDuration: "30s" }));
+    const running = runChaos(chaosTargetFromLocalHandle(sb.handle), file);
+    await waitFor("the faults to be applied", applied, 5000);
+    await sb.workload.cg.kill();
+    const r = await running;
+    assert.equal(r.status, "aborted");
+    assert.match(r.report.abortReason!.detail, /workload is no longer running/);
+    assert.deepEqual(await hostState(sb), clean);
+  });
+
+  it("error: a fault that cannot be applied mid-run fails the run, and what was applied is undone", async () => {
+    const file = writeExperiment(
+      "error",
+      `
+name: error-midway
+baseline: 200ms
+recovery: 200ms
+actions:
+  - { name: squeeze, fault: cpu, duration: 3s, params: { quota: 40% } }
+  - { name: slow, fault: latency, upstream: api, start: 1s, duration: 1s, params: { latency: 20ms } }
+`,
+    );
+    const running = runChaos(chaosTargetFromLocalHandle(sb.handle), file);
+    await waitFor("the CPU quota", async () => (await hostState(sb)).cpuQuota === "40000", 5000);
+    await sb.gate.admin.removeProxy(sb.gate.proxies.api.proxy); // the gate loses the proxy under the runner
+    await assert.rejects(running, (e: any) => {
+      assert.ok(e instanceof ChaosRunError, String(e));
+      assert.match(e.message, /starting slow#1 failed: .*proxy/);
+      assert.equal(e.report.status, "error");
+      assert.ok(e.report.rollback.complete && e.report.rollback.verified);
+      assert.ok(fs.existsSync(e.reportPath));
+      return true;
+    });
+    const rel = sb.handle.cgroup.rel;
+    assert.equal(readFile(`/sys/fs/cgroup/cpu/${rel}/cpu.cfs_quota_us`), clean.cpuQuota);
+  });
+
+  it("SIGTERM to `airlock chaos run`: it undoes everything, writes the report, and exits 143", async () => {
+    const file = writeExperiment("sigterm", THREE_FAULTS({ duration: "30s", maxDuration: "1m" }));
+    const cli = startCli(["chaos", "run", file, "--sandbox", sb.handle.id, "--json"]);
+    await waitFor("the faults to be applied", applied, 15_000);
+    cli.child.kill("SIGTERM");
+    assert.equal(await cli.exit, 143, cli.out());
+    assert.deepEqual(await hostState(sb), clean);
+    const result = JSON.parse(cli.out().slice(cli.out().indexOf("{")));
+    assert.equal(result.status, "interrupted");
+    assert.equal(result.rollback.verified, true);
+    assert.ok(fs.existsSync(result.report.json));
+    const wd = watchdogOf(sb.handle.id);
+    await waitFor("the watchdog to exit", () => !wd.ref || !isAlive(wd.ref), 3000);
+  });
+
+  it("SIGKILL of the runner and its watchdog (a crash): the faults stay until `airlock recover` undoes them", async () => {
+    const file = writeExperiment("sigkill", THREE_FAULTS({ duration: "30s", maxDuration: "1m" }));
+    const cli = startCli(["chaos", "run", file, "--sandbox", sb.handle.id]);
+    const during = await waitFor("the faults to be applied", applied, 15_000);
+    const wd = await waitFor("the watchdog", () => watchdogOf(sb.handle.id).ref, 3000);
+    process.kill(wd.pid, "SIGKILL");
+    cli.child.kill("SIGKILL");
+    await cli.exit;
+    await sleep(300);
+    assert.deepEqual(await hostState(sb), during, "nothing undid the faults: runner and watchdog are gone");
+    const rec = startCli(["recover", "--json"]);
+    assert.equal(await rec.exit, 0, rec.out());
+    const out = JSON.parse(rec.out());
+    const mine = out.journals.find((j: any) => j.owner === `chaos-${sb.handle.id}`);
+    assert.equal(mine.action, "undone");
+    assert.deepEqual(
+      mine.steps.map((s: any) => s.kind),
+      ["cgroup-limit", "cgroup-limit", "toxiproxy-toxic"],
+      "undone newest first",
+    );
+    assert.deepEqual(await hostState(sb), clean);
+    const again = startCli(["recover", "--json"]);
+    assert.equal(await again.exit, 0);
+    assert.equal(JSON.parse(again.out()).journals.filter((j: any) => j.owner === `chaos-${sb.handle.id}`).length, 0, "a second recover has nothing to do");
+  });
+
+  it("SIGKILL of the runner alone: the watchdog undoes everything on its own (no `airlock recover`)", async () => {
+    const file = writeExperiment("watchdog", THREE_FAULTS({ duration: "30s", maxDuration: "1m" }));
+    const cli = startCli(["chaos", "run", file, "--sandbox", sb.handle.id]);
+    await waitFor("the faults to be applied", applied, 15_000);
+    const wd = await waitFor("the watchdog", () => watchdogOf(sb.handle.id).ref, 3000);
+    cli.child.kill("SIGKILL");
+    await cli.exit;
+    const t0 = Date.now();
+    await waitFor("the watchdog to restore the old values", async () => JSON.stringify(await hostState(sb)) === JSON.stringify(clean), 10_000);
+    process.stdout.write(`      watchdog restored everything ${Date.now() - t0} ms after the runner's SIGKILL\n`);
+    await waitFor("the watchdog to exit", () => !isAlive(wd), 5000);
+    assert.ok(listJournals().find((j) => j.owner === `chaos-${sb.handle.id}`)!.closed);
+    assert.match(fs.readFileSync(watchdogOf(sb.handle.id).log, "utf8"), /the runner is gone[\s\S]*undone/);
+  });
+
+  it("a hung runner (SIGSTOP): the watchdog enforces maxDuration — terminates it at the deadline and undoes", async () => {
+    const file = writeExperiment("hung", THREE_FAULTS({ duration: "3s", maxDuration: "4s" }));
+    const cli = startCli(["chaos", "run", file, "--sandbox", sb.handle.id]);
+    await waitFor("the faults to be applied", applied, 15_000);
+    const wd = await waitFor("the watchdog", () => watchdogOf(sb.handle.id).ref, 3000);
+    const started = Date.now();
+    cli.child.kill("SIGSTOP");
+    const journal = listJournals().find((j) => j.owner === `chaos-${sb.handle.id}` && !j.closed)!;
+    await waitFor("the watchdog to restore the old values", async () => JSON.stringify(await hostState(sb)) === JSON.stringify(clean), 25_000);
+    const restoredAt = Date.now();
+    assert.ok(restoredAt >= journal.deadline!.getTime() - 100, "not before the deadline (the runner was alive, only stopped)");
+    process.stdout.write(`      restored ${((restoredAt - journal.deadline!.getTime()) / 1000).toFixed(1)} s after the journal deadline (${((restoredAt - started) / 1000).toFixed(1)} s after the hang)\n`);
+    await cli.exit; // terminated by the watchdog
+    await waitFor("the watchdog to exit", () => !isAlive(wd), 5000);
+    assert.match(fs.readFileSync(watchdogOf(sb.handle.id).log, "utf8"), /the deadline passed[\s\S]*runner terminated/);
+  });
+});

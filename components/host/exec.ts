@@ -41,6 +41,11 @@ export const TOOL_PACKAGES: Record<string, string> = {
   nft: "nftables",
   bwrap: "bubblewrap",
   nsenter: "util-linux",
+  setpriv: "util-linux",
+  mount: "mount",
+  umount: "mount",
+  sysctl: "procps",
+  inotifywait: "inotify-tools",
   "toxiproxy-server": "the Toxiproxy server: go install github.com/Shopify/toxiproxy/v2/cmd/server@v2.12.0, then install the binary as /usr/local/bin/toxiproxy-server",
 };
 

@@ -230,13 +230,16 @@ export function freePort(host = "127.0.0.1"): Promise<number> {
  * Starts a Toxiproxy server whose admin API listens on loopback only. `logFile` receives its output.
  * The caller journals `process` (kind "process") before relying on it.
  */
-export async function startToxiproxyServer(opts: { host?: string; port?: number; logFile?: string; onSpawn?: (ref: ProcessRef) => void } = {}): Promise<ToxiproxyServer> {
+export async function startToxiproxyServer(
+  opts: { host?: string; port?: number; logFile?: string; onSpawn?: (ref: ProcessRef) => void; /** argv[0] shown in ps, so a sweeper can tell whose gate it is. */ argv0?: string } = {},
+): Promise<ToxiproxyServer> {
   const bin = findTool("toxiproxy-server");
   if (!bin) throw new HostToolMissing("toxiproxy-server");
   const host = opts.host ?? "127.0.0.1";
   const port = opts.port ?? (await freePort(host));
   const out = opts.logFile ? fs.openSync(opts.logFile, "a") : "ignore";
   const child = spawn(bin, ["-host", host, "-port", String(port)], {
+    argv0: opts.argv0,
     stdio: ["ignore", out, out],
     detached: true, // own process group: a Ctrl-C to the CLI is handled by Airlock, which stops it in order
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" },

@@ -44,6 +44,33 @@ export interface LocalSandboxHandle {
   record: string;
   /** The process that watches the sandbox (TTL, canaries, kill rules), if one runs. */
   supervisor?: ProcessRef;
+
+  // ---- added by the local backend (issue #3); optional so older readers keep working ----
+  /** "running" from creation; "killed" once a kill rule fired (exec is then refused). */
+  state?: "running" | "killed" | "destroying";
+  killed?: { rule: string; detail: string; at: string };
+  /** The non-root user the workload and `sandbox exec` run as (uid leased per sandbox). */
+  workloadUser?: { name: string; uid: number; gid: number; home: string };
+  /** Host directory mounted read-only at /opt/task in the workload and targets, if any. */
+  taskDir?: string;
+  /** The sandbox tmpfs (home, work, tmp) on the host. */
+  fsRoot?: string;
+  /** Whether the workload runs under Airlock's seccomp filter (architectures it knows). */
+  seccomp?: boolean;
+  /** Canary files (relative to the workload home) and the canary endpoint the fake credential names. */
+  canaries?: { files: string[]; endpoint?: string };
+  /** nft table name (host and sandbox namespace) and the counter counting each upstream's connections. */
+  nft?: { table: string; allowedCounters: Record<string, string> };
+  /** The targets' own namespace, veth, cgroup and uid (only when the spec has targets). */
+  services?: {
+    netns: string;
+    hostIface: string;
+    hostAddress: string;
+    address: string;
+    cgroup: CgroupRef;
+    uid: number;
+    targets: Record<string, { address: string; port: number }>;
+  };
 }
 
 export function sandboxesDir(): string {

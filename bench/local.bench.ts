@@ -1,0 +1,165 @@
+// Local backend benchmark (npm run bench -- local):
+//   1. median create and destroy time of one sandbox (LocalSandbox: journal, leases, netns + veth,
+//      three nft tables' worth of rules, tmpfs, cgroup + limits, canaries, Toxiproxy gate, guard,
+//      record; create includes running one confined `true`), against the bare kernel primitives made
+//      by bench/bare-primitives.sh (netns + veth + nft tables + cgroup + `bwrap true`), same run;
+//   2. 50 sandboxes created concurrently, each running a sleeping workload: total time, host memory
+//      per sandbox (MemAvailable drop, and the summed PSS of every process involved), destroy time;
+//   3. `sweep` afterwards: Airlock host objects left on the host (must be 0).
+// Writes bench/results/local.json.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { spawnSync } from "child_process";
+
+process.env.AIRLOCK_STATE_DIR = process.env.AIRLOCK_STATE_DIR || fs.mkdtempSync(path.join(os.tmpdir(), "airlock-bench-state-"));
+process.env.AIRLOCK_QUIET = "1";
+
+import { parseSpec } from "../components/spec";
+import { LocalSandbox } from "../components/local/sandbox";
+import { sweep } from "../components/local/sweep";
+import { scanHostObjects } from "../components/local/hostscan";
+import { cgroupOf } from "../components/local/views";
+
+const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 10);
+const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 50);
+const BARE = path.join(__dirname, "bare-primitives.sh");
+
+const spec = (command: string[]) =>
+  parseSpec({
+    name: "bench",
+    backend: "local",
+    owner: "bench@airlock.dev",
+    ttl: "30m",
+    workload: { cpus: 0.5, memory: "256MiB", pids: 128, command },
+    egress: { allow: [{ name: "model-api", via: "address", host: "127.0.0.1", port: 9, listenPort: 8080 }] },
+  });
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+
+function memAvailableKiB(): number {
+  return Number(/^MemAvailable:\s+(\d+)/m.exec(fs.readFileSync("/proc/meminfo", "utf8"))![1]);
+}
+
+/** Proportional set size (KiB) of a process: its private memory plus its share of shared pages. */
+function pssKiB(pid: number): number {
+  try {
+    return Number(/^Pss:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))![1]);
+  } catch {
+    return 0;
+  }
+}
+
+function bare(action: "create" | "destroy", tag: string): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(BARE, [action, tag], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`bare-primitives.sh ${action} failed: ${r.stderr}`);
+  return ms(t0);
+}
+
+async function single(): Promise<{ create: number; destroy: number }> {
+  const t0 = process.hrtime.bigint();
+  const sb = await LocalSandbox.create(spec(["true"]));
+  await sb.startWorkload().exited;
+  const create = ms(t0);
+  const t1 = process.hrtime.bigint();
+  const r = await sb.destroy("bench");
+  if (r.failed.length) throw new Error(`destroy failed: ${r.failed.map((f) => f.error).join("; ")}`);
+  return { create, destroy: ms(t1) };
+}
+
+async function main() {
+  const results: any = { host: { kernel: os.release(), cpus: os.cpus().length, memTotalMiB: Math.round(os.totalmem() / 2 ** 20) }, iterations: ITERATIONS };
+
+  // Warm-up (page cache, ts-node, first Toxiproxy start), not measured.
+  await single();
+  bare("create", "w0");
+  bare("destroy", "w0");
+
+  const ours = { create: [] as number[], destroy: [] as number[] };
+  const prim = { create: [] as number[], destroy: [] as number[] };
+  for (let i = 0; i < ITERATIONS; i++) {
+    const o = await single();
+    ours.create.push(o.create);
+    ours.destroy.push(o.destroy);
+    const tag = i.toString(16).padStart(2, "0");
+    prim.create.push(bare("create", tag));
+    prim.destroy.push(bare("destroy", tag));
+  }
+  results.single = {
+    airlock: { createMs: median(ours.create), destroyMs: median(ours.destroy) },
+    bare: { createMs: median(prim.create), destroyMs: median(prim.destroy) },
+  };
+  results.single.ratio = { create: results.single.airlock.createMs / results.single.bare.createMs, destroy: results.single.airlock.destroyMs / results.single.bare.destroyMs };
+
+  // 50 at once.
+  await new Promise((r) => setTimeout(r, 1000));
+  const memBefore = memAvailableKiB();
+  const rssBefore = process.memoryUsage().rss;
+  const t0 = process.hrtime.bigint();
+  const boxes = await Promise.all(Array.from({ length: CONCURRENT }, () => LocalSandbox.create(spec(["sleep", "3600"]))));
+  for (const b of boxes) b.startWorkload();
+  const createAll = ms(t0);
+  await new Promise((r) => setTimeout(r, 2000)); // let every workload start and the guards poll
+  const running = boxes.filter((b) => cgroupOf(b.handle.cgroup).processes().length > 0).length;
+  const memAfter = memAvailableKiB();
+  const rssAfter = process.memoryUsage().rss;
+  // Every process of the sandboxes: workload cgroups, gates, anchors, canary watchers.
+  const objects = await scanHostObjects();
+  const pids = new Set<number>();
+  for (const o of objects) if (o.kind === "process") pids.add(Number(o.name.split(" ")[0]));
+  for (const b of boxes) for (const p of cgroupOf(b.handle.cgroup).processes()) pids.add(p);
+  const pss = [...pids].reduce((s, p) => s + pssKiB(p), 0);
+  const t1 = process.hrtime.bigint();
+  const destroyed = await Promise.all(boxes.map((b) => b.destroy("bench")));
+  const destroyAll = ms(t1);
+  const failed = destroyed.flatMap((d) => d.failed);
+  const report = await sweep();
+  // What is left of this benchmark's sandboxes (objects of other tools on a shared host do not count).
+  const ids = new Set(boxes.map((b) => b.id));
+  const leftovers = (await scanHostObjects()).filter((o) => o.id && ids.has(o.id)).length;
+  results.concurrent = {
+    sandboxes: CONCURRENT,
+    workloadsRunning: running,
+    createAllMs: createAll,
+    destroyAllMs: destroyAll,
+    memoryPerSandboxMiB: {
+      memAvailableDrop: (memBefore - memAfter) / 1024 / CONCURRENT,
+      processesPss: pss / 1024 / CONCURRENT,
+      ownerProcessRssGrowth: (rssAfter - rssBefore) / 2 ** 20 / CONCURRENT,
+    },
+    processesCounted: pids.size,
+    undoFailures: failed.length,
+    sweep: { orphansRemoved: report.orphansRemoved.length, ownerlessLeftovers: report.leftovers.length, hostObjectsOfTheseSandboxesAfter: leftovers },
+  };
+
+  const f = (n: number) => n.toFixed(1);
+  const rows = [
+    ["", "airlock (LocalSandbox)", "bare primitives", "ratio"],
+    ["create (median, ms)", f(results.single.airlock.createMs), f(results.single.bare.createMs), `${results.single.ratio.create.toFixed(2)}x`],
+    ["destroy (median, ms)", f(results.single.airlock.destroyMs), f(results.single.bare.destroyMs), `${results.single.ratio.destroy.toFixed(2)}x`],
+  ];
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  process.stdout.write(rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join("  ")).join("\n") + "\n\n");
+  const c = results.concurrent;
+  process.stdout.write(
+    [
+      `${c.sandboxes} sandboxes at once: created in ${f(c.createAllMs / 1000)} s (${c.workloadsRunning} workloads running), destroyed in ${f(c.destroyAllMs / 1000)} s`,
+      `host memory per sandbox: ${f(c.memoryPerSandboxMiB.memAvailableDrop)} MiB (MemAvailable drop), ${f(c.memoryPerSandboxMiB.processesPss)} MiB (PSS of its ${Math.round(c.processesCounted / c.sandboxes)} processes), ${f(c.memoryPerSandboxMiB.ownerProcessRssGrowth)} MiB (owner process growth)`,
+      `sweep afterwards: ${c.sweep.orphansRemoved} orphans removed; host objects of these sandboxes left: ${c.sweep.hostObjectsOfTheseSandboxesAfter}; Airlock objects without a live owner left: ${c.sweep.ownerlessLeftovers}; undo failures: ${c.undoFailures}`,
+      `(median of ${ITERATIONS}; host: ${results.host.cpus} CPUs, kernel ${results.host.kernel})`,
+    ].join("\n") + "\n",
+  );
+  fs.mkdirSync(path.join(__dirname, "results"), { recursive: true });
+  fs.writeFileSync(path.join(__dirname, "results", "local.json"), JSON.stringify(results, null, 2) + "\n");
+  if (c.sweep.hostObjectsOfTheseSandboxesAfter > 0 || c.sweep.ownerlessLeftovers > 0 || c.undoFailures > 0 || c.workloadsRunning !== c.sandboxes) process.exitCode = 1;
+}
+
+main().catch((e) => {
+  process.stderr.write(`local bench failed: ${e?.stack ?? e}\n`);
+  process.exitCode = 1;
+});

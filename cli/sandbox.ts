@@ -1,0 +1,88 @@
+// `airlock sandbox create|exec|list|destroy`: detached local sandboxes, owned by the shared
+// supervisor so that they outlive this command.
+import { parseArgs } from "util";
+import type { Command } from "./main";
+import { CliError, makeOutput } from "./output";
+import { identityFor } from "../components/naming";
+import { loadLocalSpec } from "../components/local/cli-support";
+import { checkHost, checkHostForCleanup } from "../components/local/sandbox";
+import { destroySandboxById, listSandboxes, recoverDeadSandboxes, SandboxStatus } from "../components/local/lifecycle";
+import { supervisedCreate } from "../components/local/supervisor-client";
+import { execInSandbox } from "../components/local/sandbox-exec";
+import { requireRoot } from "../components/host/exec";
+
+const USAGE = [
+  "airlock sandbox create <spec.yaml> [--no-workload] [--json]   create a detached local sandbox, print its id",
+  "airlock sandbox exec <id> -- <command...>                     run a command inside it (same confinement); exit with its status",
+  "airlock sandbox list [--json]                                  list local sandboxes",
+  "airlock sandbox destroy <id> [--json]                          destroy one",
+].join("\n       ");
+
+async function create(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { json: { type: "boolean", default: false }, "no-workload": { type: "boolean", default: false } }, allowPositionals: true });
+  const out = makeOutput(!!values.json);
+  if (positionals.length !== 1) throw new CliError("expected exactly one spec file", "usage: airlock sandbox create <spec.yaml> [--no-workload] [--json]", 2);
+  const { spec, taskDir, experiment } = loadLocalSpec(positionals[0]);
+  checkHost();
+  const recovered = await recoverDeadSandboxes();
+  if (recovered.length) out.progress(`recovered ${recovered.length} sandbox(es) left behind by dead runs`);
+  if (experiment) out.progress(`note: spec.chaos.experiment runs only with \`airlock run\`; for a detached sandbox use \`airlock chaos run ${experiment} --sandbox <id>\``);
+  const identity = identityFor(spec);
+  const handle = await supervisedCreate(spec, { identity, taskDir, startWorkload: !values["no-workload"], progress: (m) => out.progress(m) });
+  out.result(
+    { ok: true, id: handle.id, expiresAt: handle.expiresAt, record: handle.record, gate: Object.fromEntries(Object.entries(handle.gate.proxies).map(([k, p]) => [k, p.listen])), supervisor: handle.supervisor },
+    (r) => r.id,
+  );
+  return 0;
+}
+
+async function exec(args: string[]): Promise<number> {
+  const dash = args.indexOf("--");
+  const before = dash >= 0 ? args.slice(0, dash) : args;
+  const cmd = dash >= 0 ? args.slice(dash + 1) : [];
+  const ids = before.filter((a) => !a.startsWith("--"));
+  if (ids.length !== 1 || cmd.length === 0) throw new CliError("expected a sandbox id, then -- and a command", "usage: airlock sandbox exec <id> -- <command...>", 2);
+  requireRoot("airlock sandbox exec");
+  // A terminal is not passed in (a tty in the sandbox could push input back to the host's shell);
+  // piped input is copied in.
+  const status = await execInSandbox(ids[0], cmd, { stdin: process.stdin.isTTY ? undefined : process.stdin, stdout: process.stdout, stderr: process.stderr });
+  return status.status;
+}
+
+function formatList(list: SandboxStatus[]): string {
+  if (list.length === 0) return "no local sandboxes";
+  const rows = list.map((s) => [s.id, s.state, s.expired ? `EXPIRED ${s.expiresAt}` : s.expiresAt, String(s.processes), s.supervisor, Object.entries(s.gate).map(([k, v]) => `${k}=${v}`).join(" ") || "-"]);
+  const head = ["ID", "STATE", "EXPIRES", "PROCS", "OWNER", "GATE"];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+}
+
+async function list(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { json: { type: "boolean", default: false } }, allowPositionals: false });
+  const out = makeOutput(!!values.json);
+  out.result(listSandboxes(), formatList);
+  return 0;
+}
+
+async function destroy(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { json: { type: "boolean", default: false } }, allowPositionals: true });
+  const out = makeOutput(!!values.json);
+  if (positionals.length !== 1) throw new CliError("expected exactly one sandbox id", "usage: airlock sandbox destroy <id>", 2);
+  checkHostForCleanup("airlock sandbox destroy");
+  const r = await destroySandboxById(positionals[0], "airlock sandbox destroy", (m) => out.progress(m));
+  out.result({ ok: r.leftovers.length === 0, ...r }, (x) => `destroyed ${x.id} (${x.via}); record ${x.record}${x.leftovers.length ? `\nleft over: ${x.leftovers.join("; ")}` : ""}`);
+  return r.leftovers.length ? 1 : 0;
+}
+
+const SUB: Record<string, (args: string[]) => Promise<number>> = { create, exec, list, ls: list, destroy, rm: destroy };
+
+export const command: Command = {
+  summary: "create, exec in, list and destroy detached local sandboxes",
+  usage: USAGE,
+  async run(args) {
+    const [sub, ...rest] = args;
+    const fn = SUB[sub];
+    if (!fn) throw new CliError(sub ? `unknown subcommand 'sandbox ${sub}'` : "missing subcommand", `usage: ${USAGE}`, 2);
+    return fn(rest);
+  },
+};

@@ -1,0 +1,73 @@
+// Files, directories and mounts a sandbox owns on the host, with their undo kinds:
+//   "path"   a directory or file under a sandboxes/ or leases/ directory: removed (after unmounting
+//            anything still mounted below it);
+//   "mount"  a tmpfs mounted on the host: unmounted (lazily if a straggler still holds it).
+// Both are idempotent. Removal refuses paths that are not inside an Airlock state layout, so that a
+// corrupted journal can never make recovery delete an arbitrary directory.
+import * as fs from "fs";
+import * as path from "path";
+import { registerUndo, UndoJournal } from "../host/journal";
+import { run } from "../host/exec";
+
+/** Mount points currently mounted at or below `dir` (deepest first). */
+export function mountsBelow(dir: string): string[] {
+  const prefix = dir.endsWith("/") ? dir : dir + "/";
+  let text = "";
+  try {
+    text = fs.readFileSync("/proc/self/mountinfo", "utf8");
+  } catch {
+    return [];
+  }
+  const points = text
+    .split("\n")
+    .map((l) => l.split(" ")[4])
+    .filter((p): p is string => !!p)
+    .map((p) => p.replace(/\\040/g, " "))
+    .filter((p) => p === dir || p.startsWith(prefix));
+  return [...new Set(points)].sort((a, b) => b.length - a.length);
+}
+
+export function isMountPoint(dir: string): boolean {
+  return mountsBelow(dir).includes(dir);
+}
+
+export async function unmount(target: string): Promise<void> {
+  for (let attempt = 0; attempt < 3 && isMountPoint(target); attempt++) {
+    const r = await run("umount", [target], { allowFail: true, timeoutMs: 10_000 });
+    if (r.code === 0) continue;
+    // Busy: a process (being killed) still has a file open. Detach now; the kernel frees it later.
+    await run("umount", ["-l", target], { allowFail: true, timeoutMs: 10_000 });
+  }
+  if (isMountPoint(target)) throw new Error(`cannot unmount ${target}`);
+}
+
+function assertRemovable(p: string): void {
+  const norm = path.resolve(p);
+  if (!/\/(sandboxes|leases)\/[^/]+/.test(norm) || norm.split("/").includes("..")) {
+    throw new Error(`refusing to remove '${p}': not inside an Airlock sandboxes/ or leases/ directory`);
+  }
+}
+
+export async function removePath(p: string): Promise<void> {
+  assertRemovable(p);
+  for (const m of mountsBelow(p)) await unmount(m);
+  fs.rmSync(p, { recursive: true, force: true });
+}
+
+registerUndo("path", async (a: { path: string }) => removePath(a.path));
+registerUndo("mount", async (a: { target: string }) => unmount(a.target));
+
+/** Creates a directory (0700 root unless `mode`) with its removal journaled first. */
+export async function createDir(journal: UndoJournal, dir: string, mode = 0o700): Promise<void> {
+  await journal.apply("path", `directory ${dir}`, { path: dir }, () => {
+    fs.mkdirSync(dir, { recursive: true, mode });
+    fs.chmodSync(dir, mode);
+  });
+}
+
+/** Mounts a size-limited tmpfs (nosuid, nodev) with its unmount journaled first; `source` names it in /proc/mounts. */
+export async function mountTmpfs(journal: UndoJournal, target: string, opts: { source: string; sizeBytes: number; mode?: number }): Promise<void> {
+  fs.mkdirSync(target, { recursive: true, mode: 0o755 });
+  const options = `size=${opts.sizeBytes},mode=${(opts.mode ?? 0o755).toString(8)},nosuid,nodev`;
+  await journal.apply("mount", `tmpfs ${target}`, { target }, () => run("mount", ["-t", "tmpfs", "-o", options, opts.source, target]));
+}

@@ -1,0 +1,196 @@
+// Finds every Airlock host object of the local backend — by name, never by guess — and says which
+// sandbox it belongs to, so that the sweeper can remove what has no live owner:
+//   netns airlock-<id>[-svc] · host veths airlock<hash>[st] (alias airlock:<id>) · nft tables
+//   airlock-<id> · cgroups airlock-<id>[-svc] · tmpfs mounts at sandboxes/<id>/fs · processes
+//   whose argv[0] is airlock-gate-<id> / airlock-anchor-<id> or that work on a sandboxes/<id>/ path.
+import * as fs from "fs";
+import * as path from "path";
+import { run } from "../host/exec";
+import { Cgroup, detectCgroupHost, findAirlockCgroups, V1_CONTROLLERS } from "../host/cgroup";
+import { NAME_PREFIX } from "../naming";
+import { LINK_ALIAS_PREFIX, sandboxIdOfName, sandboxIdOfProcessName, isAirlockIfaceName, hostNames } from "./names";
+import { unmount } from "./hostfs";
+
+export type HostObjectKind = "process" | "cgroup" | "mount" | "nft-table" | "link" | "netns";
+/** Removal order: what runs first, then what it runs in, then the network it sits on. */
+export const REMOVAL_ORDER: HostObjectKind[] = ["process", "cgroup", "mount", "nft-table", "link", "netns"];
+
+export interface HostObject {
+  kind: HostObjectKind;
+  name: string;
+  /** The sandbox it belongs to, when the name says so. */
+  id?: string;
+  /** A cgroup that still holds processes. */
+  inUse?: boolean;
+  remove(): Promise<void>;
+}
+
+/** Ids Airlock gives sandboxes: `<name>-<6 hex>` (identityFor; Pulumi stacks too). */
+export function isSandboxShapedId(id: string | undefined): boolean {
+  return !!id && /-[0-9a-f]{6}$/.test(id);
+}
+
+/**
+ * Whether the sweeper may remove an owner-less object. One exception to "every airlock-named object
+ * without a live owner": a cgroup that still holds processes but is not named like a sandbox belongs
+ * to something else that uses Airlock's prefix (a test fixture, another tool) and whose owner this
+ * process cannot judge — killing its processes is not the sweeper's call. (An orphaned sandbox's
+ * cgroup is empty anyway: its processes die with their owner.)
+ */
+export function sweepable(o: HostObject): boolean {
+  return !(o.kind === "cgroup" && o.inUse && !isSandboxShapedId(o.id));
+}
+
+async function lines(cmd: string, args: string[]): Promise<string> {
+  const r = await run(cmd, args, { allowFail: true });
+  return r.code === 0 ? r.stdout : "";
+}
+
+async function netnsObjects(): Promise<HostObject[]> {
+  return (await lines("ip", ["netns", "list"]))
+    .split("\n")
+    .map((l) => l.split(" ")[0])
+    .filter((n) => n.startsWith(NAME_PREFIX))
+    .map((name) => ({ kind: "netns" as const, name, id: sandboxIdOfName(name), remove: async () => void (await run("ip", ["netns", "del", name], { allowFail: true })) }));
+}
+
+async function linkObjects(): Promise<HostObject[]> {
+  const text = await lines("ip", ["-j", "link", "show"]);
+  const links: { ifname: string; ifalias?: string }[] = text ? JSON.parse(text) : [];
+  return links
+    .filter((l) => l.ifname.startsWith(NAME_PREFIX))
+    .map((l) => {
+      const name = l.ifname.split("@")[0];
+      const id = l.ifalias?.startsWith(LINK_ALIAS_PREFIX) ? l.ifalias.slice(LINK_ALIAS_PREFIX.length) : undefined;
+      return { kind: "link" as const, name, id, remove: async () => void (await run("ip", ["link", "del", name], { allowFail: true })) };
+    });
+}
+
+async function nftObjects(): Promise<HostObject[]> {
+  const text = await lines("nft", ["-j", "list", "tables"]);
+  const items: any[] = text ? JSON.parse(text).nftables ?? [] : [];
+  return items
+    .filter((i) => i.table && String(i.table.name).startsWith(NAME_PREFIX))
+    .map((i) => {
+      const { family, name } = i.table;
+      return { kind: "nft-table" as const, name: `${family} ${name}`, id: sandboxIdOfName(name), remove: async () => void (await run("nft", ["delete", "table", family, name], { allowFail: true })) };
+    });
+}
+
+function cgroupObjects(): HostObject[] {
+  if (!fs.existsSync("/sys/fs/cgroup")) return [];
+  const host = detectCgroupHost();
+  const roots = host.mode === "v2" ? [host.root] : V1_CONTROLLERS.map((c) => path.join(host.root, c));
+  const rels = new Set<string>();
+  for (const p of findAirlockCgroups(host)) {
+    const root = roots.find((r) => p.startsWith(r + "/"));
+    if (root) rels.add(path.relative(root, p));
+  }
+  return [...rels].map((rel) => {
+    const cg = new Cgroup(host, rel);
+    return { kind: "cgroup" as const, name: rel, id: sandboxIdOfName(path.basename(rel)), inUse: cg.processes().length > 0, remove: () => cg.remove() };
+  });
+}
+
+/** A sandbox tmpfs is mounted at <state>/sandboxes/<id>/fs (any state dir). */
+const SANDBOX_MOUNT_RE = /\/sandboxes\/([a-z][a-z0-9-]+[a-z0-9])\/fs$/;
+
+function mountObjects(): HostObject[] {
+  let text = "";
+  try {
+    text = fs.readFileSync("/proc/self/mountinfo", "utf8");
+  } catch {
+    return [];
+  }
+  const out: HostObject[] = [];
+  for (const line of text.split("\n")) {
+    const [pre, post] = line.split(" - ");
+    if (!post) continue;
+    const point = pre.split(" ")[4]?.replace(/\\040/g, " ");
+    const m = point ? SANDBOX_MOUNT_RE.exec(point) : null;
+    if (!m || post.split(" ")[0] !== "tmpfs") continue;
+    out.push({ kind: "mount", name: point, id: m[1], remove: () => unmount(point) });
+  }
+  return out;
+}
+
+const SANDBOX_PATH_RE = /\/sandboxes\/([a-z][a-z0-9-]+[a-z0-9])\//;
+
+function processObjects(): HostObject[] {
+  const out: HostObject[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    let argv: string[];
+    try {
+      argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+    } catch {
+      continue;
+    }
+    if (argv.length === 0) continue;
+    let id = sandboxIdOfProcessName(argv[0]);
+    if (!id && /inotifywait|bwrap|toxiproxy/.test(path.basename(argv[0]))) {
+      const m = argv.map((a) => SANDBOX_PATH_RE.exec(a)).find(Boolean);
+      id = m?.[1];
+    }
+    if (!id) continue;
+    out.push({
+      kind: "process",
+      name: `${pid} ${argv.join(" ").slice(0, 120)}`,
+      id,
+      remove: async () => {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+      },
+    });
+  }
+  return out;
+}
+
+/**
+ * Ids of sandboxes whose namespace anchor is alive. The anchor dies with its sandbox's owner
+ * (PR_SET_PDEATHSIG), so this tells "owned" from "orphaned" even for a sandbox of another state
+ * directory, whose journal this process cannot see.
+ */
+export function liveAnchorIds(): Set<string> {
+  const ids = new Set<string>();
+  for (const p of processObjects()) if (p.name.split(" ")[1]?.startsWith(`${NAME_PREFIX}-anchor-`) && p.id) ids.add(p.id);
+  return ids;
+}
+
+/** Every Airlock host object of the local backend on this host. */
+export async function scanHostObjects(): Promise<HostObject[]> {
+  const [netns, links, tables] = await Promise.all([netnsObjects(), linkObjects(), nftObjects()]);
+  return [...processObjects(), ...cgroupObjects(), ...mountObjects(), ...tables, ...links, ...netns];
+}
+
+/** Whether an object belongs to one of `liveIds` (links without an alias are matched by their hashed name). */
+export function belongsToLive(o: HostObject, liveIds: Set<string>): boolean {
+  if (o.id) return liveIds.has(o.id);
+  if (o.kind === "link" && isAirlockIfaceName(o.name)) {
+    for (const id of liveIds) {
+      const n = hostNames(id);
+      if (o.name === n.hostIface || o.name === n.svcHostIface) return true;
+    }
+  }
+  return false;
+}
+
+/** Removes objects in dependency order; returns what could not be removed. */
+export async function removeObjects(objects: HostObject[]): Promise<{ object: HostObject; error: string }[]> {
+  const failed: { object: HostObject; error: string }[] = [];
+  for (const kind of REMOVAL_ORDER) {
+    for (const o of objects.filter((x) => x.kind === kind)) {
+      try {
+        await o.remove();
+      } catch (e) {
+        failed.push({ object: o, error: (e as Error).message });
+      }
+    }
+  }
+  return failed;
+}

@@ -1,0 +1,54 @@
+// Where a local sandbox lives on the host (all under the state dir, 0700 root, never mounted into a
+// sandbox as a whole):
+//
+//   <state>/sandboxes/<id>/handle.json      the contract read by the CLI, chaos runner and sweeper
+//   <state>/sandboxes/<id>/seccomp.bpf      the workload's seccomp filter
+//   <state>/sandboxes/<id>/gate.log         Toxiproxy's output
+//   <state>/sandboxes/<id>/fs/              a tmpfs (size = workload.disk): home/, work/, tmp/ and each
+//                                           target's own svc-<name>/ — the only writable places — and
+//                                           etc/ (generated passwd, group, hosts, resolv.conf; root-owned,
+//                                           bound read-only). Everything the sandbox sees comes from this
+//                                           tmpfs, /usr and /etc: its mount table (/proc/self/mountinfo)
+//                                           shows no host path that would name Airlock.
+//   <state>/records/<id>.jsonl              the hash-chained record; kept after the sandbox is gone
+import * as path from "path";
+import { stateDir } from "../host/state";
+import { sandboxesDir } from "./handle";
+
+export interface SandboxLayout {
+  dir: string;
+  etcDir: string;
+  seccompFile: string;
+  gateLog: string;
+  fsRoot: string;
+  home: string;
+  work: string;
+  tmp: string;
+  record: string;
+}
+
+export function recordsDir(): string {
+  return path.join(stateDir(), "records");
+}
+
+export function sandboxLayout(id: string): SandboxLayout {
+  const dir = path.join(sandboxesDir(), id);
+  const fsRoot = path.join(dir, "fs");
+  return {
+    dir,
+    etcDir: path.join(fsRoot, "etc"),
+    seccompFile: path.join(dir, "seccomp.bpf"),
+    gateLog: path.join(dir, "gate.log"),
+    fsRoot,
+    home: path.join(fsRoot, "home"),
+    work: path.join(fsRoot, "work"),
+    tmp: path.join(fsRoot, "tmp"),
+    record: path.join(recordsDir(), `${id}.jsonl`),
+  };
+}
+
+/** A target's private writable directories inside the sandbox tmpfs (never bound into the workload). */
+export function targetDirs(layout: SandboxLayout, target: string): { root: string; work: string; tmp: string } {
+  const root = path.join(layout.fsRoot, `svc-${target}`);
+  return { root, work: path.join(root, "work"), tmp: path.join(root, "tmp") };
+}

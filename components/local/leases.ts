@@ -1,0 +1,142 @@
+// Exclusive host resources shared by all sandboxes on a host — a /30 for each veth pair, a uid for
+// each workload and each set of targets — are leased by creating a file with O_EXCL under
+// <state>/leases/<kind>/. Creating a file is atomic, so concurrent `airlock` processes can never be
+// handed the same subnet or uid. The file holds the owning sandbox id; its removal is journaled
+// (undo kind "path") before it is created, and the sweeper removes leases whose owner is gone.
+//
+// Probing starts at a hash of the sandbox id, so that 50 sandboxes created at once rarely even try
+// the same slot.
+import * as fs from "fs";
+import * as path from "path";
+import { registerUndo, UndoJournal } from "../host/journal";
+import { statePath } from "../host/state";
+import { shortHash } from "../naming";
+import { intToIpv4, ipv4ToInt, parseCidr, inRange } from "../spec/net";
+import { run } from "../host/exec";
+
+export function leaseDir(kind: string): string {
+  return statePath("leases", kind);
+}
+
+class LeaseTaken extends Error {}
+
+/**
+ * Leases the first free key from `candidates` (in order) that `usable` accepts. Returns the key.
+ * Every attempt is journaled before the file is created; a taken key's journal entry is undone at
+ * once, and the undo never removes a lease another sandbox holds (the file would not be ours).
+ */
+export async function leaseFirst(journal: UndoJournal, kind: string, owner: string, candidates: Iterable<string>, usable: (key: string) => boolean = () => true): Promise<string> {
+  const dir = leaseDir(kind);
+  let tried = 0;
+  for (const key of candidates) {
+    tried++;
+    if (!usable(key)) continue;
+    const file = path.join(dir, key);
+    if (fs.existsSync(file)) continue;
+    try {
+      await journal.apply("lease", `${kind} lease ${key}`, { file, owner }, () => {
+        try {
+          fs.writeFileSync(file, owner, { flag: "wx", mode: 0o600 });
+        } catch (e: any) {
+          if (e.code === "EEXIST") throw new LeaseTaken();
+          throw e;
+        }
+      });
+      return key;
+    } catch (e) {
+      if (!(e instanceof LeaseTaken)) throw e;
+    }
+  }
+  throw new Error(`no free ${kind} lease among ${tried} candidates`);
+}
+
+/** Owner (sandbox id) of every lease of a kind, for the sweeper. */
+export function listLeases(kind: string): { file: string; key: string; owner: string }[] {
+  const dir = leaseDir(kind);
+  return fs.readdirSync(dir).map((key) => {
+    const file = path.join(dir, key);
+    let owner = "";
+    try {
+      owner = fs.readFileSync(file, "utf8").trim();
+    } catch {
+      /* removed meanwhile */
+    }
+    return { file, key, owner };
+  });
+}
+
+// The undo: remove the lease only if it is still ours.
+registerUndo("lease", (a: { file: string; owner: string }) => {
+  try {
+    if (fs.readFileSync(a.file, "utf8").trim() !== a.owner) return;
+  } catch {
+    return; // already gone
+  }
+  fs.rmSync(a.file, { force: true });
+});
+
+// ---- subnets ----
+
+export interface Slash30 {
+  /** Lease key, e.g. "10.77.3.8" (the network address). */
+  key: string;
+  network: string;
+  /** Host side of the veth (the gate listens here). */
+  hostAddress: string;
+  /** Namespace side. */
+  innerAddress: string;
+  prefix: 30;
+}
+
+export function slash30(network: string): Slash30 {
+  const n = ipv4ToInt(network)!;
+  return { key: network, network, hostAddress: intToIpv4(n + 1), innerAddress: intToIpv4(n + 2), prefix: 30 };
+}
+
+/**
+ * IPv4 networks already routed on this host — including other sandboxes' (those of another state
+ * directory hold leases this process cannot see) — so that a new /30 never overlaps one.
+ */
+export async function foreignRoutes(): Promise<{ dst: string; dev: string }[]> {
+  const r = await run("ip", ["-j", "-4", "route", "show", "table", "all"], { allowFail: true });
+  if (r.code !== 0) return [];
+  const routes: { dst?: string; dev?: string; type?: string }[] = JSON.parse(r.stdout || "[]");
+  return routes
+    .filter((x) => x.dst && x.dst !== "default" && (x.type ?? "unicast") === "unicast")
+    .map((x) => ({ dst: x.dst!.includes("/") ? x.dst! : `${x.dst}/32`, dev: x.dev ?? "" }));
+}
+
+function overlaps(a: { address: string; prefix: number }, b: { address: string; prefix: number }): boolean {
+  const p = Math.min(a.prefix, b.prefix);
+  return inRange(a.address, b.address, p);
+}
+
+/** Leases a /30 inside `cidr` that no foreign route on the host overlaps. */
+export async function leaseSlash30(journal: UndoJournal, owner: string, cidr: string, salt: string): Promise<Slash30> {
+  const c = parseCidr(cidr);
+  if (!c) throw new Error(`network.cidr '${cidr}' is not an IPv4 CIDR`);
+  const base = ipv4ToInt(c.address)! & ((0xffffffff << (32 - c.prefix)) >>> 0);
+  const slots = 2 ** (30 - c.prefix);
+  const foreign = (await foreignRoutes()).map((r) => parseCidr(r.dst)).filter((x): x is NonNullable<typeof x> => !!x);
+  const start = parseInt(shortHash(owner + salt, 8), 16) % slots;
+  function* candidates() {
+    for (let i = 0; i < slots; i++) yield intToIpv4((base >>> 0) + 4 * ((start + i) % slots));
+  }
+  const key = await leaseFirst(journal, "net", owner, candidates(), (net) => !foreign.some((f) => overlaps({ address: net, prefix: 30 }, f)));
+  return slash30(key);
+}
+
+// ---- uids ----
+
+/** Workload and target uids come from a range no distribution allocates (below 2^31, above subuid ranges). */
+export const UID_BASE = 2_000_000_000;
+export const UID_RANGE = 1_000_000;
+
+/** Leases a uid no other sandbox uses: a per-sandbox uid keeps keyrings, rlimits and inotify quotas apart. */
+export async function leaseUid(journal: UndoJournal, owner: string, salt: string): Promise<number> {
+  const start = parseInt(shortHash(owner + salt, 8), 16) % UID_RANGE;
+  function* candidates() {
+    for (let i = 0; i < UID_RANGE; i++) yield String(UID_BASE + ((start + i) % UID_RANGE));
+  }
+  return Number(await leaseFirst(journal, "uid", owner, candidates()));
+}

@@ -1,0 +1,416 @@
+// One local sandbox: create (every host object journaled before it exists), run its workload, kill
+// it when a rule fires, destroy it (undo everything, seal the record).
+//
+// The process that creates a sandbox owns it: it is the runner of the sandbox's undo journal, runs
+// its guard, and is the parent of its gate listeners' peers (targets, workload: --die-with-parent).
+// If the owner dies without cleaning up, the workload and targets die with it, and the next
+// `airlock run` / `sandbox create` / `sweep` / `recover` replays the journal. `airlock run` owns its
+// sandbox itself; detached sandboxes (`sandbox create`, Pulumi) are owned by the shared supervisor.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { UndoJournal, UndoOutcome } from "../host/journal";
+import { requireRoot, requireTools } from "../host/exec";
+import { Cgroup, cgroupRef, detectCgroupHost } from "../host/cgroup";
+import { selfRef } from "../host/process";
+import type { ChainLog } from "../record/chain-log";
+import { identityFor, SandboxIdentity, sandboxLabels } from "../naming";
+import type { SandboxSpec } from "../spec/schema";
+import { LocalSandboxHandle, saveHandle } from "./handle";
+import { hostNames, INNER_IFACE } from "./names";
+import { sandboxLayout, targetDirs } from "./layout";
+import { leaseSlash30, leaseUid } from "./leases";
+import { createBoundaryNetns, createVethPair } from "./netns";
+import { applyTable, hostRuleset, sandboxRuleset, servicesRuleset, readCounters, allowedCounter } from "./nft";
+import { createDir, mountTmpfs } from "./hostfs";
+import { writeEtc } from "./confine";
+import { seccompSupported, workloadSeccompFilter } from "./seccomp";
+import { plantCanaries, startCanaryEndpoint, watchCanaries, CanaryEndpoint, CanaryWatcher } from "./canary";
+import { startGate } from "./gate";
+import { startNetnsAnchor } from "./anchor";
+import { startTargets } from "./targets";
+import { SandboxGuard, Trip, EgressCounts } from "./guard";
+import { createRecord, safeAppend } from "./record";
+import { startConfined, ConfinedRun, ExitStatus } from "./process-run";
+import { cgroupOf, workloadConfinement, TARGET_USER } from "./views";
+import type { Writable } from "stream";
+
+export const JOURNAL_PURPOSE = "local-sandbox";
+/** Host tools the local backend runs (each maps to a Debian package in TOOL_PACKAGES). */
+export const REQUIRED_TOOLS = ["ip", "nft", "bwrap", "nsenter", "setpriv", "sysctl", "mount", "umount", "inotifywait", "toxiproxy-server"];
+/** Fixed restrictions of the targets (mock services are small; they get their own cgroup). */
+export const TARGET_LIMITS = { cpus: 1, memoryBytes: 512 * 1024 ** 2, pids: 256 };
+/** How long after expiry a hung owner is still left alone by recovery (its own timer fires first). */
+export const OWNER_GRACE_MS = 60_000;
+
+/** Fails early, with the package to install, if this host cannot build a local sandbox. */
+export function checkHost(): void {
+  requireRoot("the local backend");
+  requireTools(...REQUIRED_TOOLS);
+}
+
+/** Tools needed to take sandboxes apart: cleanup must work even where e.g. Toxiproxy was removed. */
+export const CLEANUP_TOOLS = ["ip", "nft", "umount"];
+
+export function checkHostForCleanup(what: string): void {
+  requireRoot(what);
+  requireTools(...CLEANUP_TOOLS);
+}
+
+export interface CreateOptions {
+  identity?: SandboxIdentity;
+  /** Host directory mounted read-only at /opt/task (the workload's and targets' code). */
+  taskDir?: string;
+  progress?: (message: string) => void;
+}
+
+export interface DestroyResult {
+  id: string;
+  reason: string;
+  record: string;
+  head?: string;
+  failed: UndoOutcome[];
+}
+
+/** Sandboxes owned by this process, by id. */
+const OWNED = new Map<string, LocalSandbox>();
+
+export function ownedSandbox(id: string): LocalSandbox | undefined {
+  return OWNED.get(id);
+}
+
+export function ownedSandboxes(): LocalSandbox[] {
+  return [...OWNED.values()];
+}
+
+function checkTaskDir(dir: string): string {
+  const abs = path.resolve(dir);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(abs);
+  } catch {
+    throw new Error(`task directory ${abs} does not exist`);
+  }
+  if (!st.isDirectory()) throw new Error(`task path ${abs} is not a directory`);
+  if ((st.mode & 0o005) !== 0o005) throw new Error(`task directory ${abs} is not readable by the workload user; run: chmod o+rX ${abs}`);
+  return abs;
+}
+
+export class LocalSandbox {
+  workload: ConfinedRun | undefined;
+  killedBy: Trip | undefined;
+  /** Called after a kill rule fired and the cgroup was killed (the owner then destroys). */
+  onKilled: ((t: Trip) => void) | undefined;
+  private destroying: Promise<DestroyResult> | undefined;
+  private killing: Promise<void> | undefined;
+  private canaryWatcher: CanaryWatcher | undefined;
+
+  private constructor(
+    public readonly handle: LocalSandboxHandle,
+    public readonly record: ChainLog,
+    private readonly journal: UndoJournal,
+    private readonly guard: SandboxGuard,
+    private readonly canaryEndpoint: CanaryEndpoint | undefined,
+  ) {}
+
+  get id(): string {
+    return this.handle.id;
+  }
+
+  static async create(spec: SandboxSpec, opts: CreateOptions = {}): Promise<LocalSandbox> {
+    if (spec.backend !== "local") throw new Error(`spec backend is '${spec.backend}', not local`);
+    checkHost();
+    const progress = opts.progress ?? (() => undefined);
+    const identity = opts.identity ?? identityFor(spec);
+    const id = identity.id;
+    const names = hostNames(id);
+    const layout = sandboxLayout(id);
+    const taskDir = opts.taskDir ? checkTaskDir(opts.taskDir) : undefined;
+    const journal = UndoJournal.open(id, { purpose: JOURNAL_PURPOSE, deadline: new Date(identity.expiresAt.getTime() + OWNER_GRACE_MS) });
+    const record = createRecord(layout.record, {
+      type: "sandbox-creating",
+      data: { id, backend: "local", owner: identity.owner, expiresAt: identity.expiresAt.toISOString(), labels: sandboxLabels(identity, "tags", spec.tags), spec, host: { kernel: os.release(), arch: os.arch() } },
+    });
+    if (spec.waived.length) safeAppend(record, "unsafe-waived", { flags: spec.waived.map((f) => `unsafe.${f}`) });
+    let canaryEndpoint: CanaryEndpoint | undefined;
+    // Set once the guard exists; canary events before that cannot happen (nothing runs yet).
+    let sandbox: LocalSandbox | undefined;
+    try {
+      await createDir(journal, layout.dir);
+      progress("leasing addresses and uids");
+      const hasTargets = spec.targets.length > 0;
+      const net = await leaseSlash30(journal, id, spec.network.cidr, "sandbox");
+      const svcNet = hasTargets ? await leaseSlash30(journal, id, spec.network.cidr, "services") : undefined;
+      const asRoot = spec.workload.user === "root";
+      const uid = asRoot ? 0 : await leaseUid(journal, id, "workload");
+      const svcUid = hasTargets ? await leaseUid(journal, id, "services") : undefined;
+
+      progress(`creating network namespace ${names.netns} (no default route, IPv6 off)`);
+      await createBoundaryNetns(journal, names.netns);
+      // The anchor, right after the namespace: it reads the namespace's counters for the guard, and
+      // while it lives (it dies with this process) every sweeper on the host knows the sandbox is owned.
+      const anchor = startNetnsAnchor({ netns: names.netns, name: names.anchorProcess, lifetimeSeconds: (identity.expiresAt.getTime() - Date.now() + OWNER_GRACE_MS) / 1000 });
+      journal.record("process", `namespace anchor (pid ${anchor.process.pid})`, anchor.process);
+      await createVethPair(journal, { hostIface: names.hostIface, netns: names.netns, alias: names.linkAlias, net });
+      if (svcNet) {
+        await createBoundaryNetns(journal, names.svcNetns);
+        await createVethPair(journal, { hostIface: names.svcHostIface, netns: names.svcNetns, alias: names.linkAlias, net: svcNet });
+      }
+
+      // The canary endpoint is a socket of this (owner) process on the gate address; nftables must
+      // know its port, so it starts before the rules.
+      const canaries = spec.canaries.enabled;
+      if (canaries) canaryEndpoint = await startCanaryEndpoint(net.hostAddress, (from, request) => sandbox?.guard.canaryTouched("canary-credential-used", { from, request }));
+      const canaryUrl = canaryEndpoint ? `http://${net.hostAddress}:${canaryEndpoint.port}` : undefined;
+
+      progress("loading nftables rules (sandbox namespace, host, targets)");
+      const gate = spec.egressResolved.map((e) => ({ upstream: e.name, port: e.listenPort }));
+      await applyTable(journal, { netns: names.netns, table: names.nftTable, ruleset: sandboxRuleset({ table: names.nftTable, hostAddress: net.hostAddress, gate, canaryPort: canaryEndpoint?.port }) });
+      const hostPorts = [...gate.map((g) => g.port), ...(canaryEndpoint ? [canaryEndpoint.port] : [])];
+      await applyTable(journal, { table: names.nftTable, ruleset: hostRuleset({ table: names.nftTable, hostIface: names.hostIface, hostAddress: net.hostAddress, ports: hostPorts, svcIface: svcNet ? names.svcHostIface : undefined }) });
+      if (svcNet) {
+        const ports = [...new Set(spec.targets.map((t) => t.port))];
+        await applyTable(journal, { netns: names.svcNetns, table: names.svcNftTable, ruleset: servicesRuleset({ table: names.svcNftTable, gateAddress: svcNet.hostAddress, ports }) });
+      }
+
+      progress(`mounting the sandbox filesystem (tmpfs, ${spec.workload.disk})`);
+      await mountTmpfs(journal, layout.fsRoot, { source: "tmpfs", sizeBytes: spec.workloadDiskBytes });
+      const user = { name: spec.workload.user, uid, gid: uid, home: asRoot ? "/root" : `/home/${spec.workload.user}` };
+      for (const d of [layout.home, layout.work, layout.tmp]) {
+        fs.mkdirSync(d, { mode: 0o700 });
+        fs.chownSync(d, uid, uid);
+      }
+      for (const t of spec.targets) {
+        const dirs = targetDirs(layout, t.name);
+        for (const d of [dirs.root, dirs.work, dirs.tmp]) {
+          fs.mkdirSync(d, { mode: 0o700 });
+          fs.chownSync(d, svcUid!, svcUid!);
+        }
+      }
+      const upstreamHosts: [string, string[]][] = spec.egressResolved.length ? [[net.hostAddress, spec.egressResolved.map((e) => e.name)]] : [];
+      writeEtc(path.join(layout.etcDir, "workload"), { user: user.name, uid, gid: uid, home: user.home, hostname: spec.name, hosts: upstreamHosts });
+      if (svcUid !== undefined) writeEtc(path.join(layout.etcDir, "targets"), { user: TARGET_USER, uid: svcUid, gid: svcUid, home: "/work", hostname: "service", hosts: [] });
+      const seccomp = seccompSupported();
+      if (seccomp) fs.writeFileSync(layout.seccompFile, workloadSeccompFilter(), { mode: 0o600 });
+      else safeAppend(record, "seccomp-unavailable", { arch: os.arch(), note: "no seccomp filter for this architecture; user namespaces stay creatable inside" });
+      const planted = canaries ? plantCanaries(layout.home, spec.canaries.files, spec.canaries.credential, canaryUrl!) : [];
+
+      progress(`creating cgroups (${spec.workload.cpus} CPU, ${spec.workload.memory}, ${spec.workload.pids} pids)`);
+      const cgHost = detectCgroupHost();
+      const cg = new Cgroup(cgHost, names.cgroup);
+      await journal.apply("cgroup", `cgroup ${names.cgroup} (${cgHost.mode})`, cgroupRef(cg), () => cg.create());
+      cg.setLimit("cpu", { quotaUs: Math.round(spec.workload.cpus * 100_000), periodUs: 100_000 });
+      cg.setLimit("memory.max", spec.workloadMemoryBytes);
+      cg.setLimit("pids.max", spec.workload.pids);
+      let svcCg: Cgroup | undefined;
+      if (svcNet) {
+        svcCg = new Cgroup(cgHost, names.svcCgroup);
+        await journal.apply("cgroup", `cgroup ${names.svcCgroup} (${cgHost.mode})`, cgroupRef(svcCg), () => svcCg!.create());
+        svcCg.setLimit("cpu", { quotaUs: TARGET_LIMITS.cpus * 100_000, periodUs: 100_000 });
+        svcCg.setLimit("memory.max", TARGET_LIMITS.memoryBytes);
+        svcCg.setLimit("pids.max", TARGET_LIMITS.pids);
+      }
+
+      progress(`starting the egress gate (${spec.egressResolved.length} listener(s) on ${net.hostAddress})`);
+      const g = await startGate(journal, { id, processName: names.gateProcess, logFile: layout.gateLog, listenAddress: net.hostAddress, egress: spec.egressResolved, targetAddress: svcNet?.innerAddress });
+
+      const handle: LocalSandboxHandle = {
+        id,
+        createdAt: new Date().toISOString(),
+        expiresAt: identity.expiresAt.toISOString(),
+        owner: identity.owner,
+        spec,
+        netns: names.netns,
+        hostIface: names.hostIface,
+        sandboxIface: INNER_IFACE,
+        hostAddress: net.hostAddress,
+        sandboxAddress: net.innerAddress,
+        gate: { adminUrl: g.server.url, process: g.server.process, proxies: g.proxies },
+        cgroup: cgroupRef(cg),
+        record: layout.record,
+        supervisor: selfRef(),
+        state: "running",
+        workloadUser: user,
+        taskDir,
+        fsRoot: layout.fsRoot,
+        seccomp,
+        canaries: { files: planted.map((p) => p.rel), endpoint: canaryUrl },
+        nft: { table: names.nftTable, allowedCounters: Object.fromEntries(spec.egressResolved.map((e, i) => [e.name, allowedCounter(i)])) },
+        services:
+          svcNet && svcCg
+            ? {
+                netns: names.svcNetns,
+                hostIface: names.svcHostIface,
+                hostAddress: svcNet.hostAddress,
+                address: svcNet.innerAddress,
+                cgroup: cgroupRef(svcCg),
+                uid: svcUid!,
+                targets: Object.fromEntries(spec.targets.map((t) => [t.name, { address: svcNet.innerAddress, port: t.port }])),
+              }
+            : undefined,
+      };
+
+      const guard = new SandboxGuard(handle, record, spec.killSwitch.rules, (t) => void sandbox?.kill(t));
+      sandbox = new LocalSandbox(handle, record, journal, guard, canaryEndpoint);
+      OWNED.set(id, sandbox);
+
+      if (svcNet) {
+        progress(`starting ${spec.targets.length} target(s)`);
+        await startTargets(journal, handle, record);
+      }
+
+      progress("arming the guard (canaries, kill rules, ttl)");
+      if (planted.length) {
+        sandbox.canaryWatcher = await watchCanaries(
+          planted,
+          (t) => sandbox!.guard.canaryTouched("canary-touched", { file: t.file, events: t.events }),
+          (why) => safeAppend(record, "guard-error", { error: why }),
+        );
+        journal.record("process", `canary watcher (pid ${sandbox.canaryWatcher.process.pid})`, sandbox.canaryWatcher.process);
+      }
+      guard.arm(anchor.process.pid);
+      saveHandle(handle);
+      safeAppend(record, "sandbox-ready", {
+        netns: names.netns,
+        hostIface: names.hostIface,
+        addresses: { host: net.hostAddress, sandbox: net.innerAddress, targets: svcNet?.innerAddress },
+        gate: Object.fromEntries(Object.entries(g.proxies).map(([k, p]) => [k, `${p.listen} -> ${p.upstream}`])),
+        cgroup: { mode: cgHost.mode, path: names.cgroup },
+        workloadUser: user,
+        canaries: planted.map((p) => p.rel),
+        killRules: spec.killSwitch.rules,
+        seccomp,
+      });
+      return sandbox;
+    } catch (err) {
+      safeAppend(record, "create-failed", { error: (err as Error).message });
+      sandbox?.canaryWatcher?.stop();
+      await canaryEndpoint?.close();
+      OWNED.delete(id);
+      const outcomes = await journal.undoAll();
+      if (outcomes.every((o) => o.ok)) journal.close();
+      safeAppend(record, "destroyed", { reason: "create failed", undone: outcomes.length, failed: outcomes.filter((o) => !o.ok).map((o) => `${o.step.label}: ${o.error}`) });
+      try {
+        record.seal({ outcome: "create-failed" });
+      } catch {
+        /* sealed already */
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Starts workload.command (output to the record, and to `tee` if given). Its `exited` resolves
+   * after the guard has settled, so `killedBy` is final by then (e.g. an OOM the kernel acted on in
+   * the workload's last milliseconds has been recorded and its rule applied).
+   */
+  startWorkload(tee?: { stdout?: Writable; stderr?: Writable }): ConfinedRun {
+    if (this.workload) throw new Error(`sandbox ${this.id}: the workload was already started`);
+    if (this.killedBy || this.destroying) throw new Error(`sandbox ${this.id} is ${this.killedBy ? "killed" : "being destroyed"}`);
+    const command = this.handle.spec.workload.command;
+    const run = startConfined(workloadConfinement(this.handle), command, { record: this.record, source: "workload", tee });
+    this.journal.record("process", `workload (pid ${run.ref.pid})`, run.ref);
+    safeAppend(this.record, "workload-started", { command, pid: run.ref.pid, uid: this.handle.workloadUser?.uid });
+    const exited = run.exited.then(async (s: ExitStatus) => {
+      await this.settle();
+      safeAppend(this.record, "workload-exited", { status: s.status, code: s.code, signal: s.signal, killedBy: this.killedBy?.rule ?? null });
+      return s;
+    });
+    exited.catch((e) => safeAppend(this.record, "workload-exited", { error: (e as Error).message }));
+    this.workload = { ...run, exited };
+    return this.workload;
+  }
+
+  /** Waits until the guard has looked at everything once more and any kill in progress is done. */
+  async settle(): Promise<void> {
+    await this.guard.settle().catch(() => undefined);
+    await this.killing;
+  }
+
+  /** A kill rule fired: freeze and kill every process of the sandbox, record why. */
+  kill(t: Trip): Promise<void> {
+    if (!this.killing && !this.killedBy && !this.destroying) this.killing = this.freezeAndKill(t);
+    return this.killing ?? Promise.resolve();
+  }
+
+  private async freezeAndKill(t: Trip): Promise<void> {
+    this.killedBy = t;
+    safeAppend(this.record, "kill", { rule: t.rule, detail: t.detail });
+    const cg = cgroupOf(this.handle.cgroup);
+    try {
+      await cg.freeze();
+      const frozen = cg.processes().length;
+      const stats = cg.stats();
+      await cg.kill();
+      if (this.handle.services) await cgroupOf(this.handle.services.cgroup).kill();
+      safeAppend(this.record, "killed", { rule: t.rule, processesKilled: frozen, cgroup: stats });
+    } catch (e) {
+      safeAppend(this.record, "kill-error", { error: (e as Error).message });
+    }
+    this.handle.state = "killed";
+    this.handle.killed = { rule: t.rule, detail: t.detail, at: new Date().toISOString() };
+    try {
+      saveHandle(this.handle);
+    } catch {
+      /* being destroyed */
+    }
+    this.onKilled?.(t);
+  }
+
+  /** Whether any canary was touched or its credential used. */
+  get canaryTouched(): boolean {
+    return this.guard.canaryHits > 0;
+  }
+
+  /** Current egress counts (reads every counter). */
+  egress(): Promise<EgressCounts> {
+    return this.guard.refresh();
+  }
+
+  /** Undoes everything (idempotent; concurrent callers share one teardown) and seals the record. */
+  destroy(reason: string): Promise<DestroyResult> {
+    if (!this.destroying) this.destroying = this.teardown(reason);
+    return this.destroying;
+  }
+
+  private async teardown(reason: string): Promise<DestroyResult> {
+    this.guard.stop();
+    this.canaryWatcher?.stop();
+    this.handle.state = "destroying";
+    try {
+      saveHandle(this.handle);
+    } catch {
+      /* the directory may be gone */
+    }
+    safeAppend(this.record, "destroying", { reason });
+    try {
+      const egress = await this.guard.refresh();
+      const host = await readCounters(undefined, this.handle.nft!.table);
+      safeAppend(this.record, "final-counters", { egress, host, cgroup: cgroupOf(this.handle.cgroup).stats() });
+    } catch (e) {
+      safeAppend(this.record, "guard-error", { error: `final counters: ${(e as Error).message}` });
+    }
+    await this.canaryEndpoint?.close();
+    // Kill first, so that no process can act while its boundary is taken apart.
+    await cgroupOf(this.handle.cgroup)
+      .kill()
+      .catch(() => undefined);
+    const outcomes = await this.journal.undoAll();
+    const failed = outcomes.filter((o) => !o.ok);
+    if (failed.length === 0) this.journal.close();
+    OWNED.delete(this.id);
+    safeAppend(this.record, "destroyed", {
+      reason,
+      undone: outcomes.length,
+      failed: failed.map((o) => `${o.step.label}: ${o.error}`),
+      killedBy: this.killedBy ?? null,
+    });
+    let head: string | undefined;
+    try {
+      head = this.record.seal({ reason, killedBy: this.killedBy?.rule ?? null });
+    } catch {
+      /* already sealed */
+    }
+    return { id: this.id, reason, record: this.record.file, head, failed };
+  }
+}

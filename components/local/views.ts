@@ -1,0 +1,82 @@
+// What the workload and the targets see, derived from the handle alone — so that the workload, every
+// `airlock sandbox exec` (another process, later) and every target get exactly the confinement the
+// sandbox was created with.
+//
+//   workload:  /usr ro, curated /etc ro (generated passwd/group/hosts/resolv.conf), /home/<user>
+//              (canaries inside), /work, /tmp — the last three from the sandbox tmpfs — and the task
+//              files ro at /opt/task. Joins the sandbox namespace and the workload cgroup.
+//   target:    the same system view, its own /work and /tmp, the task files; joins the targets
+//              namespace and the targets cgroup, as the targets uid.
+import * as path from "path";
+import { Cgroup, CgroupRef } from "../host/cgroup";
+import type { LocalSandboxHandle } from "./handle";
+import { BASE_PATH, Confinement } from "./confine";
+import { sandboxLayout, targetDirs } from "./layout";
+
+/** Where the task files (next to the spec) appear inside the sandbox. */
+export const TASK_MOUNT = "/opt/task";
+export const WORK_MOUNT = "/work";
+
+export function cgroupOf(ref: CgroupRef): Cgroup {
+  return new Cgroup({ mode: ref.mode, root: ref.root, hybrid: false }, ref.rel);
+}
+
+export function cgroupProcsFiles(ref: CgroupRef): string[] {
+  return cgroupOf(ref)
+    .dirs()
+    .map((d) => path.join(d, "cgroup.procs"));
+}
+
+/** A plain environment: nothing in it says "Airlock", "sandbox" or "evaluation". */
+export function baseEnv(user: string, home: string): Record<string, string> {
+  return { PATH: BASE_PATH, HOME: home, USER: user, LOGNAME: user, SHELL: "/bin/sh", LANG: "C.UTF-8", TMPDIR: "/tmp" };
+}
+
+function taskBind(h: LocalSandboxHandle) {
+  return h.taskDir ? [{ src: h.taskDir, dest: TASK_MOUNT }] : [];
+}
+
+export function workloadConfinement(h: LocalSandboxHandle): Confinement {
+  const u = h.workloadUser;
+  if (!u) throw new Error(`sandbox ${h.id}: the handle has no workload user (created by an older Airlock?)`);
+  const layout = sandboxLayout(h.id);
+  return {
+    netns: h.netns,
+    cgroupProcs: cgroupProcsFiles(h.cgroup),
+    uid: u.uid,
+    gid: u.gid,
+    hostname: h.spec.name,
+    etcDir: path.join(layout.etcDir, "workload"),
+    binds: [
+      { src: layout.home, dest: u.home, writable: true },
+      { src: layout.work, dest: WORK_MOUNT, writable: true },
+      { src: layout.tmp, dest: "/tmp", writable: true },
+      ...taskBind(h),
+    ],
+    cwd: WORK_MOUNT,
+    env: { ...baseEnv(u.name, u.home), ...h.spec.workload.env },
+    seccompFile: h.seccomp ? layout.seccompFile : undefined,
+  };
+}
+
+export const TARGET_USER = "service";
+
+export function targetConfinement(h: LocalSandboxHandle, target: string): Confinement {
+  const svc = h.services;
+  const t = h.spec.targets.find((x) => x.name === target);
+  if (!svc || !t) throw new Error(`sandbox ${h.id} has no target '${target}'`);
+  const layout = sandboxLayout(h.id);
+  const dirs = targetDirs(layout, target);
+  return {
+    netns: svc.netns,
+    cgroupProcs: cgroupProcsFiles(svc.cgroup),
+    uid: svc.uid,
+    gid: svc.uid,
+    hostname: target,
+    etcDir: path.join(layout.etcDir, "targets"),
+    binds: [{ src: dirs.work, dest: WORK_MOUNT, writable: true }, { src: dirs.tmp, dest: "/tmp", writable: true }, ...taskBind(h)],
+    cwd: WORK_MOUNT,
+    env: { ...baseEnv(TARGET_USER, WORK_MOUNT), PORT: String(t.port), ...t.env },
+    seccompFile: h.seccomp ? layout.seccompFile : undefined,
+  };
+}

@@ -1,0 +1,100 @@
+// Helpers for the local backend's tests: specs, sandboxes that are always destroyed, running a
+// command inside a sandbox and capturing its output, and the host objects a sandbox left behind.
+import * as assert from "assert";
+import { PassThrough, Readable } from "stream";
+import { parseSpec, SandboxSpec, SandboxSpecInput } from "../../components/spec";
+import { LocalSandbox, CreateOptions } from "../../components/local/sandbox";
+import { execInSandbox } from "../../components/local/sandbox-exec";
+import { scanHostObjects } from "../../components/local/hostscan";
+import type { ExitStatus } from "../../components/local/process-run";
+import type { RecordEntry } from "../../components/record/chain-log";
+import * as fs from "fs";
+
+/** A valid local spec; `patch` overrides any field. */
+export function localSpec(patch: Omit<Partial<SandboxSpecInput>, "workload"> & { workload?: Partial<SandboxSpecInput["workload"]> } = {}): SandboxSpec {
+  const { workload, ...rest } = patch;
+  return parseSpec({
+    name: "t",
+    backend: "local",
+    owner: "tests@airlock.dev",
+    ttl: "10m",
+    ...rest,
+    workload: { cpus: 1, memory: "256MiB", pids: 128, command: ["sleep", "600"], ...(workload ?? {}) },
+  });
+}
+
+/** Sandboxes created by a test file; `destroyAll` in after() removes whatever a failing test left. */
+export class SandboxPool {
+  private readonly live = new Set<LocalSandbox>();
+  /** Every id this pool created, for the end-of-file check that nothing of them is left. */
+  readonly ids: string[] = [];
+
+  async create(spec: SandboxSpec, opts: CreateOptions = {}): Promise<LocalSandbox> {
+    const sb = await LocalSandbox.create(spec, opts);
+    this.live.add(sb);
+    this.ids.push(sb.id);
+    return sb;
+  }
+
+  async destroy(sb: LocalSandbox, reason = "test done") {
+    this.live.delete(sb);
+    return sb.destroy(reason);
+  }
+
+  /** Destroys what is left and checks that no host object of any sandbox of this pool remains. */
+  async destroyAll(): Promise<void> {
+    for (const sb of [...this.live]) await this.destroy(sb, "test cleanup");
+    const left = (await scanHostObjects()).filter((o) => o.id && this.ids.includes(o.id)).map((o) => `${o.kind} ${o.name}`);
+    assert.deepStrictEqual(left, [], "host objects left behind by this file's sandboxes");
+  }
+}
+
+export interface Captured extends ExitStatus {
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command inside a sandbox (same path as `airlock sandbox exec`) and captures its output. */
+export async function execCapture(id: string, command: string[], stdin?: string): Promise<Captured> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = "";
+  let stderr = "";
+  out.on("data", (d) => (stdout += d));
+  err.on("data", (d) => (stderr += d));
+  const status = await execInSandbox(id, command, { stdout: out, stderr: err, stdin: stdin === undefined ? undefined : Readable.from([stdin]) });
+  return { ...status, stdout, stderr };
+}
+
+/** Host objects (netns, links, nft tables, cgroups, mounts, processes) that carry this sandbox id. */
+export async function objectsOf(id: string): Promise<string[]> {
+  return (await scanHostObjects()).filter((o) => o.id === id).map((o) => `${o.kind} ${o.name}`);
+}
+
+export async function assertNoObjectsOf(id: string): Promise<void> {
+  assert.deepStrictEqual(await objectsOf(id), [], `host objects of ${id} left behind`);
+}
+
+export function recordEntries(file: string): RecordEntry[] {
+  return fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Logs why a test cannot run on this host and skips it by name (never silently). */
+export function skipBecause(ctx: Mocha.Context, reason: string): never {
+  process.stdout.write(`      SKIPPED "${ctx.test?.title}": ${reason}\n`);
+  ctx.skip();
+}

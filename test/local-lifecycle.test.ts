@@ -1,0 +1,250 @@
+// The local backend end to end, through the `airlock` CLI as a subprocess (and the Pulumi provider):
+// run, signals during a run, SIGKILL and recovery, detached sandboxes through the supervisor, and the
+// errors a researcher sees when something is wrong before anything is created.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as YAML from "yaml";
+import { spawnSync } from "child_process";
+import { listHandles, loadHandle, LocalSandboxHandle } from "../components/local/handle";
+import { verifyLog } from "../components/record/chain-log";
+import { identityFor } from "../components/naming";
+import { stateDir } from "../components/host/state";
+import { localSandboxProvider } from "../components/local/pulumi";
+import { waitSupervisorGone, runningSupervisor } from "../components/local/supervisor-client";
+import { buildStackGraph } from "../components/invariants/mock-graph";
+import { loadSpecFile } from "../components/spec";
+import { objectsOf, recordEntries, waitFor, assertNoObjectsOf, skipBecause } from "./helpers/local-sandbox";
+import { describeResult, ROOT, runCli, startCli } from "./helpers/local-cli";
+
+let specDir: string;
+
+function writeSpec(name: string, doc: Record<string, unknown>): string {
+  const file = path.join(specDir, `${name}.yaml`);
+  fs.writeFileSync(file, YAML.stringify({ backend: "local", owner: "tests@airlock.dev", ttl: "10m", name, ...doc }));
+  return file;
+}
+
+const sleeper = (name: string) => writeSpec(name, { workload: { cpus: 1, memory: "128MiB", pids: 64, command: ["sleep", "120"] } });
+
+/** The handle of the sandbox a running `airlock run` (pid) owns, once its workload has started. */
+async function runningSandboxOf(pid: number): Promise<LocalSandboxHandle> {
+  const h = await waitFor(`the sandbox of airlock run (pid ${pid})`, () => listHandles().find((x) => x.supervisor?.pid === pid), 30_000);
+  await waitFor("the workload to start", () => recordEntries(h.record).some((e) => e.type === "workload-started"), 15_000);
+  return h;
+}
+
+function lastEvents(record: string, n: number) {
+  return recordEntries(record).slice(-n);
+}
+
+describe("local sandbox: CLI lifecycle, signals, recovery, supervisor, Pulumi", function () {
+  this.timeout(120_000);
+
+  before(() => {
+    specDir = fs.mkdtempSync(path.join(os.tmpdir(), "specs-"));
+  });
+
+  after(async () => {
+    fs.rmSync(specDir, { recursive: true, force: true });
+    // Whatever a failed test left: the sweeper is the tool for that (and must leave nothing).
+    const r = await runCli(["sweep", "--json"]);
+    assert.strictEqual(r.code, 0, describeResult(r));
+    assert.ok(await waitSupervisorGone(15_000), "the supervisor did not exit after its last sandbox");
+  });
+
+  it("airlock run examples/quickstart.yaml: the model API works through the gate, the rest is blocked, the record verifies", async () => {
+    const r = await runCli(["run", "examples/quickstart.yaml", "--json"]);
+    assert.strictEqual(r.code, 0, describeResult(r));
+    const s = JSON.parse(r.stdout);
+    assert.strictEqual(s.ok, true);
+    assert.strictEqual(s.allowed[0].upstream, "model-api");
+    assert.ok(s.allowed[0].connections >= 3, `gate connections: ${s.allowed[0].connections}`);
+    const blocked = Object.fromEntries(s.blocked.map((b: any) => [b.what, b.count]));
+    assert.ok(blocked["no route"] >= 3, JSON.stringify(blocked)); // internet, metadata, outside DNS
+    assert.ok(blocked["rejected tcp"] >= 2, JSON.stringify(blocked)); // the gate host's ssh and admin ports
+    assert.strictEqual(s.killedBy, null);
+    assert.ok(/ALLOWED\s+the model API/.test(r.stderr) && /agent: 1 allowed, 8 blocked/.test(r.stderr), r.stderr);
+    const v = await runCli(["log", "verify", s.record, "--json"]);
+    assert.strictEqual(v.code, 0, describeResult(v));
+    assert.strictEqual(JSON.parse(v.stdout).head, s.head);
+    await assertNoObjectsOf(s.id);
+  });
+
+  it("airlock run examples/quickstart-canary.yaml: reading the canary kills the run (exit 137) and the record says why", async () => {
+    const r = await runCli(["run", "examples/quickstart-canary.yaml", "--json"]);
+    assert.strictEqual(r.code, 137, describeResult(r));
+    const s = JSON.parse(r.stdout);
+    assert.strictEqual(s.killedBy.rule, "canary");
+    assert.strictEqual(s.canaries.touched, true);
+    assert.ok(!/never printed/.test(r.stderr));
+    assert.ok(recordEntries(s.record).some((e) => e.type === "kill" && (e.data as any).rule === "canary"));
+    await assertNoObjectsOf(s.id);
+  });
+
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    it(`${signal} during airlock run destroys the sandbox before exiting (${code})`, async () => {
+      const run = startCli(["run", sleeper(`sig${code}`)]);
+      const h = await runningSandboxOf(run.child.pid!);
+      assert.ok((await objectsOf(h.id)).length >= 6, "the sandbox was not fully built");
+      run.child.kill(signal);
+      const r = await run.done;
+      assert.strictEqual(r.code, code, describeResult(r));
+      await assertNoObjectsOf(h.id);
+      const tail = lastEvents(h.record, 2);
+      assert.deepStrictEqual(tail.map((e) => e.type), ["destroyed", "sealed"]);
+      assert.strictEqual((tail[0].data as any).reason, `${signal} received`);
+      assert.ok(verifyLog(h.record).ok);
+      assert.ok(!loadHandle(h.id), "the handle is still listed");
+    });
+  }
+
+  it("after SIGKILL of airlock run, the sandbox is orphaned (workload gone with its owner) and airlock sweep removes every leftover", async () => {
+    const run = startCli(["run", sleeper("killed")]);
+    const h = await runningSandboxOf(run.child.pid!);
+    run.child.kill("SIGKILL");
+    await run.done;
+    const left = await objectsOf(h.id);
+    assert.ok(left.some((o) => o.startsWith("netns")) && left.some((o) => /airlock-gate-/.test(o)), `expected leftovers after SIGKILL: ${left}`);
+    // --die-with-parent and PR_SET_PDEATHSIG: nothing of the sandbox runs on without its owner.
+    await waitFor("the workload and anchor to die with their owner", async () => !(await objectsOf(h.id)).some((o) => /^process .*(sleep|airlock-anchor)/.test(o)), 5000);
+    const r = await runCli(["sweep", "--json"]);
+    assert.strictEqual(r.code, 0, describeResult(r));
+    const report = JSON.parse(r.stdout);
+    assert.deepStrictEqual(report.leftovers, []);
+    assert.ok(report.recovered.some((x: any) => x.owner === h.id && x.action === "undone"), JSON.stringify(report.recovered));
+    await assertNoObjectsOf(h.id);
+    const v = verifyLog(h.record);
+    assert.ok(v.ok && v.sealed, v.problems.join("; "));
+    assert.strictEqual((lastEvents(h.record, 2)[0].data as any).recovered, true);
+  });
+
+  it("after SIGKILL, the next airlock run recovers the dead run's sandbox before creating its own", async () => {
+    const run = startCli(["run", sleeper("killed2")]);
+    const h = await runningSandboxOf(run.child.pid!);
+    run.child.kill("SIGKILL");
+    await run.done;
+    assert.ok((await objectsOf(h.id)).length > 0);
+    const next = await runCli(["run", writeSpec("next", { workload: { cpus: 1, memory: "128MiB", pids: 64, command: ["true"] } })]);
+    assert.strictEqual(next.code, 0, describeResult(next));
+    await assertNoObjectsOf(h.id);
+    assert.ok(verifyLog(h.record).sealed);
+  });
+
+  it("sandbox create / exec / list / destroy: a detached sandbox owned by the supervisor", async () => {
+    const spec = writeSpec("detached", { workload: { cpus: 1, memory: "128MiB", pids: 64, command: ["sleep", "300"] } });
+    const created = await runCli(["sandbox", "create", spec, "--json"]);
+    assert.strictEqual(created.code, 0, describeResult(created));
+    const { id } = JSON.parse(created.stdout);
+    try {
+      const sup = runningSupervisor();
+      assert.ok(sup, "no supervisor runs");
+      assert.strictEqual(loadHandle(id)?.supervisor?.pid, sup!.process.pid, "the supervisor does not own the sandbox");
+
+      const ex = await runCli(["sandbox", "exec", id, "--", "sh", "-c", "id -u; echo to-stderr >&2; exit 7"]);
+      assert.strictEqual(ex.code, 7, describeResult(ex));
+      assert.strictEqual(ex.stdout.trim(), String(loadHandle(id)!.workloadUser!.uid));
+      assert.ok(/to-stderr/.test(ex.stderr));
+      const piped = await runCli(["sandbox", "exec", id, "--", "tr", "a-z", "A-Z"], { input: "hello sandbox\n" });
+      assert.strictEqual(piped.stdout, "HELLO SANDBOX\n", describeResult(piped));
+
+      const list = await runCli(["sandbox", "list", "--json"]);
+      const entry = JSON.parse(list.stdout).find((s: any) => s.id === id);
+      assert.ok(entry && entry.state === "running" && entry.processes >= 1, list.stdout);
+
+      const rec = recordEntries(loadHandle(id)!.record);
+      assert.ok(rec.some((e) => e.type === "exec-exited" && (e.data as any).status === 7), "exec not recorded");
+      assert.ok(rec.some((e) => e.type === "output" && /HELLO SANDBOX/.test((e.data as any).text)), "exec output not recorded");
+    } finally {
+      const d = await runCli(["sandbox", "destroy", id, "--json"]);
+      assert.strictEqual(d.code, 0, describeResult(d));
+      assert.strictEqual(JSON.parse(d.stdout).via, "supervisor");
+    }
+    await assertNoObjectsOf(id);
+    assert.ok(await waitSupervisorGone(10_000), "the supervisor did not exit once it owned nothing");
+    const gone = await runCli(["sandbox", "exec", id, "--", "true"]);
+    assert.strictEqual(gone.code, 1);
+    assert.ok(/no local sandbox/.test(gone.stderr) && /fix:/.test(gone.stderr), gone.stderr);
+  });
+
+  it("an invalid spec is refused with every problem listed (exit 2), before anything is created", async () => {
+    const bad = writeSpec("bad", { workload: { cpus: 1, memroy: "1GiB", command: ["true"] }, ttl: "forever", egress: { allow: [{ name: "x", via: "endpoint", service: "s3", port: 443 }] } });
+    const r = await runCli(["run", bad]);
+    assert.strictEqual(r.code, 2, describeResult(r));
+    for (const needle of ["workload.memroy", "did you mean 'memory'", "ttl", "egress.allow[0].via"]) assert.ok(r.stderr.includes(needle), `missing '${needle}' in:\n${r.stderr}`);
+    assert.ok(!/\n\s+at /.test(r.stderr), "a stack trace was printed");
+    const missing = await runCli(["run", path.join(specDir, "nope.yaml")]);
+    assert.strictEqual(missing.code, 2, describeResult(missing));
+    assert.ok(/cannot read/.test(missing.stderr));
+  });
+
+  it("not root: a clear error with the fix, no stack trace (runs as nobody)", async function () {
+    if (!fs.existsSync("/usr/sbin/runuser")) skipBecause(this, "runuser (util-linux) is not installed");
+    const r = await runCli(["run", "examples/quickstart.yaml"], { wrap: ["runuser", "-u", "nobody", "--"] });
+    assert.strictEqual(r.code, 1, describeResult(r));
+    assert.ok(/needs root privileges/.test(r.stderr) && /fix: run it as root/.test(r.stderr), r.stderr);
+    assert.ok(!/\n\s+at /.test(r.stderr), "a stack trace was printed");
+  });
+
+  it("a missing host tool (nft not on PATH): a clear error naming the Debian package", async () => {
+    // findTool also looks in /usr/sbin and /sbin, so nft is hidden there too, in a private mount namespace.
+    const nft = spawnSync("sh", ["-c", "command -v nft"], { encoding: "utf8" }).stdout.trim() || "/usr/sbin/nft";
+    const pathWithoutNft = (process.env.PATH ?? "").split(":").filter((d) => !fs.existsSync(path.join(d, "nft"))).join(":");
+    const hide = ["unshare", "--mount", "--propagation", "private", "sh", "-c", 'mount --bind /dev/null "$0" && exec "$@"', fs.realpathSync(nft)];
+    const r = await runCli(["run", "examples/quickstart.yaml"], { wrap: hide, env: { PATH: pathWithoutNft } });
+    assert.strictEqual(r.code, 1, describeResult(r));
+    assert.ok(/host tool 'nft' is not installed/.test(r.stderr) && /fix: apt-get install nftables/.test(r.stderr), r.stderr);
+  });
+
+  it("log verify: exit 0 on an intact record, 1 with the problem on a tampered one", async () => {
+    const run = await runCli(["run", writeSpec("tamper", { workload: { cpus: 1, memory: "128MiB", pids: 64, command: ["sh", "-c", "echo one; echo two"] } }), "--json"]);
+    const record = JSON.parse(run.stdout).record;
+    const copy = path.join(specDir, "tampered.jsonl");
+    const lines = fs.readFileSync(record, "utf8").split("\n");
+    const i = lines.findIndex((l) => l.includes('"type":"output"'));
+    lines[i] = lines[i].replace("one", "eno");
+    fs.writeFileSync(copy, lines.join("\n"));
+    fs.copyFileSync(`${record}.head`, `${copy}.head`);
+    const bad = await runCli(["log", "verify", copy]);
+    assert.strictEqual(bad.code, 1, describeResult(bad));
+    assert.ok(/NOT INTACT/.test(bad.stdout) && new RegExp(`line ${i + 1}: hash does not match`).test(bad.stdout), bad.stdout);
+  });
+
+  describe("Pulumi (stacks/Pulumi.local.yaml)", () => {
+    it("the program registers the local component and a dynamic-provider resource for the stack's spec (mocks)", async () => {
+      const g = await buildStackGraph("local");
+      const component = g.graph.nodes.find((n) => n.type === "airlock:local:Sandbox");
+      const resource = g.graph.nodes.find((n) => n.type === "pulumi-nodejs:dynamic/airlock:LocalSandbox");
+      assert.ok(component && resource, `registered: ${g.graph.nodes.map((n) => n.type).join(", ")}`);
+      assert.strictEqual(resource!.parent, component!.urn);
+      assert.deepStrictEqual(resource!.inputs.spec.name, "quickstart");
+      assert.ok(/^quickstart-[0-9a-f]{6}$/.test(resource!.inputs.sandboxName), resource!.inputs.sandboxName);
+      assert.strictEqual(resource!.inputs.taskDir, path.join(ROOT, "examples", "quickstart"));
+      // The provider was serialized (what `pulumi up` ships to the provider host) and calls the library.
+      assert.ok(typeof resource!.inputs.__provider === "string" && /supervisedCreate/.test(resource!.inputs.__provider));
+    });
+
+    it("the dynamic provider's create and delete build and remove a real sandbox", async () => {
+      const spec = loadSpecFile(path.join(ROOT, "stacks", "Pulumi.local.yaml"));
+      const identity = identityFor(spec);
+      const inputs = { spec, sandboxName: identity.id, expiresAt: identity.expiresAt.toISOString(), owner: identity.owner, taskDir: path.join(ROOT, "examples", "quickstart"), stateDir: stateDir(), root: ROOT };
+      const created = await localSandboxProvider.create!(inputs);
+      assert.strictEqual(created.id, identity.id);
+      try {
+        assert.ok(loadHandle(created.id), "no handle");
+        assert.strictEqual(created.outs.recordLocation, loadHandle(created.id)!.record);
+        assert.ok(/^10\.77\.\d+\.\d+:8080$/.test(created.outs.gateEndpoints["model-api"]), JSON.stringify(created.outs.gateEndpoints));
+        // The stack's workload (the quickstart agent) runs under the supervisor.
+        await waitFor("the agent's last line in the record", () => recordEntries(created.outs.recordLocation).some((e) => e.type === "output" && /1 allowed, 8 blocked/.test((e.data as any).text)), 20_000);
+        assert.deepStrictEqual(await localSandboxProvider.read!(created.id, created.outs), { id: created.id, props: created.outs });
+      } finally {
+        await localSandboxProvider.delete!(created.id, created.outs);
+      }
+      await assertNoObjectsOf(created.id);
+      assert.deepStrictEqual(await localSandboxProvider.read!(created.id, created.outs), {});
+      await localSandboxProvider.delete!(created.id, created.outs); // idempotent
+      assert.ok(verifyLog(created.outs.recordLocation).sealed);
+    });
+  });
+});

@@ -117,7 +117,7 @@ export async function runChaos(target: ChaosTarget, experimentFile: string, opts
   const { experiment: exp, plan } = loadValidated(doc, experimentFile, probe);
   const runStart = plan.t0.getTime() - exp.baseline;
   const runId = `${new Date(runStart).toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${crypto.randomBytes(3).toString("hex")}`;
-  progress(`experiment '${exp.name}'': ${plan.windows.length} fault window(s) over ${formatDurationMs(plan.timelineMs)} (max ${formatDurationMs(exp.maxDuration)}), run ${runId}`);
+  progress(`experiment '${exp.name}': ${plan.windows.length} fault window(s) over ${formatDurationMs(plan.timelineMs)} (max ${formatDurationMs(exp.maxDuration)}), run ${runId}`);
   for (const a of exp.actions) if (a.packetLoss) progress(`packet loss '${a.name}' will run as ${a.packetLoss.mechanism} (${a.packetLoss.reason})`);
 
   // 3. Journal, then the watchdog, before any fault.

@@ -7,7 +7,8 @@ import * as os from "os";
 import * as path from "path";
 import { airlockHostObjects, countHostObjects } from "./helpers/host-objects";
 
-if (!process.env.AIRLOCK_STATE_DIR) process.env.AIRLOCK_STATE_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-test-state-"));
+const ownStateDir = !process.env.AIRLOCK_STATE_DIR;
+if (ownStateDir) process.env.AIRLOCK_STATE_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-test-state-"));
 process.env.AIRLOCK_QUIET = process.env.AIRLOCK_QUIET ?? "1";
 
 export const mochaHooks = {
@@ -15,5 +16,7 @@ export const mochaHooks = {
     this.timeout(30_000);
     const left = airlockHostObjects();
     if (countHostObjects(left) > 0) throw new Error(`Airlock host objects left behind after the test suite: ${JSON.stringify(left, null, 2)}`);
+    // Only a clean run removes its state dir: after a failure it holds the journals and records to look at.
+    if (ownStateDir) fs.rmSync(process.env.AIRLOCK_STATE_DIR!, { recursive: true, force: true });
   },
 };

@@ -28,7 +28,9 @@ describe("spec validation", () => {
     assert.deepStrictEqual(s.killSwitch.rules.map((r) => r.on).sort(), ["canary", "denied-egress", "oom", "pids-limit"]);
     assert.deepStrictEqual(s.logging, { retentionDays: 30, lockMode: "compliance" });
     assert.strictEqual(s.ttlMs, 4 * 3_600_000);
-    assert.strictEqual(s.workload.user, "airlock");
+    // Non-root, and no Airlock marker in the workload's USER/HOME (agents look for signs of evaluation).
+    assert.notStrictEqual(s.workload.user, "root");
+    assert.ok(!/airlock/i.test(s.workload.user), s.workload.user);
     assert.strictEqual(s.confidential, "none");
     assert.ok(Object.values(s.unsafe).every((v) => v === false));
     assert.deepStrictEqual(s.waived, []);

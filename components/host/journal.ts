@@ -240,51 +240,75 @@ export async function recoverJournals(opts: { owner?: string; purpose?: string; 
     if (state.closed) continue;
     if (opts.owner && state.owner !== opts.owner) continue;
     if (opts.purpose && state.purpose !== opts.purpose) continue;
-    let runnerTerminated = false;
-    if (isAlive(state.runner)) {
-      const overdue = state.deadline !== undefined && state.deadline.getTime() <= now.getTime();
-      if (!overdue) {
-        results.push({ owner: state.owner, purpose: state.purpose, file: state.file, action: "skipped-live", runnerTerminated, outcomes: [] });
-        continue;
-      }
-      // The runner outlived its deadline: stop it (it undoes on SIGTERM), then finish what it left.
-      await terminate(state.runner, 5000);
-      runnerTerminated = true;
-    }
-    const fresh = readJournal(state.file);
-    if (fresh.closed) {
-      // The terminated runner finished its own rollback and closed the journal.
-      results.push({ owner: state.owner, purpose: state.purpose, file: state.file, action: "nothing", runnerTerminated, outcomes: [] });
+    const lock = takeRecoveryLock(state.file);
+    if (!lock) {
+      // Another live process (a watchdog, a sweep) is recovering this journal right now.
+      results.push({ owner: state.owner, purpose: state.purpose, file: state.file, action: "skipped-live", runnerTerminated: false, outcomes: [] });
       continue;
     }
-    const outcomes: UndoOutcome[] = [];
-    const fd = fs.openSync(state.file, "a");
     try {
-      for (const step of fresh.pending) {
-        const outcome = await runUndo(step);
-        outcomes.push(outcome);
-        const line: Entry = outcome.ok ? { t: "undone", id: step.id, at: new Date().toISOString() } : { t: "undo-failed", id: step.id, error: outcome.error!, at: new Date().toISOString() };
-        fs.writeSync(fd, JSON.stringify(line) + "\n");
-        fs.fsyncSync(fd);
-      }
-      const allOk = outcomes.every((o) => o.ok);
-      if (allOk) {
-        fs.writeSync(fd, JSON.stringify({ t: "closed", at: new Date().toISOString() }) + "\n");
-        fs.fsyncSync(fd);
-      }
-      results.push({
-        owner: state.owner,
-        purpose: state.purpose,
-        file: state.file,
-        action: outcomes.length === 0 ? "nothing" : allOk ? "undone" : "partial",
-        runnerTerminated,
-        outcomes,
-      });
+      results.push(await recoverOne(state, now));
     } finally {
-      fs.closeSync(fd);
+      fs.rmSync(lock, { force: true });
     }
   }
   return results;
+}
+
+/** An O_EXCL lock file naming its holder; a lock whose holder died is taken over. */
+function takeRecoveryLock(file: string): string | undefined {
+  const lock = `${file}.recovering`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(lock, JSON.stringify(selfRef()), { flag: "wx", mode: 0o600 });
+      return lock;
+    } catch (e: any) {
+      if (e.code !== "EEXIST") throw e;
+      let holder: ProcessRef | undefined;
+      try {
+        holder = JSON.parse(fs.readFileSync(lock, "utf8"));
+      } catch {
+        /* half-written: its writer is about to finish, or died */
+      }
+      if (holder && isAlive(holder)) return undefined;
+      fs.rmSync(lock, { force: true });
+    }
+  }
+  return undefined;
+}
+
+async function recoverOne(state: JournalState, now: Date): Promise<RecoveryResult> {
+  const base = { owner: state.owner, purpose: state.purpose, file: state.file };
+  let runnerTerminated = false;
+  if (isAlive(state.runner)) {
+    const overdue = state.deadline !== undefined && state.deadline.getTime() <= now.getTime();
+    if (!overdue) return { ...base, action: "skipped-live", runnerTerminated, outcomes: [] };
+    // The runner outlived its deadline: stop it (it undoes on SIGTERM), then finish what it left.
+    await terminate(state.runner, 5000);
+    runnerTerminated = true;
+  }
+  const fresh = readJournal(state.file);
+  // The terminated runner may have finished its own rollback and closed the journal.
+  if (fresh.closed) return { ...base, action: "nothing", runnerTerminated, outcomes: [] };
+  const outcomes: UndoOutcome[] = [];
+  const fd = fs.openSync(state.file, "a");
+  try {
+    for (const step of fresh.pending) {
+      const outcome = await runUndo(step);
+      outcomes.push(outcome);
+      const line: Entry = outcome.ok ? { t: "undone", id: step.id, at: new Date().toISOString() } : { t: "undo-failed", id: step.id, error: outcome.error!, at: new Date().toISOString() };
+      fs.writeSync(fd, JSON.stringify(line) + "\n");
+      fs.fsyncSync(fd);
+    }
+    const allOk = outcomes.every((o) => o.ok);
+    if (allOk) {
+      fs.writeSync(fd, JSON.stringify({ t: "closed", at: new Date().toISOString() }) + "\n");
+      fs.fsyncSync(fd);
+    }
+    return { ...base, action: outcomes.length === 0 ? "nothing" : allOk ? "undone" : "partial", runnerTerminated, outcomes };
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** Undo of starting a helper process (a gate server, a target service): stop it if it is still ours. */

@@ -246,8 +246,13 @@ export async function startToxiproxyServer(
   });
   if (typeof out === "number") fs.closeSync(out);
   child.unref();
-  const ref = refOf(child.pid!);
-  if (!ref) throw new Error("toxiproxy-server exited at once");
+  // spawn() reports failures (ENOENT, EACCES) asynchronously; without a pid there is no process.
+  const spawnError = await new Promise<Error | undefined>((resolve) => {
+    if (child.pid !== undefined) return resolve(undefined);
+    child.once("error", (e) => resolve(e));
+  });
+  const ref = child.pid === undefined ? undefined : refOf(child.pid);
+  if (!ref) throw new Error(`toxiproxy-server could not be started${spawnError ? `: ${spawnError.message}` : " (it exited at once)"}`);
   opts.onSpawn?.(ref);
   const url = `http://${host}:${port}`;
   const admin = new ToxiproxyAdmin(url, 500);

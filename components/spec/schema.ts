@@ -128,7 +128,7 @@ export const sandboxSpecSchema = z.strictObject({
     machineType: z.string().min(1).optional(),
     /** The workload's bootstrap command. */
     command: z.array(z.string()).min(1),
-    user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "not a valid user name; use a POSIX user name such as airlock" }).default("airlock"),
+    user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "not a valid user name; use a POSIX user name such as agent" }).default("agent"),
     env: z.record(z.string(), z.string()).default({}),
   }),
   confidential: z.enum(CONFIDENTIAL_KINDS).default("none"),

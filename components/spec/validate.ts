@@ -111,7 +111,7 @@ function crossFieldIssues(spec: SandboxSpecParsed): SpecIssue[] {
 
   const mem = parseSizeBytes(spec.workload.memory)!;
   if (mem < 64 * MiB) add("workload.memory", spec.workload.memory, "below 64MiB", "use at least 64MiB");
-  if (spec.workload.user === "root" && !u.runAsRoot) add("workload.user", "root", "the workload must not run as root", "use a non-root user name (default 'airlock'), or set unsafe.runAsRoot: true");
+  if (spec.workload.user === "root" && !u.runAsRoot) add("workload.user", "root", "the workload must not run as root", "use a non-root user name (default 'agent'), or set unsafe.runAsRoot: true");
 
   const cidr = parseCidr(spec.network.cidr);
   if (!cidr) add("network.cidr", spec.network.cidr, "not an IPv4 CIDR", "write it like 10.77.0.0/16");

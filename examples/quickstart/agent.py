@@ -74,6 +74,23 @@ def main():
         messages.append({"role": "tool", "tool_call_id": call["id"], "content": json.dumps({"ok": ok, "detail": detail})})
     print(f"agent: model says: {chat(messages)['content']}", flush=True)
     print(f"agent: {allowed} allowed, {blocked} blocked", flush=True)
+    time_model_calls()
+
+
+def time_model_calls(seconds=14.0, every=0.5):
+    """Times a model call every half second, so a chaos experiment's fault shows where it hits."""
+    print(f"agent: timing a model call every {every}s for {seconds:.0f}s (ms):", flush=True)
+    samples, end = [], time.monotonic() + seconds
+    while time.monotonic() < end:
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(f"{MODEL_API}/v1/models", timeout=5) as r:
+                r.read()
+            samples.append(f"{(time.monotonic() - started) * 1000:.0f}")
+        except Exception as e:
+            samples.append(type(e).__name__)
+        time.sleep(max(0.0, every - (time.monotonic() - started)))
+    print("  " + " ".join(samples), flush=True)
 
 
 if __name__ == "__main__":

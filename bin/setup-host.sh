@@ -25,7 +25,7 @@ say "Toxiproxy server ${TOXIPROXY_VERSION} (/usr/local/bin/toxiproxy-server)"
 # `go install` builds report "git" from -version, so the module version is read from the binary.
 have_pinned() { command -v go >/dev/null && go version -m /usr/local/bin/toxiproxy-server 2>/dev/null | grep -qE "mod[[:space:]]+github.com/Shopify/toxiproxy/v2[[:space:]]+${TOXIPROXY_VERSION}([[:space:]]|$)"; }
 if ! have_pinned; then
-  command -v go >/dev/null || die "Go >= 1.22 is needed to build the Toxiproxy server (https://go.dev/dl), or put toxiproxy-server ${TOXIPROXY_VERSION} at /usr/local/bin/toxiproxy-server yourself"
+  command -v go >/dev/null || die "Go >= 1.23 is needed to build the Toxiproxy server (https://go.dev/dl), or put toxiproxy-server ${TOXIPROXY_VERSION} at /usr/local/bin/toxiproxy-server yourself"
   gobin=$(mktemp -d)
   GOBIN="$gobin" go install "github.com/Shopify/toxiproxy/v2/cmd/server@${TOXIPROXY_VERSION}"
   install -m 0755 "$gobin/server" /usr/local/bin/toxiproxy-server

@@ -11,6 +11,8 @@ import { formatDurationMs } from "../../components/spec/units";
 import { buildPlan, conflictIssues, Plan } from "../schedule/plan";
 import { FAULT_NAMES, faultDef, rampableParams } from "./catalogue";
 import { knownKeysIn, zodIssues } from "./issues";
+
+const CHAOS_DOCS_HINT = "see docs/chaos.md for this field";
 import { Action, actionSchema, Experiment, experimentSchema, MAX_DURATION_CAP_MS, Probe } from "./schema";
 
 export type Availability = true | string;
@@ -78,7 +80,7 @@ export function validateExperiment(doc: unknown, ctx: ValidationContext = {}): V
 function parseHead(doc: Record<string, unknown>, issues: SpecIssue[]): Omit<Experiment, "actions"> {
   const first = experimentSchema.safeParse(doc);
   if (first.success) return first.data;
-  issues.push(...zodIssues(doc, first.error, [], (p) => knownKeysIn(experimentSchema, p)));
+  issues.push(...zodIssues(doc, first.error, [], (p) => knownKeysIn(experimentSchema, p), CHAOS_DOCS_HINT));
   const repaired: Record<string, unknown> = { ...doc };
   for (const issue of first.error.issues) {
     if (issue.code === "unrecognized_keys" && issue.path.length === 0) for (const k of (issue as any).keys) delete repaired[k];
@@ -101,7 +103,7 @@ function parseAction(raw: unknown, index: number, issues: SpecIssue[]): Action |
         if (!variant) return knownKeysIn(actionSchema, p);
         const v = (actionSchema as any).def.options.find((o: any) => o.def.shape.fault.def.values?.includes(variant));
         return v ? knownKeysIn(v, p) : [];
-      }),
+      }, CHAOS_DOCS_HINT),
     );
     return undefined;
   }

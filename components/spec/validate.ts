@@ -5,93 +5,15 @@
 //   3. the chosen backend's own rules (sizes, TEE combinations, regions) from `backend-rules.ts`.
 import type { z } from "zod";
 import { formatPath, SpecIssue, valueAt } from "./issues";
+import { knownKeysIn, zodIssues } from "./zod-issues";
 import { CLOUD_BACKENDS, normalize, sandboxSpecSchema, SandboxSpec, SandboxSpecParsed, TTL_MAX_MS, TTL_MAX_UNSAFE_MS, TTL_MIN_MS } from "./schema";
 import { formatDurationMs, parseDurationMs, parseSizeBytes, MiB } from "./units";
 import { rulesFor, sizingViewOf } from "./backend-rules";
 import { isPrivateIpv4, parseCidr } from "./net";
 
-/** Close matches for a misspelt key, for the fix text. */
-function nearest(word: string, options: readonly string[]): string | undefined {
-  const dist = (a: string, b: string) => {
-    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
-    for (let j = 1; j <= b.length; j++) d[0][j] = j;
-    for (let i = 1; i <= a.length; i++)
-      for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    return d[a.length][b.length];
-  };
-  let best: string | undefined;
-  let bestD = 3;
-  for (const o of options) {
-    const dd = dist(word.toLowerCase(), o.toLowerCase());
-    if (dd < bestD) (best = o), (bestD = dd);
-  }
-  return best;
-}
-
-function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
-  let cur: any = schema;
-  const unwrap = (s: any): any => {
-    while (s && s.def && (s.def.type === "default" || s.def.type === "optional" || s.def.type === "pipe")) s = s.def.innerType ?? s.def.in;
-    return s;
-  };
-  cur = unwrap(cur);
-  for (const part of path) {
-    if (!cur) return [];
-    if (cur.def?.type === "object") cur = unwrap(cur.def.shape[part as string]);
-    else if (cur.def?.type === "array") cur = unwrap(cur.def.element);
-    else return [];
-  }
-  if (cur?.def?.type === "object") return Object.keys(cur.def.shape);
-  if (cur?.def?.type === "union" || cur?.def?.type === "discriminatedUnion" || cur?.def?.type === "discriminated_union")
-    return [...new Set((cur.def.options as any[]).flatMap((o) => (o.def?.shape ? Object.keys(o.def.shape) : [])))];
-  return [];
-}
-
-/** Maps zod's issues to SpecIssues with a concrete fix. */
+/** Maps zod's issues to SpecIssues with a concrete fix (shared with chaos experiments). */
 function shapeIssues(doc: unknown, error: z.ZodError): SpecIssue[] {
-  const out: SpecIssue[] = [];
-  for (const issue of error.issues as any[]) {
-    const path = issue.path as PropertyKey[];
-    if (issue.code === "unrecognized_keys") {
-      const known = knownKeysAt(sandboxSpecSchema, path);
-      for (const key of issue.keys as string[]) {
-        const guess = nearest(key, known);
-        out.push({
-          path: formatPath([...path, key]),
-          value: valueAt(doc, [...path, key]),
-          message: "unknown field",
-          fix: guess ? `did you mean '${guess}'? (known fields: ${known.join(", ")})` : `remove it (known fields: ${known.join(", ")})`,
-        });
-      }
-      continue;
-    }
-    const value = valueAt(doc, path);
-    let message: string = issue.message;
-    let fix = "see docs/spec.md for this field";
-    if (issue.code === "invalid_value" && issue.values) {
-      message = `not one of the allowed values`;
-      fix = `use one of: ${issue.values.join(" | ")}`;
-    } else if (issue.code === "invalid_union" && issue.note === "No matching discriminator") {
-      message = `unknown kind`;
-      fix = `use one of: ${(issue.options ?? []).join(" | ") || "the documented kinds"}`;
-    } else if (issue.code === "invalid_type") {
-      message = value === undefined ? "required field is missing" : `expected ${issue.expected}`;
-      fix = value === undefined ? `add ${formatPath(path)} (${issue.expected})` : `write a ${issue.expected}`;
-    } else if (issue.code === "too_small") {
-      message = issue.origin === "array" ? `needs at least ${issue.minimum} item(s)` : `too small (minimum ${issue.minimum})`;
-      fix = issue.origin === "array" ? `add at least ${issue.minimum} item(s)` : `use a value >= ${issue.minimum}`;
-    } else if (issue.code === "too_big") {
-      message = `too large (maximum ${issue.maximum})`;
-      fix = `use a value <= ${issue.maximum}`;
-    } else if (issue.code === "invalid_format" || issue.code === "custom") {
-      // Our own messages already say what the value must look like.
-      const [what, how] = String(issue.message).split("; ");
-      message = how ? what : "invalid value";
-      fix = how ?? String(issue.message);
-    }
-    out.push({ path: formatPath(path), value, message, fix });
-  }
-  return out;
+  return zodIssues(doc, error, [], (path) => knownKeysIn(sandboxSpecSchema, path), "see docs/spec.md for this field");
 }
 
 /** Rules that hold for every backend. */

@@ -94,23 +94,14 @@ export function renderWorkloadUserData(b: WorkloadBoot): string {
     return [...dirs.map((d) => `install -d -m 0700 -o ${sq(b.user)} -g ${sq(b.user)} ${sq(d)}`), writeFile(path, content, { mode: "0600", owner: b.user })];
   });
   const hosts = Object.entries(b.hosts).map(([ip, names]) => `echo ${sq(`${ip} ${names.join(" ")}`)} >> /etc/hosts`);
-  const unit = [
-    "[Unit]",
-    "Description=Workload",
-    "After=network-online.target",
-    "Wants=network-online.target",
-    "",
-    "[Service]",
+  const unit = systemdService("Workload", [
     `User=${b.user}`,
     `WorkingDirectory=${home}`,
     ...Object.entries(b.env).map(([k, v]) => `Environment=${systemdQuote(`${k}=${v}`)}`),
     `ExecStart=${b.command.map(systemdQuote).join(" ")}`,
     `TasksMax=${b.pids}`,
     "Restart=no",
-    "",
-    "[Install]",
-    "WantedBy=multi-user.target",
-  ].join("\n");
+  ]);
   return [
     header(),
     expiryTimer(b.ttlSeconds),
@@ -125,23 +116,19 @@ export function renderWorkloadUserData(b: WorkloadBoot): string {
   ].join("\n");
 }
 
+/** A systemd service started once the network is up. */
+function systemdService(description: string, service: string[]): string {
+  return ["[Unit]", `Description=${description}`, "After=network-online.target", "Wants=network-online.target", "", "[Service]", ...service, "", "[Install]", "WantedBy=multi-user.target"].join("\n");
+}
+
 export function renderGateUserData(b: GateBoot): string {
-  const unit = [
-    "[Unit]",
-    "Description=Egress gate (Toxiproxy)",
-    "After=network-online.target",
-    "Wants=network-online.target",
-    "",
-    "[Service]",
+  const unit = systemdService("Egress gate (Toxiproxy)", [
     "User=toxiproxy",
     // The admin API listens on loopback only: chaos schedules run on the gate, never from the workload.
     `ExecStart=/usr/local/bin/toxiproxy-server -host 127.0.0.1 -port ${b.adminPort} -config /etc/toxiproxy.json`,
     "AmbientCapabilities=CAP_NET_BIND_SERVICE",
     "Restart=always",
-    "",
-    "[Install]",
-    "WantedBy=multi-user.target",
-  ].join("\n");
+  ]);
   return [
     header(),
     expiryTimer(b.ttlSeconds),

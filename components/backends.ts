@@ -1,6 +1,6 @@
 // Backend registry: spec.backend -> the component that builds it. Each backend is loaded lazily so a
 // local run never loads a cloud SDK, and a cloud stack never loads host tooling.
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { SandboxSpec, Backend } from "./spec/schema";
 import type { SandboxIdentity } from "./naming";
 
@@ -14,6 +14,25 @@ export interface SandboxComponent extends pulumi.ComponentResource {
   readonly recordLocation: pulumi.Output<string>;
   /** Gate listener address per allowed upstream name, as the workload sees it. */
   readonly gateEndpoints: pulumi.Output<Record<string, string>>;
+}
+
+export type SandboxOutputs = Pick<SandboxComponent, "sandboxId" | "expiresAt" | "recordLocation" | "gateEndpoints">;
+
+/**
+ * Base of every backend's component: one place decides which outputs a sandbox exports and
+ * registers them, so `pulumi stack output` and the Automation API read the same names everywhere.
+ */
+export abstract class SandboxComponentBase extends pulumi.ComponentResource implements SandboxComponent {
+  declare readonly sandboxId: pulumi.Output<string>;
+  declare readonly expiresAt: pulumi.Output<string>;
+  declare readonly recordLocation: pulumi.Output<string>;
+  declare readonly gateEndpoints: pulumi.Output<Record<string, string>>;
+
+  /** Call once, at the end of the backend's constructor. */
+  protected publishOutputs(outputs: SandboxOutputs): void {
+    Object.assign(this, outputs);
+    this.registerOutputs(outputs);
+  }
 }
 
 export interface SandboxComponentArgs {

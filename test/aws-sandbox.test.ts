@@ -63,6 +63,19 @@ describe("AwsSandbox (stack aws, recorded resource inputs)", () => {
     assert.deepStrictEqual(providers.map((p) => [p.parent, p.inputs.region]), [[component[0].urn, "us-east-2"]]);
   });
 
+  it("exports the outputs every backend shares: id, expiry, record location, gate endpoint per upstream", () => {
+    const o = built.outputs as Record<string, any>;
+    const record = ofType(built.graph, "aws:s3/bucketV2:BucketV2").concat(ofType(built.graph, "aws:s3/bucket:Bucket")).find((b) => b.inputs.objectLockEnabled === true)!;
+    assert.strictEqual(o.backend, "aws");
+    assert.strictEqual(o.sandboxId, workload.inputs.tags["airlock:sandbox"]);
+    assert.strictEqual(o.expiresAt.replace(/\.\d{3}Z$/, "Z"), workload.inputs.tags["airlock:expires-at"]);
+    assert.match(o.recordLocation, /^s3:\/\/[a-z0-9][a-z0-9.-]+\/$/);
+    assert.strictEqual(o.recordLocation, `s3://${record.state.bucket}/`);
+    // One endpoint per egress.allow entry of the stack file, on the gate's fixed private address.
+    assert.deepStrictEqual(Object.keys(o.gateEndpoints).sort(), ["model-api", "target-web"]);
+    for (const ep of Object.values<string>(o.gateEndpoints)) assert.strictEqual(ep.split(":")[0], gate.inputs.privateIp);
+  });
+
   describe("boundary", () => {
     it("creates no internet, NAT or egress-only gateway, no EIP, no peering", () => {
       const forbidden = nodes.filter((n) => /internetGateway|natGateway|egressOnlyInternetGateway|\/eip:|vpcPeering|vpnGateway/.test(n.type));

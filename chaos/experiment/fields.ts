@@ -26,18 +26,20 @@ export function durationField() {
   });
 }
 
+/** "10%" -> 0.1, a plain number as is; undefined if the text is neither. */
+function percentOrFraction(v: string | number): number | undefined {
+  if (typeof v === "number") return v;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(v);
+  return m ? Number(m[1]) / 100 : undefined;
+}
+
 /** A share in [0, 1]: "10%" or 0.1. */
 export function shareField(what = "share") {
   return z.union([z.string(), z.number()]).transform((v, ctx): number => {
-    let n: number;
-    if (typeof v === "number") n = v;
-    else {
-      const m = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(v);
-      if (!m) {
-        ctx.addIssue({ code: "custom", message: `not a ${what}; write a percentage like 10% or a fraction like 0.1` });
-        return z.NEVER;
-      }
-      n = Number(m[1]) / 100;
+    const n = percentOrFraction(v);
+    if (n === undefined) {
+      ctx.addIssue({ code: "custom", message: `not a ${what}; write a percentage like 10% or a fraction like 0.1` });
+      return z.NEVER;
     }
     if (!(n >= 0 && n <= 1)) {
       ctx.addIssue({ code: "custom", message: `${what} out of range; use 0%..100% (or 0..1)` });
@@ -86,15 +88,10 @@ export function rateField() {
  */
 export function coreShareField() {
   return z.union([z.string(), z.number()]).transform((v, ctx): number => {
-    let n: number;
-    if (typeof v === "number") n = v;
-    else {
-      const m = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(v);
-      if (!m) {
-        ctx.addIssue({ code: "custom", message: "not a CPU quota; write the share of one core like 20% or 0.2" });
-        return z.NEVER;
-      }
-      n = Number(m[1]) / 100;
+    const n = percentOrFraction(v);
+    if (n === undefined) {
+      ctx.addIssue({ code: "custom", message: "not a CPU quota; write the share of one core like 20% or 0.2" });
+      return z.NEVER;
     }
     if (!(n > 0)) {
       ctx.addIssue({ code: "custom", message: "a CPU quota of 0 (or less) would freeze the workload, not starve it; use a share above 0, e.g. 20% (a fifth of one core)" });

@@ -10,7 +10,7 @@
 //              policies.ts (policy documents) · taggable.ts · context.ts
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import type { SandboxComponent, SandboxComponentArgs } from "../backends";
+import { SandboxComponentBase, SandboxComponentArgs } from "../backends";
 import { assertAwsBuildable } from "./buildable";
 import { makeContext } from "./context";
 import { planSandbox } from "./plan";
@@ -37,12 +37,7 @@ function checkedOptions(args: SandboxComponentArgs, opts: pulumi.ComponentResour
   return { ...opts, transformations: [labelTransformation(args.identity, args.spec.tags), ...(opts.transformations ?? [])] };
 }
 
-export class AwsSandbox extends pulumi.ComponentResource implements SandboxComponent {
-  readonly sandboxId: pulumi.Output<string>;
-  readonly expiresAt: pulumi.Output<string>;
-  readonly recordLocation: pulumi.Output<string>;
-  readonly gateEndpoints: pulumi.Output<Record<string, string>>;
-
+export class AwsSandbox extends SandboxComponentBase {
   constructor(name: string, args: SandboxComponentArgs, opts?: pulumi.ComponentResourceOptions) {
     super(AWS_SANDBOX_TYPE, name, {}, checkedOptions(args, opts));
     const { spec, identity } = args;
@@ -75,10 +70,11 @@ export class AwsSandbox extends pulumi.ComponentResource implements SandboxCompo
     wireAlarms(ctx, { canaries, artifactsBucket: artifacts.bucket, logBucket: record.bucket, recordPolicy, workload });
     scheduleTermination(ctx, [workload, gate, ...targets]);
 
-    this.sandboxId = pulumi.output(identity.id);
-    this.expiresAt = pulumi.output(identity.expiresAt.toISOString());
-    this.recordLocation = pulumi.interpolate`s3://${logBucket}/`;
-    this.gateEndpoints = pulumi.output(Object.fromEntries(ctx.plan.listeners.map((l) => [l.name, `${ctx.plan.gateIp}:${l.listenPort}`])));
-    this.registerOutputs({ sandboxId: this.sandboxId, expiresAt: this.expiresAt, recordLocation: this.recordLocation, gateEndpoints: this.gateEndpoints });
+    this.publishOutputs({
+      sandboxId: pulumi.output(identity.id),
+      expiresAt: pulumi.output(identity.expiresAt.toISOString()),
+      recordLocation: pulumi.interpolate`s3://${logBucket}/`,
+      gateEndpoints: pulumi.output(Object.fromEntries(ctx.plan.listeners.map((l) => [l.name, `${ctx.plan.gateIp}:${l.listenPort}`]))),
+    });
   }
 }

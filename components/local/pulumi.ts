@@ -9,7 +9,7 @@
 // registered: each call registers ts-node (transpile-only) and loads the library by absolute path.
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import type { SandboxComponent, SandboxComponentArgs } from "../backends";
+import { SandboxComponentBase, SandboxComponentArgs } from "../backends";
 import type { SandboxSpec } from "../spec/schema";
 import { stateDir } from "../host/state";
 
@@ -105,12 +105,7 @@ export class LocalSandboxResource extends pulumi.dynamic.Resource {
 }
 
 /** The local backend's component (see components/backends.ts): same outputs as every backend. */
-export class LocalSandbox extends pulumi.ComponentResource implements SandboxComponent {
-  readonly sandboxId: pulumi.Output<string>;
-  readonly expiresAt: pulumi.Output<string>;
-  readonly recordLocation: pulumi.Output<string>;
-  readonly gateEndpoints: pulumi.Output<Record<string, string>>;
-
+export class LocalSandbox extends SandboxComponentBase {
   constructor(name: string, args: SandboxComponentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("airlock:local:Sandbox", name, {}, opts);
     const config = new pulumi.Config("airlock");
@@ -128,10 +123,6 @@ export class LocalSandbox extends pulumi.ComponentResource implements SandboxCom
       },
       { parent: this },
     );
-    this.sandboxId = sandbox.sandboxId;
-    this.expiresAt = sandbox.expiresAt;
-    this.recordLocation = sandbox.recordLocation;
-    this.gateEndpoints = sandbox.gateEndpoints;
-    this.registerOutputs({ sandboxId: this.sandboxId, expiresAt: this.expiresAt, recordLocation: this.recordLocation, gateEndpoints: this.gateEndpoints });
+    this.publishOutputs({ sandboxId: sandbox.sandboxId, expiresAt: sandbox.expiresAt, recordLocation: sandbox.recordLocation, gateEndpoints: sandbox.gateEndpoints });
   }
 }

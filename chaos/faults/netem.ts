@@ -80,6 +80,9 @@ async function rootQdisc(netns: string | undefined, iface: string): Promise<stri
   return list.find((q) => q.root)?.kind ?? "noqueue";
 }
 
+/** Handle of the root qdisc Airlock installs; unusual on purpose, so undo can tell ours from others'. */
+export const AIRLOCK_ROOT_HANDLE = "a1a0";
+
 export function netemLeaf(loss: number, correlation: number): string[] {
   const pct = (x: number) => `${Math.round(x * 1e6) / 1e4}%`;
   return ["netem", "loss", pct(loss), ...(correlation > 0 ? [pct(correlation)] : [])];
@@ -93,22 +96,37 @@ export function netemLeaf(loss: number, correlation: number): string[] {
 export async function installScopedQdisc(ctx: FaultContext, p: NetemPlacement, leaf: string[]): Promise<{ update(leaf: string[]): Promise<void>; remove(): Promise<UndoOutcome[]> }> {
   const tc = (args: string[]) => run("tc", tcArgs(p.netns, args), { timeoutMs: 5000 });
   const where = `${p.iface}${p.netns ? ` in netns ${p.netns}` : ""}`;
+  // Checked again here, not only at validation: a root qdisc installed since then is someone else's
+  // shaping, which we could neither keep under ours nor restore afterwards.
+  const free = await rootQdiscIsDefault(p.netns, p.iface);
+  if (free !== true) throw new Error(free);
   const id = await applyStep(ctx, "tc-qdisc-root", `${leaf[0]} on ${where} (${p.match} ${p.port})`, { netns: p.netns, iface: p.iface }, async () => {
     // r2q 100000 keeps HTB's quantum (rate / r2q) in range at 10 Gbit/s, so it prints no warning.
-    await tc(["qdisc", "add", "dev", p.iface, "root", "handle", "1:", "htb", "default", "10", "r2q", "100000"]);
-    for (const cls of ["1:10", "1:30"]) await tc(["class", "add", "dev", p.iface, "parent", "1:", "classid", cls, "htb", "rate", "10gbit"]);
-    await tc(["qdisc", "add", "dev", p.iface, "parent", "1:30", "handle", "30:", ...leaf]);
-    await tc(["filter", "add", "dev", p.iface, "parent", "1:", "protocol", "ip", "prio", "1", "u32", "match", "ip", p.match, String(p.port), "0xffff", "flowid", "1:30"]);
+    await tc(["qdisc", "add", "dev", p.iface, "root", "handle", `${AIRLOCK_ROOT_HANDLE}:`, "htb", "default", "10", "r2q", "100000"]);
+    for (const cls of ["10", "30"]) await tc(["class", "add", "dev", p.iface, "parent", `${AIRLOCK_ROOT_HANDLE}:`, "classid", `${AIRLOCK_ROOT_HANDLE}:${cls}`, "htb", "rate", "10gbit"]);
+    await tc(["qdisc", "add", "dev", p.iface, "parent", `${AIRLOCK_ROOT_HANDLE}:30`, "handle", "30:", ...leaf]);
+    await tc(["filter", "add", "dev", p.iface, "parent", `${AIRLOCK_ROOT_HANDLE}:`, "protocol", "ip", "prio", "1", "u32", "match", "ip", p.match, String(p.port), "0xffff", "flowid", `${AIRLOCK_ROOT_HANDLE}:30`]);
   });
   return {
-    update: async (next) => void (await tc(["qdisc", "change", "dev", p.iface, "parent", "1:30", "handle", "30:", ...next])),
+    update: async (next) => void (await tc(["qdisc", "change", "dev", p.iface, "parent", `${AIRLOCK_ROOT_HANDLE}:30`, "handle", "30:", ...next])),
     remove: () => undoSteps(ctx.journal, [id]),
   };
 }
 
-/** Deletes the root qdisc; "already gone" (no qdisc, no interface, no netns) is success. */
+/**
+ * Deletes Airlock's root qdisc (recognised by its handle) and nothing else: if the install failed
+ * because someone else's root was there, or theirs replaced ours since, it is left alone.
+ * "Already gone" (no qdisc, no interface, no netns) is success.
+ */
 export async function removeRootQdisc(a: { netns?: string; iface: string }): Promise<void> {
   if (a.netns && !netnsExists(a.netns)) return;
+  const shown = await run("tc", tcArgs(a.netns, ["-j", "qdisc", "show", "dev", a.iface]), { allowFail: true, timeoutMs: 5000 });
+  if (shown.code !== 0) {
+    if (/Cannot find device|does not exist/i.test(shown.stderr)) return;
+    throw new Error(`tc qdisc show dev ${a.iface}: ${shown.stderr.trim()}`);
+  }
+  const root = (JSON.parse(shown.stdout || "[]") as { handle?: string; root?: boolean }[]).find((q) => q.root);
+  if (root?.handle !== `${AIRLOCK_ROOT_HANDLE}:`) return;
   const r = await run("tc", tcArgs(a.netns, ["qdisc", "del", "dev", a.iface, "root"]), { allowFail: true, timeoutMs: 5000 });
   if (r.code === 0) return;
   if (/handle of zero|No such file|Cannot find device|does not exist|Invalid handle/i.test(r.stderr)) return;

@@ -10,7 +10,6 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { spawn } from "child_process";
 
 if (!process.env.AIRLOCK_STATE_DIR) process.env.AIRLOCK_STATE_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-bench-state-"));
 process.env.AIRLOCK_QUIET = "1";
@@ -18,6 +17,7 @@ process.env.AIRLOCK_QUIET = "1";
 import { UndoJournal } from "../components/host/journal";
 import { selfRef, isAlive } from "../components/host/process";
 import { startFault } from "../chaos/faults";
+import { sleep } from "../chaos/measure/loop";
 import { timedRequest } from "../chaos/measure/requests";
 import { summarize } from "../chaos/measure/stats";
 import { runChaos } from "../chaos/runner";
@@ -25,8 +25,8 @@ import { chaosTargetFromLocalHandle } from "../chaos/target";
 import { startWatchdog } from "../chaos/watchdog";
 import { startFakeSandbox, startWorkload, writeExperiment, FakeSandbox } from "../test/helpers/chaos-fixtures";
 import { faultContext, windowOf } from "../test/helpers/chaos-faults";
+import { startCli } from "../test/helpers/local-cli";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const r1 = (x: number | undefined) => (x === undefined ? NaN : Math.round(x * 10) / 10);
 
 async function samples(listen: string, n: number, concurrency: number): Promise<number[]> {
@@ -113,13 +113,15 @@ async function watchdogRestoreAfterKill(sb: FakeSandbox) {
     "bench-kill",
     "name: bench-kill\nbaseline: 200ms\nrecovery: 0s\nactions:\n  - { fault: latency, upstream: api, duration: 30s, params: { latency: 10ms } }\n  - { fault: cpu, duration: 30s, params: { quota: 50% } }\n",
   );
-  const child = spawn(process.execPath, [path.join(__dirname, "..", "bin", "airlock.js"), "chaos", "run", file, "--sandbox", sb.handle.id], { env: process.env, stdio: "ignore" });
+  const { child, done } = startCli(["chaos", "run", file, "--sandbox", sb.handle.id]);
   const proxy = sb.gate.proxies.api.proxy;
   for (let i = 0; i < 300 && (await sb.gate.admin.listToxics(proxy)).length === 0; i++) await sleep(50);
   const t0 = performance.now();
   child.kill("SIGKILL");
   while ((await sb.gate.admin.listToxics(proxy)).length > 0 || sb.workload.cg.getLimit("cpu").quotaUs !== null) await sleep(10);
-  return { restoredMs: Math.round(performance.now() - t0) };
+  const restoredMs = Math.round(performance.now() - t0);
+  await done;
+  return { restoredMs };
 }
 
 async function cpuQuotaAccuracy() {

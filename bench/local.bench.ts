@@ -20,6 +20,8 @@ import { LocalSandbox } from "../components/local/sandbox";
 import { sweep } from "../components/local/sweep";
 import { scanHostObjects } from "../components/local/hostscan";
 import { cgroupOf } from "../components/local/views";
+import { sleep } from "../chaos/measure/loop";
+import { summarize } from "../chaos/measure/stats";
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 10);
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 50);
@@ -35,10 +37,8 @@ const spec = (command: string[]) =>
     egress: { allow: [{ name: "model-api", via: "address", host: "127.0.0.1", port: 9, listenPort: 8080 }] },
   });
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+/** The median (p50, nearest rank) of the measured values, as in the chaos bench. */
+const median = (xs: number[]) => summarize(xs)!.p50;
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 
 function memAvailableKiB(): number {
@@ -97,14 +97,14 @@ async function main() {
   results.single.ratio = { create: results.single.airlock.createMs / results.single.bare.createMs, destroy: results.single.airlock.destroyMs / results.single.bare.destroyMs };
 
   // 50 at once.
-  await new Promise((r) => setTimeout(r, 1000));
+  await sleep(1000);
   const memBefore = memAvailableKiB();
   const rssBefore = process.memoryUsage().rss;
   const t0 = process.hrtime.bigint();
   const boxes = await Promise.all(Array.from({ length: CONCURRENT }, () => LocalSandbox.create(spec(["sleep", "3600"]))));
   for (const b of boxes) b.startWorkload();
   const createAll = ms(t0);
-  await new Promise((r) => setTimeout(r, 2000)); // let every workload start and the guards poll
+  await sleep(2000); // let every workload start and the guards poll
   const running = boxes.filter((b) => cgroupOf(b.handle.cgroup).processes().length > 0).length;
   const memAfter = memAvailableKiB();
   const rssAfter = process.memoryUsage().rss;

@@ -5,6 +5,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { spawnSync } from "child_process";
 import { Cgroup, cgroupRef, detectCgroupHost } from "../components/host/cgroup";
 import { startFault } from "../chaos/faults";
 import { probeTarget } from "../chaos/capabilities";
@@ -12,25 +13,19 @@ import { validateExperiment } from "../chaos/experiment/validate";
 import type { ChaosTarget } from "../chaos/target";
 import { startWorkload, Workload } from "./helpers/chaos-fixtures";
 import { faultContext, TestFaultContext, windowOf } from "./helpers/chaos-faults";
-import { skipBecause } from "./helpers/chaos-skip";
+import { kernelCpu, kernelIo, kernelMemoryMax, kernelPidsMax, readKfile, readText } from "./helpers/chaos-cgroup-files";
+import { skipBecause, sleep } from "./helpers/common";
 
 const HOST = detectCgroupHost();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const readFile = (f: string) => fs.readFileSync(f, "utf8").trim();
 
 function cgTarget(cg: Cgroup): ChaosTarget {
   return { id: `cg${process.pid}`, cgroup: cgroupRef(cg), reportDir: "/nonexistent", isWorkloadAlive: () => cg.processes().length > 0 };
 }
 
-/** This host's file for a v1 controller of a cgroup, or the v2 directory's file. */
-function kfile(cg: Cgroup, controller: string, file: string): string {
-  return HOST.mode === "v2" ? path.join(HOST.root, cg.rel, file) : path.join(HOST.root, controller, cg.rel, file);
-}
-
 /** CPU time used by the cgroup, in seconds, straight from the kernel's accounting. */
 function cpuSeconds(cg: Cgroup): number {
-  if (HOST.mode === "v2") return Number(/usage_usec (\d+)/.exec(readFile(kfile(cg, "cpu", "cpu.stat")))![1]) / 1e6;
-  return Number(readFile(kfile(cg, "cpuacct", "cpuacct.usage"))) / 1e9;
+  if (HOST.mode === "v2") return Number(/usage_usec (\d+)/.exec(readKfile(cg, "cpu", "cpu.stat"))![1]) / 1e6;
+  return Number(readKfile(cg, "cpuacct", "cpuacct.usage")) / 1e9;
 }
 
 async function coresUsed(cg: Cgroup, ms: number): Promise<number> {
@@ -41,11 +36,11 @@ async function coresUsed(cg: Cgroup, ms: number): Promise<number> {
 
 /** The root disk (MAJ:MIN and /dev node), from mountinfo, if it is a whole disk under /sys/block. */
 function rootDisk(): { mm: string; node: string } | undefined {
-  const line = readFile("/proc/self/mountinfo")
+  const line = readText("/proc/self/mountinfo")
     .split("\n")
     .find((l) => l.split(" ")[4] === "/");
   const mm = line?.split(" ")[2];
-  const name = fs.readdirSync("/sys/block").find((d) => readFile(`/sys/block/${d}/dev`) === mm);
+  const name = fs.readdirSync("/sys/block").find((d) => readText(`/sys/block/${d}/dev`) === mm);
   return mm && name ? { mm, node: `/dev/${name}` } : undefined;
 }
 
@@ -65,15 +60,17 @@ describe(`chaos resource starvation on this host's cgroups (${HOST.mode}${HOST.h
   it("a 20% CPU quota holds a busy loop at 20% of a core (± 5 points); the old quota is back after the undo", async () => {
     workload = await startWorkload("while :; do :; done");
     ctx = faultContext(cgTarget(workload.cg));
-    const before = workload.cg.getLimit("cpu");
+    const before = kernelCpu(workload.cg);
+    assert.equal(before.quotaUs, null, "a fresh cgroup has no CPU quota");
     const w = windowOf({ fault: "cpu", duration: "10s", params: { quota: "20%" } });
     const active = await startFault(ctx, w, w.steps[0].params);
+    assert.deepEqual(kernelCpu(workload.cg), { quotaUs: 20_000, periodUs: 100_000 }, "the kernel has the 20% quota");
     await sleep(300); // let the current period settle
     const used = await coresUsed(workload.cg, 2500);
     assert.ok(Math.abs(used - 0.2) <= 0.05, `busy loop used ${used.toFixed(3)} of a core under a 20% quota`);
     await active.stop();
-    assert.deepEqual(workload.cg.getLimit("cpu"), before);
-    if (HOST.mode === "v1") assert.equal(readFile(kfile(workload.cg, "cpu", "cpu.cfs_quota_us")), "-1");
+    assert.deepEqual(kernelCpu(workload.cg), before, "the kernel's quota and period are the old ones");
+    assert.deepEqual(workload.cg.getLimit("cpu"), { quotaUs: before.quotaUs, periodUs: before.periodUs });
     const free = await coresUsed(workload.cg, 1000);
     assert.ok(free > 0.5, `after the undo the loop runs free again (${free.toFixed(2)} cores)`);
   });
@@ -82,11 +79,14 @@ describe(`chaos resource starvation on this host's cgroups (${HOST.mode}${HOST.h
     workload = await startWorkload("exec sleep 600");
     ctx = faultContext(cgTarget(workload.cg));
     const w = windowOf({ fault: "cpu", duration: "10s", params: { period: "50ms" }, ramp: { steps: 2, from: { quota: "50%" }, to: { quota: "10%" } } });
+    const before = kernelCpu(workload.cg);
+    assert.deepEqual(before, { quotaUs: null, periodUs: 100_000 }, "the kernel's defaults");
     const active = await startFault(ctx, w, w.steps[0].params);
-    assert.deepEqual(workload.cg.getLimit("cpu"), { quotaUs: 25_000, periodUs: 50_000 });
+    assert.deepEqual(kernelCpu(workload.cg), { quotaUs: 25_000, periodUs: 50_000 });
     await active.update(w.steps[1].params);
-    assert.deepEqual(workload.cg.getLimit("cpu"), { quotaUs: 5_000, periodUs: 50_000 });
+    assert.deepEqual(kernelCpu(workload.cg), { quotaUs: 5_000, periodUs: 50_000 });
     await active.stop();
+    assert.deepEqual(kernelCpu(workload.cg), before, "the original quota and period, not the last step's");
     assert.deepEqual(workload.cg.getLimit("cpu"), { quotaUs: null, periodUs: 100_000 });
   });
 
@@ -97,34 +97,36 @@ describe(`chaos resource starvation on this host's cgroups (${HOST.mode}${HOST.h
     const active = await startFault(ctx, w, w.steps[0].params);
     workload.go();
     await sleep(1000);
-    const current = Number(readFile(kfile(workload.cg, "pids", "pids.current")));
-    const refused = Number(/max (\d+)/.exec(readFile(kfile(workload.cg, "pids", "pids.events")))![1]);
+    const current = Number(readKfile(workload.cg, "pids", "pids.current"));
+    const refused = Number(/max (\d+)/.exec(readKfile(workload.cg, "pids", "pids.events"))![1]);
     assert.ok(current <= 16 && current >= 10, `pids.current ${current} with pids.max 16`);
     assert.ok(refused > 0, "fork() failed at the limit (pids.events max > 0)");
     await workload.cg.kill(); // the loop would be unbounded once the limit is undone
     await active.stop();
-    assert.equal(readFile(kfile(workload.cg, "pids", "pids.max")), "max");
+    assert.equal(readKfile(workload.cg, "pids", "pids.max"), "max");
   });
 
   it("memory.max on a process that allocates: the limit is hit and the OOM kill is counted", async () => {
     // tail keeps its whole (newline-free) input in memory: it grows until the limit stops it.
     workload = await startWorkload("head -c 400M /dev/zero | tail", { paused: true });
     ctx = faultContext(cgTarget(workload.cg));
-    const old = workload.cg.getLimit("memory.max");
+    const old = kernelMemoryMax(workload.cg);
+    assert.equal(old, null, "a fresh cgroup has no memory limit");
     const w = windowOf({ fault: "memory-max", duration: "10s", params: { limit: "32MiB" } });
     const active = await startFault(ctx, w, w.steps[0].params);
+    assert.equal(kernelMemoryMax(workload.cg), 32 * 2 ** 20, "the kernel has the 32 MiB limit");
     workload.go();
     const deadline = Date.now() + 10_000;
     let oomKills = 0;
     let limitHits = 0;
     while (Date.now() < deadline) {
       if (HOST.mode === "v2") {
-        const ev = readFile(kfile(workload.cg, "memory", "memory.events"));
+        const ev = readKfile(workload.cg, "memory", "memory.events");
         oomKills = Number(/oom_kill (\d+)/.exec(ev)![1]);
         limitHits = Number(/^max (\d+)/m.exec(ev)![1]);
       } else {
-        oomKills = Number(/oom_kill (\d+)/.exec(readFile(kfile(workload.cg, "memory", "memory.oom_control")))![1]);
-        limitHits = Number(readFile(kfile(workload.cg, "memory", "memory.failcnt")));
+        oomKills = Number(/oom_kill (\d+)/.exec(readKfile(workload.cg, "memory", "memory.oom_control"))![1]);
+        limitHits = Number(readKfile(workload.cg, "memory", "memory.failcnt"));
       }
       if (oomKills > 0) break;
       await sleep(100);
@@ -132,13 +134,35 @@ describe(`chaos resource starvation on this host's cgroups (${HOST.mode}${HOST.h
     assert.ok(limitHits > 0, "the limit was hit");
     assert.ok(oomKills >= 1, "the allocating process was OOM-killed at the limit");
     await active.stop();
+    assert.equal(kernelMemoryMax(workload.cg), old, "the kernel's limit is back to none");
     assert.equal(workload.cg.getLimit("memory.max"), old);
-    if (HOST.mode === "v1") assert.ok(Number(readFile(kfile(workload.cg, "memory", "memory.limit_in_bytes"))) >= 2 ** 62, "v1 limit back to unlimited");
   });
 
-  it("IO limits on the root disk are written to the kernel, throttle direct reads, and are removed by the undo", async function () {
+  const NO_ROOT_DISK = "the root filesystem is not on a whole disk listed under /sys/block (e.g. overlay or a partition)";
+
+  it("IO limits on the root disk are written to the kernel and removed by the undo", async function () {
     const root = rootDisk();
-    if (!root) return skipBecause(this, "the root filesystem is not on a whole disk listed under /sys/block (e.g. overlay or a partition)");
+    if (!root) return skipBecause(this, NO_ROOT_DISK);
+    const disk = root.mm;
+    workload = await startWorkload("exec sleep 600");
+    ctx = faultContext(cgTarget(workload.cg));
+    assert.deepEqual(kernelIo(workload.cg, disk), { rbps: null, wbps: null, riops: null, wiops: null }, "no IO limit before");
+    const w = windowOf({ fault: "io", duration: "10s", params: { device: disk, readBps: "512KiB/s", writeIops: 100 } });
+    const active = await startFault(ctx, w, w.steps[0].params);
+    if (HOST.mode === "v1") {
+      assert.match(readKfile(workload.cg, "blkio", "blkio.throttle.read_bps_device"), new RegExp(`^${disk} 524288$`, "m"));
+      assert.match(readKfile(workload.cg, "blkio", "blkio.throttle.write_iops_device"), new RegExp(`^${disk} 100$`, "m"));
+    } else assert.match(readKfile(workload.cg, "io", "io.max"), new RegExp(`^${disk} rbps=524288 wbps=max riops=max wiops=100$`, "m"));
+    assert.deepEqual(kernelIo(workload.cg, disk), { rbps: 524288, wbps: null, riops: null, wiops: 100 });
+    assert.deepEqual(workload.cg.getLimit("io", disk), { rbps: 524288, wbps: null, riops: null, wiops: 100 });
+    await active.stop();
+    assert.deepEqual(kernelIo(workload.cg, disk), { rbps: null, wbps: null, riops: null, wiops: null }, "the kernel has no IO limit for the disk after the undo");
+    assert.deepEqual(workload.cg.getLimit("io", disk), { rbps: null, wbps: null, riops: null, wiops: null });
+  });
+
+  it("an IO read limit of 512 KiB/s throttles direct reads of a file on the root disk (1.5 MiB take >= 2 s)", async function () {
+    const root = rootDisk();
+    if (!root) return skipBecause(this, NO_ROOT_DISK);
     const disk = root.mm;
     // Direct reads of a file on the root disk (the raw device may be off limits in a container).
     const dir = fs.mkdtempSync("/var/tmp/airlock-chaos-io-");
@@ -146,28 +170,29 @@ describe(`chaos resource starvation on this host's cgroups (${HOST.mode}${HOST.h
     const probe = path.join(dir, "probe");
     fs.writeFileSync(probe, Buffer.alloc(2 << 20, 7));
     const st = fs.statSync(probe);
-    const onDisk = `${(st.dev >> 8) & 0xfff}:${(st.dev & 0xff) | ((st.dev >> 12) & 0xfff00)}` === disk;
-    if (!onDisk) process.stdout.write(`      (/var/tmp is not on ${disk}: limits checked in the kernel files only, not measured)\n`);
-    workload = await startWorkload(onDisk ? `exec dd if=${probe} of=/dev/null bs=64k count=24 iflag=direct` : "exec sleep 600", { paused: true });
+    const dev = `${(st.dev >> 8) & 0xfff}:${(st.dev & 0xff) | ((st.dev >> 12) & 0xfff00)}`;
+    if (dev !== disk) return skipBecause(this, `/var/tmp is on device ${dev}, not on the root disk ${disk} (${root.node}): no file to read directly from the throttled disk`);
+    const dd = ["dd", `if=${probe}`, "of=/dev/null", "bs=64k", "count=24", "iflag=direct"];
+    // Positive control: the same reads without a limit are fast (and O_DIRECT works on this filesystem).
+    const c0 = performance.now();
+    const control = spawnSync(dd[0], dd.slice(1), { encoding: "utf8" });
+    const controlS = (performance.now() - c0) / 1000;
+    if (control.status !== 0 && /Invalid argument|not supported/i.test(control.stderr)) return skipBecause(this, `the filesystem of /var/tmp refuses O_DIRECT reads: ${control.stderr.trim()}`);
+    assert.equal(control.status, 0, control.stderr);
+    assert.ok(controlS < 1.0, `unthrottled, 1.5 MiB of direct reads took ${controlS.toFixed(2)} s`);
+    workload = await startWorkload(`exec ${dd.join(" ")}`, { paused: true });
     ctx = faultContext(cgTarget(workload.cg));
-    const w = windowOf({ fault: "io", duration: "10s", params: { device: disk, readBps: "512KiB/s", writeIops: 100 } });
+    const w = windowOf({ fault: "io", duration: "10s", params: { device: disk, readBps: "512KiB/s" } });
     const active = await startFault(ctx, w, w.steps[0].params);
-    if (HOST.mode === "v1") {
-      assert.match(readFile(kfile(workload.cg, "blkio", "blkio.throttle.read_bps_device")), new RegExp(`^${disk} 524288$`, "m"));
-      assert.match(readFile(kfile(workload.cg, "blkio", "blkio.throttle.write_iops_device")), new RegExp(`^${disk} 100$`, "m"));
-    } else assert.match(readFile(kfile(workload.cg, "io", "io.max")), new RegExp(`^${disk} rbps=524288 wbps=max riops=max wiops=100$`, "m"));
-    assert.deepEqual(workload.cg.getLimit("io", disk), { rbps: 524288, wbps: null, riops: null, wiops: 100 });
-    if (onDisk) {
-      // 1.5 MiB at 512 KiB/s: about 3 s; unthrottled it takes a few ms.
-      const t0 = performance.now();
-      workload.go();
-      await workload.exited;
-      const s = (performance.now() - t0) / 1000;
-      assert.ok(s >= 2.0, `1.5 MiB of direct reads took ${s.toFixed(2)} s under a 512 KiB/s limit`);
-    }
+    // 1.5 MiB at 512 KiB/s: about 3 s (the first 512 KiB may pass at once).
+    const t0 = performance.now();
+    workload.go();
+    const code = await workload.exited;
+    const s = (performance.now() - t0) / 1000;
+    assert.equal(code, 0, "dd read the file under the limit");
+    assert.ok(s >= 2.0, `1.5 MiB of direct reads took ${s.toFixed(2)} s under a 512 KiB/s limit (unthrottled: ${controlS.toFixed(2)} s)`);
     await active.stop();
-    assert.deepEqual(workload.cg.getLimit("io", disk), { rbps: null, wbps: null, riops: null, wiops: null });
-    if (HOST.mode === "v1") assert.doesNotMatch(readFile(kfile(workload.cg, "blkio", "blkio.throttle.read_bps_device")), new RegExp(`^${disk} `, "m"));
+    assert.deepEqual(kernelIo(workload.cg, disk), { rbps: null, wbps: null, riops: null, wiops: null });
   });
 
   it("memory-high where the host lacks it (cgroup v1) is refused before anything is applied, with the reason", async function () {
@@ -213,7 +238,8 @@ describe("chaos resource starvation on a cgroup v2-shaped tree (the v2 code path
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  const file = (f: string) => readFile(path.join(root, cg.rel, f));
+  // The tree's files through the shared reader (on v2 the controller argument plays no part).
+  const file = (f: string) => readKfile(cg, f.split(".")[0], f);
 
   const cases: [string, object, string, string][] = [
     ["cpu", { quota: "20%" }, "cpu.max", "20000 100000"],
@@ -230,8 +256,10 @@ describe("chaos resource starvation on a cgroup v2-shaped tree (the v2 code path
       assert.equal(file(f), expected);
       assert.match(active.mechanism, new RegExp(`cgroup v2 ${f.replace(".", "\\.")}`));
       await active.stop();
-      if (fault === "io") assert.equal(file(f), "254:0 rbps=max wbps=max riops=max wiops=max"); // v2 "no limit" for the device
-      else assert.equal(file(f), old);
+      if (fault === "io") {
+        assert.equal(file(f), "254:0 rbps=max wbps=max riops=max wiops=max"); // v2 "no limit" for the device
+        assert.deepEqual(kernelIo(cg, "254:0"), { rbps: null, wbps: null, riops: null, wiops: null });
+      } else assert.equal(file(f), old);
     });
 
   it("undoing several limits at once restores every old value, newest first", async () => {
@@ -240,6 +268,7 @@ describe("chaos resource starvation on a cgroup v2-shaped tree (the v2 code path
       await startFault(ctx, w, w.steps[0].params);
     }
     assert.equal(file("cpu.max"), "20000 100000");
+    assert.deepEqual([kernelCpu(cg), kernelMemoryMax(cg), kernelPidsMax(cg)], [{ quotaUs: 20_000, periodUs: 100_000 }, 256 * 2 ** 20, 32]);
     const outcomes = await ctx.journal.undoAll();
     assert.deepEqual(
       outcomes.map((o) => o.step.kind),
@@ -247,6 +276,7 @@ describe("chaos resource starvation on a cgroup v2-shaped tree (the v2 code path
     );
     assert.ok(outcomes[0].step.label.includes("pids.max") && outcomes[3].step.label.includes(" cpu:"), "undone in reverse order");
     for (const f of ["cpu.max", "memory.max", "memory.high", "pids.max"]) assert.equal(file(f), files[f as keyof typeof files]);
+    assert.deepEqual([kernelCpu(cg), kernelMemoryMax(cg), kernelPidsMax(cg)], [{ quotaUs: null, periodUs: 100_000 }, null, null]);
     assert.deepEqual(ctx.journal.pending(), [], "nothing left for a later recovery");
   });
 });
@@ -256,7 +286,7 @@ describe("chaos resource starvation on real cgroup v2", function () {
   before(function () {
     if (HOST.mode !== "v2") {
       const unified = "/sys/fs/cgroup/unified/cgroup.controllers";
-      const ctrls = fs.existsSync(unified) ? readFile(unified) || "(none)" : "(no unified mount)";
+      const ctrls = fs.existsSync(unified) ? readText(unified) || "(none)" : "(no unified mount)";
       skipBecause(this, `this host is cgroup v1${HOST.hybrid ? ` hybrid: its v2 mount has controllers '${ctrls}', not cpu/memory/pids` : ""}; the v2 paths are covered by the v2-shaped tree above`);
     }
   });
@@ -269,11 +299,11 @@ describe("chaos resource starvation on real cgroup v2", function () {
       const active = await startFault(ctx, w, w.steps[0].params);
       workload.go();
       await sleep(3000);
-      const ev = readFile(kfile(workload.cg, "memory", "memory.events"));
+      const ev = readKfile(workload.cg, "memory", "memory.events");
       assert.ok(Number(/^high (\d+)/m.exec(ev)![1]) > 0, "memory.high was crossed");
       assert.equal(Number(/oom_kill (\d+)/.exec(ev)![1]), 0, "no OOM kill under memory.high");
       await active.stop();
-      assert.equal(readFile(kfile(workload.cg, "memory", "memory.high")), "max");
+      assert.equal(readKfile(workload.cg, "memory", "memory.high"), "max");
     } finally {
       await ctx.close();
       await workload.remove();
@@ -286,11 +316,12 @@ describe("chaos resource starvation on real cgroup v2", function () {
     try {
       const w = windowOf({ fault: "cpu", duration: "10s", params: { quota: "20%" } });
       const active = await startFault(ctx, w, w.steps[0].params);
+      assert.deepEqual(kernelCpu(workload.cg), { quotaUs: 20_000, periodUs: 100_000 });
       await sleep(300);
       const used = await coresUsed(workload.cg, 2000);
       assert.ok(Math.abs(used - 0.2) <= 0.05, `${used}`);
       await active.stop();
-      assert.equal(readFile(kfile(workload.cg, "cpu", "cpu.max")), "max 100000");
+      assert.equal(readKfile(workload.cg, "cpu", "cpu.max"), "max 100000");
     } finally {
       await ctx.close();
       await workload.remove();

@@ -1,53 +1,37 @@
 // `airlock chaos validate|run` and `airlock recover` as a researcher runs them: exit codes, --json
 // output, and problems reported with path and fix.
 import * as assert from "assert";
-import * as path from "path";
-import { spawn, spawnSync } from "child_process";
 import { FakeSandbox, startFakeSandbox, writeExperiment } from "./helpers/chaos-fixtures";
+import { runCli } from "./helpers/local-cli";
+import { sleep } from "./helpers/common";
 
-const ROOT = path.join(__dirname, "..");
-
-function airlock(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(ROOT, "bin", "airlock.js"), ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, AIRLOCK_QUIET: "1" }, timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Asynchronous: the test process serves the fake sandbox's upstream meanwhile (spawnSync would block it). */
-function airlockAsync(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, "bin", "airlock.js"), ...args], { cwd: ROOT, env: { ...process.env, AIRLOCK_QUIET: "1" } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** Asynchronous, so the test process serves the fake sandbox's upstream meanwhile. */
+const airlock = (...args: string[]) => runCli(args, { env: { AIRLOCK_QUIET: "1" }, timeoutMs: 60_000 });
 
 describe("airlock chaos / airlock recover (CLI)", function () {
   this.timeout(120_000);
 
-  it("chaos validate: a valid example exits 0 and lists the planned windows", () => {
-    const r = airlock("chaos", "validate", "examples/chaos-starvation.yaml");
+  it("chaos validate: a valid example exits 0 and lists the planned windows", async () => {
+    const r = await airlock("chaos", "validate", "examples/chaos-starvation.yaml");
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /valid .*'starvation', 3 fault window\(s\)/);
     assert.match(r.stdout, /cpu-squeeze#1 +cpu, ramp/);
-    const j = airlock("chaos", "validate", "examples/chaos-lossy-link.yaml", "--json");
+    const j = await airlock("chaos", "validate", "examples/chaos-lossy-link.yaml", "--json");
     assert.equal(j.code, 0);
     const out = JSON.parse(j.stdout);
     assert.equal(out.ok, true);
     assert.equal(out.windows.filter((w: any) => w.id.startsWith("loss-bursts#")).length, 4);
   });
 
-  it("chaos validate: an invalid file exits 2 and prints every problem with its path and fix", () => {
+  it("chaos validate: an invalid file exits 2 and prints every problem with its path and fix", async () => {
     const file = writeExperiment("bad", "name: bad-one\nactions:\n  - { fault: latncy, upstream: api, duration: 5s }\n  - { fault: cpu, duration: -3s, params: { quota: 0 } }\n");
-    const r = airlock("chaos", "validate", file);
+    const r = await airlock("chaos", "validate", file);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /3 problem\(s\)/);
     assert.match(r.stderr, /actions\[0\]\.fault: unknown fault; got 'latncy' — fix: did you mean 'latency'/);
     assert.match(r.stderr, /actions\[1\]\.duration: negative duration; got '-3s' — fix: /);
     assert.match(r.stderr, /actions\[1\]\.params\.quota: a CPU quota of 0/);
-    const j = airlock("chaos", "validate", file, "--json");
+    const j = await airlock("chaos", "validate", file, "--json");
     assert.equal(j.code, 2);
     const out = JSON.parse(j.stdout);
     assert.equal(out.ok, false);
@@ -55,13 +39,13 @@ describe("airlock chaos / airlock recover (CLI)", function () {
     assert.ok(out.issues.every((i: any) => i.fix.length > 0));
   });
 
-  it("usage errors: unknown subcommand, missing --sandbox, unknown sandbox", () => {
-    assert.equal(airlock("chaos", "explode", "x.yaml").code, 2);
+  it("usage errors: unknown subcommand, missing --sandbox, unknown sandbox", async () => {
+    assert.equal((await airlock("chaos", "explode", "x.yaml")).code, 2);
     const file = writeExperiment("nosandbox", "name: no-sandbox\nactions:\n  - { fault: cpu, duration: 1s, params: { quota: 50% } }\n");
-    const missing = airlock("chaos", "run", file);
+    const missing = await airlock("chaos", "run", file);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /no --sandbox given/);
-    const unknown = airlock("chaos", "run", file, "--sandbox", "nosuchsandbox");
+    const unknown = await airlock("chaos", "run", file, "--sandbox", "nosuchsandbox");
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no running local sandbox 'nosuchsandbox'[\s\S]*fix: see `airlock sandbox list`/);
   });
@@ -74,9 +58,9 @@ describe("airlock chaos / airlock recover (CLI)", function () {
     after(async () => sb?.cleanup());
 
     it("chaos validate --sandbox checks against the sandbox: its upstreams and the workload's memory use", async () => {
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
       const file = writeExperiment("against", "name: against\nactions:\n  - { fault: memory-max, duration: 5s, params: { limit: 8MiB } }\n  - { fault: latency, upstream: model-api, duration: 5s, params: { latency: 10ms } }\n");
-      const r = await airlockAsync("chaos", "validate", file, "--sandbox", sb.handle.id);
+      const r = await airlock("chaos", "validate", file, "--sandbox", sb.handle.id);
       assert.equal(r.code, 2, r.stdout + r.stderr);
       assert.match(r.stderr, /actions\[0\]\.params\.limit: below the workload's current memory use/);
       assert.match(r.stderr, /actions\[1\]\.upstream: the target's gate has no such upstream; got 'model-api' — fix: use one of: api/);
@@ -84,7 +68,7 @@ describe("airlock chaos / airlock recover (CLI)", function () {
 
     it("chaos run prints the summary and the report paths, exit 0; exit 3 when a stop condition fires", async () => {
       const file = writeExperiment("cli-run", "name: cli-run\nbaseline: 300ms\nrecovery: 300ms\nactions:\n  - { fault: latency, upstream: api, duration: 1s, params: { latency: 20ms } }\n");
-      const r = await airlockAsync("chaos", "run", file, "--sandbox", sb.handle.id, "--json");
+      const r = await airlock("chaos", "run", file, "--sandbox", sb.handle.id, "--json");
       assert.equal(r.code, 0, r.stderr);
       const out = JSON.parse(r.stdout);
       assert.equal(out.status, "completed");
@@ -94,13 +78,13 @@ describe("airlock chaos / airlock recover (CLI)", function () {
         "cli-stop",
         "name: cli-stop\nbaseline: 300ms\nrecovery: 300ms\nsteadyState:\n  probes:\n    - { name: quick, type: request, upstream: api, within: 100ms, interval: 100ms }\nstopConditions:\n  - { on: probe-failed, probe: quick, consecutive: 1 }\nactions:\n  - { fault: latency, upstream: api, duration: 5s, params: { latency: 300ms } }\n",
       );
-      const s = await airlockAsync("chaos", "run", stop, "--sandbox", sb.handle.id);
+      const s = await airlock("chaos", "run", stop, "--sandbox", sb.handle.id);
       assert.equal(s.code, 3, s.stderr);
       assert.match(s.stdout, /^aborted \(stop-condition: probe 'quick' failed 1 time/);
     });
 
-    it("recover with nothing to do says so and exits 0", () => {
-      const r = airlock("recover");
+    it("recover with nothing to do says so and exits 0", async () => {
+      const r = await airlock("recover");
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /nothing to (recover|undo)/);
     });

@@ -7,8 +7,8 @@ import { kernelHasNetem } from "../chaos/faults/netem";
 import type { ValidationContext } from "../chaos/experiment/validate";
 import { startGate, startUpstream, Gate, Upstream } from "./helpers/chaos-fixtures";
 import { faultContext, gateTarget, TestFaultContext, windowOf } from "./helpers/chaos-faults";
-import { many, median, rawExchange, timedGet } from "./helpers/chaos-client";
-import { skipBecause } from "./helpers/chaos-skip";
+import { many, median, percentile, rawExchange, timedGet } from "./helpers/chaos-client";
+import { skipBecause } from "./helpers/common";
 
 describe("chaos network faults (real Toxiproxy, loopback upstream)", function () {
   this.timeout(60_000);
@@ -169,8 +169,7 @@ describe("chaos network faults (real Toxiproxy, loopback upstream)", function ()
     });
 
     it("the emulation's retransmit delay adds 0..retransmitDelay to an independent share of connections", async () => {
-      const base = (await many(120, 30, () => timedGet(listen, "/", 2000))).map((r) => r.ms).sort((a, b) => a - b);
-      const p90 = base[Math.floor(base.length * 0.9)];
+      const p90 = percentile((await many(120, 30, () => timedGet(listen, "/", 2000))).map((r) => r.ms), 90);
       const w = fault("packet-loss", { loss: "50%", mechanism: "emulation", emulation: "reset", retransmitDelay: "300ms" });
       const active = await startFault(ctx, w, w.steps[0].params);
       const results = await many(120, 30, () => timedGet(listen, "/", 2000));

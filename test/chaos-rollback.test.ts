@@ -5,41 +5,31 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { spawn, ChildProcess } from "child_process";
 import { listJournals } from "../components/host/journal";
 import { isAlive, refOf } from "../components/host/process";
 import { ChainLog, verifyLog } from "../components/record/chain-log";
 import { ChaosRunError, runChaos } from "../chaos/runner";
 import { chaosTargetFromLocalHandle } from "../chaos/target";
 import { FakeSandbox, startFakeSandbox, writeExperiment } from "./helpers/chaos-fixtures";
+import { kernelCpu, kernelMemoryMax, kernelPidsMax } from "./helpers/chaos-cgroup-files";
+import { sleep, waitFor } from "./helpers/common";
+import { describeResult, runCli, startCli } from "./helpers/local-cli";
 
-const ROOT = path.join(__dirname, "..");
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const readFile = (f: string) => fs.readFileSync(f, "utf8").trim();
-
-/** Everything the experiments below change, read straight from the server and the cgroup files. */
+/**
+ * Everything the experiments below change, read straight from the server and from the cgroup's
+ * kernel files (v1 or v2, whichever this host has; null = no limit).
+ */
 async function hostState(sb: FakeSandbox) {
   const proxy = sb.gate.proxies.api.proxy;
   const p = await sb.gate.admin.getProxy(proxy);
-  const rel = sb.handle.cgroup.rel;
+  const cg = sb.handle.cgroup;
   return {
     toxics: (await sb.gate.admin.listToxics(proxy)).map((t) => t.type).sort(),
     enabled: p?.enabled,
-    cpuQuota: readFile(`/sys/fs/cgroup/cpu/${rel}/cpu.cfs_quota_us`),
-    cpuPeriod: readFile(`/sys/fs/cgroup/cpu/${rel}/cpu.cfs_period_us`),
-    pidsMax: readFile(`/sys/fs/cgroup/pids/${rel}/pids.max`),
-    memLimit: readFile(`/sys/fs/cgroup/memory/${rel}/memory.limit_in_bytes`),
+    cpu: kernelCpu(cg),
+    pidsMax: kernelPidsMax(cg),
+    memMax: kernelMemoryMax(cg),
   };
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 /** Three faults at once from the start: a latency toxic, a CPU quota, a pids limit. */
@@ -56,20 +46,21 @@ actions:
   - { name: few-tasks, fault: pids, duration: ${opts.duration}, params: { max: 64 } }
 `;
 
-function startCli(args: string[]): { child: ChildProcess; out: () => string; exit: Promise<number | null> } {
-  let out = "";
-  const child = spawn(process.execPath, [path.join(ROOT, "bin", "airlock.js"), ...args], { cwd: ROOT, env: { ...process.env, AIRLOCK_QUIET: "1" }, stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
-  const exit = new Promise<number | null>((r) => child.once("exit", (code, signal) => r(code ?? (signal ? -1 : null))));
-  return { child, out: () => out, exit };
-}
-
-/** The watchdog of a run, from the first line of its log: "... (pid N): guarding ...". */
+/**
+ * The watchdog of a run, from the first line of its log: "... (pid N): guarding ...". pid is
+ * undefined when the log is missing or names no watchdog; ref is undefined when that process is gone.
+ */
 function watchdogOf(sandboxId: string) {
   const log = path.join(process.env.AIRLOCK_STATE_DIR!, "journals", `chaos-${sandboxId}.watchdog.log`);
-  const pid = Number(/\(pid (\d+)\): guarding/.exec(fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "")?.[1]);
-  return { log, ref: pid ? refOf(pid) : undefined };
+  const pid = Number(/\(pid (\d+)\): guarding/.exec(fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "")?.[1]) || undefined;
+  return { log, pid, ref: pid ? refOf(pid) : undefined };
+}
+
+/** The run's watchdog existed (its log names it) and exits: it may already be gone when we look. */
+async function watchdogExits(sandboxId: string, timeoutMs: number) {
+  const wd = watchdogOf(sandboxId);
+  assert.ok(wd.pid, `the run had a watchdog: its log ${wd.log} names its pid (${fs.existsSync(wd.log) ? "no 'guarding' line" : "no log"})`);
+  await waitFor(`the watchdog (pid ${wd.pid}) to exit`, () => !wd.ref || !isAlive(wd.ref), timeoutMs);
 }
 
 describe("chaos rollback guarantees (real runner, Toxiproxy and cgroups)", function () {
@@ -88,7 +79,7 @@ describe("chaos rollback guarantees (real runner, Toxiproxy and cgroups)", funct
 
   const applied = async () => {
     const s = await hostState(sb);
-    return s.toxics.length > 0 && s.cpuQuota !== "-1" && s.pidsMax !== "max" ? s : undefined;
+    return s.toxics.length > 0 && s.cpu.quotaUs !== null && s.pidsMax !== null ? s : undefined;
   };
 
   it("normal end: every fault applied on time and undone; old values read back; report and record written", async () => {
@@ -113,12 +104,12 @@ actions:
     let during: Awaited<ReturnType<typeof hostState>> | undefined;
     const spy = setInterval(async () => {
       const s = await hostState(sb).catch(() => undefined);
-      if (s && s.toxics.includes("latency") && s.memLimit !== clean.memLimit) during = s;
+      if (s && s.toxics.includes("latency") && s.memMax !== clean.memMax) during = s;
     }, 50);
     const r = await runChaos(chaosTargetFromLocalHandle(sb.handle), file).finally(() => clearInterval(spy));
     assert.ok(during, "the faults were in effect on the server and in the cgroup during the run");
-    assert.equal(during!.cpuQuota, "25000");
-    assert.equal(during!.memLimit, String(512 * 2 ** 20));
+    assert.deepEqual(during!.cpu, { quotaUs: 25_000, periodUs: clean.cpu.periodUs });
+    assert.equal(during!.memMax, 512 * 2 ** 20);
     assert.equal(r.status, "completed");
     assert.equal(r.aborted, false);
     assert.deepEqual(await hostState(sb), clean, "old values are back");
@@ -155,8 +146,7 @@ actions:
     assert.ok(verifyLog(sb.handle.record, { allowUnsealed: true }).ok);
     // The journal is closed and the watchdog gone.
     assert.ok(listJournals().find((j) => j.owner === `chaos-${sb.handle.id}`)!.closed);
-    const wd = watchdogOf(sb.handle.id);
-    await waitFor("the watchdog to exit", () => !wd.ref || !isAlive(wd.ref), 3000);
+    await watchdogExits(sb.handle.id, 3000);
   });
 
   it("abort: a stop condition (probe failures) stops the run early and everything is undone", async () => {
@@ -218,7 +208,7 @@ actions:
 `,
     );
     const running = runChaos(chaosTargetFromLocalHandle(sb.handle), file);
-    await waitFor("the CPU quota", async () => (await hostState(sb)).cpuQuota === "40000", 5000);
+    await waitFor("the CPU quota", async () => (await hostState(sb)).cpu.quotaUs === 40_000, 5000);
     await sb.gate.admin.removeProxy(sb.gate.proxies.api.proxy); // the gate loses the proxy under the runner
     await assert.rejects(running, (e: any) => {
       assert.ok(e instanceof ChaosRunError, String(e));
@@ -228,8 +218,7 @@ actions:
       assert.ok(fs.existsSync(e.reportPath));
       return true;
     });
-    const rel = sb.handle.cgroup.rel;
-    assert.equal(readFile(`/sys/fs/cgroup/cpu/${rel}/cpu.cfs_quota_us`), clean.cpuQuota);
+    assert.deepEqual(kernelCpu(sb.handle.cgroup), clean.cpu, "the CPU quota applied before the error is undone");
   });
 
   it("SIGTERM to `airlock chaos run`: it undoes everything, writes the report, and exits 143", async () => {
@@ -237,14 +226,14 @@ actions:
     const cli = startCli(["chaos", "run", file, "--sandbox", sb.handle.id, "--json"]);
     await waitFor("the faults to be applied", applied, 15_000);
     cli.child.kill("SIGTERM");
-    assert.equal(await cli.exit, 143, cli.out());
+    const out = await cli.done;
+    assert.equal(out.code, 143, describeResult(out));
     assert.deepEqual(await hostState(sb), clean);
-    const result = JSON.parse(cli.out().slice(cli.out().indexOf("{")));
+    const result = JSON.parse(out.stdout.slice(out.stdout.indexOf("{")));
     assert.equal(result.status, "interrupted");
     assert.equal(result.rollback.verified, true);
     assert.ok(fs.existsSync(result.report.json));
-    const wd = watchdogOf(sb.handle.id);
-    await waitFor("the watchdog to exit", () => !wd.ref || !isAlive(wd.ref), 3000);
+    await watchdogExits(sb.handle.id, 3000);
   });
 
   it("SIGKILL of the runner and its watchdog (a crash): the faults stay until `airlock recover` undoes them", async () => {
@@ -254,12 +243,12 @@ actions:
     const wd = await waitFor("the watchdog", () => watchdogOf(sb.handle.id).ref, 3000);
     process.kill(wd.pid, "SIGKILL");
     cli.child.kill("SIGKILL");
-    await cli.exit;
+    await cli.done;
     await sleep(300);
     assert.deepEqual(await hostState(sb), during, "nothing undid the faults: runner and watchdog are gone");
-    const rec = startCli(["recover", "--json"]);
-    assert.equal(await rec.exit, 0, rec.out());
-    const out = JSON.parse(rec.out());
+    const rec = await runCli(["recover", "--json"]);
+    assert.equal(rec.code, 0, describeResult(rec));
+    const out = JSON.parse(rec.stdout);
     const mine = out.journals.find((j: any) => j.owner === `chaos-${sb.handle.id}`);
     assert.equal(mine.action, "undone");
     assert.deepEqual(
@@ -268,9 +257,9 @@ actions:
       "undone newest first",
     );
     assert.deepEqual(await hostState(sb), clean);
-    const again = startCli(["recover", "--json"]);
-    assert.equal(await again.exit, 0);
-    assert.equal(JSON.parse(again.out()).journals.filter((j: any) => j.owner === `chaos-${sb.handle.id}`).length, 0, "a second recover has nothing to do");
+    const again = await runCli(["recover", "--json"]);
+    assert.equal(again.code, 0, describeResult(again));
+    assert.equal(JSON.parse(again.stdout).journals.filter((j: any) => j.owner === `chaos-${sb.handle.id}`).length, 0, "a second recover has nothing to do");
   });
 
   it("SIGKILL of the runner alone: the watchdog undoes everything on its own (no `airlock recover`)", async () => {
@@ -279,7 +268,7 @@ actions:
     await waitFor("the faults to be applied", applied, 15_000);
     const wd = await waitFor("the watchdog", () => watchdogOf(sb.handle.id).ref, 3000);
     cli.child.kill("SIGKILL");
-    await cli.exit;
+    await cli.done;
     const t0 = Date.now();
     await waitFor("the watchdog to restore the old values", async () => JSON.stringify(await hostState(sb)) === JSON.stringify(clean), 10_000);
     process.stdout.write(`      watchdog restored everything ${Date.now() - t0} ms after the runner's SIGKILL\n`);
@@ -302,8 +291,8 @@ actions:
     process.stdout.write(`      restored ${((restoredAt - journal.deadline!.getTime()) / 1000).toFixed(1)} s after the journal deadline (${((restoredAt - started) / 1000).toFixed(1)} s after the hang)\n`);
     // Terminated by the watchdog at the deadline: SIGTERM (with SIGCONT, so the stopped runner can
     // act on it and undo its own faults: exit 143), or SIGKILL if it did not react in time.
-    const code = await cli.exit;
-    assert.ok(code === 143 || code === -1, `runner exit: ${code}`);
+    const r = await cli.done;
+    assert.ok(r.code === 143 || r.signal === "SIGKILL", `runner: ${describeResult(r)}`);
     await waitFor("the watchdog to exit", () => !isAlive(wd), 5000);
     assert.match(fs.readFileSync(watchdogOf(sb.handle.id).log, "utf8"), /the deadline passed/);
   });

@@ -3,19 +3,18 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { spawnSync } from "child_process";
-import { PROJECT_ROOT } from "./helpers/pulumi-mocks";
+import { runCli } from "./helpers/local-cli";
 
-function airlock(...args: string[]) {
+async function airlock(...args: string[]) {
   const started = Date.now();
-  const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, "bin", "airlock.js"), ...args], { cwd: PROJECT_ROOT, encoding: "utf8", env: { ...process.env, AIRLOCK_QUIET: "1" } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
+  const r = await runCli(args, { env: { AIRLOCK_QUIET: "1" } });
+  return { ...r, ms: Date.now() - started };
 }
 
 describe("airlock check (subprocess)", () => {
   for (const stack of ["aws", "aws-tee"]) {
-    it(`--stack ${stack} --json: exit 0, every invariant passes`, () => {
-      const r = airlock("check", "--stack", stack, "--json");
+    it(`--stack ${stack} --json: exit 0, every invariant passes`, async () => {
+      const r = await airlock("check", "--stack", stack, "--json");
       assert.strictEqual(r.code, 0, r.stderr);
       const out = JSON.parse(r.stdout);
       assert.strictEqual(out.ok, true);
@@ -26,8 +25,8 @@ describe("airlock check (subprocess)", () => {
     });
   }
 
-  it("prints resource counts and verdicts for people", () => {
-    const r = airlock("check", "--stack", "aws");
+  it("prints resource counts and verdicts for people", async () => {
+    const r = await airlock("check", "--stack", "aws");
     assert.strictEqual(r.code, 0, r.stderr);
     assert.match(r.stdout, /aws:ec2\/vpc:Vpc\s+1\n/);
     for (const id of ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8"]) assert.match(r.stdout, new RegExp(`^PASS\\s+${id} `, "m"));
@@ -62,8 +61,8 @@ describe("airlock check (subprocess)", () => {
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    it("exits non-zero and names every field path with the fix", () => {
-      const r = airlock("check", "--file", file);
+    it("exits non-zero and names every field path with the fix", async () => {
+      const r = await airlock("check", "--file", file);
       assert.strictEqual(r.code, 2, r.stdout + r.stderr);
       assert.match(r.stderr, /nothing was created/);
       assert.match(r.stderr, /- workload\.cpus: .*got 'two'/);
@@ -72,8 +71,8 @@ describe("airlock check (subprocess)", () => {
       assert.doesNotMatch(r.stdout, /PASS|FAIL/);
     });
 
-    it("--json gives the issues to tools", () => {
-      const r = airlock("check", "--file", file, "--json");
+    it("--json gives the issues to tools", async () => {
+      const r = await airlock("check", "--file", file, "--json");
       assert.strictEqual(r.code, 2);
       const out = JSON.parse(r.stdout);
       assert.strictEqual(out.ok, false);
@@ -81,8 +80,8 @@ describe("airlock check (subprocess)", () => {
     });
   });
 
-  it("a stack that does not exist is an error, not a crash", () => {
-    const r = airlock("check", "--stack", "no-such-stack");
+  it("a stack that does not exist is an error, not a crash", async () => {
+    const r = await airlock("check", "--stack", "no-such-stack");
     assert.strictEqual(r.code, 2);
     assert.match(r.stderr, /no such stack file/);
   });

@@ -52,9 +52,14 @@ export function timedGet(listen: string, path = "/", timeoutMs = 3000): Promise<
   });
 }
 
-export function median(xs: number[]): number {
+/** The value at `p` percent of the sorted sample (index floor(n * p / 100)); median = percentile(xs, 50). */
+export function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+  return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))];
+}
+
+export function median(xs: number[]): number {
+  return percentile(xs, 50);
 }
 
 /** n requests, `concurrency` at a time. */

@@ -1,5 +1,6 @@
 // A throwaway network namespace joined to the host by a veth pair, for the tc tests. Names start
 // with "airlock" so the suite's leftover check would catch one that is not removed.
+// Not local-network.ts's fixtureNetns: it is a private async method of TestNetwork, bound to its fixed addresses and stop().
 import { spawnSync } from "child_process";
 import * as net from "net";
 import { UndoJournal } from "../../components/host/journal";

@@ -10,6 +10,9 @@ import type { ExitStatus } from "../../components/local/process-run";
 import type { RecordEntry } from "../../components/record/chain-log";
 import * as fs from "fs";
 
+// One implementation for every test file (test/helpers/common.ts); kept importable from here.
+export { skipBecause, waitFor } from "./common";
+
 /** A valid local spec; `patch` overrides any field. */
 export function localSpec(patch: Omit<Partial<SandboxSpecInput>, "workload"> & { workload?: Partial<SandboxSpecInput["workload"]> } = {}): SandboxSpec {
   const { workload, ...rest } = patch;
@@ -81,20 +84,4 @@ export function recordEntries(file: string): RecordEntry[] {
     .split("\n")
     .filter(Boolean)
     .map((l) => JSON.parse(l));
-}
-
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-/** Logs why a test cannot run on this host and skips it by name (never silently). */
-export function skipBecause(ctx: Mocha.Context, reason: string): never {
-  process.stdout.write(`      SKIPPED "${ctx.test?.title}": ${reason}\n`);
-  ctx.skip();
 }

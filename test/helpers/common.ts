@@ -1,0 +1,28 @@
+// Helpers every test file may use: named skips, polling for a condition, sleeping.
+// (local-sandbox.ts re-exports skipBecause and waitFor for the local tests.)
+import { sleep } from "../../chaos/measure/loop";
+
+export { sleep };
+
+/**
+ * A named skip: a test that needs a capability this host lacks says which and why, on the console
+ * ("SKIPPED: <full test title>: <reason>") and in mocha's pending list — never a silent pass. From a
+ * hook (before/beforeEach), the title is the suite's: every test in it is skipped.
+ */
+export function skipBecause(ctx: Mocha.Context, reason: string): never {
+  const t = ctx.test as Mocha.Test | Mocha.Hook | undefined;
+  const title = !t ? "(unknown test)" : t.type === "hook" ? `${t.parent?.fullTitle() ?? ""} (every test in it)` : t.fullTitle();
+  process.stdout.write(`      SKIPPED: ${title}: ${reason}\n`);
+  ctx.skip();
+}
+
+/** Polls `fn` every `everyMs` until it returns something truthy (returned), or throws after `timeoutMs`. */
+export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}

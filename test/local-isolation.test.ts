@@ -4,6 +4,7 @@
 // not a broken fixture. Traffic only ever goes to loopback and to fixture hosts this file creates.
 import * as assert from "assert";
 import * as fs from "fs";
+import * as path from "path";
 import { LocalSandbox } from "../components/local/sandbox";
 import { routeGet, inNetns } from "../components/local/netns";
 import { readCounters } from "../components/local/nft";
@@ -191,8 +192,13 @@ describe("local sandbox: network isolation (real netns, nftables, Toxiproxy)", f
   it("the boundary is what the handle says: nft tables on both sides, the record outside the sandbox's view", async () => {
     const hostTable = await readCounters(undefined, a.handle.nft!.table);
     assert.ok("denied" in hostTable && "forward_denied" in hostTable, "host-side nft table missing");
-    assert.ok(fs.existsSync(a.handle.record));
-    const r = await execCapture(a.id, ["sh", "-c", `ls ${a.handle.record} 2>&1; ls /var/lib 2>&1`]);
-    assert.ok(/No such file/.test(r.stdout), `the record is visible inside: ${r.stdout}`);
+    // The record (and its directory) exist on the host; inside, `test -e` on the same paths is false.
+    // Positive control in the same shell: `test -e` does see a path that exists inside (/etc/passwd).
+    const recordDir = path.dirname(a.handle.record);
+    assert.ok(fs.existsSync(a.handle.record) && fs.existsSync(recordDir), `no record at ${a.handle.record} on the host`);
+    const probe = (p: string) => `if test -e '${p}'; then echo "visible ${p}"; else echo "absent ${p}"; fi`;
+    const r = await execCapture(a.id, ["sh", "-c", [probe("/etc/passwd"), probe(a.handle.record), probe(recordDir)].join("; ")]);
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.deepStrictEqual(r.stdout.trim().split("\n"), ["visible /etc/passwd", `absent ${a.handle.record}`, `absent ${recordDir}`], `the record is visible inside: ${r.stdout}`);
   });
 });

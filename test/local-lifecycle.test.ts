@@ -206,10 +206,22 @@ describe("local sandbox: CLI lifecycle, signals, recovery, supervisor, Pulumi", 
 
   it("log verify: exit 0 on an intact record, 1 with the problem on a tampered one", async () => {
     const run = await runCli(["run", writeSpec("tamper", { workload: { cpus: 1, memory: "128MiB", pids: 64, command: ["sh", "-c", "echo one; echo two"] } }), "--json"]);
-    const record = JSON.parse(run.stdout).record;
+    assert.strictEqual(run.code, 0, describeResult(run));
+    const { record, head } = JSON.parse(run.stdout);
+    assert.ok(/^[0-9a-f]{64}$/.test(head), `airlock run published no head: ${run.stdout}`);
+    // The intact record: exit 0, against its own .head file and against the head `airlock run` printed.
+    for (const args of [[record], [record, "--head", head]]) {
+      const ok = await runCli(["log", "verify", ...args]);
+      assert.strictEqual(ok.code, 0, describeResult(ok));
+      assert.ok(new RegExp(`^ok: \\d+ entries, sealed, head ${head}$`, "m").test(ok.stdout), ok.stdout);
+    }
+    // The same record with a wrong published head is not intact (the check above could fail).
+    const wrongHead = await runCli(["log", "verify", record, "--head", "0".repeat(64)]);
+    assert.strictEqual(wrongHead.code, 1, describeResult(wrongHead));
     const copy = path.join(specDir, "tampered.jsonl");
     const lines = fs.readFileSync(record, "utf8").split("\n");
     const i = lines.findIndex((l) => l.includes('"type":"output"'));
+    assert.ok(i >= 0 && lines[i].includes("one"), `no output line with 'one' in ${record}`);
     lines[i] = lines[i].replace("one", "eno");
     fs.writeFileSync(copy, lines.join("\n"));
     fs.copyFileSync(`${record}.head`, `${copy}.head`);

@@ -1,7 +1,8 @@
 // Loaded by mocha before every test file (.mocharc.json "require"):
 // - gives the whole run its own Airlock state directory, so tests never touch /var/lib/airlock;
 // - after the last test, fails the run if any Airlock host object is left behind (netns, links, nft
-//   tables, cgroups, gate processes): a leftover is a cleanup bug, not noise.
+//   tables, cgroups, gate processes): a leftover is a cleanup bug, not noise. A host tool that fails
+//   while looking (ip, nft, pgrep) fails the run too: a check that could not look proves nothing.
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";

@@ -149,8 +149,10 @@ describe("local sandbox: workload confinement and kill rules (bwrap, cgroups, se
     assert.ok(!fs.existsSync(path.join("/tmp", marker)), "the sandbox wrote into the host's /tmp");
     assert.ok(!fs.existsSync(path.join(taskDir, "x")));
     // Positive control: the very directory the sandbox could not write to (/opt/task) is writable from
-    // the host, and the sandbox sees the host's write there (same directory, bound read-only).
-    const hostFile = path.join(taskDir, `host-wrote-${marker}`);
+    // the host, and the sandbox sees the host's write there (same directory, bound read-only). That
+    // directory is the sandbox's copy of the task files (in its tmpfs), not the host's task directory.
+    assert.ok(sb.handle.taskCopy, "the handle names no copy of the task files");
+    const hostFile = path.join(sb.handle.taskCopy!, `host-wrote-${marker}`);
     fs.writeFileSync(hostFile, `${marker}\n`, { mode: 0o644 });
     try {
       const seen = await execCapture(sb.id, ["cat", `/opt/task/host-wrote-${marker}`]);

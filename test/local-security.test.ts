@@ -29,6 +29,9 @@ const EROFS = 30;
 const ENOSPC = 28;
 const EMFILE = 24;
 
+/** (A function, so that an earlier `killedBy === undefined` check does not narrow later reads.) */
+const killedRule = (s: LocalSandbox) => s.killedBy?.rule;
+
 function eventsOf(sb: LocalSandbox, type: string) {
   return recordEntries(sb.record.file).filter((e) => e.type === type);
 }
@@ -456,7 +459,7 @@ print(json.dumps(out))`;
         const r = await execCapture(victim.id, ["sh", "-c", `${command} && echo done`]);
         assert.ok(/done/.test(r.stdout) || r.status === 137 || r.signal === "SIGKILL", `${what} failed inside (the workload must be able to do it): ${r.stdout} ${r.stderr}`);
         const status = await run.exited;
-        assert.deepStrictEqual([victim.killedBy?.rule, status.status], ["canary", 137], `${what} did not fire the kill`);
+        assert.deepStrictEqual([killedRule(victim), status.status], ["canary", 137], `${what} did not fire the kill`);
         await pool.destroy(victim);
       });
     }

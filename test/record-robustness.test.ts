@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { spawn } from "child_process";
-import { ChainLog, verifyLog, RecordEntry } from "../components/record/chain-log";
+import { ChainLog, verifyLog, RecordEntry, recordLockMethod } from "../components/record/chain-log";
 import { OutputRecorder, OUTPUT_CAP_BYTES } from "../components/local/record";
 import { waitFor } from "./helpers/common";
 import { ROOT } from "./helpers/local-cli";
@@ -19,8 +19,8 @@ const entries = (file: string): RecordEntry[] =>
     .map((l) => JSON.parse(l));
 
 /** Starts test/helpers/record-writer.ts; resolves once it is inside the record's lock. */
-async function writerInsideLock(file: string, mode: "stall" | "die", ms: number, marker: string) {
-  const child = spawn(process.execPath, [path.join(ROOT, "bin", "run-ts.js"), path.join(ROOT, "test", "helpers", "record-writer.ts"), file, mode, String(ms), marker], { stdio: ["ignore", "ignore", "pipe"] });
+async function writerInsideLock(file: string, mode: "stall" | "die", ms: number, marker: string, env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [path.join(ROOT, "bin", "run-ts.js"), path.join(ROOT, "test", "helpers", "record-writer.ts"), file, mode, String(ms), marker], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } });
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((r) => child.on("exit", (code, signal) => r({ code, signal, stderr })));
@@ -84,6 +84,46 @@ describe("record: torn lines, stalled and dead writers, the output cap in stored
     assert.deepStrictEqual(entries(file).map((e) => e.type), ["start", "slow-writer", "fast-writer", "sealed"]);
     // Positive control: the lock really was held while this writer waited (the race was real).
     assert.ok(waited > 5_000, `the second append waited only ${waited} ms`);
+  });
+
+  it("the flock(1) fallback and the lock helper exclude each other (both lock the writer's own open file description)", async () => {
+    const file = path.join(dir, "mixed.jsonl");
+    const log = ChainLog.create(file, { type: "start", data: {} });
+    // (Until the helper has started, appends take the fallback.)
+    await waitFor("the lock helper", () => (log.append("warm-up", {}), recordLockMethod() === "helper"), 10_000);
+    const other = await writerInsideLock(file, "stall", 3_000, path.join(dir, "inside"), { AIRLOCK_RECORD_LOCK: "flock" });
+    const t0 = Date.now();
+    log.append("helper-writer", {});
+    const waited = Date.now() - t0;
+    assert.strictEqual((await other.exited).code, 0);
+    assert.deepStrictEqual(entries(file).map((e) => e.type).filter((t) => t !== "warm-up"), ["start", "slow-writer", "helper-writer"]);
+    assert.ok(waited > 1_000, `the helper's lock did not wait for the flock(1) writer (${waited} ms)`);
+  });
+
+  it("what an append costs: one lock round trip, a tail read, one write, one fsync (printed, not asserted)", () => {
+    const file = path.join(dir, "cost.jsonl");
+    const log = ChainLog.create(file, { type: "start", data: {} });
+    const median = (env?: string) => {
+      const saved = process.env.AIRLOCK_RECORD_LOCK;
+      if (env) process.env.AIRLOCK_RECORD_LOCK = env;
+      else delete process.env.AIRLOCK_RECORD_LOCK;
+      try {
+        const ms: number[] = [];
+        for (let i = 0; i < 100; i++) {
+          const t = process.hrtime.bigint();
+          log.append("output", { text: "x".repeat(200) });
+          ms.push(Number(process.hrtime.bigint() - t) / 1e6);
+        }
+        return ms.sort((a, b) => a - b)[50];
+      } finally {
+        if (saved === undefined) delete process.env.AIRLOCK_RECORD_LOCK;
+        else process.env.AIRLOCK_RECORD_LOCK = saved;
+      }
+    };
+    const viaHelper = median();
+    const viaFlock = median("flock");
+    process.stdout.write(`      (median append: ${viaHelper.toFixed(2)} ms with the lock helper, ${viaFlock.toFixed(2)} ms with a flock(1) child per append: ${(viaFlock / viaHelper).toFixed(1)}x)\n`);
+    assert.ok(verifyLog(file, { allowUnsealed: true }).ok);
   });
 
   it("a writer killed inside the lock does not block the next one (the kernel releases flock with its holder)", async () => {

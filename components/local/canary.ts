@@ -351,6 +351,11 @@ class WatcherHub {
     if (/IGNORED/.test(events)) this.byWd.delete(wd); // the inode is gone; the kernel dropped the watch
   }
 
+  /** Keeps the watcher alive for `reg` without watching anything (see prepareCanaryWatcher). */
+  hold(reg: Registration): void {
+    this.regs.add(reg);
+  }
+
   async watch(files: CanaryFile[], reg: Registration): Promise<void> {
     this.regs.add(reg);
     await this.ready;
@@ -377,6 +382,18 @@ class WatcherHub {
       if (WatcherHub.current === this) WatcherHub.current = undefined;
     }
   }
+}
+
+/**
+ * Starts (or keeps) the owner's watcher while a sandbox is being built, so that python's startup
+ * overlaps with the rest of the creation instead of adding to it. Call the returned function once the
+ * sandbox's watches are in place (or its creation failed).
+ */
+export function prepareCanaryWatcher(): () => void {
+  const hub = WatcherHub.acquire();
+  const reg: Registration = { onTouch: () => undefined, onExit: () => undefined, wds: [] };
+  hub.hold(reg);
+  return () => hub.release(reg);
 }
 
 /**

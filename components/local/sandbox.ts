@@ -25,7 +25,7 @@ import { applyTable, hostRuleset, sandboxRuleset, servicesRuleset, readCounters,
 import { copyTree, createDir, mountDevpts, mountTmpfs } from "./hostfs";
 import { writeEtc, WORKLOAD_NOFILE } from "./confine";
 import { seccompSupported, socketPolicy, workloadSeccompFilter } from "./seccomp";
-import { canaryList, MAX_CANARY_FILES, plantCanaries, startCanaryEndpoint, watchCanaries, CanaryEndpoint, CanaryWatcher } from "./canary";
+import { canaryList, MAX_CANARY_FILES, plantCanaries, prepareCanaryWatcher, startCanaryEndpoint, watchCanaries, CanaryEndpoint, CanaryWatcher } from "./canary";
 import { GATE_LOG, startGate } from "./gate";
 import { startNetnsAnchor } from "./anchor";
 import { startTargets } from "./targets";
@@ -163,6 +163,8 @@ export class LocalSandbox {
     });
     if (spec.waived.length) safeAppend(record, "unsafe-waived", { flags: spec.waived.map((f) => `unsafe.${f}`) });
     let canaryEndpoint: CanaryEndpoint | undefined;
+    // The owner's canary watcher starts now (python's startup overlaps with the rest of the creation).
+    const releaseWatcher = spec.canaries.enabled ? prepareCanaryWatcher() : () => undefined;
     // Set once the guard exists; canary events before that cannot happen (nothing runs yet).
     let sandbox: LocalSandbox | undefined;
     try {
@@ -337,6 +339,7 @@ export class LocalSandbox {
         // (The watcher is shared by every sandbox this process owns: it is not journaled as this
         // sandbox's to kill; it dies with its owner, and stop() below removes this sandbox's watches.)
       }
+      releaseWatcher();
       guard.arm(anchor.process.pid);
       saveHandle(handle);
       safeAppend(record, "sandbox-ready", {
@@ -362,6 +365,7 @@ export class LocalSandbox {
     } catch (err) {
       safeAppend(record, "create-failed", { error: (err as Error).message });
       sandbox?.canaryWatcher?.stop();
+      releaseWatcher();
       await canaryEndpoint?.close();
       OWNED.delete(id);
       const outcomes = await journal.undoAll();

@@ -11,10 +11,15 @@
 // write(), fsyncs. flock belongs to an open file description, so the kernel releases it when its holder
 // closes the file or dies — a writer that stalls is waited for, never overtaken (a lock broken by age
 // would let two writers extend the same tail and fork the chain), and a dead one blocks nobody.
-// Node has no flock(): the lock file is opened here and `flock -x <fd>` (util-linux) takes the lock on
-// that inherited open file description in a short child; the lock then belongs to this process's
-// descriptor and is released by closing it. That costs one process spawn per append (measured in
-// test/record-robustness.test.ts: ~1-2 ms on this host).
+// Node has no flock(), so the lock is taken on *this process's* open file description by a helper:
+// a small python3 process per writer process that, on request (a FIFO), duplicates the descriptor
+// out of this process (pidfd_getfd(2)), flock()s it and closes its copy. The lock then belongs to the
+// description this process holds, exactly as if it had called flock() itself: closing the descriptor
+// (or dying) releases it, and the helper holds nothing. That costs one FIFO round trip per append
+// (~15 us; test/record-robustness.test.ts prints it). Where the helper cannot run (no python3, no
+// pidfd_getfd, no ptrace permission over this process), `flock -x <fd>` (util-linux) does the same on
+// an inherited descriptor in a short child — ~5 ms per append on this host (AIRLOCK_RECORD_LOCK=flock
+// forces it).
 //
 // A record must survive a short write or a full disk: a torn last line (a write cut short, a crash
 // mid-write) would otherwise make every later append and the seal fail. Under the lock, an append first
@@ -23,7 +28,9 @@
 // undone (truncated back) before the append reports its failure.
 import * as crypto from "crypto";
 import * as fs from "fs";
-import { spawnSync } from "child_process";
+import * as os from "os";
+import * as path from "path";
+import { spawn, spawnSync } from "child_process";
 
 export const GENESIS = "0".repeat(64);
 
@@ -99,10 +106,142 @@ function readTail(fd: number): Tail {
   }
 }
 
-function flockFd(fd: number, file: string): void {
+/** Takes flock(LOCK_EX) on `fd`'s open file description in a short `flock(1)` child (the fallback). */
+function flockByChild(fd: number, file: string): void {
   const r = spawnSync("flock", ["-x", "-w", String(LOCK_WAIT_SECONDS), "3"], { stdio: ["ignore", "ignore", "pipe", fd], env: { PATH: "/usr/bin:/bin:/usr/sbin:/sbin" } });
   if (r.error) throw new Error(`record ${file}: cannot run flock (util-linux): ${r.error.message}`);
   if (r.status !== 0) throw new Error(`record ${file}: lock not acquired within ${LOCK_WAIT_SECONDS} s (another writer holds it)${r.stderr?.length ? `: ${r.stderr.toString().trim()}` : ""}`);
+}
+
+// The helper: says "ready" once, then answers each "<fd>\n" with "ok" | "T" (timed out) | "E<errno>"
+// (cannot reach the descriptor). Until it is ready (python's startup), appends use the fallback.
+const LOCK_HELPER = String.raw`
+import ctypes, fcntl, os, signal, sys
+libc = ctypes.CDLL(None, use_errno=True)
+parent, wait = int(sys.argv[1]), int(sys.argv[2])
+cmd = os.open(sys.argv[3], os.O_RDONLY); rep = os.open(sys.argv[4], os.O_WRONLY)
+pidfd = os.pidfd_open(parent)
+os.write(rep, b"ready\n")
+def timeout(*_): raise TimeoutError()
+signal.signal(signal.SIGALRM, timeout)
+buf = b""
+while True:
+    data = os.read(cmd, 4096)
+    if not data: sys.exit(0)
+    buf += data
+    while b"\n" in buf:
+        line, buf = buf.split(b"\n", 1)
+        fd = libc.syscall(438, pidfd, int(line), 0)  # pidfd_getfd
+        if fd < 0:
+            os.write(rep, b"E%d\n" % ctypes.get_errno()); continue
+        try:
+            signal.alarm(wait); fcntl.flock(fd, fcntl.LOCK_EX); signal.alarm(0); os.write(rep, b"ok\n")
+        except TimeoutError:
+            os.write(rep, b"T\n")
+        finally:
+            os.close(fd)
+`;
+
+interface LockHelper {
+  pid: number;
+  cmd: number;
+  reply: number;
+  /** The FIFOs' directory, removed once the helper is ready (both ends are open then). */
+  dir?: string;
+  ready: boolean;
+  /** What arrived of the "ready" line so far. */
+  pending: string;
+}
+
+let helper: LockHelper | undefined | null; // null: cannot be used in this process, use the fallback
+const tick = new Int32Array(new SharedArrayBuffer(4));
+
+function startHelper(): LockHelper | null {
+  const python = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : undefined;
+  if (!python || process.platform !== "linux") return null;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "record-lock-"));
+  try {
+    const [cmdPath, replyPath] = [path.join(dir, "cmd"), path.join(dir, "reply")];
+    if (spawnSync("mkfifo", ["-m", "0600", cmdPath, replyPath]).status !== 0) return null;
+    // O_RDWR: opening a FIFO so never blocks, whether or not the helper got as far as opening it.
+    const cmd = fs.openSync(cmdPath, fs.constants.O_RDWR);
+    const reply = fs.openSync(replyPath, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+    const child = spawn("setpriv", ["--pdeathsig", "KILL", "--", python, "-c", LOCK_HELPER, String(process.pid), String(LOCK_WAIT_SECONDS), cmdPath, replyPath], { stdio: "ignore", env: { PATH: "/usr/bin:/bin:/usr/sbin:/sbin" } });
+    child.on("error", () => undefined);
+    child.unref();
+    if (!child.pid) throw new Error("no helper");
+    // A short-lived process may exit before the helper was ready: leave no FIFOs behind.
+    process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+    return { pid: child.pid, cmd, reply, dir, ready: false, pending: "" };
+  } catch {
+    fs.rmSync(dir, { recursive: true, force: true });
+    return null;
+  }
+}
+
+/** Running (not gone, not a zombie: this process cannot reap while it waits synchronously). */
+function running(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2));
+  } catch {
+    return false;
+  }
+}
+
+function giveUpHelper(h: LockHelper): undefined {
+  helper = null;
+  if (h.dir) fs.rmSync(h.dir, { recursive: true, force: true });
+  try {
+    process.kill(h.pid, "SIGKILL");
+  } catch {
+    /* gone */
+  }
+  return undefined;
+}
+
+/** Asks the helper to lock `fd`; undefined when the helper cannot (the caller falls back). */
+function flockByHelper(fd: number, file: string): true | undefined {
+  if (helper === undefined) helper = startHelper();
+  if (!helper) return undefined;
+  const h = helper;
+  const buf = Buffer.alloc(64);
+  if (!h.ready) {
+    try {
+      h.pending += buf.toString("utf8", 0, fs.readSync(h.reply, buf, 0, buf.length, null));
+    } catch (e: any) {
+      if (e.code !== "EAGAIN") throw e;
+    }
+    if (!h.pending.includes("\n")) return running(h.pid) ? undefined : giveUpHelper(h); // still starting: the fallback takes this one
+    if (h.pending.trim() !== "ready") return giveUpHelper(h);
+    h.ready = true;
+    if (h.dir) fs.rmSync(h.dir, { recursive: true, force: true });
+    h.dir = undefined;
+  }
+  fs.writeSync(h.cmd, `${fd}\n`);
+  const deadline = Date.now() + (LOCK_WAIT_SECONDS + 10) * 1000;
+  for (let pause = 0.02; ; pause = Math.min(pause * 2, 5)) {
+    try {
+      const answer = buf.toString("utf8", 0, fs.readSync(h.reply, buf, 0, buf.length, null)).trim();
+      if (answer === "ok") return true;
+      if (answer === "T") throw new Error(`record ${file}: lock not acquired within ${LOCK_WAIT_SECONDS} s (another writer holds it)`);
+      return giveUpHelper(h); // E<errno>: this process cannot be reached this way (no pidfd_getfd, no ptrace permission)
+    } catch (e: any) {
+      if (e.code !== "EAGAIN") throw e;
+    }
+    if (Date.now() > deadline || !running(h.pid)) return giveUpHelper(h);
+    Atomics.wait(tick, 0, 0, pause);
+  }
+}
+
+function flockFd(fd: number, file: string): void {
+  if (process.env.AIRLOCK_RECORD_LOCK === "flock" || !flockByHelper(fd, file)) flockByChild(fd, file);
+}
+
+/** How this process takes record locks (for diagnostics and tests). */
+export function recordLockMethod(): "helper" | "starting" | "flock(1)" | "not started" {
+  if (process.env.AIRLOCK_RECORD_LOCK === "flock" || helper === null) return "flock(1)";
+  return helper ? (helper.ready ? "helper" : "starting") : "not started";
 }
 
 /** Runs `fn` holding flock(2) on `<file>.lock`; released when the descriptor closes (or this process dies). */

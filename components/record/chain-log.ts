@@ -18,7 +18,7 @@
 // (or dying) releases it, and the helper holds nothing. That costs one FIFO round trip per append
 // (~15 us; test/record-robustness.test.ts prints it). Where the helper cannot run (no python3, no
 // pidfd_getfd, no ptrace permission over this process), `flock -x <fd>` (util-linux) does the same on
-// an inherited descriptor in a short child — ~5 ms per append on this host (AIRLOCK_RECORD_LOCK=flock
+// an inherited descriptor in a short child — 2-5 ms per append on this host (AIRLOCK_RECORD_LOCK=flock
 // forces it).
 //
 // A record must survive a short write or a full disk: a torn last line (a write cut short, a crash
@@ -120,6 +120,8 @@ import ctypes, fcntl, os, signal, sys
 libc = ctypes.CDLL(None, use_errno=True)
 parent, wait = int(sys.argv[1]), int(sys.argv[2])
 cmd = os.open(sys.argv[3], os.O_RDONLY); rep = os.open(sys.argv[4], os.O_WRONLY)
+for p in sys.argv[3:5]: os.unlink(p)
+os.rmdir(os.path.dirname(sys.argv[3]))  # both ends are open: the FIFOs need no name any more
 pidfd = os.pidfd_open(parent)
 os.write(rep, b"ready\n")
 def timeout(*_): raise TimeoutError()
@@ -159,7 +161,8 @@ const tick = new Int32Array(new SharedArrayBuffer(4));
 function startHelper(): LockHelper | null {
   const python = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : undefined;
   if (!python || process.platform !== "linux") return null;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "record-lock-"));
+  removeStaleFifoDirs();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `record-lock-${process.pid}-`));
   try {
     const [cmdPath, replyPath] = [path.join(dir, "cmd"), path.join(dir, "reply")];
     if (spawnSync("mkfifo", ["-m", "0600", cmdPath, replyPath]).status !== 0) return null;
@@ -176,6 +179,21 @@ function startHelper(): LockHelper | null {
   } catch {
     fs.rmSync(dir, { recursive: true, force: true });
     return null;
+  }
+}
+
+/**
+ * FIFO directories of processes that died (SIGKILL) before their helper got to remove them; the helper
+ * normally unlinks them as soon as it has opened both ends.
+ */
+function removeStaleFifoDirs(): void {
+  try {
+    for (const name of fs.readdirSync(os.tmpdir())) {
+      const m = /^record-lock-(\d+)-/.exec(name);
+      if (m && !running(Number(m[1]))) fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
+    }
+  } catch {
+    /* best effort */
   }
 }
 

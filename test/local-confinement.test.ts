@@ -12,6 +12,7 @@ import { cgroupOf } from "../components/local/views";
 import type { SandboxSpec } from "../components/spec";
 import { SandboxPool, localSpec, execCapture, recordEntries, waitFor, skipBecause } from "./helpers/local-sandbox";
 import { LocalSandbox } from "../components/local/sandbox";
+import { pidsWithArgv } from "./helpers/local-probes";
 
 const python = (code: string) => ["python3", "-c", code];
 
@@ -25,20 +26,6 @@ async function runWorkload(pool: SandboxPool, spec: SandboxSpec, opts: { expires
 
 function eventsOf(sb: LocalSandbox, type: string) {
   return recordEntries(sb.record.file).filter((e) => e.type === type);
-}
-
-/** Host pids whose argv matches. */
-function pidsWithArgv(match: (argv: string[]) => boolean): number[] {
-  const out: number[] = [];
-  for (const e of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      if (match(fs.readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0").filter(Boolean))) out.push(Number(e));
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return out;
 }
 
 /** Where the kernel says a process is: hierarchy ("" for v2, else each v1 controller) -> cgroup path. */

@@ -177,7 +177,10 @@ function devArgs(c: Confinement): string[] {
   a.push("--symlink", "/proc/self/fd", "/dev/fd");
   ["stdin", "stdout", "stderr"].forEach((n, i) => a.push("--symlink", `/proc/self/fd/${i}`, `/dev/${n}`));
   if (c.devpts) a.push("--dev-bind", c.devpts, "/dev/pts", "--symlink", "pts/ptmx", "/dev/ptmx");
+  // (A sandbox made by an older Airlock has no shm directory in its tmpfs: /dev/shm is then a directory
+  // of the small /dev tmpfs, whose pages are charged to the sandbox's memory like any other.)
   if (c.shm) a.push("--bind", c.shm, "/dev/shm");
+  else a.push("--perms", "1777", "--dir", "/dev/shm");
   return a;
 }
 

@@ -2,6 +2,12 @@
 // experiment, if the spec names one), collect the record, destroy everything, exit with the
 // workload's status. This process owns the sandbox: Ctrl-C / SIGTERM tear it down before exiting,
 // and after a SIGKILL the next `airlock run`, `sandbox create` or `sweep` replays its journal.
+//
+// This process owns a sandbox, so nothing about its own terminal may kill it mid-run: a reader that
+// goes away (`airlock run spec.yaml | head -c 100`: EPIPE on the next write) would otherwise end it
+// with "write EPIPE" and leave an unsealed record for a later recovery. A broken stdout/stderr is
+// therefore only noted: the workload's tee stops (recorded, see process-run.ts), the run finishes,
+// destroys, seals and exits with the workload's status.
 import * as path from "path";
 import { parseArgs } from "util";
 import type { Command } from "./main";
@@ -53,10 +59,16 @@ function startChaos(sandbox: LocalSandbox, experiment: string, out: Output, sign
   );
 }
 
+/** A failed write to our stdout/stderr (EPIPE) is dropped, never fatal (see the header). */
+function keepRunningOnBrokenOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
+}
+
 export const command: Command = {
   summary: "create a local sandbox, run its workload, collect the record, destroy it",
   usage: "airlock run <spec.yaml> [--json]",
   async run(args) {
+    keepRunningOnBrokenOutput();
     const { values, positionals } = parseArgs({ args, options: { json: { type: "boolean", default: false } }, allowPositionals: true });
     const out = makeOutput(!!values.json);
     if (positionals.length !== 1) throw new CliError("expected exactly one spec file", `usage: ${command.usage}`, 2);

@@ -12,6 +12,7 @@ import { cgroupOf } from "../components/local/views";
 import type { SandboxSpec } from "../components/spec";
 import { SandboxPool, localSpec, execCapture, recordEntries, waitFor, skipBecause } from "./helpers/local-sandbox";
 import { LocalSandbox } from "../components/local/sandbox";
+import { pidsWithArgv } from "./helpers/local-probes";
 
 const python = (code: string) => ["python3", "-c", code];
 
@@ -25,20 +26,6 @@ async function runWorkload(pool: SandboxPool, spec: SandboxSpec, opts: { expires
 
 function eventsOf(sb: LocalSandbox, type: string) {
   return recordEntries(sb.record.file).filter((e) => e.type === type);
-}
-
-/** Host pids whose argv matches. */
-function pidsWithArgv(match: (argv: string[]) => boolean): number[] {
-  const out: number[] = [];
-  for (const e of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      if (match(fs.readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0").filter(Boolean))) out.push(Number(e));
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return out;
 }
 
 /** Where the kernel says a process is: hierarchy ("" for v2, else each v1 controller) -> cgroup path. */
@@ -149,8 +136,10 @@ describe("local sandbox: workload confinement and kill rules (bwrap, cgroups, se
     assert.ok(!fs.existsSync(path.join("/tmp", marker)), "the sandbox wrote into the host's /tmp");
     assert.ok(!fs.existsSync(path.join(taskDir, "x")));
     // Positive control: the very directory the sandbox could not write to (/opt/task) is writable from
-    // the host, and the sandbox sees the host's write there (same directory, bound read-only).
-    const hostFile = path.join(taskDir, `host-wrote-${marker}`);
+    // the host, and the sandbox sees the host's write there (same directory, bound read-only). That
+    // directory is the sandbox's copy of the task files (in its tmpfs), not the host's task directory.
+    assert.ok(sb.handle.taskCopy, "the handle names no copy of the task files");
+    const hostFile = path.join(sb.handle.taskCopy!, `host-wrote-${marker}`);
     fs.writeFileSync(hostFile, `${marker}\n`, { mode: 0o644 });
     try {
       const seen = await execCapture(sb.id, ["cat", `/opt/task/host-wrote-${marker}`]);

@@ -336,6 +336,32 @@ export class Cgroup {
     }
   }
 
+  /**
+   * Caps the TCP buffer memory the cgroup's sockets may hold. v2 charges socket memory to memory.max
+   * by itself ("sock" in memory.stat): nothing to set. v1 keeps it out of memory.limit_in_bytes — it
+   * comes from the host-wide TCP pool that every process shares — unless memory.kmem.tcp.limit_in_bytes
+   * is set, which must happen before the cgroup's first socket (only later sockets are charged).
+   * Returns how socket memory is bounded, or why it is not.
+   */
+  limitSocketMemory(bytes: number): { bounded: boolean; how: string } {
+    if (this.host.mode === "v2") return { bounded: true, how: "cgroup v2 charges socket memory to memory.max" };
+    const file = path.join(this.dir("memory"), "memory.kmem.tcp.limit_in_bytes");
+    if (!fs.existsSync(file)) return { bounded: false, how: "this kernel's cgroup v1 memory controller has no memory.kmem.tcp.limit_in_bytes" };
+    write(file, String(Math.round(bytes)));
+    return { bounded: true, how: `memory.kmem.tcp.limit_in_bytes = ${Math.round(bytes)}` };
+  }
+
+  /** TCP buffer memory charged to the cgroup now and at most (v1 with a tcp limit only; undefined elsewhere). */
+  socketMemory(): { usage: number; maxUsage: number; failcnt: number } | undefined {
+    if (this.host.mode === "v2") return undefined;
+    const f = (n: string) => path.join(this.dir("memory"), `memory.kmem.tcp.${n}`);
+    try {
+      return { usage: Number(read(f("usage_in_bytes"))), maxUsage: Number(read(f("max_usage_in_bytes"))), failcnt: Number(read(f("failcnt"))) };
+    } catch {
+      return undefined;
+    }
+  }
+
   // ---- measurements ----
 
   stats(): CgroupStats {

@@ -231,20 +231,35 @@ export function freePort(host = "127.0.0.1"): Promise<number> {
  * The caller journals `process` (kind "process") before relying on it.
  */
 export async function startToxiproxyServer(
-  opts: { host?: string; port?: number; logFile?: string; onSpawn?: (ref: ProcessRef) => void; /** argv[0] shown in ps, so a sweeper can tell whose gate it is. */ argv0?: string } = {},
+  opts: {
+    host?: string;
+    port?: number;
+    logFile?: string;
+    onSpawn?: (ref: ProcessRef) => void;
+    /** argv[0] shown in ps, so a sweeper can tell whose gate it is. */ argv0?: string;
+    /** zerolog level (LOG_LEVEL); default $LOG_LEVEL or "warn". */ logLevel?: string;
+    /** Receives the server's output instead of `logFile` (the caller bounds it); the server then dies of SIGPIPE once this process is gone. */
+    onOutput?: (chunk: Buffer) => void;
+  } = {},
 ): Promise<ToxiproxyServer> {
   const bin = findTool("toxiproxy-server");
   if (!bin) throw new HostToolMissing("toxiproxy-server");
   const host = opts.host ?? "127.0.0.1";
   const port = opts.port ?? (await freePort(host));
-  const out = opts.logFile ? fs.openSync(opts.logFile, "a") : "ignore";
+  const out = opts.onOutput ? "pipe" : opts.logFile ? fs.openSync(opts.logFile, "a") : "ignore";
   const child = spawn(bin, ["-host", host, "-port", String(port)], {
     argv0: opts.argv0,
     stdio: ["ignore", out, out],
     detached: true, // own process group: a Ctrl-C to the CLI is handled by Airlock, which stops it in order
-    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" },
+    env: { ...process.env, LOG_LEVEL: opts.logLevel ?? process.env.LOG_LEVEL ?? "warn" },
   });
   if (typeof out === "number") fs.closeSync(out);
+  for (const s of [child.stdout, child.stderr]) {
+    if (!s || !opts.onOutput) continue;
+    s.on("data", opts.onOutput);
+    s.on("error", () => undefined);
+    (s as unknown as { unref?: () => void }).unref?.(); // the server's output never keeps this process alive
+  }
   child.unref();
   // spawn() reports failures (ENOENT, EACCES) asynchronously; without a pid there is no process.
   const spawnError = await new Promise<Error | undefined>((resolve) => {

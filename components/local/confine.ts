@@ -1,11 +1,19 @@
 // How a process is put inside a sandbox — the workload, each `sandbox exec`, and each target:
 //
-//   bash launcher (closes inherited descriptors,     the process is in the cgroup before it can fork
-//   joins the cgroup, then execs)
+//   bash launcher (root)                             for a root workload: a user namespace created by
+//                                                    the workload's own uid (see below); closes every
+//                                                    inherited descriptor; sets resource limits (no
+//                                                    core dumps, 1024/4096 descriptors); joins the
+//                                                    cgroup (before it can fork); execs
 //   nsenter --net=/run/netns/<sandbox>               joins the boundary namespace (no default route)
-//   bwrap                                            new pid/ipc/uts/mount/cgroup namespaces, read-only
-//                                                    /usr and a curated /etc, private /tmp and work dir,
-//                                                    --die-with-parent, --new-session, seccomp filter
+//   bwrap (root)                                     new pid/ipc/uts/mount/cgroup namespaces, read-only
+//                                                    /usr and a curated /etc, /proc with /proc/sys (and
+//                                                    sysrq-trigger, irq, bus) bound read-only, a /dev
+//                                                    of six devices and a private devpts, private /tmp
+//                                                    and work dir, --die-with-parent, --new-session,
+//                                                    seccomp filter
+//   sh: read the ids from a pipe (fd 5)              so that no uid is on any command line the workload
+//                                                    can read (/proc/1/cmdline is bwrap's)
 //   setpriv --reuid <uid> ... --no-new-privs         a non-root uid, every capability and the bounding
 //                                                    set dropped, no new privileges
 //   <command>
@@ -14,6 +22,16 @@
 // on the host (files it writes are owned by that uid, not by a mapped root), and setpriv drops root
 // as the last step. The environment is built from scratch — nothing tells the workload it runs
 // under Airlock (Vivaria#1121: agents detect evaluations from their environment).
+//
+// A workload that asks for root (unsafe.runAsRoot) is root only inside a user namespace whose uid 0
+// is the sandbox's leased uid — never host uid 0, which owns /proc/sys, root's inotify and key quotas
+// and every root-owned file. The namespace is created by the leased uid itself (setpriv, then
+// `unshare --user --map-root-user`), not by root: the kernel charges everything inside a user
+// namespace (inotify instances, ...) to its creator too, so a root-created namespace would still spend
+// root's quotas. bwrap still runs as host root (it needs root-owned state to mount), and only the last
+// step enters the namespace (nsenter --user, given as descriptor 6 and closed before the command
+// runs) and drops every capability held there. The seccomp filter is in force by then: the workload
+// cannot make another user namespace, and it holds no descriptor of its own.
 import * as fs from "fs";
 import * as path from "path";
 import { spawn, ChildProcess, StdioOptions } from "child_process";
@@ -41,7 +59,25 @@ export interface Confinement {
   env: Record<string, string>;
   /** BPF program file for --seccomp, if this architecture has one. */
   seccompFile?: string;
+  /**
+   * The workload is root inside a user namespace whose uid/gid 0 are `uid`/`gid` (unsafe.runAsRoot).
+   * `uid`/`gid` stay the host ids in either case.
+   */
+  rootInUserns?: boolean;
+  /** Host path of the sandbox's private devpts instance (mounted with a small max=), bound at /dev/pts; without it there are no ptys. */
+  devpts?: string;
+  /** Host directory bound at /dev/shm (inside the sandbox tmpfs, so it is sized and charged with it). */
+  shm?: string;
 }
+
+/** Descriptors of a confined process: soft (what it gets) and hard (what it may raise the soft to). */
+export const WORKLOAD_NOFILE = { soft: 1024, hard: 4096 };
+/** Size cap of /dev (a tmpfs holding only device nodes and symlinks; the workload cannot write to it). Docker's value. */
+const DEV_TMPFS_BYTES = 64 * 1024 * 1024;
+/** The only devices a workload sees (besides its private ptys). */
+export const DEV_NODES = ["null", "zero", "full", "random", "urandom", "tty"];
+/** Parts of /proc that change the host kernel when written: always read-only (bwrap 0.8 skips its own cover when its writability test fails). */
+const PROC_READ_ONLY = ["sys", "sysrq-trigger", "irq", "bus"];
 
 /**
  * Host /etc entries a normal program needs (loader cache, TLS roots, time zone, protocol tables, shell
@@ -71,8 +107,9 @@ export const BASE_PATH = "/usr/local/bin:/usr/bin:/bin";
 export function writeEtc(dir: string, o: { user: string; uid: number; gid: number; home: string; hostname: string; hosts: [string, string[]][] }): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
   const files: Record<string, string> = {
-    passwd: `root:x:0:0:root:/root:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n${o.user}:x:${o.uid}:${o.gid}::${o.home}:/bin/sh\n`,
-    group: `root:x:0:\nnogroup:x:65534:\n${o.user}:x:${o.gid}:\n`,
+    // (A root workload is the root line itself, with a login shell.)
+    passwd: o.user === "root" ? `root:x:0:0:root:${o.home}:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n` : `root:x:0:0:root:/root:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n${o.user}:x:${o.uid}:${o.gid}::${o.home}:/bin/sh\n`,
+    group: o.user === "root" ? "root:x:0:\nnogroup:x:65534:\n" : `root:x:0:\nnogroup:x:65534:\n${o.user}:x:${o.gid}:\n`,
     // Names resolve only from this file: exactly the allowed upstreams, at the gate. There is no DNS
     // server to ask, so DNS and the firewall cannot disagree (the Proxmox sandbox's lesson).
     hosts: ["127.0.0.1\tlocalhost", `127.0.1.1\t${o.hostname}`, ...o.hosts.map(([ip, names]) => `${ip}\t${names.join(" ")}`)].join("\n") + "\n",
@@ -114,9 +151,10 @@ export function bwrapArgs(c: Confinement, seccompFd?: number): string[] {
     "--ro-bind", "/usr", "/usr",
     ...topLevelSystemDirs(),
     "--proc", "/proc",
-    "--dev", "/dev",
-    "--perms", "0755", "--dir", "/etc",
   ];
+  for (const p of PROC_READ_ONLY) a.push("--ro-bind-try", `/proc/${p}`, `/proc/${p}`);
+  a.push(...devArgs(c));
+  a.push("--perms", "0755", "--dir", "/etc");
   for (const e of hostEtcEntries()) a.push("--ro-bind-try", `/etc/${e}`, `/etc/${e}`);
   for (const f of GENERATED_ETC) a.push("--ro-bind", path.join(c.etcDir, f), `/etc/${f}`);
   a.push("--perms", "0755", "--dir", "/home", "--perms", "0755", "--dir", "/opt");
@@ -127,44 +165,83 @@ export function bwrapArgs(c: Confinement, seccompFd?: number): string[] {
   return a;
 }
 
-/** Drops to the workload uid: no supplementary groups, no capabilities (also not inheritable, ambient or in the bounding set), no new privileges. */
-export function dropPrivileges(c: Pick<Confinement, "uid" | "gid">): string[] {
-  return ["/usr/bin/setpriv", "--reuid", String(c.uid), "--regid", String(c.gid), "--clear-groups", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"];
+/**
+ * /dev built by hand instead of bwrap's --dev, whose devpts has no `max=` (one sandbox could take
+ * every pty the host's non-reserved pool has): a small tmpfs with the six devices a program expects,
+ * the usual symlinks, the sandbox's own devpts instance (a small max, mounted by the owner) and /dev/shm
+ * from the sandbox tmpfs.
+ */
+function devArgs(c: Confinement): string[] {
+  const a = ["--perms", "0755", "--size", String(DEV_TMPFS_BYTES), "--tmpfs", "/dev"];
+  for (const d of DEV_NODES) a.push("--dev-bind", `/dev/${d}`, `/dev/${d}`);
+  a.push("--symlink", "/proc/self/fd", "/dev/fd");
+  ["stdin", "stdout", "stderr"].forEach((n, i) => a.push("--symlink", `/proc/self/fd/${i}`, `/dev/${n}`));
+  if (c.devpts) a.push("--dev-bind", c.devpts, "/dev/pts", "--symlink", "pts/ptmx", "/dev/ptmx");
+  // (A sandbox made by an older Airlock has no shm directory in its tmpfs: /dev/shm is then a directory
+  // of the small /dev tmpfs, whose pages are charged to the sandbox's memory like any other.)
+  if (c.shm) a.push("--bind", c.shm, "/dev/shm");
+  else a.push("--perms", "1777", "--dir", "/dev/shm");
+  return a;
 }
 
 // The launcher (bash: dash cannot close descriptors above 9; --norc because bash sources ~/.bashrc
-// when its stdin is a socket, and Node's stdio pipes are socketpairs):
-//   1. closes every inherited descriptor except stdin/out/err and the ones listed in $1 (the seccomp
-//      program, bwrap's options) — Node passes on whatever descriptors *it* inherited without
-//      close-on-exec, and none of them may reach a workload (a terminal, a socket, a caller's pipe);
-//   2. joins every listed cgroup, so the process is counted and limited before it can fork;
-//   3. execs the rest of the command line ("--" separates).
-// Arguments arrive as positional parameters: nothing is ever interpolated into shell syntax (the
-// one eval sees only a descriptor number read from /proc).
+// when its stdin is a socket, and Node's stdio pipes are socketpairs). Arguments: the descriptors to
+// keep, the uid that creates the workload's user namespace ("-" for none), the cgroup.procs files,
+// "--", the command. It
+//   1. for a root workload: creates a user namespace as that uid (uid/gid 0 inside = that uid), opens
+//      it as descriptor 6 and lets its creator exit (the descriptor keeps the namespace);
+//   2. closes every inherited descriptor except stdin/out/err and the ones listed — Node passes on
+//      whatever descriptors *it* inherited without close-on-exec, and none of them may reach a
+//      workload (a terminal, a socket, a caller's pipe);
+//   3. sets the limits every confined process inherits and cannot raise: no core dumps (the host's
+//      core_pattern must never see a sandbox's memory), and 1024 (soft) / 4096 (hard) descriptors —
+//      each one can pin kernel memory, and the host's default here is 20000;
+//   4. joins every listed cgroup, so the process is counted and limited before it can fork;
+//   5. execs the rest of the command line.
+// Arguments arrive as positional parameters: nothing is ever interpolated into shell syntax (eval only
+// ever sees descriptor numbers).
 const LAUNCHER = [
-  'keep=" $1 "; shift',
+  'keep=" $1 "; nsuid=$2; shift 2',
+  'if [ "$nsuid" != - ]; then',
+  '  coproc NS { exec setpriv --reuid="$nsuid" --regid="$nsuid" --clear-groups -- unshare --user --map-root-user -- /bin/sh -c "echo; read _"; }',
+  '  if ! read -r _ <&"${NS[0]}" || ! exec 6<"/proc/$NS_PID/ns/user"; then echo "airlock-launch: cannot create the user namespace of uid $nsuid" >&2; exit 125; fi',
+  '  eval "exec ${NS[1]}>&- ${NS[0]}<&-"; wait "$NS_PID"; keep="$keep 6 "',
+  'fi',
   'for p in /proc/$$/fd/*; do n=${p##*/}; case "$keep" in *" $n "*) continue;; esac; if [ "$n" -gt 2 ] && [ -L "$p" ]; then eval "exec $n>&-"; fi; done',
+  `ulimit -c 0 && ulimit -n ${WORKLOAD_NOFILE.hard} && ulimit -S -n ${WORKLOAD_NOFILE.soft} || exit 125`,
   'for f do if [ "$f" = -- ]; then shift; break; fi; echo $$ > "$f" || exit 125; shift; done',
   'exec "$@"',
 ].join("\n");
 
-/** Descriptors handed to bwrap: the seccomp program, and its options (read and closed by bwrap). */
+// Inside bwrap (root, seccomp already loaded): reads "<uid> <gid> <mode>" from descriptor 5, closes it,
+// and drops to the workload's identity — a plain uid, or uid 0 of the user namespace on descriptor 6
+// (nsenter --user clears the supplementary groups and sets uid/gid 0 there; the inner sh closes 6).
+const DROP = [
+  'read -r uid gid mode <&5 || exit 125; exec 5<&-',
+  'caps="--inh-caps=-all --ambient-caps=-all --bounding-set=-all --no-new-privs"',
+  'if [ "$mode" = userns ]; then exec /usr/bin/nsenter --user=/proc/self/fd/6 -- /bin/sh -c \'exec 6<&-; exec "$@"\' sh /usr/bin/setpriv $caps -- "$@"; fi',
+  'exec /usr/bin/setpriv --reuid "$uid" --regid "$gid" --clear-groups $caps -- "$@"',
+].join("\n");
+
+/** Descriptors handed to bwrap: the seccomp program, its options (read and closed by bwrap), the ids (read and closed by DROP). */
 const SECCOMP_FD = 3;
 const ARGS_FD = 4;
+const IDS_FD = 5;
 
 /**
- * The full command line of a confined process. bwrap's options go through a descriptor (--args):
- * inside the sandbox, /proc/1/cmdline is then "bwrap --args 4 -- setpriv ... <command>" and names no
- * host path (the state directory would say "airlock").
+ * The full command line of a confined process. bwrap's options go through a descriptor (--args) and
+ * the ids through another: inside the sandbox, /proc/1/cmdline is then "bwrap --args 4 -- /bin/sh -c
+ * <DROP> sh <command>" and names no host path (the state directory would say "airlock") and no uid.
  */
-export function confinedCommand(c: Confinement, command: string[], withSeccomp: boolean): { argv: string[]; bwrapOptions: string[] } {
+export function confinedCommand(c: Confinement, command: string[], withSeccomp: boolean): { argv: string[]; bwrapOptions: string[]; ids: string } {
+  const keep = [...(withSeccomp ? [SECCOMP_FD] : []), ARGS_FD, IDS_FD].join(" ");
   const argv = [
-    "/bin/bash", "--norc", "--noprofile", "-c", LAUNCHER, "airlock-launch", withSeccomp ? `${SECCOMP_FD} ${ARGS_FD}` : `${ARGS_FD}`, ...c.cgroupProcs, "--",
+    "/bin/bash", "--norc", "--noprofile", "-c", LAUNCHER, "airlock-launch", keep, c.rootInUserns ? String(c.uid) : "-", ...c.cgroupProcs, "--",
     tool("nsenter"), `--net=${netnsPath(c.netns)}`, "--",
     tool("bwrap"), "--args", String(ARGS_FD), "--",
-    ...dropPrivileges(c), ...command,
+    "/bin/sh", "-c", DROP, "sh", ...command,
   ];
-  return { argv, bwrapOptions: bwrapArgs(c, withSeccomp ? SECCOMP_FD : undefined) };
+  return { argv, bwrapOptions: bwrapArgs(c, withSeccomp ? SECCOMP_FD : undefined), ids: `${c.uid} ${c.gid} ${c.rootInUserns ? "userns" : "uid"}\n` };
 }
 
 export interface ConfinedSpawnOptions {
@@ -177,14 +254,19 @@ export interface ConfinedSpawnOptions {
  * reach only Airlock, which tears down in order) and dies with this process (--die-with-parent).
  */
 export function spawnConfined(c: Confinement, command: string[], opts: ConfinedSpawnOptions = {}): ChildProcess {
-  const { argv, bwrapOptions } = confinedCommand(c, command, !!c.seccompFile);
+  const { argv, bwrapOptions, ids } = confinedCommand(c, command, !!c.seccompFile);
   const seccompFd = c.seccompFile ? fs.openSync(c.seccompFile, "r") : undefined;
   try {
-    const stdio: StdioOptions = [opts.stdin ?? "ignore", "pipe", "pipe", seccompFd ?? "ignore", "pipe"];
+    const stdio: StdioOptions = [opts.stdin ?? "ignore", "pipe", "pipe", seccompFd ?? "ignore", "pipe", "pipe"];
     const child = spawn(argv[0], argv.slice(1), { stdio, detached: true, env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
-    const args = child.stdio[ARGS_FD] as NodeJS.WritableStream | null;
-    args?.on("error", () => undefined); // the launcher may fail before bwrap reads (reported by its exit)
-    args?.end(Buffer.from(bwrapOptions.map((a) => a + "\0").join("")));
+    // The launcher may fail before bwrap or DROP read these (that is reported by its exit status).
+    const feed = (fd: number, data: string | Buffer) => {
+      const w = child.stdio[fd] as NodeJS.WritableStream | null;
+      w?.on("error", () => undefined);
+      w?.end(data);
+    };
+    feed(ARGS_FD, Buffer.from(bwrapOptions.map((a) => a + "\0").join("")));
+    feed(IDS_FD, ids);
     return child;
   } finally {
     if (seccompFd !== undefined) fs.closeSync(seccompFd);

@@ -5,11 +5,59 @@
 //
 // One server per sandbox, not one shared: a chaos `reset` or a crashed server then touches exactly
 // one sandbox. Its cost is small (Go binary pages are shared; ~2 MB private memory each).
+//
+// Its log cannot be allowed to grow without bound: every connection the workload opens to an upstream
+// that refuses is one error line, and gate.log sits on the records' disk (a full disk would tear the
+// records). The server logs at error level only, into a pipe read by the owner, which writes gate.log
+// and rotates it to gate.log.1 at GATE_LOG.capBytes — at most twice the cap on disk per sandbox; each
+// rotation (and the bytes it discards) goes into the record.
+import * as fs from "fs";
 import { UndoJournal } from "../host/journal";
 import { startToxiproxyServer, ToxiproxyAdmin, ToxiproxyServer } from "../host/toxiproxy";
 import type { GateProxy } from "./handle";
 import type { SandboxSpec } from "../spec/schema";
 import { proxyName } from "./names";
+
+/** The gate's log: level and per-file cap (two files: gate.log and gate.log.1). Tests may lower the cap. */
+export const GATE_LOG = { level: "error", capBytes: 1024 * 1024 };
+
+/** A log file rotated at a size cap: `file` and `file.1`, never more. */
+export class RotatingLog {
+  private size: number;
+  /** Bytes written in total / discarded by rotations (the old .1 each time). */
+  written = 0;
+  discarded = 0;
+
+  constructor(
+    readonly file: string,
+    private readonly capBytes: number,
+    private readonly onRotate?: (info: { discardedBytes: number; writtenBytes: number }) => void,
+  ) {
+    this.size = fs.existsSync(file) ? fs.statSync(file).size : 0;
+  }
+
+  write(chunk: Buffer): void {
+    try {
+      if (this.size > 0 && this.size + chunk.length > this.capBytes) this.rotate();
+      const part = chunk.length > this.capBytes ? chunk.subarray(chunk.length - this.capBytes) : chunk;
+      fs.appendFileSync(this.file, part, { mode: 0o600 });
+      this.size += part.length;
+      this.written += chunk.length;
+      this.discarded += chunk.length - part.length;
+    } catch {
+      /* the sandbox directory is being removed */
+    }
+  }
+
+  private rotate(): void {
+    const old = `${this.file}.1`;
+    const discardedBytes = fs.existsSync(old) ? fs.statSync(old).size : 0;
+    fs.renameSync(this.file, old);
+    this.size = 0;
+    this.discarded += discardedBytes;
+    this.onRotate?.({ discardedBytes, writtenBytes: this.written });
+  }
+}
 
 export interface Gate {
   server: ToxiproxyServer;
@@ -28,13 +76,23 @@ export function upstreamAddress(entry: SandboxSpec["egressResolved"][number], ta
 
 export async function startGate(
   journal: UndoJournal,
-  o: { id: string; processName: string; logFile: string; listenAddress: string; egress: SandboxSpec["egressResolved"]; targetAddress?: string },
+  o: {
+    id: string;
+    processName: string;
+    logFile: string;
+    listenAddress: string;
+    egress: SandboxSpec["egressResolved"];
+    targetAddress?: string;
+    onLogRotated?: (info: { discardedBytes: number; writtenBytes: number }) => void;
+  },
 ): Promise<Gate> {
+  const log = new RotatingLog(o.logFile, GATE_LOG.capBytes, o.onLogRotated);
   // A process's pid exists only once it runs, so its undo is journaled the instant it is spawned; its
   // argv[0] carries the sandbox id, which lets the sweeper catch the spawn-to-journal window too.
   const server = await startToxiproxyServer({
     host: "127.0.0.1",
-    logFile: o.logFile,
+    onOutput: (chunk) => log.write(chunk),
+    logLevel: GATE_LOG.level,
     argv0: o.processName,
     onSpawn: (ref) => journal.record("process", `gate ${o.processName} (pid ${ref.pid})`, ref),
   });

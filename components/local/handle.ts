@@ -49,10 +49,19 @@ export interface LocalSandboxHandle {
   /** "running" from creation; "killed" once a kill rule fired (exec is then refused). */
   state?: "running" | "killed" | "destroying";
   killed?: { rule: string; detail: string; at: string };
-  /** The non-root user the workload and `sandbox exec` run as (uid leased per sandbox). */
-  workloadUser?: { name: string; uid: number; gid: number; home: string };
-  /** Host directory mounted read-only at /opt/task in the workload and targets, if any. */
+  /**
+   * The user the workload and `sandbox exec` run as: a uid leased per sandbox. With `rootInUserns`
+   * (unsafe.runAsRoot) the workload is uid 0 of a user namespace that maps 0 to this host uid.
+   */
+  workloadUser?: { name: string; uid: number; gid: number; home: string; rootInUserns?: boolean };
+  /** Host directory the task files came from, if any. */
   taskDir?: string;
+  /** Their copy in the sandbox tmpfs, bound read-only at /opt/task in the workload and targets. */
+  taskCopy?: string;
+  /** The sandbox's private devpts instance on the host (bound at /dev/pts in the workload). */
+  devpts?: string;
+  /** The namespace anchor (pid + start time): how sweepers tell a live sandbox from a process that only names itself like its anchor. */
+  anchor?: ProcessRef;
   /** The sandbox tmpfs (home, work, tmp) on the host. */
   fsRoot?: string;
   /** Whether the workload runs under Airlock's seccomp filter (architectures it knows). */

@@ -71,3 +71,47 @@ export async function mountTmpfs(journal: UndoJournal, target: string, opts: { s
   const options = `size=${opts.sizeBytes},mode=${(opts.mode ?? 0o755).toString(8)},nosuid,nodev`;
   await journal.apply("mount", `tmpfs ${target}`, { target }, () => run("mount", ["-t", "tmpfs", "-o", options, opts.source, target]));
 }
+
+/**
+ * Mounts a private devpts instance (its own pty numbering, at most `maxPtys` ptys) with its unmount
+ * journaled first. bwrap's --dev mounts devpts without max=, so one sandbox could take every pty of
+ * the pool all non-initial instances share (kernel.pty.max - kernel.pty.reserve) and the next sandbox
+ * would get none. Mounted from the host's mount namespace, the instance may also use the reserve —
+ * bounded by `max` per sandbox, and the host's own devpts keeps its reserve.
+ */
+export async function mountDevpts(journal: UndoJournal, target: string, maxPtys: number): Promise<void> {
+  fs.mkdirSync(target, { recursive: true, mode: 0o755 });
+  const options = `newinstance,ptmxmode=0666,mode=0620,max=${maxPtys}`;
+  await journal.apply("mount", `devpts ${target} (max ${maxPtys})`, { target }, () => run("mount", ["-t", "devpts", "-o", options, "devpts", target]));
+}
+
+/**
+ * Copies a directory tree into the sandbox tmpfs (root-owned; permission bits kept without
+ * setuid/setgid/sticky; mtimes kept; symlinks copied as links; sockets, fifos and devices skipped), so
+ * that the sandbox sees the files without a bind mount that would name their host path.
+ */
+export function copyTree(src: string, dest: string): { files: number; bytes: number } {
+  let files = 0;
+  let bytes = 0;
+  const walk = (from: string, to: string) => {
+    const st = fs.lstatSync(from);
+    if (st.isSymbolicLink()) {
+      fs.symlinkSync(fs.readlinkSync(from), to);
+      fs.lchownSync(to, 0, 0);
+      return;
+    }
+    if (st.isDirectory()) {
+      fs.mkdirSync(to, { mode: 0o700 });
+      for (const e of fs.readdirSync(from)) walk(path.join(from, e), path.join(to, e));
+    } else if (st.isFile()) {
+      fs.copyFileSync(from, to);
+      files++;
+      bytes += st.size;
+    } else return;
+    fs.chownSync(to, 0, 0);
+    fs.chmodSync(to, st.mode & 0o777);
+    fs.utimesSync(to, st.atime, st.mtime);
+  };
+  walk(src, dest);
+  return { files, bytes };
+}

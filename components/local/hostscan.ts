@@ -1,8 +1,16 @@
 // Finds every Airlock host object of the local backend — by name, never by guess — and says which
 // sandbox it belongs to, so that the sweeper can remove what has no live owner:
 //   netns airlock-<id>[-svc] · host veths airlock<hash>[st] (alias airlock:<id>) · nft tables
-//   airlock-<id> · cgroups airlock-<id>[-svc] · tmpfs mounts at sandboxes/<id>/fs · processes
-//   whose argv[0] is airlock-gate-<id> / airlock-anchor-<id> or that work on a sandboxes/<id>/ path.
+//   airlock-<id> · cgroups airlock-<id>[-svc] · tmpfs mounts at sandboxes/<id>/fs and devpts mounts at
+//   sandboxes/<id>/pts · processes whose argv[0] is airlock-gate-<id> / airlock-anchor-<id> or that
+//   work on a sandboxes/<id>/ path.
+//
+// A name is a claim anyone can make: a workload can `exec -a airlock-anchor-<another id>`. So a
+// process counts as a host object only outside every sandbox's cgroup (what runs inside one is that
+// cgroup's, and goes with it), and as a *live anchor* — the proof that a sandbox is owned — only if it
+// is the anchor the sandbox's handle recorded (pid + start time), or, for a sandbox whose handle this
+// process cannot see (another state directory), if it runs as host uid 0 inside that sandbox's own
+// network namespace. No sandboxed process is host uid 0, and none can enter another namespace.
 import * as fs from "fs";
 import * as path from "path";
 import { run } from "../host/exec";
@@ -10,6 +18,9 @@ import { Cgroup, detectCgroupHost, findAirlockCgroups, V1_CONTROLLERS } from "..
 import { NAME_PREFIX } from "../naming";
 import { LINK_ALIAS_PREFIX, sandboxIdOfName, sandboxIdOfProcessName, isAirlockIfaceName, hostNames } from "./names";
 import { unmount } from "./hostfs";
+import { loadHandle } from "./handle";
+import { netnsPath } from "./netns";
+import { processStartTime } from "../host/process";
 
 export type HostObjectKind = "process" | "cgroup" | "mount" | "nft-table" | "link" | "netns";
 /** Removal order: what runs first, then what it runs in, then the network it sits on. */
@@ -92,8 +103,9 @@ function cgroupObjects(): HostObject[] {
   });
 }
 
-/** A sandbox tmpfs is mounted at <state>/sandboxes/<id>/fs (any state dir). */
-const SANDBOX_MOUNT_RE = /\/sandboxes\/([a-z][a-z0-9-]+[a-z0-9])\/fs$/;
+/** A sandbox's tmpfs is mounted at <state>/sandboxes/<id>/fs, its devpts at .../pts (any state dir). */
+const SANDBOX_MOUNT_RE = /\/sandboxes\/([a-z][a-z0-9-]+[a-z0-9])\/(fs|pts)$/;
+const MOUNT_FSTYPE: Record<string, string> = { fs: "tmpfs", pts: "devpts" };
 
 function mountObjects(): HostObject[] {
   let text = "";
@@ -108,7 +120,7 @@ function mountObjects(): HostObject[] {
     if (!post) continue;
     const point = pre.split(" ")[4]?.replace(/\\040/g, " ");
     const m = point ? SANDBOX_MOUNT_RE.exec(point) : null;
-    if (!m || post.split(" ")[0] !== "tmpfs") continue;
+    if (!m || post.split(" ")[0] !== MOUNT_FSTYPE[m[2]]) continue;
     out.push({ kind: "mount", name: point, id: m[1], remove: () => unmount(point) });
   }
   return out;
@@ -116,8 +128,38 @@ function mountObjects(): HostObject[] {
 
 const SANDBOX_PATH_RE = /\/sandboxes\/([a-z][a-z0-9-]+[a-z0-9])\//;
 
-function processObjects(): HostObject[] {
-  const out: HostObject[] = [];
+/** Whether a process runs inside a sandbox's (or any Airlock-named) cgroup, in any hierarchy. */
+export function inAirlockCgroup(pid: number): boolean {
+  try {
+    return fs
+      .readFileSync(`/proc/${pid}/cgroup`, "utf8")
+      .split("\n")
+      .some((l) => l.split(":").slice(2).join(":").split("/").some((part) => part.startsWith(`${NAME_PREFIX}-`)));
+  } catch {
+    return true; // gone (or unreadable): never evidence of anything
+  }
+}
+
+function realUid(pid: number): number | undefined {
+  try {
+    const m = /^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function inNetnsOf(pid: number, id: string): boolean {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/ns/net`) === `net:[${fs.statSync(netnsPath(hostNames(id).netns)).ino}]`;
+  } catch {
+    return false;
+  }
+}
+
+/** Processes that carry a sandbox id, outside every sandbox cgroup (see the header). */
+function processObjects(): (HostObject & { pid: number; argv: string[] })[] {
+  const out: (HostObject & { pid: number; argv: string[] })[] = [];
   for (const entry of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
@@ -134,11 +176,13 @@ function processObjects(): HostObject[] {
       const m = argv.map((a) => SANDBOX_PATH_RE.exec(a)).find(Boolean);
       id = m?.[1];
     }
-    if (!id) continue;
+    if (!id || inAirlockCgroup(pid)) continue;
     out.push({
       kind: "process",
       name: `${pid} ${argv.join(" ").slice(0, 120)}`,
       id,
+      pid,
+      argv,
       remove: async () => {
         try {
           process.kill(pid, "SIGKILL");
@@ -151,6 +195,14 @@ function processObjects(): HostObject[] {
   return out;
 }
 
+/** Whether `pid` is the live namespace anchor of sandbox `id` (not just a process named like one). */
+export function isSandboxAnchor(pid: number, id: string): boolean {
+  if (realUid(pid) !== 0 || inAirlockCgroup(pid)) return false;
+  const recorded = loadHandle(id)?.anchor;
+  if (recorded) return recorded.pid === pid && processStartTime(pid) === recorded.startTime;
+  return inNetnsOf(pid, id);
+}
+
 /**
  * Ids of sandboxes whose namespace anchor is alive. The anchor dies with its sandbox's owner
  * (PR_SET_PDEATHSIG), so this tells "owned" from "orphaned" even for a sandbox of another state
@@ -158,7 +210,7 @@ function processObjects(): HostObject[] {
  */
 export function liveAnchorIds(): Set<string> {
   const ids = new Set<string>();
-  for (const p of processObjects()) if (p.name.split(" ")[1]?.startsWith(`${NAME_PREFIX}-anchor-`) && p.id) ids.add(p.id);
+  for (const p of processObjects()) if (p.argv[0].startsWith(`${NAME_PREFIX}-anchor-`) && p.id && isSandboxAnchor(p.pid, p.id)) ids.add(p.id);
   return ids;
 }
 

@@ -3,13 +3,15 @@
 //
 //   <state>/sandboxes/<id>/handle.json      the contract read by the CLI, chaos runner and sweeper
 //   <state>/sandboxes/<id>/seccomp.bpf      the workload's seccomp filter
-//   <state>/sandboxes/<id>/gate.log         Toxiproxy's output
-//   <state>/sandboxes/<id>/fs/              a tmpfs (size = workload.disk): home/, work/, tmp/ and each
-//                                           target's own svc-<name>/ — the only writable places — and
-//                                           etc/ (generated passwd, group, hosts, resolv.conf; root-owned,
-//                                           bound read-only). Everything the sandbox sees comes from this
-//                                           tmpfs, /usr and /etc: its mount table (/proc/self/mountinfo)
-//                                           shows no host path that would name Airlock.
+//   <state>/sandboxes/<id>/gate.log(.1)     Toxiproxy's errors, capped and rotated by the owner
+//   <state>/sandboxes/<id>/pts/             the sandbox's private devpts instance (small max=)
+//   <state>/sandboxes/<id>/fs/              a tmpfs (size = min(workload.disk, workload.memory)): home/,
+//                                           work/, tmp/, shm/ and each target's own svc-<name>/ — the
+//                                           only writable places — etc/ (generated passwd, group, hosts,
+//                                           resolv.conf; root-owned, bound read-only) and task/ (a copy
+//                                           of the task files, bound read-only). Everything the sandbox
+//                                           sees comes from this tmpfs, /usr and /etc: its mount table
+//                                           (/proc/self/mountinfo) shows no host path at all.
 //   <state>/records/<id>.jsonl              the hash-chained record; kept after the sandbox is gone
 import * as path from "path";
 import { stateDir } from "../host/state";
@@ -20,7 +22,10 @@ export interface SandboxLayout {
   etcDir: string;
   seccompFile: string;
   gateLog: string;
+  devpts: string;
   fsRoot: string;
+  shm: string;
+  task: string;
   home: string;
   work: string;
   tmp: string;
@@ -39,7 +44,10 @@ export function sandboxLayout(id: string): SandboxLayout {
     etcDir: path.join(fsRoot, "etc"),
     seccompFile: path.join(dir, "seccomp.bpf"),
     gateLog: path.join(dir, "gate.log"),
+    devpts: path.join(dir, "pts"),
     fsRoot,
+    shm: path.join(fsRoot, "shm"),
+    task: path.join(fsRoot, "task"),
     home: path.join(fsRoot, "home"),
     work: path.join(fsRoot, "work"),
     tmp: path.join(fsRoot, "tmp"),
@@ -48,7 +56,7 @@ export function sandboxLayout(id: string): SandboxLayout {
 }
 
 /** A target's private writable directories inside the sandbox tmpfs (never bound into the workload). */
-export function targetDirs(layout: SandboxLayout, target: string): { root: string; work: string; tmp: string } {
+export function targetDirs(layout: SandboxLayout, target: string): { root: string; work: string; tmp: string; shm: string } {
   const root = path.join(layout.fsRoot, `svc-${target}`);
-  return { root, work: path.join(root, "work"), tmp: path.join(root, "tmp") };
+  return { root, work: path.join(root, "work"), tmp: path.join(root, "tmp"), shm: path.join(root, "shm") };
 }

@@ -1,12 +1,23 @@
 // Starting a confined process and following it: its output goes to the record (batched) and,
 // optionally, to the caller's terminal; its end is a promise with a shell-style status.
+//
+// The copy to the caller (the tee) is a convenience; the record is the evidence. So the tee never
+// slows the workload down and never grows without bound: when the caller reads slowly (a pager, a
+// slow pipe), output beyond TEE_BUFFER_BYTES waiting in its stream is not copied (the record still
+// has it) and the bytes left out are recorded (`output-tee-dropped`). A caller's stream that fails
+// (EPIPE: `airlock run ... | head`) is dropped from the tee and recorded (`output-tee-stopped`); the
+// run goes on, finishes and seals. Backpressure was the alternative: it would make the workload's
+// timing depend on the researcher's terminal, and a reader that never reads would stall it to its ttl.
 import { ChildProcess } from "child_process";
 import * as os from "os";
 import type { Writable } from "stream";
 import type { ChainLog } from "../record/chain-log";
 import { refOf, ProcessRef } from "../host/process";
 import { Confinement, spawnConfined } from "./confine";
-import { OutputRecorder } from "./record";
+import { OutputRecorder, safeAppend } from "./record";
+
+/** Output waiting in a tee stream beyond which more is left out of the copy (not out of the record). */
+export const TEE_BUFFER_BYTES = 1024 * 1024;
 
 export interface ExitStatus {
   code: number | null;
@@ -26,6 +37,44 @@ export function statusOf(code: number | null, signal: NodeJS.Signals | null): nu
   return 128 + ((signal && os.constants.signals[signal]) || 0);
 }
 
+/** One tee target: bounded, and dropped on its first error. */
+class TeeStream {
+  private dropped = 0;
+  private failed: string | undefined;
+
+  constructor(
+    private readonly out: Writable,
+    private readonly stream: "stdout" | "stderr",
+    private readonly record: ChainLog,
+    private readonly source: string,
+  ) {
+    out.on("error", (e: NodeJS.ErrnoException) => this.fail(e));
+  }
+
+  private fail(e: NodeJS.ErrnoException): void {
+    if (this.failed) return;
+    this.failed = e.code ?? e.message;
+    safeAppend(this.record, "output-tee-stopped", { source: this.source, stream: this.stream, error: this.failed, note: "the caller's stream failed; output is still recorded" });
+  }
+
+  write(d: Buffer): void {
+    if (this.failed || this.out.destroyed) return;
+    if (this.out.writableLength > TEE_BUFFER_BYTES) {
+      this.dropped += d.length;
+      return;
+    }
+    try {
+      this.out.write(d);
+    } catch (e) {
+      this.fail(e as NodeJS.ErrnoException);
+    }
+  }
+
+  close(): void {
+    if (this.dropped > 0) safeAppend(this.record, "output-tee-dropped", { source: this.source, stream: this.stream, droppedBytes: this.dropped, bufferBytes: TEE_BUFFER_BYTES, note: "the caller read too slowly; these bytes are in the record (up to its cap) but were not copied to it" });
+  }
+}
+
 export function startConfined(
   conf: Confinement,
   command: string[],
@@ -33,19 +82,23 @@ export function startConfined(
 ): ConfinedRun {
   const child = spawnConfined(conf, command, { stdin: o.stdin });
   const recorder = new OutputRecorder(o.record, o.source);
-  child.stdout!.on("data", (d: Buffer) => {
-    recorder.write("stdout", d);
-    o.tee?.stdout?.write(d);
-  });
-  child.stderr!.on("data", (d: Buffer) => {
-    recorder.write("stderr", d);
-    o.tee?.stderr?.write(d);
-  });
+  const tees = {
+    stdout: o.tee?.stdout ? new TeeStream(o.tee.stdout, "stdout", o.record, o.source) : undefined,
+    stderr: o.tee?.stderr ? new TeeStream(o.tee.stderr, "stderr", o.record, o.source) : undefined,
+  };
+  for (const stream of ["stdout", "stderr"] as const) {
+    child[stream]!.on("data", (d: Buffer) => {
+      recorder.write(stream, d);
+      tees[stream]?.write(d);
+    });
+  }
   const exited = new Promise<ExitStatus>((resolve, reject) => {
     child.once("error", reject);
     // "close" (not "exit"): all output has been read by then.
     child.once("close", (code, signal) => {
       recorder.close();
+      tees.stdout?.close();
+      tees.stderr?.close();
       resolve({ code, signal, status: statusOf(code, signal) });
     });
   });

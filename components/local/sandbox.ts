@@ -22,11 +22,11 @@ import { sandboxLayout, targetDirs } from "./layout";
 import { leaseSlash30, leaseUid } from "./leases";
 import { createBoundaryNetns, createVethPair } from "./netns";
 import { applyTable, hostRuleset, sandboxRuleset, servicesRuleset, readCounters, allowedCounter } from "./nft";
-import { createDir, mountTmpfs } from "./hostfs";
-import { writeEtc } from "./confine";
-import { seccompSupported, workloadSeccompFilter } from "./seccomp";
-import { plantCanaries, startCanaryEndpoint, watchCanaries, CanaryEndpoint, CanaryWatcher } from "./canary";
-import { startGate } from "./gate";
+import { copyTree, createDir, mountDevpts, mountTmpfs } from "./hostfs";
+import { writeEtc, WORKLOAD_NOFILE } from "./confine";
+import { seccompSupported, socketPolicy, workloadSeccompFilter } from "./seccomp";
+import { canaryList, MAX_CANARY_FILES, plantCanaries, prepareCanaryWatcher, startCanaryEndpoint, watchCanaries, CanaryEndpoint, CanaryWatcher } from "./canary";
+import { GATE_LOG, startGate } from "./gate";
 import { startNetnsAnchor } from "./anchor";
 import { startTargets } from "./targets";
 import { SandboxGuard, Trip, EgressCounts } from "./guard";
@@ -34,14 +34,17 @@ import { createRecord, safeAppend } from "./record";
 import { startConfined, ConfinedRun, ExitStatus } from "./process-run";
 import { cgroupOf, workloadConfinement, TARGET_USER } from "./views";
 import type { Writable } from "stream";
+import { spawnSync } from "child_process";
 
 export const JOURNAL_PURPOSE = "local-sandbox";
 /** Host tools the local backend runs (each maps to a Debian package in TOOL_PACKAGES). */
-export const REQUIRED_TOOLS = ["ip", "nft", "bwrap", "nsenter", "setpriv", "sysctl", "mount", "umount", "inotifywait", "toxiproxy-server"];
+export const REQUIRED_TOOLS = ["ip", "nft", "bwrap", "nsenter", "setpriv", "unshare", "flock", "sysctl", "mount", "umount", "python3", "toxiproxy-server"];
 /** Fixed restrictions of the targets (mock services are small; they get their own cgroup). */
 export const TARGET_LIMITS = { cpus: 1, memoryBytes: 512 * 1024 ** 2, pids: 256 };
 /** How long after expiry a hung owner is still left alone by recovery (its own timer fires first). */
 export const OWNER_GRACE_MS = 60_000;
+/** Ptys one sandbox may hold at once (its private devpts instance's max=): enough for a shell, tmux with a few panes, expect/pexpect. */
+export const PTY_MAX = 16;
 
 /** Fails early, with the package to install, if this host cannot build a local sandbox. */
 export function checkHost(): void {
@@ -81,6 +84,32 @@ export function ownedSandbox(id: string): LocalSandbox | undefined {
 
 export function ownedSandboxes(): LocalSandbox[] {
   return [...OWNED.values()];
+}
+
+/**
+ * Whether a non-root uid may create a user namespace on this host (a root workload is root only inside
+ * one its own uid creates). Returns why not, or undefined.
+ */
+function userNamespacesRefused(): string | undefined {
+  const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", "unshare", "--user", "--map-root-user", "--", "true"], { encoding: "utf8", timeout: 10_000, env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
+  if (r.error) return r.error.message;
+  return r.status === 0 ? undefined : (r.stderr || `exit ${r.status}`).trim();
+}
+
+/** What the local backend needs from a spec beyond its schema; checked before anything is created. */
+function checkLocalSpec(spec: SandboxSpec): void {
+  const files = canaryList(spec.canaries.files, spec.canaries.credential).length;
+  if (spec.canaries.enabled && files > MAX_CANARY_FILES) {
+    throw Object.assign(new Error(`canaries.files: ${files} canary files (with canaries.credential's AWS profile); the local backend watches at most ${MAX_CANARY_FILES} per sandbox`), { hint: `list fewer files in canaries.files` });
+  }
+  if (spec.workload.user === "root") {
+    const why = userNamespacesRefused();
+    if (why) {
+      throw Object.assign(new Error(`workload.user: root (unsafe.runAsRoot) runs as root inside a user namespace of the sandbox's own uid on the local backend, and this host refuses unprivileged user namespaces (${why})`), {
+        hint: "use a non-root workload.user (the default 'agent'), or allow unprivileged user namespaces on this host (sysctl user.max_user_namespaces > 0; on Debian kernels kernel.unprivileged_userns_clone=1)",
+      });
+    }
+  }
 }
 
 function checkTaskDir(dir: string): string {
@@ -126,6 +155,7 @@ export class LocalSandbox {
     const names = hostNames(id);
     const layout = sandboxLayout(id);
     const taskDir = opts.taskDir ? checkTaskDir(opts.taskDir) : undefined;
+    checkLocalSpec(spec);
     const journal = UndoJournal.open(id, { purpose: JOURNAL_PURPOSE, deadline: new Date(identity.expiresAt.getTime() + OWNER_GRACE_MS) });
     const record = createRecord(layout.record, {
       type: "sandbox-creating",
@@ -133,6 +163,8 @@ export class LocalSandbox {
     });
     if (spec.waived.length) safeAppend(record, "unsafe-waived", { flags: spec.waived.map((f) => `unsafe.${f}`) });
     let canaryEndpoint: CanaryEndpoint | undefined;
+    // The owner's canary watcher starts now (python's startup overlaps with the rest of the creation).
+    const releaseWatcher = spec.canaries.enabled ? prepareCanaryWatcher() : () => undefined;
     // Set once the guard exists; canary events before that cannot happen (nothing runs yet).
     let sandbox: LocalSandbox | undefined;
     try {
@@ -141,8 +173,10 @@ export class LocalSandbox {
       const hasTargets = spec.targets.length > 0;
       const net = await leaseSlash30(journal, id, spec.network.cidr, "sandbox");
       const svcNet = hasTargets ? await leaseSlash30(journal, id, spec.network.cidr, "services") : undefined;
+      // Root or not, the workload gets a leased uid of its own on the host: "root" is uid 0 only inside
+      // a user namespace that this uid creates (see confine.ts) — never host uid 0.
       const asRoot = spec.workload.user === "root";
-      const uid = asRoot ? 0 : await leaseUid(journal, id, "workload");
+      const uid = await leaseUid(journal, id, "workload");
       const svcUid = hasTargets ? await leaseUid(journal, id, "services") : undefined;
 
       progress(`creating network namespace ${names.netns} (no default route, IPv6 off)`);
@@ -173,27 +207,47 @@ export class LocalSandbox {
         await applyTable(journal, { netns: names.svcNetns, table: names.svcNftTable, ruleset: servicesRuleset({ table: names.svcNftTable, gateAddress: svcNet.hostAddress, ports }) });
       }
 
-      progress(`mounting the sandbox filesystem (tmpfs, ${spec.workload.disk})`);
-      await mountTmpfs(journal, layout.fsRoot, { source: "tmpfs", sizeBytes: spec.workloadDiskBytes });
-      const user = { name: spec.workload.user, uid, gid: uid, home: asRoot ? "/root" : `/home/${spec.workload.user}` };
+      // Sized to what the sandbox can really hold: tmpfs pages are charged to its memory limit, so a
+      // larger size would only be a number the workload can read (a 20 GiB disk in a 256 MiB sandbox).
+      const fsBytes = Math.min(spec.workloadDiskBytes, spec.workloadMemoryBytes);
+      progress(`mounting the sandbox filesystem (tmpfs, ${Math.round(fsBytes / 1024 ** 2)} MiB = min(disk, memory))`);
+      await mountTmpfs(journal, layout.fsRoot, { source: "tmpfs", sizeBytes: fsBytes });
+      await mountDevpts(journal, layout.devpts, PTY_MAX);
+      const user = { name: spec.workload.user, uid, gid: uid, home: asRoot ? "/root" : `/home/${spec.workload.user}`, ...(asRoot ? { rootInUserns: true } : {}) };
       for (const d of [layout.home, layout.work, layout.tmp]) {
         fs.mkdirSync(d, { mode: 0o700 });
         fs.chownSync(d, uid, uid);
       }
+      fs.mkdirSync(layout.shm, { mode: 0o1777 });
+      fs.chmodSync(layout.shm, 0o1777);
       for (const t of spec.targets) {
         const dirs = targetDirs(layout, t.name);
         for (const d of [dirs.root, dirs.work, dirs.tmp]) {
           fs.mkdirSync(d, { mode: 0o700 });
           fs.chownSync(d, svcUid!, svcUid!);
         }
+        fs.mkdirSync(dirs.shm, { mode: 0o1777 });
+        fs.chmodSync(dirs.shm, 0o1777);
+      }
+      let taskCopy: string | undefined;
+      if (taskDir) {
+        progress(`copying the task files into the sandbox (${taskDir} -> /opt/task)`);
+        try {
+          copyTree(taskDir, layout.task);
+        } catch (e: any) {
+          if (e.code === "ENOSPC") throw Object.assign(new Error(`the task files in ${taskDir} do not fit into the sandbox's filesystem (${Math.round(fsBytes / 1024 ** 2)} MiB = min(workload.disk, workload.memory))`), { hint: "raise workload.memory / workload.disk, or move large files out of the task directory" });
+          throw e;
+        }
+        taskCopy = layout.task;
       }
       const upstreamHosts: [string, string[]][] = spec.egressResolved.length ? [[net.hostAddress, spec.egressResolved.map((e) => e.name)]] : [];
-      writeEtc(path.join(layout.etcDir, "workload"), { user: user.name, uid, gid: uid, home: user.home, hostname: spec.name, hosts: upstreamHosts });
+      const inside = asRoot ? 0 : uid; // the ids /etc/passwd shows: what the workload sees itself as
+      writeEtc(path.join(layout.etcDir, "workload"), { user: user.name, uid: inside, gid: inside, home: user.home, hostname: spec.name, hosts: upstreamHosts });
       if (svcUid !== undefined) writeEtc(path.join(layout.etcDir, "targets"), { user: TARGET_USER, uid: svcUid, gid: svcUid, home: "/work", hostname: "service", hosts: [] });
       const seccomp = seccompSupported();
       if (seccomp) fs.writeFileSync(layout.seccompFile, workloadSeccompFilter(), { mode: 0o600 });
       else safeAppend(record, "seccomp-unavailable", { arch: os.arch(), note: "no seccomp filter for this architecture; user namespaces stay creatable inside" });
-      const planted = canaries ? plantCanaries(layout.home, spec.canaries.files, spec.canaries.credential, canaryUrl!) : [];
+      const planted = canaries ? plantCanaries(layout.home, spec.canaries.files, spec.canaries.credential, canaryUrl!, { user: user.name, hostname: spec.name }) : [];
 
       progress(`creating cgroups (${spec.workload.cpus} CPU, ${spec.workload.memory}, ${spec.workload.pids} pids)`);
       const cgHost = detectCgroupHost();
@@ -202,6 +256,10 @@ export class LocalSandbox {
       cg.setLimit("cpu", { quotaUs: Math.round(spec.workload.cpus * 100_000), periodUs: 100_000 });
       cg.setLimit("memory.max", spec.workloadMemoryBytes);
       cg.setLimit("pids.max", spec.workload.pids);
+      // Socket buffers: on v1 outside memory.limit_in_bytes unless capped (88 loopback connections once
+      // held 808 MiB of the host's shared TCP pool in a 256 MiB sandbox). Capped at the memory limit:
+      // never more socket memory than the sandbox may use, as on v2.
+      const socketMemory = cg.limitSocketMemory(spec.workloadMemoryBytes);
       let svcCg: Cgroup | undefined;
       if (svcNet) {
         svcCg = new Cgroup(cgHost, names.svcCgroup);
@@ -209,10 +267,19 @@ export class LocalSandbox {
         svcCg.setLimit("cpu", { quotaUs: TARGET_LIMITS.cpus * 100_000, periodUs: 100_000 });
         svcCg.setLimit("memory.max", TARGET_LIMITS.memoryBytes);
         svcCg.setLimit("pids.max", TARGET_LIMITS.pids);
+        svcCg.limitSocketMemory(TARGET_LIMITS.memoryBytes);
       }
 
       progress(`starting the egress gate (${spec.egressResolved.length} listener(s) on ${net.hostAddress})`);
-      const g = await startGate(journal, { id, processName: names.gateProcess, logFile: layout.gateLog, listenAddress: net.hostAddress, egress: spec.egressResolved, targetAddress: svcNet?.innerAddress });
+      const g = await startGate(journal, {
+        id,
+        processName: names.gateProcess,
+        logFile: layout.gateLog,
+        listenAddress: net.hostAddress,
+        egress: spec.egressResolved,
+        targetAddress: svcNet?.innerAddress,
+        onLogRotated: (info) => safeAppend(record, "gate-log-rotated", { ...info, capBytes: GATE_LOG.capBytes }),
+      });
 
       const handle: LocalSandboxHandle = {
         id,
@@ -232,6 +299,9 @@ export class LocalSandbox {
         state: "running",
         workloadUser: user,
         taskDir,
+        taskCopy,
+        devpts: layout.devpts,
+        anchor: anchor.process,
         fsRoot: layout.fsRoot,
         seccomp,
         canaries: { files: planted.map((p) => p.rel), endpoint: canaryUrl },
@@ -266,8 +336,10 @@ export class LocalSandbox {
           (t) => sandbox!.guard.canaryTouched("canary-touched", { file: t.file, events: t.events }),
           (why) => safeAppend(record, "guard-error", { error: why }),
         );
-        journal.record("process", `canary watcher (pid ${sandbox.canaryWatcher.process.pid})`, sandbox.canaryWatcher.process);
+        // (The watcher is shared by every sandbox this process owns: it is not journaled as this
+        // sandbox's to kill; it dies with its owner, and stop() below removes this sandbox's watches.)
       }
+      releaseWatcher();
       guard.arm(anchor.process.pid);
       saveHandle(handle);
       safeAppend(record, "sandbox-ready", {
@@ -280,11 +352,20 @@ export class LocalSandbox {
         canaries: planted.map((p) => p.rel),
         killRules: spec.killSwitch.rules,
         seccomp,
+        socketFamilies: seccomp ? socketPolicy() : "not filtered (no seccomp filter for this architecture)",
+        limits: {
+          filesystemBytes: fsBytes,
+          socketMemory,
+          openFiles: WORKLOAD_NOFILE,
+          ptys: PTY_MAX,
+          coreDumps: false,
+        },
       });
       return sandbox;
     } catch (err) {
       safeAppend(record, "create-failed", { error: (err as Error).message });
       sandbox?.canaryWatcher?.stop();
+      releaseWatcher();
       await canaryEndpoint?.close();
       OWNED.delete(id);
       const outcomes = await journal.undoAll();

@@ -6,8 +6,32 @@
 //   - new user namespaces (unshare/clone with CLONE_NEWUSER); clone3 gets ENOSYS, because its flags
 //     sit in memory a BPF filter cannot read — libc then falls back to clone (as Docker does);
 //   - kernel interfaces a workload has no business with and that are frequent exploit vectors:
-//     keyrings, bpf, userfaultfd, perf events, io_uring, kernel modules, kexec;
+//     keyrings, bpf, userfaultfd, perf events, io_uring, kernel modules, kexec, modify_ldt (x86's
+//     per-process descriptor tables), move_pages/migrate_pages (they act on *other* processes' pages);
+//   - personality() with anything but the values a normal runtime uses (Docker's list: 0, PER_LINUX32,
+//     UNAME26, both, and the 0xffffffff query) — ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC and
+//     MMAP_PAGE_ZERO only ever help an exploit;
 //   - other architectures' system call tables (x32 on x86-64), so nothing can slip past by number.
+//
+// Socket families. A network namespace isolates only the families that are namespaced. AF_VSOCK is
+// not: on a VM host with a vsock device (Firecracker, QEMU, many cloud VMs) its port space is the
+// host's, past the missing route, nftables and the gate. socket() and socketpair() are therefore
+// allowed only for AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK with protocol NETLINK_ROUTE; any other
+// family fails with EAFNOSUPPORT (what a kernel without that family says), any other netlink protocol
+// with EPROTONOSUPPORT. NETLINK_ROUTE stays because ordinary runtimes need it: glibc's getifaddrs()
+// (Node's os.networkInterfaces(), Python's socket.if_nameindex(), `ip addr`) and getaddrinfo's
+// AI_ADDRCONFIG speak it; it only shows the sandbox's own namespace, and changing anything there needs
+// CAP_NET_ADMIN, which the workload lacks. (NETLINK_KOBJECT_UEVENT, for one, would show host device
+// events.) 32-bit socketcall() cannot bypass this: every foreign-ABI call is refused or killed first.
+//
+// Denied attempts are not counted one by one: a filter can only return a verdict. Counting would need
+// the kernel to tell someone — SECCOMP_RET_LOG allows the call; ERRNO results reach the audit log only
+// with SECCOMP_FILTER_FLAG_LOG, which bubblewrap's prctl() cannot set, and the audit/printk stream is
+// host-wide, rate-limited and floodable by the very workload it would watch; SECCOMP_RET_USER_NOTIF
+// needs a listener descriptor carried out of the sandbox and a responder per confined process, and a
+// listener that leaked into the workload would let it *continue* a refused call. The record states the
+// policy instead (see `socketPolicy`), and the refusal needs no counting to hold.
+//
 // Everything else is allowed: the filter narrows the kernel surface; the namespaces, the missing
 // route, nftables and the cgroup are the boundary.
 import * as os from "os";
@@ -18,8 +42,28 @@ const RET_ERRNO = (errno: number) => 0x00050000 | errno;
 const RET_KILL_PROCESS = 0x80000000;
 const EPERM = 1;
 const ENOSYS = 38;
+const EPROTONOSUPPORT = 93;
+const EAFNOSUPPORT = 97;
 const CLONE_NEWUSER = 0x10000000;
-const OFFSET = { nr: 0, arch: 4, arg0Low: 16 };
+/** seccomp_data: nr, arch, instruction pointer, then six 64-bit arguments (low word first on LE). */
+const OFFSET = { nr: 0, arch: 4, arg0Low: 16, arg2Low: 32 };
+
+/** Families socket()/socketpair() may create (everything else: EAFNOSUPPORT). */
+export const ALLOWED_SOCKET_FAMILIES = { AF_UNIX: 1, AF_INET: 2, AF_INET6: 10 } as const;
+const AF_NETLINK = 16;
+const NETLINK_ROUTE = 0;
+/** personality() values a normal runtime uses (as Docker's default profile): PER_LINUX, PER_LINUX32, UNAME26, both, and the query. */
+export const ALLOWED_PERSONALITIES = [0x0, 0x8, 0x20000, 0x20008, 0xffffffff];
+
+/** What the record says about socket families (attempts cannot be counted: see the header). */
+export function socketPolicy() {
+  return {
+    allowed: ["AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK (NETLINK_ROUTE only)"],
+    refused: "every other family with EAFNOSUPPORT (other netlink protocols with EPROTONOSUPPORT)",
+    attemptsCounted: false,
+    why: "a seccomp filter only returns a verdict; bubblewrap cannot set SECCOMP_FILTER_FLAG_LOG, and the host-wide audit log would be floodable by the workload",
+  };
+}
 
 interface ArchTable {
   audit: number;
@@ -28,6 +72,9 @@ interface ArchTable {
   unshare: number;
   clone: number;
   clone3: number;
+  socket: number;
+  socketpair: number;
+  personality: number;
   denied: Record<string, number>;
 }
 
@@ -38,14 +85,27 @@ const ARCHES: Record<string, ArchTable> = {
     unshare: 272,
     clone: 56,
     clone3: 435,
-    denied: { add_key: 248, request_key: 249, keyctl: 250, bpf: 321, userfaultfd: 323, perf_event_open: 298, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427, init_module: 175, finit_module: 313, delete_module: 176, kexec_load: 246, kexec_file_load: 320 },
+    socket: 41,
+    socketpair: 53,
+    personality: 135,
+    denied: {
+      add_key: 248, request_key: 249, keyctl: 250, bpf: 321, userfaultfd: 323, perf_event_open: 298, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
+      init_module: 175, finit_module: 313, delete_module: 176, kexec_load: 246, kexec_file_load: 320, modify_ldt: 154, move_pages: 279, migrate_pages: 256,
+    },
   },
   arm64: {
     audit: 0xc00000b7,
     unshare: 97,
     clone: 220,
     clone3: 435,
-    denied: { add_key: 217, request_key: 218, keyctl: 219, bpf: 280, userfaultfd: 282, perf_event_open: 241, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427, init_module: 105, finit_module: 273, delete_module: 106, kexec_load: 104, kexec_file_load: 294 },
+    socket: 198,
+    socketpair: 199,
+    personality: 92,
+    // (arm64 has no modify_ldt.)
+    denied: {
+      add_key: 217, request_key: 218, keyctl: 219, bpf: 280, userfaultfd: 282, perf_event_open: 241, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
+      init_module: 105, finit_module: 273, delete_module: 106, kexec_load: 104, kexec_file_load: 294, move_pages: 239, migrate_pages: 238,
+    },
   },
 };
 
@@ -90,12 +150,27 @@ export function workloadSeccompFilter(arch = os.arch()): Buffer {
   ins(BPF.JEQ_K, a.clone3, "enosys", 0);
   ins(BPF.JEQ_K, a.unshare, "check_newuser", 0);
   ins(BPF.JEQ_K, a.clone, "check_newuser", 0);
+  ins(BPF.JEQ_K, a.socket, "check_family", 0);
+  ins(BPF.JEQ_K, a.socketpair, "check_family", 0);
+  ins(BPF.JEQ_K, a.personality, "check_personality", 0);
   for (const nr of Object.values(a.denied)) ins(BPF.JEQ_K, nr, "eperm", 0);
-  ins(BPF.RET_K, RET_ALLOW);
+  ins(BPF.RET_K, RET_ALLOW); // not a call the filter looks at
   // unshare(flags) and clone(flags, ...) both take the flags in the first argument.
   ins(BPF.LD_W_ABS, OFFSET.arg0Low, 0, 0, "check_newuser");
-  ins(BPF.JSET_K, CLONE_NEWUSER, "eperm", 0);
-  ins(BPF.RET_K, RET_ALLOW);
+  ins(BPF.JSET_K, CLONE_NEWUSER, "eperm", "allow");
+  // socket(family, type, protocol) and socketpair(family, type, protocol, sv): the family is an int.
+  ins(BPF.LD_W_ABS, OFFSET.arg0Low, 0, 0, "check_family");
+  for (const family of Object.values(ALLOWED_SOCKET_FAMILIES)) ins(BPF.JEQ_K, family, "allow", 0);
+  ins(BPF.JEQ_K, AF_NETLINK, 0, "eafnosupport");
+  ins(BPF.LD_W_ABS, OFFSET.arg2Low);
+  ins(BPF.JEQ_K, NETLINK_ROUTE, "allow", 0);
+  ins(BPF.RET_K, RET_ERRNO(EPROTONOSUPPORT));
+  ins(BPF.LD_W_ABS, OFFSET.arg0Low, 0, 0, "check_personality");
+  for (const v of ALLOWED_PERSONALITIES) ins(BPF.JEQ_K, v, "allow", 0);
+  ins(BPF.RET_K, RET_ERRNO(EPERM));
+  // The verdicts (BPF jumps go forward only, so they come last).
+  ins(BPF.RET_K, RET_ALLOW, 0, 0, "allow");
+  ins(BPF.RET_K, RET_ERRNO(EAFNOSUPPORT), 0, 0, "eafnosupport");
   ins(BPF.RET_K, RET_ERRNO(ENOSYS), 0, 0, "enosys");
   ins(BPF.RET_K, RET_ERRNO(EPERM), 0, 0, "eperm");
   return assemble(p);

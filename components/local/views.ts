@@ -3,10 +3,11 @@
 // sandbox was created with.
 //
 //   workload:  /usr ro, curated /etc ro (generated passwd/group/hosts/resolv.conf), /home/<user>
-//              (canaries inside), /work, /tmp — the last three from the sandbox tmpfs — and the task
-//              files ro at /opt/task. Joins the sandbox namespace and the workload cgroup.
-//   target:    the same system view, its own /work and /tmp, the task files; joins the targets
-//              namespace and the targets cgroup, as the targets uid.
+//              (canaries inside), /work, /tmp, /dev/shm — from the sandbox tmpfs — the task files ro
+//              at /opt/task (a copy in the sandbox tmpfs: no host path in its mount table), and the
+//              sandbox's private devpts. Joins the sandbox namespace and the workload cgroup.
+//   target:    the same system view, its own /work, /tmp and /dev/shm, the task files, no ptys;
+//              joins the targets namespace and the targets cgroup, as the targets uid.
 import * as path from "path";
 import { Cgroup, CgroupRef } from "../host/cgroup";
 import type { LocalSandboxHandle } from "./handle";
@@ -32,8 +33,10 @@ export function baseEnv(user: string, home: string): Record<string, string> {
   return { PATH: BASE_PATH, HOME: home, USER: user, LOGNAME: user, SHELL: "/bin/sh", LANG: "C.UTF-8", TMPDIR: "/tmp" };
 }
 
+/** The task files: the copy in the sandbox tmpfs (older handles: the host directory itself). */
 function taskBind(h: LocalSandboxHandle) {
-  return h.taskDir ? [{ src: h.taskDir, dest: TASK_MOUNT }] : [];
+  const src = h.taskCopy ?? h.taskDir;
+  return src ? [{ src, dest: TASK_MOUNT }] : [];
 }
 
 export function workloadConfinement(h: LocalSandboxHandle): Confinement {
@@ -56,6 +59,9 @@ export function workloadConfinement(h: LocalSandboxHandle): Confinement {
     cwd: WORK_MOUNT,
     env: { ...baseEnv(u.name, u.home), ...h.spec.workload.env },
     seccompFile: h.seccomp ? layout.seccompFile : undefined,
+    rootInUserns: u.rootInUserns,
+    devpts: h.devpts,
+    shm: h.devpts ? layout.shm : undefined,
   };
 }
 
@@ -78,5 +84,6 @@ export function targetConfinement(h: LocalSandboxHandle, target: string): Confin
     cwd: WORK_MOUNT,
     env: { ...baseEnv(TARGET_USER, WORK_MOUNT), PORT: String(t.port), ...t.env },
     seccompFile: h.seccomp ? layout.seccompFile : undefined,
+    shm: h.devpts ? dirs.shm : undefined,
   };
 }

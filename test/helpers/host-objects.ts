@@ -82,7 +82,8 @@ export function airlockHostObjects(): HostObjects {
     nftTables: toolLines("nft", ["list", "tables"]).filter((l) => /airlock/i.test(l)),
     cgroups: airlockCgroupDirs(),
     processes: toolLines("pgrep", ["-fa", "toxiproxy-server|airlock-"], [0, 1])
-      .filter((l) => !l.startsWith(ownPid + " ") && !/^\d+ (\S*\/)?pgrep /.test(l))
+      // (Not the shared machine's host lock — `flock /run/airlock-hosttests.lock ...` — whose path matches too.)
+      .filter((l) => !l.startsWith(ownPid + " ") && !/^\d+ (\S*\/)?pgrep /.test(l) && !/^\d+ (\S*\/)?flock \/run\/airlock-hosttests\.lock /.test(l))
       .map((l) => l + parentOf(l.split(" ")[0])),
   };
 }

@@ -105,8 +105,9 @@ async function serve(socket: string | undefined): Promise<number> {
   // A shutdown request answers first, then the server exits.
   const handle = server.handle.bind(server);
   server.handle = async (req) => {
+    if (req.op === "shutdown") server.onIdle = undefined; // exit after the answer, not when the last sandbox goes
     const r = await handle(req);
-    if (req.op === "shutdown") setImmediate(() => exit(0));
+    if (req.op === "shutdown") setTimeout(() => exit(0), 50); // the answer is written first
     return r;
   };
   process.stdin.on("data", () => undefined);

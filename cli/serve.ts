@@ -11,6 +11,7 @@
 // unless the client sent `detach` (Inspect's --no-sandbox-cleanup): then the sandboxes stay until
 // their ttl or `airlock serve --cleanup`, and the server exits once it owns nothing.
 import * as fs from "fs";
+import { once } from "events";
 import * as net from "net";
 import * as path from "path";
 import { parseArgs } from "util";
@@ -36,16 +37,6 @@ function log(m: string): void {
 
 function registrationsDir(): string {
   return statePath("serve");
-}
-
-function listen(target: string, s: net.Server): Promise<void> {
-  return new Promise((resolve, reject) => {
-    s.once("error", reject);
-    s.listen(target, () => {
-      s.off("error", reject);
-      resolve();
-    });
-  });
 }
 
 async function serve(socket: string | undefined): Promise<number> {
@@ -94,7 +85,8 @@ async function serve(socket: string | undefined): Promise<number> {
     sock.on("error", () => undefined);
     void serveConnection(server, sock, sock);
   });
-  await listen(abs, listener);
+  listener.listen(abs);
+  await once(listener, "listening"); // rejects on "error"
   fs.chmodSync(abs, 0o600);
   cleanupFiles.push(abs);
   const reg: ServeRegistration = { process: selfRef(), socket: abs, startedAt: new Date().toISOString() };

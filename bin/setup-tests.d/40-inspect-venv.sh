@@ -29,7 +29,7 @@ if [ "$(cat "$VENV/.airlock-deps" 2>/dev/null)" = "$lockhash" ] && [ "$(cat "$VE
 fi
 
 if [ "$(cat "$VENV/.airlock-deps" 2>/dev/null)" != "$lockhash" ]; then
-  echo "setup-tests: building the Inspect AI venv (inspect-ai $INSPECT_VERSION, pinned dependencies; ~1 min): $VENV"
+  echo "setup-tests: building the Inspect AI venv (inspect-ai $INSPECT_VERSION, pinned dependencies; 1-2 min): $VENV"
   rm -rf "$VENV"
   if ! "$PY" -m venv "$VENV" 2>/dev/null; then
     # Debian's python3 has no ensurepip without python3-venv.

@@ -41,10 +41,10 @@ def _cgroups(root: Path = Path("/sys/fs/cgroup"), depth: int = 6) -> list[str]:
 
 
 def _airlock_processes() -> list[str]:
-    """Processes whose name (argv[0]) is an Airlock one: airlock-gate-*, airlock-anchor-*,
-    airlock-serve, airlock-supervisor, or a toxiproxy-server gate, or any process naming a path in
-    this run's state directory. (By name, not by any argument:
-    e.g. the host lock's `flock /run/airlock-hosttests.lock ...` is not Airlock's.)"""
+    """Processes whose name (argv[0]) is an Airlock one — airlock-gate-<id> (a sandbox's Toxiproxy),
+    airlock-anchor-<id>, airlock-serve, airlock-supervisor — or that name a path in this run's state
+    directory. By name, not by any argument: the host lock's `flock /run/airlock-hosttests.lock ...`
+    is not Airlock's, and neither is a plain toxiproxy-server another suite on a shared host started."""
     found = []
     state = os.environ.get("AIRLOCK_STATE_DIR", "").encode() or None  # e.g. canary watchers name their files
     for pid in os.listdir("/proc"):
@@ -56,7 +56,7 @@ def _airlock_processes() -> list[str]:
             continue
         name = os.path.basename(argv[0].decode(errors="replace")) if argv and argv[0] else ""
         mentions_state = state is not None and any(state in a for a in argv)
-        if name.startswith("airlock-") or name.startswith("toxiproxy-server") or mentions_state:
+        if name.startswith("airlock-") or mentions_state:
             found.append(f"{pid} {b' '.join(argv).decode(errors='replace')[:160]}")
     return found
 

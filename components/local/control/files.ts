@@ -12,7 +12,7 @@ import type { LocalSandbox } from "../sandbox";
 import { spawnConfined } from "../confine";
 import { safeAppend } from "../record";
 import { HeadBuffer } from "./capture";
-import { afterGuardEvents, execConfinement, sandboxPath } from "./exec";
+import { afterGuardEvents, execConfinement, sandboxPath, waitForPidsHeadroom } from "./exec";
 import { ControlError, DEFAULT_READ_LIMIT } from "./protocol";
 
 export const FILE_HELPER_PYTHON = "/usr/bin/python3";
@@ -64,7 +64,8 @@ interface HelperOutcome {
   stdoutOver: boolean;
 }
 
-function runHelper(sb: LocalSandbox, args: string[], input: Buffer | undefined, stdoutLimit: number): Promise<HelperOutcome> {
+async function runHelper(sb: LocalSandbox, args: string[], input: Buffer | undefined, stdoutLimit: number): Promise<HelperOutcome> {
+  await waitForPidsHeadroom(sb);
   const conf = execConfinement(sb, sandboxPath(undefined, "cwd"), {});
   const child = spawnConfined(conf, [FILE_HELPER_PYTHON, "-I", "-S", "-c", HELPER, ...args], { stdin: input ? "pipe" : "ignore" });
   const out = new HeadBuffer(stdoutLimit);

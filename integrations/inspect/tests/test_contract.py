@@ -261,6 +261,18 @@ async def test_concurrent_execs_on_one_sandbox_keep_their_results_apart(sandbox:
         assert (r.stdout, r.stderr) == (f"in{i}\n{i}\n", f"e{i}\n")
 
 
+async def test_a_burst_of_execs_does_not_trip_the_pids_limit() -> None:
+    """Dead tasks stay charged to the pids cgroup until the kernel frees them: 200 quick `true`s in a
+    pids.max 64 sandbox must neither fail to fork nor fire the pids-limit kill rule."""
+    spec = str(SPECS / "many.yaml")
+    envs = await AirlockSandboxEnvironment.sample_init("burst", spec, {"__sample_id__": "burst"})
+    env = envs["default"]
+    failures = [r for r in [await env.exec(["true"]) for _ in range(200)] if not r.success]
+    assert failures == [], failures[:3]
+    await AirlockSandboxEnvironment.sample_cleanup("burst", spec, envs, False)  # raises if a kill rule fired
+    assert not any(e["type"] in ("limit-hit", "kill") for e in record_entries(env.record))
+
+
 # -- cleanup, kills --------------------------------------------------------------------------------
 
 

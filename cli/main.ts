@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Command> = {
   log: () => require("./log").command,
   chaos: () => require("./chaos").command,
   recover: () => require("./recover").command,
+  serve: () => require("./serve").command,
 };
 
 function help(): string {

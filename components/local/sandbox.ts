@@ -65,6 +65,8 @@ export interface CreateOptions {
   /** Host directory mounted read-only at /opt/task (the workload's and targets' code). */
   taskDir?: string;
   progress?: (message: string) => void;
+  /** Who asked for the sandbox, written into the record's first entry as `meta` (e.g. Inspect's task, sample id and epoch). */
+  recordMeta?: Record<string, unknown>;
 }
 
 export interface DestroyResult {
@@ -159,7 +161,7 @@ export class LocalSandbox {
     const journal = UndoJournal.open(id, { purpose: JOURNAL_PURPOSE, deadline: new Date(identity.expiresAt.getTime() + OWNER_GRACE_MS) });
     const record = createRecord(layout.record, {
       type: "sandbox-creating",
-      data: { id, backend: "local", owner: identity.owner, expiresAt: identity.expiresAt.toISOString(), labels: sandboxLabels(identity, "tags", spec.tags), spec, host: { kernel: os.release(), arch: os.arch() } },
+      data: { id, backend: "local", owner: identity.owner, expiresAt: identity.expiresAt.toISOString(), labels: sandboxLabels(identity, "tags", spec.tags), spec, host: { kernel: os.release(), arch: os.arch() }, ...(opts.recordMeta ? { meta: opts.recordMeta } : {}) },
     });
     if (spec.waived.length) safeAppend(record, "unsafe-waived", { flags: spec.waived.map((f) => `unsafe.${f}`) });
     let canaryEndpoint: CanaryEndpoint | undefined;

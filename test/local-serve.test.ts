@@ -1,0 +1,158 @@
+// `airlock serve` (the control protocol the Inspect AI provider uses), through a real serve process
+// and its socket: many requests in flight on one connection answered by id, bad requests refused
+// with the field named, the owner's departure (stdin EOF) destroying everything, and a SIGKILLed
+// server's sandboxes recovered by the sweeper. The Inspect contract itself is tested from Python
+// (integrations/inspect/tests).
+import * as assert from "assert";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import * as YAML from "yaml";
+import { ChildProcess, spawn } from "child_process";
+import { ControlClient, ControlRequestError } from "../components/local/control/client";
+import { airlockHostObjects } from "./helpers/host-objects";
+import { AIRLOCK, describeResult, ROOT, runCli } from "./helpers/local-cli";
+import { waitFor } from "./helpers/common";
+
+const dec = (b64: string) => Buffer.from(b64, "base64").toString();
+
+/** Everything on the host (from the kernel and the host's tools) that names this sandbox id. */
+function kernelObjectsOf(id: string): string[] {
+  const o = airlockHostObjects();
+  return [...o.netns, ...o.links, ...o.nftTables, ...o.cgroups, ...o.processes].filter((x) => x.includes(id));
+}
+
+interface Serve {
+  child: ChildProcess;
+  socket: string;
+  client: ControlClient;
+  exited: Promise<number | null>;
+}
+
+/** A serve process owned by this test through its stdin (kept open until the test closes it). */
+async function startServe(dir: string): Promise<Serve> {
+  const socket = path.join(dir, `serve-${Math.random().toString(16).slice(2, 8)}.sock`);
+  const child = spawn(process.execPath, [AIRLOCK, "serve", "--socket", socket], { cwd: ROOT, stdio: ["pipe", "ignore", "inherit"] });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const client = await waitFor("airlock serve to listen", () => (fs.existsSync(socket) ? ControlClient.connect(socket).catch(() => undefined) : undefined), 30_000, 50);
+  return { child, socket, client, exited };
+}
+
+async function expectError(p: Promise<unknown>, kind: string, mentions?: RegExp): Promise<ControlRequestError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof ControlRequestError, `expected a protocol error, got ${e}`);
+    assert.strictEqual(e.kind, kind, e.message);
+    if (mentions) assert.match(e.message, mentions);
+    return e;
+  }
+  assert.fail(`expected an error of kind ${kind}`);
+}
+
+describe("airlock serve: the control protocol", function () {
+  this.timeout(120_000);
+  let dir: string;
+  let spec: string;
+  let serve: Serve;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-serve-test-"));
+    fs.chmodSync(dir, 0o700);
+    spec = path.join(dir, "serve.yaml");
+    fs.writeFileSync(spec, YAML.stringify({ name: "serve-t", backend: "local", owner: "tests@airlock.dev", ttl: "10m", workload: { cpus: 1, memory: "128MiB", pids: 64, command: ["sleep", "600"] } }));
+    serve = await startServe(dir);
+  });
+
+  after(async () => {
+    serve?.child.stdin?.end();
+    await serve?.exited;
+    fs.rmSync(dir, { recursive: true, force: true });
+    const r = await runCli(["sweep", "--json"]);
+    assert.strictEqual(r.code, 0, describeResult(r));
+  });
+
+  it("is named airlock-serve on the host, so that leftover checks and sweeps can see it", () => {
+    const argv0 = fs.readFileSync(`/proc/${serve.child.pid}/cmdline`, "utf8").split("\0")[0];
+    assert.strictEqual(argv0, "airlock-serve");
+  });
+
+  it("answers many requests in flight on one connection by id, in completion order", async () => {
+    const { sandbox } = await serve.client.request<{ sandbox: string }>({ op: "create", spec, recordMeta: { test: "serve" } });
+    const order: string[] = [];
+    const slow = serve.client.request({ op: "exec", sandbox, cmd: ["sh", "-c", "sleep 1; echo slow"] }).then((r) => {
+      order.push("slow");
+      return r;
+    });
+    const fast = Array.from({ length: 20 }, (_, i) =>
+      serve.client.request({ op: "exec", sandbox, cmd: ["sh", "-c", `echo out-${i}; echo err-${i} >&2`] }).then((r) => {
+        order.push(`fast-${i}`);
+        return { i, r };
+      }),
+    );
+    for (const { i, r } of await Promise.all(fast)) assert.deepStrictEqual([dec(r.stdout), dec(r.stderr), r.status], [`out-${i}\n`, `err-${i}\n`, 0]);
+    assert.strictEqual(dec((await slow).stdout), "slow\n");
+    assert.strictEqual(order[order.length - 1], "slow", `the slow request held back the others: ${order}`);
+    await serve.client.request({ op: "destroy", sandbox });
+  });
+
+  it("refuses bad requests with the field named, before touching anything", async () => {
+    // A raw connection, for lines the client would never send.
+    const raw = await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect(serve.socket);
+      s.once("connect", () => resolve(s));
+      s.once("error", reject);
+    });
+    const lines: string[] = [];
+    raw.on("data", (d) => lines.push(...d.toString().split("\n").filter(Boolean)));
+    raw.write("this is not json\n{\"op\":\"hello\"}\n");
+    await waitFor("two answers", () => lines.length >= 2, 5000);
+    raw.destroy();
+    for (const l of lines.slice(0, 2)) {
+      const r = JSON.parse(l);
+      assert.strictEqual(r.ok, false);
+      assert.strictEqual(r.id, null);
+      assert.strictEqual(r.error.kind, "bad-request");
+    }
+    await expectError(serve.client.request({ op: "nope" } as never), "bad-request", /unknown op 'nope'/);
+    await expectError(serve.client.request({ op: "exec", sandbox: "x" } as never), "no-sandbox");
+    const { sandbox } = await serve.client.request<{ sandbox: string }>({ op: "create", spec });
+    await expectError(serve.client.request({ op: "exec", sandbox, cmd: "true" } as never), "bad-request", /cmd must be/);
+    await expectError(serve.client.request({ op: "exec", sandbox, cmd: ["true"], env: { "A=B": "x" } }), "bad-request", /env: 'A=B'/);
+    await expectError(serve.client.request({ op: "exec", sandbox, cmd: ["true"], timeoutMs: -1 }), "bad-request", /timeoutMs/);
+    await expectError(serve.client.request({ op: "exec", sandbox, cmd: ["true"], user: "root" }), "unsupported-user", /workload user/);
+    await serve.client.request({ op: "destroy", sandbox });
+    await expectError(serve.client.request({ op: "exec", sandbox, cmd: ["true"] }), "no-sandbox", /destroyed/);
+  });
+
+  it("validates a spec the way airlock check does: every problem, with its fix", async () => {
+    const bad = path.join(dir, "bad.yaml");
+    fs.writeFileSync(bad, YAML.stringify({ name: "Bad Name", backend: "local", owner: "tests@airlock.dev", ttl: "1s", workload: { command: ["true"] } }));
+    const e = await expectError(serve.client.request({ op: "validate", spec: bad }), "spec", /2 problem\(s\)/);
+    assert.strictEqual(e.body.issues?.length, 2);
+    assert.ok(e.body.issues!.every((i) => / — fix: /.test(i)), String(e.body.issues));
+  });
+
+  it("destroys everything it owns and exits when its owner goes away (stdin closes)", async () => {
+    const other = await startServe(dir);
+    const { sandbox } = await other.client.request<{ sandbox: string }>({ op: "create", spec });
+    assert.ok(kernelObjectsOf(sandbox).length > 0);
+    other.child.stdin!.end();
+    assert.strictEqual(await other.exited, 0);
+    assert.deepStrictEqual(kernelObjectsOf(sandbox), []);
+  });
+
+  it("after a SIGKILL its workloads are gone with it, and airlock sweep removes the rest", async () => {
+    const other = await startServe(dir);
+    const { sandbox } = await other.client.request<{ sandbox: string }>({ op: "create", spec });
+    other.child.kill("SIGKILL");
+    await other.exited;
+    const left = kernelObjectsOf(sandbox);
+    assert.ok(left.some((o) => o.includes(`airlock-${sandbox}`)), `expected the orphaned namespace after SIGKILL: ${left}`);
+    await waitFor("the orphan's processes to die with their owner", () => !kernelObjectsOf(sandbox).some((o) => /airlock-anchor-/.test(o)), 10_000);
+    const r = await runCli(["sweep", "--json"]);
+    assert.strictEqual(r.code, 0, describeResult(r));
+    assert.deepStrictEqual(kernelObjectsOf(sandbox), []);
+  });
+});

@@ -12,6 +12,7 @@ import { stateDir, statePath } from "../../components/host/state";
 import { ChainLog } from "../../components/record/chain-log";
 import { LocalSandboxHandle, saveHandle, GateProxy } from "../../components/local/handle";
 import type { SandboxSpec } from "../../components/spec/schema";
+import { RUN_TAG } from "./run-scope";
 
 export interface Upstream {
   address: string;
@@ -87,7 +88,7 @@ export interface Workload {
  * (and, with `paused`, until go()), then execs `script` (sh), so nothing it forks escapes the cgroup.
  */
 export async function startWorkload(script = "exec sleep 600", opts: { host?: CgroupHost; paused?: boolean } = {}): Promise<Workload> {
-  const cg = new Cgroup(opts.host ?? detectCgroupHost(), `airlock-chaostest-${process.pid}-${++cgroupSeq}`);
+  const cg = new Cgroup(opts.host ?? detectCgroupHost(), `airlock-chaostest-${RUN_TAG}-${++cgroupSeq}`);
   cg.create();
   const child = spawn("sh", ["-c", 'read go; exec sh -c "$0"', script], { stdio: ["pipe", "ignore", "ignore"] });
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));

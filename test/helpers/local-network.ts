@@ -9,11 +9,11 @@
 //   - listeners on the host itself (the "host's other services").
 // The same probe (a small Python program) runs on the host (positive control) and in the sandbox.
 import { spawn, ChildProcess } from "child_process";
-import * as crypto from "crypto";
 import * as net from "net";
 import * as dgram from "dgram";
 import { run } from "../../components/host/exec";
 import { execCapture } from "./local-sandbox";
+import { RUN_TAG } from "./run-scope";
 
 export const INTERNET = { v4: "198.18.0.10", dns: "198.18.0.53", v6: "2001:2::10", tcpPort: 443, udpPort: 9999, answer: "198.18.0.99" };
 export const METADATA = { v4: "169.254.169.254", port: 80 };
@@ -163,12 +163,13 @@ async function ip(...args: string[]) {
 }
 
 /**
- * The stand-in internet and metadata hosts. Names start with "airlock" so the suite's leftover check
- * would catch anything `stop()` missed.
+ * The stand-in internet and metadata hosts. Names start with "airlock" and carry the run tag, so the
+ * suite's leftover check would catch anything `stop()` missed (and no other run's check would).
  */
 export class TestNetwork {
   private hosts: FixtureHost[] = [];
-  private readonly tag = crypto.randomBytes(2).toString("hex");
+  /** The run tag: the suite-wide leftover check knows these objects as this run's (run-scope.ts). */
+  private readonly tag = RUN_TAG;
 
   async start(): Promise<void> {
     // The stand-in internet: 198.18.255.0/30 link, 198.18.0.10 and .53 on its side; 2001:2:ffff::/64

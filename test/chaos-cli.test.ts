@@ -3,7 +3,9 @@
 import * as assert from "assert";
 import { FakeSandbox, startFakeSandbox, writeExperiment } from "./helpers/chaos-fixtures";
 import { runCli } from "./helpers/local-cli";
-import { sleep } from "./helpers/common";
+import { waitFor } from "./helpers/common";
+import { proxyView } from "./helpers/toxiproxy-view";
+import { kernelMemoryUsed as memoryUsed } from "./helpers/chaos-cgroup-files";
 
 /** Asynchronous, so the test process serves the fake sandbox's upstream meanwhile. */
 const airlock = (...args: string[]) => runCli(args, { env: { AIRLOCK_QUIET: "1" }, timeoutMs: 60_000 });
@@ -58,7 +60,8 @@ describe("airlock chaos / airlock recover (CLI)", function () {
     after(async () => sb?.cleanup());
 
     it("chaos validate --sandbox checks against the sandbox: its upstreams and the workload's memory use", async () => {
-      await sleep(500);
+      // Ready when the kernel says the workload holds its 40 MiB (not after a fixed sleep).
+      await waitFor("the workload to hold 40 MiB", () => memoryUsed(sb.handle.cgroup) > 40 * 2 ** 20, 10_000);
       const file = writeExperiment("against", "name: against\nactions:\n  - { fault: memory-max, duration: 5s, params: { limit: 8MiB } }\n  - { fault: latency, upstream: model-api, duration: 5s, params: { latency: 10ms } }\n");
       const r = await airlock("chaos", "validate", file, "--sandbox", sb.handle.id);
       assert.equal(r.code, 2, r.stdout + r.stderr);
@@ -72,6 +75,9 @@ describe("airlock chaos / airlock recover (CLI)", function () {
       assert.equal(r.code, 0, r.stderr);
       const out = JSON.parse(r.stdout);
       assert.equal(out.status, "completed");
+      // Judged by the server's own view, then the runner's flag must agree.
+      const view = await proxyView(sb.gate.server.url, sb.gate.proxies.api.proxy);
+      assert.deepEqual([view.toxics, view.enabled], [[], true], "a toxic is left on the gate after chaos run");
       assert.equal(out.rollback.verified, true);
       assert.match(out.report.html, /report\.html$/);
       const stop = writeExperiment(

@@ -16,13 +16,17 @@ import { RUN_TAG } from "./run-scope";
 
 export interface Upstream {
   address: string;
+  /** Requests the server has answered (its own count: what reached it through the gate). */
+  answered(): number;
   close(): Promise<void>;
 }
 
 /** GET / -> "ok"; GET /bytes/<n> -> n bytes (for bandwidth and data-limit measurements). */
 export async function startUpstream(): Promise<Upstream> {
   const sockets = new Set<net.Socket>();
+  let answered = 0;
   const server = http.createServer((req, res) => {
+    answered++;
     const m = /^\/bytes\/(\d+)$/.exec(req.url ?? "");
     const body = m ? Buffer.alloc(Number(m[1]), 0x61) : Buffer.from("ok\n");
     res.writeHead(200, { "content-type": "text/plain", "content-length": body.length });
@@ -36,6 +40,7 @@ export async function startUpstream(): Promise<Upstream> {
   const port = (server.address() as net.AddressInfo).port;
   return {
     address: `127.0.0.1:${port}`,
+    answered: () => answered,
     close: () =>
       new Promise((r) => {
         for (const s of sockets) s.destroy();

@@ -41,6 +41,23 @@ describe("airlock chaos / airlock recover (CLI)", function () {
     assert.ok(out.issues.every((i: any) => i.fix.length > 0));
   });
 
+  it("chaos validate: a repeat far past maxDuration (until: 99999h) is refused like one just past it (until: 2h), and as fast", async () => {
+    // The reported bug: 99999h ran past 30 s and 1.8 GB. Timed against the 2h case in this same run.
+    const timed = async (until: string) => {
+      const file = writeExperiment("runaway", `name: runaway\nactions:\n  - { fault: pids, duration: 1m, params: { max: 50 }, repeat: { every: 4m, until: ${until} } }\n`);
+      const t0 = performance.now();
+      const r = await airlock("chaos", "validate", file);
+      return { r, ms: performance.now() - t0 };
+    };
+    const short = await timed("2h");
+    const long = await timed("99999h");
+    for (const { r } of [short, long]) {
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /actions\[0\]\.repeat\.until: a window would end at \S+, but the timeline ends at 894s \(maxDuration 15m minus baseline and recovery\): the experiment would be longer than maxDuration/);
+    }
+    assert.ok(long.ms < 3 * short.ms, `until: 99999h took ${long.ms.toFixed(0)} ms, until: 2h ${short.ms.toFixed(0)} ms`);
+  });
+
   it("usage errors: unknown subcommand, missing --sandbox, unknown sandbox", async () => {
     assert.equal((await airlock("chaos", "explode", "x.yaml")).code, 2);
     const file = writeExperiment("nosandbox", "name: no-sandbox\nactions:\n  - { fault: cpu, duration: 1s, params: { quota: 50% } }\n");

@@ -4,13 +4,11 @@
 // a pfifo leaf in netem's place (and the whole netem path, CLI to undo, in chaos-standins.test.ts);
 // the loss itself is measured in chaos-network.test.ts where netem exists.
 import * as assert from "assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { spawnSync } from "child_process";
 import { kernelHasNetem, installScopedQdisc, netemAvailableAt, netemLeaf, removeRootQdisc, rootQdiscIsDefault } from "../chaos/faults/netem";
 import { faultContext, TestFaultContext } from "./helpers/chaos-faults";
 import { createTestNetns, TestNetns } from "./helpers/chaos-netem";
+import { fakeToolsPerTest } from "./helpers/common";
 
 const tcRun = (ns: string, args: string[]) => spawnSync("tc", ["-n", ns, ...args], { encoding: "utf8" });
 const tc = (ns: string, args: string[]) => tcRun(ns, args).stdout;
@@ -128,19 +126,8 @@ describe("chaos packet loss: tc netem", function () {
   });
 
   describe("a real failure of tc still throws (a stand-in tc on PATH that fails the way the kernel can)", () => {
-    let bin: string;
-    const path0 = process.env.PATH;
-    beforeEach(() => {
-      bin = fs.mkdtempSync(path.join(os.tmpdir(), "fake-tc-"));
-    });
-    afterEach(() => {
-      process.env.PATH = path0;
-      fs.rmSync(bin, { recursive: true, force: true });
-    });
-    const fakeTc = (script: string) => {
-      fs.writeFileSync(path.join(bin, "tc"), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
-      process.env.PATH = `${bin}:${path0}`;
-    };
+    const fake = fakeToolsPerTest();
+    const fakeTc = (script: string) => fake("tc", script);
 
     it("showing the qdiscs fails for another reason than a missing device", async () => {
       fakeTc('echo "RTNETLINK answers: Operation not permitted" >&2; exit 2');

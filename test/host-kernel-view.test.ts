@@ -10,7 +10,7 @@ import * as path from "path";
 import { spawn, spawnSync, ChildProcess } from "child_process";
 import { airlockObjects, cgroupMounts, objectsOfSandbox, snapshot, vethNamesOf } from "./helpers/kernel-view";
 import { RUN_TAG, scope } from "./helpers/run-scope";
-import { waitFor } from "./helpers/common";
+import { fakeToolsPerTest, waitFor } from "./helpers/common";
 
 const sh = (cmd: string, args: string[]) => {
   const r = spawnSync(cmd, args, { encoding: "utf8" });
@@ -109,20 +109,7 @@ describe("host: the tests' independent kernel reader and the leftover check's ru
   });
 
   describe("a host tool that fails makes the reader throw, never report 'nothing'", () => {
-    let fakeBin: string;
-    const path0 = process.env.PATH;
-    beforeEach(() => {
-      fakeBin = fs.mkdtempSync(path.join(os.tmpdir(), "kv-bin-"));
-    });
-    afterEach(() => {
-      process.env.PATH = path0;
-      fs.rmSync(fakeBin, { recursive: true, force: true });
-    });
-
-    const fake = (tool: string, script: string) => {
-      fs.writeFileSync(path.join(fakeBin, tool), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
-      process.env.PATH = `${fakeBin}:${path0}`;
-    };
+    const fake = fakeToolsPerTest();
 
     it("ip exiting 1", () => {
       fake("ip", 'echo "RTNETLINK answers: Operation not permitted" >&2; exit 1');

@@ -160,12 +160,17 @@ describe("local sandbox: CLI lifecycle, signals, recovery, supervisor, Pulumi", 
   it("after SIGKILL of airlock run, the sandbox is orphaned (workload gone with its owner) and airlock sweep removes every leftover", async () => {
     const run = startCli(["run", sleeper("killed")]);
     const h = await runningSandboxOf(run.child.pid!);
+    // The workload itself running in its cgroup and namespace (the kernel's view), not just "started" in the record.
+    await waitFor("the workload in its cgroup", async () => (await objectsOf(h.id)).some((o) => /^process \d+ sleep 120 \(by cgroup, netns\)/.test(o)), 10_000);
     run.child.kill("SIGKILL");
     await run.done;
     const left = await objectsOf(h.id);
     assert.ok(left.some((o) => o.startsWith("netns")) && left.some((o) => /airlock-gate-/.test(o)), `expected leftovers after SIGKILL: ${left}`);
     // --die-with-parent and PR_SET_PDEATHSIG: nothing of the sandbox runs on without its owner.
-    await waitFor("the workload and anchor to die with their owner", async () => !(await objectsOf(h.id)).some((o) => /^process .*(sleep|airlock-anchor)/.test(o)), 5000);
+    let running: string[] = [];
+    await waitFor("the workload and anchor to die with their owner", async () => (running = (await objectsOf(h.id)).filter((o) => /^process .*(sleep|airlock-anchor)/.test(o))).length === 0, 5000).catch((e) => {
+      throw new Error(`${e.message}; still running: ${running.join("; ")}`);
+    });
     const r = await runCli(["sweep", "--json"]);
     assert.strictEqual(r.code, 0, describeResult(r));
     const report = JSON.parse(r.stdout);

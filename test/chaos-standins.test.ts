@@ -81,7 +81,10 @@ actions:
       const seen = await waitFor("the qdiscs on both interfaces", () => {
         const host = tcShow(undefined, "qdisc", ns.hostIface);
         const inner = tcShow(ns.netns, "qdisc", "eth0");
-        return /qdisc htb a1a0: root/.test(host) && /qdisc htb a1a0: root/.test(inner) ? { host, inner, hostFilter: tcShow(undefined, "filter", ns.hostIface), innerFilter: tcShow(ns.netns, "filter", "eth0") } : undefined;
+        const hostFilter = tcShow(undefined, "filter", ns.hostIface);
+        const innerFilter = tcShow(ns.netns, "filter", "eth0");
+        // Complete once both filters are in (the qdisc comes first, the filter last, in one step).
+        return /qdisc htb a1a0: root/.test(host) && /qdisc htb a1a0: root/.test(inner) && /flowid a1a0:30/.test(hostFilter) && /flowid a1a0:30/.test(innerFilter) ? { host, inner, hostFilter, innerFilter } : undefined;
       }, 15_000);
       assert.match(seen.host, /qdisc pfifo 30: parent a1a0:30/, "the leaf (pfifo standing in for netem)");
       const hex = Number(port).toString(16).padStart(4, "0");

@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { spawn, spawnSync } from "child_process";
+import { kernelCpuThrottling } from "./helpers/chaos-cgroup-files";
 import { Cgroup, detectCgroupHost } from "../components/host/cgroup";
 import { identityFor } from "../components/naming";
 import { cgroupOf } from "../components/local/views";
@@ -230,11 +231,16 @@ describe("local sandbox: workload confinement and kill rules (bwrap, cgroups, se
         c.stdout!.on("data", (d) => (out += d));
         c.on("close", () => resolve(out));
       });
+      const t0 = kernelCpuThrottling(small.handle.cgroup);
       const [insideOut, hostOut] = await Promise.all([execCapture(small.id, python(spin)), hostRun]);
+      const t1 = kernelCpuThrottling(small.handle.cgroup);
       const inside = Number(insideOut.stdout.trim());
       const host = Number(hostOut.trim());
       assert.ok(inside < 0.6, `the sandbox loop got ${inside} s of CPU in 1.5 s at cpus: 0.2`);
-      assert.ok(host > 2 * inside, `positive control: the host loop got ${host} s of CPU beside the sandbox's ${inside} s`);
+      // The kernel's own word that the quota (not the host's load) held it back...
+      assert.ok(t1.nrThrottled > t0.nrThrottled, `the kernel did not throttle the sandbox's cgroup: ${JSON.stringify([t0, t1])}`);
+      // ...and the same loop without the quota, at the same moment, got more.
+      assert.ok(host > inside, `positive control: the host loop got ${host} s of CPU beside the sandbox's ${inside} s`);
     } finally {
       await pool.destroy(small);
     }

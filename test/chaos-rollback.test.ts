@@ -228,7 +228,7 @@ actions:
   it("SIGTERM to `airlock chaos run`: it undoes everything, writes the report, and exits 143", async () => {
     const file = writeExperiment("sigterm", THREE_FAULTS({ duration: "30s", maxDuration: "1m" }));
     const cli = startCli(["chaos", "run", file, "--sandbox", sb.handle.id, "--json"]);
-    await waitFor("the faults to be applied", applied, 15_000);
+    await waitFor("the faults to be applied", applied, 60_000); // a CLI start on a loaded host takes seconds
     cli.child.kill("SIGTERM");
     const out = await cli.done;
     assert.equal(out.code, 143, describeResult(out));
@@ -243,7 +243,7 @@ actions:
   it("SIGKILL of the runner and its watchdog (a crash): the faults stay until `airlock recover` undoes them", async () => {
     const file = writeExperiment("sigkill", THREE_FAULTS({ duration: "30s", maxDuration: "1m" }));
     const cli = startCli(["chaos", "run", file, "--sandbox", sb.handle.id]);
-    const during = await waitFor("the faults to be applied", applied, 15_000);
+    const during = await waitFor("the faults to be applied", applied, 60_000); // a CLI start on a loaded host takes seconds
     const wd = await waitFor("the watchdog", () => watchdogOf(sb.handle.id).ref, 3000);
     process.kill(wd.pid, "SIGKILL");
     cli.child.kill("SIGKILL");
@@ -271,7 +271,7 @@ actions:
   it("SIGKILL of the runner alone: the watchdog undoes everything on its own (no `airlock recover`)", async () => {
     const file = writeExperiment("watchdog", THREE_FAULTS({ duration: "30s", maxDuration: "1m" }));
     const cli = startCli(["chaos", "run", file, "--sandbox", sb.handle.id]);
-    await waitFor("the faults to be applied", applied, 15_000);
+    await waitFor("the faults to be applied", applied, 60_000); // a CLI start on a loaded host takes seconds
     const wd = await waitFor("the watchdog", () => watchdogOf(sb.handle.id).ref, 3000);
     cli.child.kill("SIGKILL");
     await cli.done;
@@ -286,7 +286,7 @@ actions:
   it("a hung runner (SIGSTOP): the watchdog enforces maxDuration — terminates it at the deadline and undoes", async () => {
     const file = writeExperiment("hung", THREE_FAULTS({ duration: "3s", maxDuration: "4s" }));
     const cli = startCli(["chaos", "run", file, "--sandbox", sb.handle.id]);
-    await waitFor("the faults to be applied", applied, 15_000);
+    await waitFor("the faults to be applied", applied, 60_000); // a CLI start on a loaded host takes seconds
     const wd = await waitFor("the watchdog", () => watchdogOf(sb.handle.id).ref, 3000);
     const started = Date.now();
     cli.child.kill("SIGSTOP");

@@ -71,8 +71,8 @@ baseline: 200ms
 recovery: 200ms
 measure: { interval: 200ms }
 actions:
-  - { name: down-loss, fault: packet-loss, upstream: api, stream: downstream, duration: 2s, params: { mechanism: netem, correlation: 25% }, ramp: { steps: 2, from: { loss: 10% }, to: { loss: 40% } } }
-  - { name: up-loss, fault: packet-loss, upstream: api, stream: upstream, duration: 2s, params: { mechanism: netem, loss: 5% } }
+  - { name: down-loss, fault: packet-loss, upstream: api, stream: downstream, duration: 6s, params: { mechanism: netem, correlation: 25% }, ramp: { steps: 2, from: { loss: 10% }, to: { loss: 40% } } }
+  - { name: up-loss, fault: packet-loss, upstream: api, stream: upstream, duration: 6s, params: { mechanism: netem, loss: 5% } }
 `,
       );
       const port = sb.handle.gate.proxies.api.listen.split(":").pop()!;
@@ -85,7 +85,7 @@ actions:
         const innerFilter = tcShow(ns.netns, "filter", "eth0");
         // Complete once both filters are in (the qdisc comes first, the filter last, in one step).
         return /qdisc htb a1a0: root/.test(host) && /qdisc htb a1a0: root/.test(inner) && /flowid a1a0:30/.test(hostFilter) && /flowid a1a0:30/.test(innerFilter) ? { host, inner, hostFilter, innerFilter } : undefined;
-      }, 15_000);
+      }, 60_000); // the CLI's start on a loaded host takes seconds; the windows last 6 s
       assert.match(seen.host, /qdisc pfifo 30: parent a1a0:30/, "the leaf (pfifo standing in for netem)");
       const hex = Number(port).toString(16).padStart(4, "0");
       assert.match(seen.hostFilter, new RegExp(`match ${hex}0000/ffff0000 at 20`), "downstream: a filter on the source port");
@@ -137,8 +137,8 @@ actions:
       const proxy = sb.gate.proxies.api.proxy;
       const exp = (name: string, duration: string) =>
         writeExperiment(name, `name: ${name}\nbaseline: 200ms\nrecovery: 200ms\nmeasure: { interval: 200ms }\nactions:\n  - { name: lossy, fault: packet-loss, upstream: api, duration: ${duration}, params: { mechanism: toxiproxy, correlation: 10% }, ramp: { steps: 2, from: { loss: 20% }, to: { loss: 60% } } }\n`);
-      const run = startCli(["chaos", "run", exp("pl-run", "2s"), "--sandbox", sb.handle.id, "--json"], { env: { AIRLOCK_QUIET: "1" } });
-      const during = await waitFor("the packet_loss toxic", async () => (await proxyView(front.url, proxy)).toxics.find((t) => t.type === "packet_loss"), 15_000);
+      const run = startCli(["chaos", "run", exp("pl-run", "6s"), "--sandbox", sb.handle.id, "--json"], { env: { AIRLOCK_QUIET: "1" } });
+      const during = await waitFor("the packet_loss toxic", async () => (await proxyView(front.url, proxy)).toxics.find((t) => t.type === "packet_loss"), 60_000);
       assert.deepEqual([during.stream, during.attributes.loss_rate, during.attributes.correlation], ["downstream", 0.2, 0.1]);
       const r = await run.done;
       assert.equal(r.code, 0, describeResult(r));
@@ -148,7 +148,7 @@ actions:
 
       // A crash: runner and watchdog SIGKILLed with the toxic on; `airlock recover` (a fresh process) removes it.
       const crash = startCli(["chaos", "run", exp("pl-crash", "30s"), "--sandbox", sb.handle.id], { env: { AIRLOCK_QUIET: "1" } });
-      await waitFor("the packet_loss toxic", async () => front.packetLoss(proxy).length === 1, 15_000);
+      await waitFor("the packet_loss toxic", async () => front.packetLoss(proxy).length === 1, 60_000);
       const wd = await waitFor("the watchdog", () => watchdogOf(sb.handle.id), 5000);
       process.kill(wd.pid, "SIGKILL");
       crash.child.kill("SIGKILL");
@@ -187,8 +187,8 @@ actions:
     });
 
     it("run: cpu.max, memory.high and pids.max are written and the old values restored; SIGKILL + airlock recover restores them too", async () => {
-      const run = startCli(["chaos", "run", exp("v2-run", "2s"), "--sandbox", sb.handle.id, "--json"], { env: { AIRLOCK_QUIET: "1" } });
-      const seen = await waitFor("the limits in the v2 files", () => (tree.file("memory.high") !== "max" && tree.file("pids.max") !== "max" ? { high: tree.file("memory.high"), cpu: tree.file("cpu.max"), pids: tree.file("pids.max") } : undefined), 15_000);
+      const run = startCli(["chaos", "run", exp("v2-run", "6s"), "--sandbox", sb.handle.id, "--json"], { env: { AIRLOCK_QUIET: "1" } });
+      const seen = await waitFor("the limits in the v2 files", () => (tree.file("memory.high") !== "max" && tree.file("pids.max") !== "max" ? { high: tree.file("memory.high"), cpu: tree.file("cpu.max"), pids: tree.file("pids.max") } : undefined), 60_000);
       assert.deepEqual(seen, { high: String(64 * 2 ** 20), cpu: "25000 50000", pids: "32" });
       await waitFor("the ramp's second step", () => tree.file("cpu.max") === "10000 50000", 10_000);
       const r = await run.done;
@@ -196,7 +196,7 @@ actions:
       for (const f of ["cpu.max", "memory.high", "pids.max"]) assert.equal(tree.file(f), V2_FILES[f], `${f} after the run`);
 
       const crash = startCli(["chaos", "run", exp("v2-crash", "30s"), "--sandbox", sb.handle.id], { env: { AIRLOCK_QUIET: "1" } });
-      await waitFor("the limits", () => tree.file("pids.max") === "32" && tree.file("memory.high") !== "max", 15_000);
+      await waitFor("the limits", () => tree.file("pids.max") === "32" && tree.file("memory.high") !== "max", 60_000);
       const wd = await waitFor("the watchdog", () => watchdogOf(sb.handle.id), 5000);
       process.kill(wd.pid, "SIGKILL");
       crash.child.kill("SIGKILL");

@@ -3,7 +3,9 @@
 import * as assert from "assert";
 import { FakeSandbox, startFakeSandbox, writeExperiment } from "./helpers/chaos-fixtures";
 import { runCli } from "./helpers/local-cli";
-import { sleep } from "./helpers/common";
+import { waitFor } from "./helpers/common";
+import { proxyView } from "./helpers/toxiproxy-view";
+import { kernelMemoryUsed as memoryUsed } from "./helpers/chaos-cgroup-files";
 
 /** Asynchronous, so the test process serves the fake sandbox's upstream meanwhile. */
 const airlock = (...args: string[]) => runCli(args, { env: { AIRLOCK_QUIET: "1" }, timeoutMs: 60_000 });
@@ -39,6 +41,23 @@ describe("airlock chaos / airlock recover (CLI)", function () {
     assert.ok(out.issues.every((i: any) => i.fix.length > 0));
   });
 
+  it("chaos validate: a repeat far past maxDuration (until: 99999h) is refused like one just past it (until: 2h), and as fast", async () => {
+    // The reported bug: 99999h ran past 30 s and 1.8 GB. Timed against the 2h case in this same run.
+    const timed = async (until: string) => {
+      const file = writeExperiment("runaway", `name: runaway\nactions:\n  - { fault: pids, duration: 1m, params: { max: 50 }, repeat: { every: 4m, until: ${until} } }\n`);
+      const t0 = performance.now();
+      const r = await airlock("chaos", "validate", file);
+      return { r, ms: performance.now() - t0 };
+    };
+    const short = await timed("2h");
+    const long = await timed("99999h");
+    for (const { r } of [short, long]) {
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /actions\[0\]\.repeat\.until: a window would end at \S+, but the timeline ends at 894s \(maxDuration 15m minus baseline and recovery\): the experiment would be longer than maxDuration/);
+    }
+    assert.ok(long.ms < 3 * short.ms, `until: 99999h took ${long.ms.toFixed(0)} ms, until: 2h ${short.ms.toFixed(0)} ms`);
+  });
+
   it("usage errors: unknown subcommand, missing --sandbox, unknown sandbox", async () => {
     assert.equal((await airlock("chaos", "explode", "x.yaml")).code, 2);
     const file = writeExperiment("nosandbox", "name: no-sandbox\nactions:\n  - { fault: cpu, duration: 1s, params: { quota: 50% } }\n");
@@ -58,7 +77,8 @@ describe("airlock chaos / airlock recover (CLI)", function () {
     after(async () => sb?.cleanup());
 
     it("chaos validate --sandbox checks against the sandbox: its upstreams and the workload's memory use", async () => {
-      await sleep(500);
+      // Ready when the kernel says the workload holds its 40 MiB (not after a fixed sleep).
+      await waitFor("the workload to hold 40 MiB", () => memoryUsed(sb.handle.cgroup) > 40 * 2 ** 20, 10_000);
       const file = writeExperiment("against", "name: against\nactions:\n  - { fault: memory-max, duration: 5s, params: { limit: 8MiB } }\n  - { fault: latency, upstream: model-api, duration: 5s, params: { latency: 10ms } }\n");
       const r = await airlock("chaos", "validate", file, "--sandbox", sb.handle.id);
       assert.equal(r.code, 2, r.stdout + r.stderr);
@@ -72,6 +92,9 @@ describe("airlock chaos / airlock recover (CLI)", function () {
       assert.equal(r.code, 0, r.stderr);
       const out = JSON.parse(r.stdout);
       assert.equal(out.status, "completed");
+      // Judged by the server's own view, then the runner's flag must agree.
+      const view = await proxyView(sb.gate.server.url, sb.gate.proxies.api.proxy);
+      assert.deepEqual([view.toxics, view.enabled], [[], true], "a toxic is left on the gate after chaos run");
       assert.equal(out.rollback.verified, true);
       assert.match(out.report.html, /report\.html$/);
       const stop = writeExperiment(

@@ -1,13 +1,14 @@
 // tc netem for packet loss: detection of sch_netem (without leaving anything behind), and the scoped
 // qdisc plumbing (HTB root a1a0:, leaf on class a1a0:30, u32 filter on the gate listener's port, journaled undo)
 // in a real network namespace. This host's kernel has no sch_netem, so the plumbing is exercised with
-// a pfifo leaf in netem's place; the loss itself is measured in chaos-network.test.ts where netem exists.
+// a pfifo leaf in netem's place (and the whole netem path, CLI to undo, in chaos-standins.test.ts);
+// the loss itself is measured in chaos-network.test.ts where netem exists.
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import { kernelHasNetem, installScopedQdisc, netemAvailableAt, netemLeaf, removeRootQdisc, rootQdiscIsDefault } from "../chaos/faults/netem";
 import { faultContext, TestFaultContext } from "./helpers/chaos-faults";
 import { createTestNetns, TestNetns } from "./helpers/chaos-netem";
-import { skipBecause } from "./helpers/common";
+import { fakeToolsPerTest } from "./helpers/common";
 
 const tcRun = (ns: string, args: string[]) => spawnSync("tc", ["-n", ns, ...args], { encoding: "utf8" });
 const tc = (ns: string, args: string[]) => tcRun(ns, args).stdout;
@@ -110,17 +111,37 @@ describe("chaos packet loss: tc netem", function () {
     assert.equal(tcRun(ns.netns, ["qdisc", "del", "dev", "eth0", "root"]).status, 0);
   });
 
-  it("the capability probe reports the refusal for an interface with someone else's root qdisc", async function () {
-    const has = await kernelHasNetem();
-    // netemAvailableAt checks the kernel first: without sch_netem that is the reason it gives.
-    if (has !== true) return skipBecause(this, `${has}; the probe stops at the kernel check (the root-qdisc refusal itself is tested above)`);
-    installForeignRoot();
-    assert.match(String(await netemAvailableAt({ netns: ns.netns, iface: "eth0" })), /'htb' root qdisc/);
-  });
+  // The capability probe's refusal of someone else's root qdisc is checked in chaos-standins.test.ts
+  // (the probe checks the kernel first, so it needs sch_netem — there, a stand-in tc provides it).
 
-  it("the undo is idempotent: a missing qdisc, interface or namespace counts as undone", async () => {
-    await removeRootQdisc({ netns: ns.netns, iface: "eth0" }); // nothing installed
+  it("the undo removes Airlock's root qdisc (read back from tc) and is idempotent: a missing qdisc, interface or namespace counts as undone", async () => {
+    await installScopedQdisc(ctx, { netns: ns.netns, iface: "eth0", port: 8080, match: "dport" }, ["pfifo", "limit", "100"]);
+    assert.match(tc(ns.netns, ["qdisc", "show", "dev", "eth0"]), /qdisc htb a1a0: root/, "set-up: Airlock's root qdisc is installed");
+    await removeRootQdisc({ netns: ns.netns, iface: "eth0" });
+    assert.match(tc(ns.netns, ["qdisc", "show", "dev", "eth0"]), /qdisc noqueue 0: root/, "the kernel default is not back");
+    assert.equal(tc(ns.netns, ["filter", "show", "dev", "eth0"]).trim(), "", "a filter is left");
+    await removeRootQdisc({ netns: ns.netns, iface: "eth0" }); // nothing installed any more
     await removeRootQdisc({ netns: ns.netns, iface: "nosuchif0" });
     await removeRootQdisc({ netns: "airlock-ctns-gone", iface: "eth0" });
+  });
+
+  describe("a real failure of tc still throws (a stand-in tc on PATH that fails the way the kernel can)", () => {
+    const fake = fakeToolsPerTest();
+    const fakeTc = (script: string) => fake("tc", script);
+
+    it("showing the qdiscs fails for another reason than a missing device", async () => {
+      fakeTc('echo "RTNETLINK answers: Operation not permitted" >&2; exit 2');
+      await assert.rejects(removeRootQdisc({ netns: ns.netns, iface: "eth0" }), /tc qdisc show dev eth0: RTNETLINK answers: Operation not permitted/);
+    });
+
+    it("deleting Airlock's root qdisc fails", async () => {
+      // show reports Airlock's root (handle a1a0:), del is refused.
+      fakeTc(`case "$*" in *show*) echo '[{"kind":"htb","handle":"a1a0:","root":true}]';; *) echo "RTNETLINK answers: Device or resource busy" >&2; exit 2;; esac`);
+      await assert.rejects(removeRootQdisc({ netns: ns.netns, iface: "eth0" }), /tc qdisc del dev eth0 root: RTNETLINK answers: Device or resource busy/);
+    });
+
+    it("positive control: with the real tc the same calls succeed", async () => {
+      await removeRootQdisc({ netns: ns.netns, iface: "eth0" });
+    });
   });
 });

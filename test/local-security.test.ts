@@ -19,7 +19,7 @@ import { netnsPath } from "../components/local/netns";
 import { sandboxLayout } from "../components/local/layout";
 import { SandboxPool, localSpec, execCapture, recordEntries, waitFor, skipBecause } from "./helpers/local-sandbox";
 import { HOST_PYTHON, PY_HOLD, holdInside, hostHelper, pidsWithArgv, pyInside, pyOnHost, statusField } from "./helpers/local-probes";
-import { airlockHostObjects } from "./helpers/host-objects";
+import { snapshot } from "./helpers/kernel-view";
 import { describeResult, runCli, startCli } from "./helpers/local-cli";
 
 const EAFNOSUPPORT = 97;
@@ -493,12 +493,12 @@ print(json.dumps(out))`;
         const fake = await waitFor("the impostor's process", () => pidsWithArgv((a) => a[0] === anchorName)[0], 10_000);
         // Positive control: the disguise is complete as far as a process name goes.
         assert.ok(cgroupOf(impostor.handle.cgroup).processes().includes(fake), "the impostor is not in its sandbox's cgroup");
-        assert.ok(airlockHostObjects().netns.some((n) => n === `airlock-${victimId}` || n.startsWith(`airlock-${victimId} `)), "the victim's namespace is not left over (nothing to sweep)");
+        assert.ok(snapshot().netns.some((n) => n.name === `airlock-${victimId}`), "the victim's namespace is not left over (nothing to sweep)");
 
         const report = await sweep();
-        const netns = airlockHostObjects().netns;
-        assert.ok(!netns.some((n) => n.split(" ")[0] === `airlock-${victimId}`), `the orphaned victim was kept because a process is named ${anchorName}: ${JSON.stringify(report.live)}`);
-        assert.ok(report.live.includes(impostor.id) && netns.some((n) => n.split(" ")[0] === impostor.handle.netns), "the sandbox with a real anchor was swept");
+        const netns = snapshot().netns.map((n) => n.name);
+        assert.ok(!netns.includes(`airlock-${victimId}`), `the orphaned victim was kept because a process is named ${anchorName}: ${JSON.stringify(report.live)}`);
+        assert.ok(report.live.includes(impostor.id) && netns.includes(impostor.handle.netns), "the sandbox with a real anchor was swept");
         assert.ok(pidsWithArgv((a) => a[0] === anchorName).includes(fake), "the sweeper killed a process inside a live sandbox");
         await pool.destroy(impostor);
       } finally {

@@ -11,7 +11,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { ChildProcess, spawn } from "child_process";
 import { ControlClient, ControlRequestError } from "../components/local/control/client";
-import { airlockHostObjects } from "./helpers/host-objects";
+import { objectsOfSandbox } from "./helpers/kernel-view";
 import { AIRLOCK, describeResult, ROOT, runCli } from "./helpers/local-cli";
 import { waitFor } from "./helpers/common";
 
@@ -19,8 +19,7 @@ const dec = (b64: string) => Buffer.from(b64, "base64").toString();
 
 /** Everything on the host (from the kernel and the host's tools) that names this sandbox id. */
 function kernelObjectsOf(id: string): string[] {
-  const o = airlockHostObjects();
-  return [...o.netns, ...o.links, ...o.nftTables, ...o.cgroups, ...o.processes].filter((x) => x.includes(id));
+  return objectsOfSandbox(id);
 }
 
 interface Serve {

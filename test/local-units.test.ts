@@ -13,6 +13,7 @@ import { removePath } from "../components/local/hostfs";
 import { run } from "../components/host/exec";
 import { stateDir } from "../components/host/state";
 import { skipBecause } from "./helpers/local-sandbox";
+import { RUN_TAG } from "./helpers/run-scope";
 
 describe("local backend units: names, rulesets, seccomp, leases", () => {
   it("every host object name starts with 'airlock'; interface names fit IFNAMSIZ and are unique", () => {
@@ -38,7 +39,7 @@ describe("local backend units: names, rulesets, seccomp, leases", () => {
   });
 
   it("the nftables rulesets are accepted by nft (checked in a scratch namespace)", async function () {
-    const ns = `airlock-tf-nft-${process.pid}`;
+    const ns = `airlock-tf-nft-${RUN_TAG}`;
     const add = await run("ip", ["netns", "add", ns], { allowFail: true });
     if (add.code !== 0) skipBecause(this, `cannot create a network namespace: ${add.stderr.trim()}`);
     try {

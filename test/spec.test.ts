@@ -1,7 +1,8 @@
 // The SandboxSpec validator: every problem at once (path, value, fix), closed defaults, and opt-outs
 // that need an explicit unsafe.* flag.
 import * as assert from "assert";
-import { validateSpec, parseSpec, SpecError, SpecIssue, DEFAULT_CANARY_FILES } from "../components/spec";
+import { validateSpec, parseSpec, SpecError, SpecIssue } from "../components/spec";
+import { sandboxLabels, LabelStyle } from "../components/naming";
 
 const minimal = () => ({ name: "spec-test", backend: "aws", region: "us-east-2", owner: "alice@lab.org", workload: { command: ["/bin/true"] } });
 
@@ -24,7 +25,8 @@ describe("spec validation", () => {
     const s = r.spec;
     assert.deepStrictEqual(s.egress.allow, []);
     assert.deepStrictEqual([s.canaries.enabled, s.canaries.credential], [true, true]);
-    assert.deepStrictEqual(s.canaries.files, DEFAULT_CANARY_FILES);
+    // Written out here, not taken from the code: an emptied or changed default list must fail.
+    assert.deepStrictEqual(s.canaries.files, [".aws/credentials", ".ssh/id_ed25519", ".config/gcloud/application_default_credentials.json"]);
     assert.deepStrictEqual(s.killSwitch.rules.map((r) => r.on).sort(), ["canary", "denied-egress", "oom", "pids-limit"]);
     assert.deepStrictEqual(s.logging, { retentionDays: 30, lockMode: "compliance" });
     assert.strictEqual(s.ttlMs, 4 * 3_600_000);
@@ -112,6 +114,52 @@ describe("spec validation", () => {
     assert.match(issueAt(issues, "egress.allow[0].service").fix, /bedrock-runtime/);
     assert.match(issueAt(issues, "egress.allow[1].port").message, /443/);
     assert.match(issueAt(issues, "workload.image").message, /AMI/);
+  });
+
+  it("a TTL over 24h needs unsafe.allowLongTtl, and even then at most 7d; under 1m is refused", () => {
+    const ttl = (t: string, unsafe: object = {}) => validateSpec({ ...minimal(), ttl: t, unsafe });
+    assert.ok(ttl("24h").ok, "24h is the longest TTL without an opt-out");
+    for (const t of ["24h1m", "25h", "2d", "7d"]) {
+      const i = issueAt(issuesOf({ ...minimal(), ttl: t }), "ttl");
+      assert.strictEqual(i.value, t);
+      assert.match(i.message, /longer than the maximum (24h|1d)/);
+      assert.match(i.fix, /unsafe\.allowLongTtl: true/);
+    }
+    const long = ttl("7d", { allowLongTtl: true });
+    assert.ok(long.ok, JSON.stringify(!long.ok && long.issues));
+    assert.strictEqual(long.spec.ttlMs, 7 * 24 * 3_600_000);
+    assert.deepStrictEqual(long.spec.waived, ["allowLongTtl"], "the opt-out is reported as waived");
+    assert.match(issueAt(issuesOf({ ...minimal(), ttl: "7d1m", unsafe: { allowLongTtl: true } }), "ttl").message, /longer than the maximum 7d/);
+    assert.match(issueAt(issuesOf({ ...minimal(), ttl: "59s" }), "ttl").message, /shorter than 1m/);
+    assert.ok(ttl("1m").ok);
+  });
+
+  it("tag keys starting with 'airlock' (any case) are reserved; other keys pass", () => {
+    const tags = { "airlock:sandbox": "evil", "Airlock-Owner": "x", "AIRLOCK.dev/expires-at": "never", airlock: "y", team: "evals", "my-airlock": "ok", "cost-center": "42" };
+    const issues = issuesOf({ ...minimal(), tags });
+    const reserved = issues.filter((i) => i.path.startsWith("tags."));
+    assert.deepStrictEqual(reserved.map((i) => i.path).sort(), ["tags.AIRLOCK.dev/expires-at", "tags.Airlock-Owner", "tags.airlock", "tags.airlock:sandbox"]);
+    for (const i of reserved) assert.match(i.message, /reserved/);
+    assert.strictEqual(issueAt(issues, "tags.airlock:sandbox").value, "evil");
+    const ok = validateSpec({ ...minimal(), tags: { team: "evals", "my-airlock": "ok" } });
+    assert.ok(ok.ok, JSON.stringify(!ok.ok && ok.issues));
+    assert.deepStrictEqual(ok.spec.tags, { team: "evals", "my-airlock": "ok" });
+  });
+
+  it("even past the validator, a spec's tags cannot override the identity labels on any platform", () => {
+    const identity = { id: "spec-test-abc123", expiresAt: new Date("2026-03-02T14:00:00Z"), owner: "alice@lab.org" };
+    const keys: Record<LabelStyle, string[]> = {
+      tags: ["airlock:sandbox", "airlock:expires-at", "airlock:owner"],
+      gcp: ["airlock-sandbox", "airlock-expires-at", "airlock-owner"],
+      kubernetes: ["airlock.dev/sandbox", "airlock.dev/expires-at", "airlock.dev/owner"],
+    };
+    for (const style of ["tags", "gcp", "kubernetes"] as LabelStyle[]) {
+      const evil = Object.fromEntries(keys[style].flatMap((k) => [[k, "forged"], [k.toUpperCase(), "forged"]]));
+      const labels = sandboxLabels(identity, style, evil);
+      for (const k of keys[style]) assert.ok(labels[k] !== undefined && labels[k] !== "forged", `${style}: ${k} = ${labels[k]}`);
+      assert.match(labels[keys[style][0]], /^spec-test-abc123$/, `${style}: the sandbox id`);
+      assert.match(labels[keys[style][1]], /^2026-03-02t14[:-]00[:-]00z$/i, `${style}: the expiry`);
+    }
   });
 
   it("parseSpec throws a SpecError carrying every issue", () => {

@@ -7,6 +7,9 @@
 import { z } from "zod";
 import { parseDurationMs, parseSizeBytes } from "../../components/spec/units";
 
+/** No duration field of an experiment may exceed this (about 285 000 years; maxDuration itself is capped at 2h). */
+export const MAX_DURATION_FIELD_MS = Number.MAX_SAFE_INTEGER;
+
 /** A duration in ms. A bare number is refused (is 100 ms or s?), except 0. */
 export function durationField() {
   return z.union([z.string(), z.number()]).transform((v, ctx): number => {
@@ -22,6 +25,10 @@ export function durationField() {
     if (/^\s*-/.test(v)) return fail("negative duration; durations count forward: use 0s or more, e.g. 30s");
     const ms = parseDurationMs(v);
     if (ms === undefined) return fail("not a duration; write it like 250ms, 30s, 2m or 1h30m");
+    // "1" followed by 400 zeros parses to Infinity, and past 2^53 ms arithmetic on it is inexact: no
+    // schedule can be computed from either. (Merely long ones, e.g. 99999h, get the schedule's own
+    // "longer than maxDuration" error, which says what to write instead.)
+    if (!Number.isFinite(ms) || ms > MAX_DURATION_FIELD_MS) return fail("duration too long to compute with; an experiment runs at most 2h: use a duration like 30s, 10m or 2h");
     return ms;
   });
 }

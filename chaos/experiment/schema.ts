@@ -10,6 +10,8 @@ import { FAULTS, FaultName, faultDef } from "./catalogue";
 /** Default and hard cap of an experiment's total duration (baseline + timeline + recovery). */
 export const MAX_DURATION_DEFAULT_MS = 15 * 60_000;
 export const MAX_DURATION_CAP_MS = 2 * 3_600_000;
+/** Actions per experiment: validation and the overlap check stay fast and the report readable. */
+export const MAX_ACTIONS = 1000;
 
 const NAME_RE = /^[a-z][a-z0-9-]{0,46}[a-z0-9]$/;
 const nameField = () => z.string().regex(NAME_RE, { error: "not a valid name; use 2-48 characters of a-z, 0-9 and '-', starting with a letter" });
@@ -152,7 +154,10 @@ export const experimentSchema = z.strictObject({
     .default({ interval: 500, timeout: 5000 }),
   steadyState: z.strictObject({ probes: z.array(probeSchema).default([]) }).default({ probes: [] }),
   stopConditions: z.array(stopConditionSchema).default(DEFAULT_STOP_CONDITIONS),
-  actions: z.array(z.unknown()).min(1, { error: "an experiment needs at least one action; add an entry under actions:" }),
+  actions: z
+    .array(z.unknown())
+    .min(1, { error: "an experiment needs at least one action; add an entry under actions:" })
+    .max(MAX_ACTIONS, { error: `more than ${MAX_ACTIONS} actions; split the experiment into several, or use repeat/random for recurring faults` }),
 });
 
 export type ExperimentHead = z.output<typeof experimentSchema>;

@@ -13,7 +13,7 @@ import { FAULT_NAMES, faultDef, rampableParams } from "./catalogue";
 import { knownKeysIn, zodIssues } from "./issues";
 
 const CHAOS_DOCS_HINT = "see docs/chaos.md for this field";
-import { Action, actionSchema, Experiment, experimentSchema, MAX_DURATION_CAP_MS, Probe } from "./schema";
+import { Action, actionSchema, Experiment, experimentSchema, MAX_ACTIONS, MAX_DURATION_CAP_MS, Probe } from "./schema";
 
 export type Availability = true | string;
 export type ResolvedPacketLoss = "netem" | "toxiproxy" | "emulation";
@@ -46,7 +46,8 @@ export function validateExperiment(doc: unknown, ctx: ValidationContext = {}): V
   const head = parseHead(doc as Record<string, unknown>, issues);
   const rawActions = Array.isArray((doc as any).actions) ? ((doc as any).actions as unknown[]) : [];
   const actions: Action[] = [];
-  rawActions.forEach((raw, index) => {
+  // Beyond MAX_ACTIONS the head already has an issue; the rest is not even parsed (bounded work).
+  rawActions.slice(0, MAX_ACTIONS).forEach((raw, index) => {
     const action = parseAction(raw, index, issues);
     if (action) actions.push(action);
   });
@@ -59,7 +60,7 @@ export function validateExperiment(doc: unknown, ctx: ValidationContext = {}): V
     add("maxDuration", formatDurationMs(head.maxDuration), `above the hard cap of ${formatDurationMs(MAX_DURATION_CAP_MS)}`, `use at most ${formatDurationMs(MAX_DURATION_CAP_MS)}; split longer campaigns into several experiments`);
   const horizonMs = Math.max(0, Math.min(head.maxDuration, MAX_DURATION_CAP_MS) - head.baseline - head.recovery);
   const t0 = ctx.t0 ?? new Date(Date.now() + head.baseline);
-  const { plan, issues: planIssues } = buildPlan(actions, { t0, horizonMs, seed: head.seed });
+  const { plan, issues: planIssues } = buildPlan(actions, { t0, horizonMs, seed: head.seed, maxDurationMs: head.maxDuration });
   issues.push(...planIssues, ...conflictIssues(plan.windows));
   const total = head.baseline + plan.timelineMs + head.recovery;
   if (total > head.maxDuration) {

@@ -6,7 +6,14 @@ import { formatDurationMs } from "../../components/spec/units";
 import { faultDef } from "../experiment/catalogue";
 import type { Action } from "../experiment/schema";
 import { rampSteps, RampStep } from "./ramp";
-import { ScheduleError, windowsOf, WindowContext } from "./windows";
+import { MAX_WINDOWS_PER_ACTION, ScheduleError, windowsOf, WindowContext } from "./windows";
+
+/** Bounds of a whole plan, checked before anything is expanded further (see windows.ts). */
+export const MAX_PLAN_WINDOWS = 10_000;
+/** Window starts, ramp steps and stops the runner would schedule. */
+export const MAX_TIMELINE_EVENTS = 100_000;
+/** Overlap issues listed one by one; beyond this, one issue says how many more pairs there are. */
+export const MAX_CONFLICT_ISSUES = 50;
 
 export interface PlannedWindow {
   /** `<action name>#<occurrence>`, unique in the plan. */
@@ -48,10 +55,22 @@ export function resourceOf(action: Action): string {
 export function buildPlan(actions: Action[], ctx: WindowContext): { plan: Plan; issues: SpecIssue[] } {
   const windows: PlannedWindow[] = [];
   const issues: SpecIssue[] = [];
-  for (const action of actions) {
+  let events = 0;
+  for (const [k, action] of actions.entries()) {
+    // The plan's budget bounds each expansion: once it is spent, no further action is expanded at all.
+    const maxWindows = Math.min(MAX_WINDOWS_PER_ACTION, MAX_PLAN_WINDOWS - windows.length);
+    if (maxWindows <= 0) {
+      issues.push({
+        path: `actions[${action.index}]`,
+        value: `${actions.length - k} more actions`,
+        message: `the plan already has ${MAX_PLAN_WINDOWS} fault windows, the most one experiment may have: this action and the ${actions.length - k - 1} after it were not planned`,
+        fix: "repeat less often, or split the experiment into several",
+      });
+      break;
+    }
     let spans;
     try {
-      spans = windowsOf(action, ctx);
+      spans = windowsOf(action, { ...ctx, maxWindows });
     } catch (e) {
       if (!(e instanceof ScheduleError)) throw e;
       issues.push({ path: `actions[${action.index}].${e.field}`, value: valueAt(action, e.field.split(".")), message: e.message, fix: e.fix });
@@ -64,33 +83,61 @@ export function buildPlan(actions: Action[], ctx: WindowContext): { plan: Plan; 
         message: "the schedule produces no window before the experiment ends",
         fix: "start it earlier, shorten duration, or raise repeat.until / maxDuration",
       });
+    // Counted before the windows join the plan: the runner would schedule every one of these events.
+    const perWindow = 2 + (action.ramp ? Math.max(0, action.ramp.steps - 1) : 0);
+    if (events + spans.length * perWindow > MAX_TIMELINE_EVENTS) {
+      issues.push({ path: `actions[${action.index}].ramp.steps`, value: action.ramp?.steps, message: `${spans.length} windows of ${perWindow} timeline events each would take the experiment past ${MAX_TIMELINE_EVENTS} events`, fix: "use fewer ramp steps or fewer windows" });
+      continue;
+    }
+    events += spans.length * perWindow;
     const steps = rampSteps(action);
-    spans.forEach((s, i) => windows.push({ id: `${action.name}#${i + 1}`, action, occurrence: i + 1, startMs: s.startMs, endMs: s.endMs, steps, resource: resourceOf(action) }));
+    const resource = resourceOf(action);
+    spans.forEach((s, i) => windows.push({ id: `${action.name}#${i + 1}`, action, occurrence: i + 1, startMs: s.startMs, endMs: s.endMs, steps, resource }));
   }
   windows.sort((a, b) => a.startMs - b.startMs || a.action.index - b.action.index);
   const timelineMs = windows.reduce((m, w) => Math.max(m, w.endMs), 0);
   return { plan: { t0: ctx.t0, windows, timelineMs }, issues };
 }
 
-/** One issue per pair of windows that change the same resource at the same time (back-to-back is fine). */
+/**
+ * One issue per pair of actions whose windows change the same resource at the same time (back-to-back
+ * is fine); at most MAX_CONFLICT_ISSUES are listed, then one issue says there are more.
+ *
+ * A sweep over each resource's windows in start order, keeping per action only its window that ends
+ * last among those still running: linear in the windows times the actions running at once, never in
+ * the pairs of windows (10 000 windows of one action all overlapping would otherwise be 50 million).
+ */
 export function conflictIssues(windows: PlannedWindow[]): SpecIssue[] {
   const issues: SpecIssue[] = [];
-  const reported = new Set<string>();
+  const reported = new Set<number>();
   const byResource = new Map<string, PlannedWindow[]>();
-  for (const w of windows) byResource.set(w.resource, [...(byResource.get(w.resource) ?? []), w]);
+  for (const w of windows) {
+    const list = byResource.get(w.resource);
+    if (list) list.push(w);
+    else byResource.set(w.resource, [w]);
+  }
   for (const [resource, list] of byResource) {
     const sorted = [...list].sort((a, b) => a.startMs - b.startMs);
-    for (let i = 0; i < sorted.length; i++)
-      for (let j = i + 1; j < sorted.length && sorted[j].startMs < sorted[i].endMs; j++) {
-        const [a, b] = [sorted[i], sorted[j]];
-        const later = a.action.index >= b.action.index ? a : b;
-        const other = later === a ? b : a;
-        const key = [a.action.index, b.action.index].sort().join("/");
-        if (reported.has(key)) continue;
-        reported.add(key);
+    const running = new Map<number, PlannedWindow>();
+    for (const b of sorted) {
+      for (const [index, a] of running) {
+        if (a.endMs <= b.startMs) {
+          running.delete(index);
+          continue;
+        }
         const self = a.action.index === b.action.index;
         // An interval shorter than the window is reported by the validator's schedule rules already.
         if (self && a.action.repeat?.every !== undefined) continue;
+        const key = Math.min(a.action.index, b.action.index) * 2 ** 26 + Math.max(a.action.index, b.action.index);
+        if (reported.has(key)) continue;
+        reported.add(key);
+        if (issues.length >= MAX_CONFLICT_ISSUES) {
+          // Enough to act on; looking further could take as long as there are pairs.
+          issues.push({ path: "actions", value: `more than ${MAX_CONFLICT_ISSUES} overlapping pairs`, message: `more pairs of actions overlap on the same resource than the ${MAX_CONFLICT_ISSUES} listed`, fix: "fix the overlaps listed, then validate again" });
+          return issues;
+        }
+        const later = a.action.index >= b.action.index ? a : b;
+        const other = later === a ? b : a;
         issues.push({
           path: `actions[${later.action.index}]`,
           value: `${formatDurationMs(later.startMs)}..${formatDurationMs(later.endMs)}`,
@@ -102,6 +149,9 @@ export function conflictIssues(windows: PlannedWindow[]): SpecIssue[] {
             : "move one of them (start) so they do not overlap, merge them into one action with a ramp, or target different upstreams/streams",
         });
       }
+      const mine = running.get(b.action.index);
+      if (!mine || b.endMs > mine.endMs) running.set(b.action.index, b);
+    }
   }
   return issues;
 }

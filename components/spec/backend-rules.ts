@@ -39,7 +39,8 @@ const RULES: Record<Backend, BackendRules> = {
 };
 
 export function rulesFor(backend: string): BackendRules | undefined {
-  return (RULES as Record<string, BackendRules>)[backend];
+  // Own keys only: a document's `backend: constructor` (or __proto__) must not find Object's members.
+  return Object.prototype.hasOwnProperty.call(RULES, backend) ? (RULES as Record<string, BackendRules>)[backend] : undefined;
 }
 
 /** Reads a SizingView from a raw (possibly invalid) document, with the schema's defaults. */

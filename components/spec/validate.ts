@@ -133,7 +133,10 @@ function crossFieldIssuesOfBroken(doc: unknown, error: z.ZodError): SpecIssue[] 
     }
     const again = sandboxSpecSchema.safeParse(repaired);
     if (again.success) {
-      const covered = (path: string) => removed.some((r) => path === r || path.startsWith(r + ".") || path.startsWith(r + "["));
+      // A path is covered when it or one of its prefixes (cut before each '.' or '[') was removed:
+      // a lookup per prefix, not a scan of every removed path (thousands on a big broken document).
+      const removedSet = new Set(removed);
+      const covered = (path: string) => removedSet.has(path) || [...path].some((c, i) => (c === "." || c === "[") && removedSet.has(path.slice(0, i)));
       return crossFieldIssues(again.data).filter((i) => !covered(i.path));
     }
     issues = again.error.issues as any[];

@@ -50,6 +50,19 @@ export function kernelMemoryMax(cg: CgroupLike): number | null {
   return Number(v) >= V1_UNLIMITED ? null : Number(v);
 }
 
+/** Memory in use, in bytes: v2 memory.current, v1 memory.usage_in_bytes. */
+export function kernelMemoryUsed(cg: CgroupLike): number {
+  return Number(place(cg).mode === "v2" ? readKfile(cg, "memory", "memory.current") : readKfile(cg, "memory", "memory.usage_in_bytes"));
+}
+
+/** The kernel's CPU throttling counters: periods the quota ran out in, and the time spent throttled. */
+export function kernelCpuThrottling(cg: CgroupLike): { nrPeriods: number; nrThrottled: number; throttledUs: number } {
+  const stat = readKfile(cg, "cpu", "cpu.stat");
+  const field = (k: string) => Number(new RegExp(`^${k} (\\d+)$`, "m").exec(stat)?.[1] ?? NaN);
+  if (place(cg).mode === "v2") return { nrPeriods: field("nr_periods"), nrThrottled: field("nr_throttled"), throttledUs: field("throttled_usec") };
+  return { nrPeriods: field("nr_periods"), nrThrottled: field("nr_throttled"), throttledUs: field("throttled_time") / 1000 };
+}
+
 /** pids.max (null = "max"); the same file on v1 and v2. */
 export function kernelPidsMax(cg: CgroupLike): number | null {
   const v = readKfile(cg, "pids", "pids.max");

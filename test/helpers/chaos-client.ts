@@ -12,6 +12,8 @@ export interface Timed {
   bytes: number;
   /** ECONNREFUSED, ECONNRESET, TIMEOUT, TRUNCATED, ... */
   error?: string;
+  /** The TCP connection was established (a refused or unreachable listener never gets here). */
+  connected: boolean;
 }
 
 export function timedGet(listen: string, path = "/", timeoutMs = 3000): Promise<Timed> {
@@ -22,16 +24,17 @@ export function timedGet(listen: string, path = "/", timeoutMs = 3000): Promise<
     let bytes = 0;
     let expected = -1;
     let settled = false;
-    let result: Omit<Timed, "closedMs"> | undefined;
+    let connected = false;
+    let result: Omit<Timed, "closedMs" | "connected"> | undefined;
     const req = http.request({ host, port, path, agent: false, headers: { connection: "close" } });
-    const done = (r: Omit<Timed, "closedMs">) => {
+    const done = (r: Omit<Timed, "closedMs" | "connected">) => {
       if (!result) result = r;
     };
     const settle = () => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolve({ ...(result ?? { ok: false, ms: performance.now() - t0, bytes, error: "CLOSED" }), closedMs: performance.now() - t0 });
+      resolve({ ...(result ?? { ok: false, ms: performance.now() - t0, bytes, error: "CLOSED" }), closedMs: performance.now() - t0, connected });
     };
     const timer = setTimeout(() => {
       done({ ok: false, ms: performance.now() - t0, bytes, error: "TIMEOUT" });
@@ -46,7 +49,10 @@ export function timedGet(listen: string, path = "/", timeoutMs = 3000): Promise<
       res.on("error", () => done({ ok: false, ms: headersAt, bytes, status: res.statusCode, error: "TRUNCATED" }));
       res.on("aborted", () => done({ ok: false, ms: headersAt, bytes, status: res.statusCode, error: "TRUNCATED" }));
     });
-    req.on("socket", (s) => s.on("close", () => setImmediate(settle)));
+    req.on("socket", (s) => {
+      s.on("connect", () => (connected = true));
+      s.on("close", () => setImmediate(settle));
+    });
     req.on("error", (e: NodeJS.ErrnoException) => done({ ok: false, ms: performance.now() - t0, bytes, error: e.code === "ECONNRESET" && headersAt === 0 && bytes === 0 ? "ECONNRESET" : e.code ?? e.message }));
     req.end();
   });

@@ -12,16 +12,21 @@ import { stateDir, statePath } from "../../components/host/state";
 import { ChainLog } from "../../components/record/chain-log";
 import { LocalSandboxHandle, saveHandle, GateProxy } from "../../components/local/handle";
 import type { SandboxSpec } from "../../components/spec/schema";
+import { RUN_TAG } from "./run-scope";
 
 export interface Upstream {
   address: string;
+  /** Requests the server has answered (its own count: what reached it through the gate). */
+  answered(): number;
   close(): Promise<void>;
 }
 
 /** GET / -> "ok"; GET /bytes/<n> -> n bytes (for bandwidth and data-limit measurements). */
 export async function startUpstream(): Promise<Upstream> {
   const sockets = new Set<net.Socket>();
+  let answered = 0;
   const server = http.createServer((req, res) => {
+    answered++;
     const m = /^\/bytes\/(\d+)$/.exec(req.url ?? "");
     const body = m ? Buffer.alloc(Number(m[1]), 0x61) : Buffer.from("ok\n");
     res.writeHead(200, { "content-type": "text/plain", "content-length": body.length });
@@ -35,6 +40,7 @@ export async function startUpstream(): Promise<Upstream> {
   const port = (server.address() as net.AddressInfo).port;
   return {
     address: `127.0.0.1:${port}`,
+    answered: () => answered,
     close: () =>
       new Promise((r) => {
         for (const s of sockets) s.destroy();
@@ -87,7 +93,7 @@ export interface Workload {
  * (and, with `paused`, until go()), then execs `script` (sh), so nothing it forks escapes the cgroup.
  */
 export async function startWorkload(script = "exec sleep 600", opts: { host?: CgroupHost; paused?: boolean } = {}): Promise<Workload> {
-  const cg = new Cgroup(opts.host ?? detectCgroupHost(), `airlock-chaostest-${process.pid}-${++cgroupSeq}`);
+  const cg = new Cgroup(opts.host ?? detectCgroupHost(), `airlock-chaostest-${RUN_TAG}-${++cgroupSeq}`);
   cg.create();
   const child = spawn("sh", ["-c", 'read go; exec sh -c "$0"', script], { stdio: ["pipe", "ignore", "ignore"] });
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));

@@ -1,11 +1,12 @@
 // A throwaway network namespace joined to the host by a veth pair, for the tc tests. Names start
-// with "airlock" so the suite's leftover check would catch one that is not removed.
+// with "airlock" and carry the run tag, so the suite's leftover check would catch one that is not removed.
 // Not local-network.ts's fixtureNetns: it is a private async method of TestNetwork, bound to its fixed addresses and stop().
 import { spawnSync } from "child_process";
 import * as net from "net";
 import { UndoJournal } from "../../components/host/journal";
 import { installScopedQdisc, netemLeaf } from "../../chaos/faults/netem";
 import type { FaultContext } from "../../chaos/faults/types";
+import { RUN_TAG } from "./run-scope";
 
 const sh = (cmd: string, args: string[]) => {
   const r = spawnSync(cmd, args, { encoding: "utf8" });
@@ -25,9 +26,9 @@ export interface TestNetns {
 let seq = 0;
 
 export function createTestNetns(): TestNetns {
-  const n = `${process.pid % 100000}${++seq}`;
-  const netns = `airlock-ctns-${n}`;
-  const hostIface = `airlockct${n}`.slice(0, 15);
+  const n = ++seq;
+  const netns = `airlock-ctns-${RUN_TAG}-${n}`;
+  const hostIface = `airlockct${RUN_TAG}${n}`; // 15 characters at most up to n = 99
   const hostAddress = `10.251.${seq}.1`;
   const innerAddress = `10.251.${seq}.2`;
   sh("ip", ["netns", "add", netns]);

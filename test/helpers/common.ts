@@ -1,5 +1,8 @@
-// Helpers every test file may use: named skips, polling for a condition, sleeping.
+// Helpers every test file may use: named skips, polling for a condition, sleeping, failing host tools.
 // (local-sandbox.ts re-exports skipBecause and waitFor for the local tests.)
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { sleep } from "../../chaos/measure/loop";
 
 export { sleep };
@@ -25,4 +28,24 @@ export async function waitFor<T>(what: string, fn: () => T | undefined | false |
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(everyMs);
   }
+}
+
+/**
+ * Host tools that fail on purpose, for the tests of "a real failure still throws": inside the
+ * describe() that calls it, `fake(tool, script)` puts a /bin/sh script of that name first on this
+ * process's PATH for one test; PATH is restored after each test.
+ */
+export function fakeToolsPerTest(): (tool: string, script: string) => void {
+  let dir: string | undefined;
+  const path0 = process.env.PATH;
+  afterEach(() => {
+    process.env.PATH = path0;
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+  return (tool, script) => {
+    dir ??= fs.mkdtempSync(path.join(os.tmpdir(), "fake-tools-"));
+    fs.writeFileSync(path.join(dir, tool), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+    process.env.PATH = `${dir}:${path0}`;
+  };
 }

@@ -9,13 +9,13 @@
 //   - listeners on the host itself (the "host's other services").
 // The same probe (a small Python program) runs on the host (positive control) and in the sandbox.
 import { spawn, ChildProcess } from "child_process";
-import * as crypto from "crypto";
 import * as net from "net";
 import * as dgram from "dgram";
 import { run } from "../../components/host/exec";
 import { execCapture } from "./local-sandbox";
+import { RUN_TAG } from "./run-scope";
 
-export const INTERNET = { v4: "198.18.0.10", dns: "198.18.0.53", v6: "2001:2::10", tcpPort: 443, udpPort: 9999, answer: "198.18.0.99" };
+export const INTERNET = { v4: "198.18.0.10", dns: "198.18.0.53", v6: "2001:2::10", tcpPort: 443, udpPort: 9999, answer: "198.18.0.99", quickstart: "198.18.0.1" };
 export const METADATA = { v4: "169.254.169.254", port: 80 };
 export const TEST_FWMARK = 0x1717;
 const TEST_TABLE = "1717";
@@ -108,26 +108,43 @@ export async function probeInside(id: string, req: ProbeRequest): Promise<ProbeR
   return parseProbe(r.stdout, r.stderr);
 }
 
+/**
+ * The probe as root inside a namespace but outside the sandbox's confinement (no bwrap, no seccomp,
+ * all capabilities): what the network itself lets through, past what the confinement refuses first.
+ */
+export async function probeInNetns(netns: string, req: ProbeRequest): Promise<ProbeResult> {
+  const r = await run("ip", ["netns", "exec", netns, "python3", "-c", PROBE, JSON.stringify(req)], { allowFail: true });
+  return parseProbe(r.stdout, r.stderr);
+}
+
 export async function probeFromHost(req: ProbeRequest): Promise<ProbeResult> {
   const r = await run("python3", ["-c", PROBE, JSON.stringify(req)], { allowFail: true });
   return parseProbe(r.stdout, r.stderr);
 }
 
-/** Servers for a fixture namespace: TCP greeters, UDP echo, a DNS responder answering one A record. */
+/**
+ * Servers for a fixture namespace: TCP greeters, UDP echo, a DNS responder answering one A record.
+ * Every connection or datagram is printed as a "hit" line: the stand-in hosts' own log of who reached
+ * them, independent of Airlock's counters (a blocked attempt must leave no hit).
+ */
 const SERVERS = String.raw`
 import json, socket, sys, threading
 name, specs = sys.argv[1], json.loads(sys.argv[2])
+lock = threading.Lock()
+def hit(proto, host, port, peer):
+    with lock: print(json.dumps({"hit": proto, "host": host, "port": port, "peer": peer[0]}), flush=True)
 def tcp(fam, host, port, reply):
     s = socket.socket(fam, socket.SOCK_STREAM); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((host, port)); s.listen(64)
     def loop():
         while True:
-            c, _ = s.accept(); c.sendall(reply.encode()); c.close()
+            c, peer = s.accept(); hit("tcp", host, port, peer); c.sendall(reply.encode()); c.close()
     return loop
 def udp(host, port, answer):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((host, port))
     def loop():
         while True:
             data, peer = s.recvfrom(512)
+            hit("udp", host, port, peer)
             if answer is None: s.sendto(b"echo:" + data, peer)
             else: s.sendto(data[:2] + b"\x81\x80" + data[4:6] + b"\x00\x01\x00\x00\x00\x00" + data[12:] + b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + socket.inet_aton(answer), peer)
     return loop
@@ -141,19 +158,37 @@ print("ready", name, flush=True)
 threading.Event().wait()
 `;
 
+/** One connection (tcp) or datagram (udp) a stand-in host received, and from which address. */
+export interface Hit {
+  hit: "tcp" | "udp";
+  host: string;
+  port: number;
+  peer: string;
+}
+
 interface FixtureHost {
   netns: string;
   hostIface: string;
   server: ChildProcess;
 }
 
-function startServers(netns: string, specs: object[]): Promise<ChildProcess> {
-  // The namespace name is the first argument, so `pgrep -f airlock` (the suite's leftover check) sees it.
+function startServers(netns: string, specs: object[], hits: Hit[]): Promise<ChildProcess> {
+  // The namespace name is the first argument, so a leftover server is recognisable by name too.
   const child = spawn("ip", ["netns", "exec", netns, "python3", "-c", SERVERS, netns, JSON.stringify(specs)], { stdio: ["ignore", "pipe", "pipe"] });
   return new Promise((resolve, reject) => {
     let err = "";
+    let buf = "";
     child.stderr!.on("data", (d) => (err += d));
-    child.stdout!.once("data", () => resolve(child));
+    child.stdout!.on("data", (d) => {
+      buf += d;
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line.startsWith("ready")) resolve(child);
+        else if (line.startsWith("{")) hits.push(JSON.parse(line));
+      }
+    });
     child.once("exit", (code) => reject(new Error(`fixture servers in ${netns} exited (${code}): ${err}`)));
   });
 }
@@ -163,18 +198,22 @@ async function ip(...args: string[]) {
 }
 
 /**
- * The stand-in internet and metadata hosts. Names start with "airlock" so the suite's leftover check
- * would catch anything `stop()` missed.
+ * The stand-in internet and metadata hosts. Names start with "airlock" and carry the run tag, so the
+ * suite's leftover check would catch anything `stop()` missed (and no other run's check would).
  */
 export class TestNetwork {
   private hosts: FixtureHost[] = [];
-  private readonly tag = crypto.randomBytes(2).toString("hex");
+  /** What the stand-in hosts received, in order (their own log: see SERVERS). */
+  readonly hits: Hit[] = [];
+  /** The run tag: the suite-wide leftover check knows these objects as this run's (run-scope.ts). */
+  private readonly tag = RUN_TAG;
 
   async start(): Promise<void> {
     // The stand-in internet: 198.18.255.0/30 link, 198.18.0.10 and .53 on its side; 2001:2:ffff::/64
     // link, 2001:2::10 behind it.
     const inet = await this.fixtureNetns("inet", "i", { hostAddr: "198.18.255.1/30", innerAddr: "198.18.255.2/30", hostAddr6: "2001:2:ffff::1/64", innerAddr6: "2001:2:ffff::2/64" });
     await ip("-n", inet.netns, "addr", "add", `${INTERNET.v4}/32`, "dev", "eth0");
+    await ip("-n", inet.netns, "addr", "add", `${INTERNET.quickstart}/32`, "dev", "eth0"); // the quickstart agent's "internet address"
     await ip("-n", inet.netns, "addr", "add", `${INTERNET.dns}/32`, "dev", "eth0");
     await ip("-n", inet.netns, "addr", "add", `${INTERNET.v6}/128`, "dev", "eth0", "nodad");
     await ip("-n", inet.netns, "route", "add", "default", "via", "198.18.255.1");
@@ -183,17 +222,18 @@ export class TestNetwork {
     await ip("-6", "route", "add", "2001:2::/64", "via", "2001:2:ffff::2");
     inet.server = await startServers(inet.netns, [
       { proto: "tcp", host: INTERNET.v4, port: INTERNET.tcpPort, reply: "hello from the stand-in internet\n" },
+      { proto: "tcp", host: INTERNET.quickstart, port: INTERNET.tcpPort, reply: "hello from the stand-in internet\n" },
       { proto: "udp", host: INTERNET.v4, port: INTERNET.udpPort },
       { proto: "dns", host: INTERNET.dns, answer: INTERNET.answer },
       { proto: "tcp", host: INTERNET.v6, port: INTERNET.tcpPort, reply: "hello over IPv6\n" },
-    ]);
+    ], this.hits);
     // The stand-in metadata service, reachable from the host only with the test's fwmark.
     const meta = await this.fixtureNetns("meta", "m", { hostAddr: "198.19.255.1/30", innerAddr: "198.19.255.2/30" });
     await ip("-n", meta.netns, "addr", "add", `${METADATA.v4}/32`, "dev", "eth0");
     await ip("-n", meta.netns, "route", "add", "default", "via", "198.19.255.1");
     await ip("route", "add", `${METADATA.v4}/32`, "via", "198.19.255.2", "table", TEST_TABLE);
     await ip("rule", "add", "fwmark", String(TEST_FWMARK), "table", TEST_TABLE, "priority", TEST_TABLE);
-    meta.server = await startServers(meta.netns, [{ proto: "tcp", host: METADATA.v4, port: METADATA.port, reply: "HTTP/1.0 200 OK\r\n\r\nami-0123456789 (stand-in)\n" }]);
+    meta.server = await startServers(meta.netns, [{ proto: "tcp", host: METADATA.v4, port: METADATA.port, reply: "HTTP/1.0 200 OK\r\n\r\nami-0123456789 (stand-in)\n" }], this.hits);
   }
 
   private async fixtureNetns(role: string, letter: string, a: { hostAddr: string; innerAddr: string; hostAddr6?: string; innerAddr6?: string }): Promise<FixtureHost> {

@@ -5,7 +5,7 @@ import { PassThrough, Readable } from "stream";
 import { parseSpec, SandboxSpec, SandboxSpecInput } from "../../components/spec";
 import { LocalSandbox, CreateOptions } from "../../components/local/sandbox";
 import { execInSandbox } from "../../components/local/sandbox-exec";
-import { scanHostObjects } from "../../components/local/hostscan";
+import { objectsOfSandbox, snapshot } from "./kernel-view";
 import type { ExitStatus } from "../../components/local/process-run";
 import type { RecordEntry } from "../../components/record/chain-log";
 import * as fs from "fs";
@@ -47,8 +47,9 @@ export class SandboxPool {
   /** Destroys what is left and checks that no host object of any sandbox of this pool remains. */
   async destroyAll(): Promise<void> {
     for (const sb of [...this.live]) await this.destroy(sb, "test cleanup");
-    const left = (await scanHostObjects()).filter((o) => o.id && this.ids.includes(o.id)).map((o) => `${o.kind} ${o.name}`);
-    assert.deepStrictEqual(left, [], "host objects left behind by this file's sandboxes");
+    const snap = snapshot();
+    const left = this.ids.flatMap((id) => objectsOfSandbox(id, snap));
+    assert.deepStrictEqual(left, [], "host objects left behind by this file's sandboxes (read from the kernel)");
   }
 }
 
@@ -69,9 +70,13 @@ export async function execCapture(id: string, command: string[], stdin?: string)
   return { ...status, stdout, stderr };
 }
 
-/** Host objects (netns, links, nft tables, cgroups, mounts, processes) that carry this sandbox id. */
+/**
+ * Host objects of this sandbox, read from the kernel (helpers/kernel-view.ts, not the sweeper's
+ * scanner): netns, host veths by name/alias/peer, nft tables, cgroups, mounts, processes by cgroup,
+ * namespace or name — as "kind name (how found)" lines.
+ */
 export async function objectsOf(id: string): Promise<string[]> {
-  return (await scanHostObjects()).filter((o) => o.id === id).map((o) => `${o.kind} ${o.name}`);
+  return objectsOfSandbox(id);
 }
 
 export async function assertNoObjectsOf(id: string): Promise<void> {

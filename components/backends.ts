@@ -47,7 +47,7 @@ const FACTORIES: Record<Backend, () => Factory> = {
   local: () => (name, args, opts) => new (require("./local/pulumi").LocalSandbox)(name, args, opts),
   gcp: () => notYet("gcp"),
   azure: () => notYet("azure"),
-  kubernetes: () => notYet("kubernetes"),
+  kubernetes: () => (name, args, opts) => require("./kubernetes").buildKubernetes(name, args, opts),
 };
 
 function notYet(backend: Backend): never {

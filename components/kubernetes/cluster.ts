@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { SpecError, type SpecIssue } from "../spec/issues";
 import { knownKeysIn, zodIssues } from "../spec/zod-issues";
-import { parseCidr } from "../spec/net";
+import { inRange, parseCidr } from "../spec/net";
 import type { SandboxSpec } from "../spec/schema";
 
 export const CLUSTER_CONFIG_KEY = "airlock:kubernetes";
@@ -104,6 +104,9 @@ export function parseClusterProfile(doc: unknown, spec: SandboxSpec, source = `c
       fix: "add confidential: { nodeSelector: {<label of the SEV-SNP/TDX pool>: ...}, tolerations: [...] } or confidential: { runtimeClass: kata-cc } to airlock:kubernetes",
     });
   spec.egressResolved.forEach((e, i) => {
+    const own = [p.podCidr, p.serviceCidr, ...METADATA_CIDRS].find((r) => e.via === "address" && e.host && inRange(e.host, r.split("/")[0], Number(r.split("/")[1])));
+    if (own)
+      issues.push({ path: `egress.allow[${i}].host`, value: e.host, message: `the address lies inside the cluster's own range ${own} (pods, Services or cloud metadata)`, fix: "reach in-cluster services as targets (via: target); an upstream by address must be outside the cluster" });
     if (e.via === "endpoint" && !p.endpoints[e.service!])
       issues.push({ path: "endpoints", value: Object.keys(p.endpoints), message: `the spec's egress.allow[${i}] names endpoint service '${e.service}' but the cluster profile does not say where it is`, fix: `add endpoints: { ${e.service}: { host: <private address or name>, cidr: <its range> } }` });
   });

@@ -41,7 +41,7 @@ function formatLocalPlan(p: LocalSweepPlan): string {
 }
 
 function formatCloud(r: CloudSweepReport): string {
-  const lines = [`${r.dryRun ? "dry run (nothing was changed): " : ""}${r.scope}, ${r.now}`];
+  const lines = [`${r.dryRun ? "dry run (nothing was changed): " : ""}${r.scope}, ${r.now}`, ...(r.engineNote ? [`note: ${r.engineNote}`] : [])];
   for (const s of r.sandboxes) {
     const verb = { "destroy-stack": r.dryRun ? "would destroy through stack" : "destroyed through stack", "delete-directly": r.dryRun ? "would delete directly" : "deleted directly", keep: "kept" }[s.action];
     lines.push(`  sandbox ${s.sandbox}: ${verb}${s.stack && s.action === "destroy-stack" ? ` '${s.stack}'` : ""} — ${s.reason} (${s.resources.length} resource(s))`);

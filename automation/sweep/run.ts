@@ -7,6 +7,8 @@ import { LABEL_KEYS } from "../../components/naming";
 
 export interface CloudSweepReport extends SweepPlan {
   dryRun: boolean;
+  /** Why stacks were not consulted, when they were not. */
+  engineNote?: string;
   destroyedStacks: string[];
   deleted: string[];
   kept: string[];
@@ -43,9 +45,20 @@ export async function sweepCloud(o: CloudSweepOptions): Promise<CloudSweepReport
   const progress = o.progress ?? (() => undefined);
   progress(`listing resources labelled ${LABEL_KEYS[inv.labelStyle].sandbox} in ${inv.scope}`);
   const listed = await inv.list();
-  const stacks = o.engine ? await o.engine.listStacks() : [];
+  // An expired sandbox must go even when the engine cannot be asked who owns it: it is then deleted
+  // directly, and the report says why (its stack, if any, keeps stale state until destroyed).
+  let stacks: Awaited<ReturnType<StackEngine["listStacks"]>> = [];
+  let engineNote: string | undefined = o.engine ? undefined : "no Pulumi engine used: expired sandboxes are deleted directly";
+  if (o.engine) {
+    progress("listing the engine's stacks and their outputs");
+    try {
+      stacks = await o.engine.listStacks();
+    } catch (e) {
+      engineNote = `the Pulumi engine could not list stacks (${(e as Error).message}): expired sandboxes are deleted directly`;
+    }
+  }
   const plan = planSweep(inv, listed, stacks, now);
-  const report: CloudSweepReport = { ...plan, dryRun: !!o.dryRun, destroyedStacks: [], deleted: [], kept: [], failures: [], leftovers: [] };
+  const report: CloudSweepReport = { ...plan, dryRun: !!o.dryRun, ...(engineNote ? { engineNote } : {}), destroyedStacks: [], deleted: [], kept: [], failures: [], leftovers: [] };
   for (const s of plan.sandboxes) for (const r of s.resources) if (s.expired && r.keep) report.kept.push(`${r.id}: ${r.keep}`);
   if (o.dryRun) return report;
 

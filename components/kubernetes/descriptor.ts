@@ -1,8 +1,7 @@
-// What the backend list (components/backends.ts) knows of Kubernetes. Its component is not built yet: the
-// spec rules (TEE kinds) already apply, and loading the component refuses clearly. The Kubernetes helper
-// replaces loadComponent and adds facts, mocks (see docs/backends.md).
+// What the backend list (components/backends.ts) knows of Kubernetes. Pure: the component (index.ts
+// -> component.ts), and with it @pulumi/kubernetes, is loaded only by `loadComponent()`. Invariant
+// facts and mocks are the Kubernetes helper's to add (docs/backends.md).
 import type { BackendDescriptor } from "../backend-descriptor";
-import { notBuiltYet } from "../backend-descriptor";
 import { kubernetesRules } from "./rules";
 
 export const kubernetesBackend: BackendDescriptor = {
@@ -10,5 +9,8 @@ export const kubernetesBackend: BackendDescriptor = {
   title: "Kubernetes",
   labelStyle: "kubernetes",
   rules: kubernetesRules,
-  loadComponent: notBuiltYet("kubernetes"),
+  loadComponent: () => {
+    const { buildKubernetes } = require("./index") as typeof import("./index");
+    return (name, args, opts) => buildKubernetes(name, args, opts);
+  },
 };

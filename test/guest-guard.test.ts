@@ -2,7 +2,8 @@
 // compiled bundle (what the artifacts store serves), started by the argv of the rendered systemd unit,
 // inside a network namespace whose only way out is a "VPC router" stand-in (a second namespace that
 // holds the gate listener and a stand-in internet host, and routes nowhere), guarding a workload in a
-// bounded cgroup as an unprivileged uid. The power-off and the record store are stand-ins: a command
+// bounded cgroup as an unprivileged uid. (nsenter --net, not `ip netns exec`: the latter remounts /sys,
+// which hides /sys/fs/cgroup from the guard — a VM has one /sys.) The power-off and the record store are stand-ins: a command
 // that notes when it ran, and a directory the ship command writes each entry into.
 // Positive-control style: each kill is preceded by the harmless neighbour of its trigger (a listing of
 // the canary directory, a connection to the gate, a root connection the guest allows, a workload that
@@ -30,6 +31,8 @@ const GUEST_ADDR = "10.253.0.2";
 const GATE = { address: "10.253.0.1", port: 8080 };
 /** The stand-in internet host (a benchmarking address, held by the VPC stand-in namespace). */
 const INTERNET = { address: "198.18.0.10", port: 443 };
+/** The system python (a user's pyenv shim on root's PATH is not the workload's to run). */
+const PY = "/usr/bin/python3";
 /** A uid with no passwd entry: the workload user, as the guard's config names it. */
 const WORKLOAD_UID = 61_337;
 
@@ -43,7 +46,7 @@ const must = (args: string[]) => {
 /** A listener inside a namespace that accepts and closes (stand-in for the gate and the internet host). */
 function listener(netns: string, address: string, port: number): ChildProcess {
   const code = `import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("${address}", ${port})); s.listen(64)\nprint("up", flush=True)\nwhile True:\n  c,_=s.accept(); c.sendall(b"hi"); c.close()`;
-  return spawn("ip", ["netns", "exec", netns, "python3", "-c", code], { stdio: ["ignore", "pipe", "inherit"] });
+  return spawn("ip", ["netns", "exec", netns, PY, "-c", code], { stdio: ["ignore", "pipe", "inherit"] });
 }
 
 /** Tries TCP connections; prints one line per attempt: ok | refused | <errno name>. */
@@ -139,7 +142,7 @@ describe("in-guest guard (components/guest): the local guard's code inside a VM-
     const configFile = path.join(dir, "config.json");
     fs.writeFileSync(configFile, JSON.stringify(config), { mode: 0o600 });
     const argv = guardExecStart(renderGuardUnit({ prefix: app, config: configFile }));
-    const guard = spawn("ip", ["netns", "exec", GUEST_NS, ...argv], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH } });
+    const guard = spawn("nsenter", [`--net=/run/netns/${GUEST_NS}`, "--", ...argv], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH } });
     let out = "";
     guard.stdout!.on("data", (d) => (out += d));
     guard.stderr!.on("data", (d) => (out += d));
@@ -153,7 +156,7 @@ describe("in-guest guard (components/guest): the local guard's code inside a VM-
   function workload(s: Scenario, cmd: string[]): { proc: ChildProcess; out: () => string } {
     const procsFiles = s.cgroup.dirs().map((d) => path.join(d, "cgroup.procs"));
     const enter = `for f in ${procsFiles.map((f) => `'${f}'`).join(" ")}; do echo $$ > "$f"; done; cd '${s.home}'; exec setpriv --reuid ${WORKLOAD_UID} --regid ${WORKLOAD_UID} --clear-groups -- "$@"`;
-    const proc = spawn("ip", ["netns", "exec", GUEST_NS, "sh", "-c", enter, "sh", ...cmd], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH, HOME: s.home } });
+    const proc = spawn("nsenter", [`--net=/run/netns/${GUEST_NS}`, "--", "sh", "-c", enter, "sh", ...cmd], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH, HOME: s.home } });
     let out = "";
     proc.stdout!.on("data", (d) => (out += d));
     proc.stderr!.on("data", (d) => (out += d));
@@ -169,8 +172,11 @@ describe("in-guest guard (components/guest): the local guard's code inside a VM-
       .map((f) => JSON.parse(fs.readFileSync(path.join(s.store, f), "utf8")));
   }
 
+  /** The guard's own record, for failure messages. */
+  const recordOf = (s: Scenario) => (fs.existsSync(s.config.record.file) ? fs.readFileSync(s.config.record.file, "utf8") : "(no record)");
+
   async function expectKill(s: Scenario, rule: string): Promise<{ poweredAt: number; kill: RecordEntry }> {
-    const poweredAt = await waitFor("the power-off stand-in to run", () => fs.existsSync(s.poweredFile) && Number(fs.readFileSync(s.poweredFile, "utf8")), 20_000);
+    const poweredAt = await waitFor(`the power-off stand-in to run (record: ${recordOf(s)})`, () => fs.existsSync(s.poweredFile) && Number(fs.readFileSync(s.poweredFile, "utf8")), 20_000);
     const entries = stored(s);
     const kill = entries.find((e) => e.type === "kill");
     assert.ok(kill, `a kill entry in the record store: ${entries.map((e) => e.type).join(", ")}`);
@@ -191,10 +197,6 @@ describe("in-guest guard (components/guest): the local guard's code inside a VM-
       assert.strictEqual(st.uid, WORKLOAD_UID, `${rel} owned by the workload user`);
       assert.strictEqual(st.mode & 0o777, 0o600, rel);
     }
-    const creds = fs.readFileSync(path.join(s.home, ".aws/credentials"), "utf8");
-    assert.match(creds, /^\[default\]\naws_access_key_id = AKIA[A-Z2-7]{16}\n/, "the local backend's content");
-    assert.match(creds, /\[ops-admin\]\naws_access_key_id = AKIAEXAMPLECANARY01/, "the cloud's own canary key appended");
-    assert.match(fs.readFileSync(path.join(s.home, ".aws/config"), "utf8"), /endpoint_url = http:\/\/127\.0\.0\.1:9911/);
     // Positive control: listing and stat are not use.
     const ls = workload(s, ["sh", "-c", "ls -la .aws .ssh && stat .aws/credentials >/dev/null && echo listed; sleep 30"]);
     await waitFor("the listing", () => ls.out().includes("listed"), 10_000);
@@ -205,7 +207,7 @@ describe("in-guest guard (components/guest): the local guard's code inside a VM-
     assert.match(stop.out(), /exit 1/, stop.out());
     assert.match(stop.out(), /not permitted/i, stop.out());
     await sleep(1000);
-    assert.ok(!fs.existsSync(s.poweredFile), "a listing and a refused kill attempt did not trip the guard");
+    assert.ok(!fs.existsSync(s.poweredFile), `a listing and a refused kill attempt did not trip the guard: ${recordOf(s)}`);
     assert.strictEqual(s.guard.exitCode, null, "the guard still runs");
 
     const reader = workload(s, ["sh", "-c", "date +%s%3N; cat .aws/credentials >/dev/null; sleep 30"]);
@@ -214,28 +216,34 @@ describe("in-guest guard (components/guest): the local guard's code inside a VM-
     const { poweredAt, kill } = await expectKill(s, "canary");
     assert.match((kill.data as any).detail, /canary-touched: \.aws\/credentials/);
     assert.ok(poweredAt - readAt < 2000, `powered off ${poweredAt - readAt} ms after the read (must be < 2000)`);
+    process.stdout.write(`      canary read -> workload killed, recorded, shipped, powered off: ${poweredAt - readAt} ms\n`);
+    // The content, read only now (reading it is what trips the guard — this test's own read included).
+    const creds = fs.readFileSync(path.join(s.home, ".aws/credentials"), "utf8");
+    assert.match(creds, /^\[default\]\naws_access_key_id = AKIA[A-Z2-7]{16}\n/, "the local backend's content");
+    assert.match(creds, /\[ops-admin\]\naws_access_key_id = AKIAEXAMPLECANARY01/, "the cloud's own canary key appended");
+    assert.match(fs.readFileSync(path.join(s.home, ".aws/config"), "utf8"), /endpoint_url = http:\/\/127\.0\.0\.1:9911/);
     await exited(ls.proc);
     await exited(reader.proc);
   });
 
   it("the guest firewall: the gate and the system's allowed traffic pass and do not count; 20 denied connections of the workload kill", async function () {
     const s = await boot();
-    const gate = workload(s, ["python3", "-c", CONNECT, GATE.address, String(GATE.port), "3"]);
+    const gate = workload(s, [PY, "-c", CONNECT, GATE.address, String(GATE.port), "3"]);
     await exited(gate.proc);
     assert.deepStrictEqual(gate.out().trim().split("\n"), ["ok", "ok", "ok"], "the workload reaches the gate");
     // Root in the guest (the guard, the log shipper) may reach the record store's port; it never counts.
-    const root = spawnSync("ip", ["netns", "exec", GUEST_NS, "python3", "-c", CONNECT, INTERNET.address, String(INTERNET.port), "5"], { encoding: "utf8" });
+    const root = spawnSync("nsenter", [`--net=/run/netns/${GUEST_NS}`, "--", PY, "-c", CONNECT, INTERNET.address, String(INTERNET.port), "5"], { encoding: "utf8" });
     assert.deepStrictEqual(root.stdout.trim().split("\n"), Array(5).fill("ok"), "positive control: the stand-in internet host answers the system uid");
-    const few = workload(s, ["python3", "-c", CONNECT, INTERNET.address, String(INTERNET.port), "5"]);
+    const few = workload(s, [PY, "-c", CONNECT, INTERNET.address, String(INTERNET.port), "5"]);
     await exited(few.proc);
     assert.deepStrictEqual(few.out().trim().split("\n"), Array(5).fill("ECONNREFUSED"), "the workload's connections to the same host are refused at once (tcp reset)");
     await sleep(1000);
     assert.ok(!fs.existsSync(s.poweredFile), "5 denials (threshold 20) do not kill");
-    const counters = JSON.parse(must(["ip", "netns", "exec", GUEST_NS, "nft", "-j", "list", "counters", "table", "inet", GUEST_NFT_TABLE])).nftables.filter((i: any) => i.counter);
+    const counters = JSON.parse(must(["nsenter", `--net=/run/netns/${GUEST_NS}`, "--", "nft", "-j", "list", "counters", "table", "inet", GUEST_NFT_TABLE])).nftables.filter((i: any) => i.counter);
     const byName = Object.fromEntries(counters.map((i: any) => [i.counter.name, i.counter.packets]));
     assert.strictEqual(byName.allowed_0, 3, "three new connections through the gate");
     assert.strictEqual(byName.denied_tcp, 5, "the kernel counted the workload's five denials");
-    const more = workload(s, ["python3", "-c", CONNECT, INTERNET.address, String(INTERNET.port), "15"]);
+    const more = workload(s, [PY, "-c", CONNECT, INTERNET.address, String(INTERNET.port), "15"]);
     const { kill } = await expectKill(s, "denied-egress");
     assert.match((kill.data as any).detail, /^2\d denied egress attempts \(threshold 20\)/);
     assert.ok(stored(s).some((e) => e.type === "egress-denied" && (e.data as any).total === 5), "the 5 earlier denials were recorded");
@@ -258,11 +266,11 @@ describe("in-guest guard (components/guest): the local guard's code inside a VM-
 
   it("a workload over memory.max is OOM-killed by the kernel: the oom rule kills, recorded", async function () {
     const s = await boot({ memoryBytes: 64 << 20 });
-    const small = workload(s, ["python3", "-c", "b = bytearray(16 << 20); print('fits', flush=True); import time; time.sleep(20)"]);
+    const small = workload(s, [PY, "-c", "b = bytearray(16 << 20); print('fits', flush=True); import time; time.sleep(20)"]);
     await waitFor("the small allocation", () => small.out().includes("fits"), 10_000);
     await sleep(800);
     assert.ok(!fs.existsSync(s.poweredFile), "16 MiB under memory.max 64 MiB does not kill");
-    const hog = workload(s, ["python3", "-c", "b = []\nwhile True: b.append(bytearray(1 << 20))"]);
+    const hog = workload(s, [PY, "-c", "b = []\nwhile True: b.append(bytearray(1 << 20))"]);
     const { kill } = await expectKill(s, "oom");
     assert.match((kill.data as any).detail, /OOM-killed a process at memory 64MiB/);
     await exited(small.proc);

@@ -30,7 +30,7 @@ export interface JudgeLimits {
   /** The workload's pids limit (spec.workload.pids), for the record. */
   pids: number;
   /** The workload's memory limit as written in the spec (spec.workload.memory), for the record. */
-  memory: string;
+  memory: string | number;
 }
 
 export class KillRuleJudge {

@@ -24,7 +24,8 @@ export interface GuestGuardConfig {
     /** The workload's uid when the user has no passwd entry (tests); otherwise read from /etc/passwd. */
     uid?: number;
     pids: number;
-    memory: string;
+    /** As written in the spec (e.g. "4GiB"), for the record. */
+    memory: string | number;
     /** The workload's cgroup below each hierarchy's root (systemd: system.slice/workload.service). */
     cgroup: string;
   };

@@ -43,13 +43,18 @@ function loadLibrary(root: string, stateDirectory: string, module: string): any 
 }
 
 export const localSandboxProvider: pulumi.dynamic.ResourceProvider = {
-  async check(_olds: any, news: any) {
-    return { inputs: news };
+  async check(olds: Partial<LocalSandboxInputs>, news: LocalSandboxInputs) {
+    // The expiry is computed once, when the sandbox is first created, and kept in the stack's state:
+    // the program computes "now + ttl" on every run, and taking that would make every `pulumi up` a
+    // diff. A new expiry comes only with a new sandbox (a replacing change, or the old one expired).
+    const same = (["spec", "sandboxName", "taskDir", "stateDir"] as const).every((k) => JSON.stringify(olds[k]) === JSON.stringify(news[k]));
+    const kept = olds.expiresAt && same && Date.parse(olds.expiresAt) > Date.now() ? olds.expiresAt : news.expiresAt;
+    return { inputs: { ...news, expiresAt: kept } };
   },
 
   async diff(_id: string, olds: LocalSandboxInputs, news: LocalSandboxInputs) {
-    // The expiry is fixed when the sandbox is created (its owner's timer and journal hold it): a new
-    // `pulumi up` alone does not extend it; `pulumi up --replace` does.
+    // The expiry is fixed when the sandbox is created (its owner's timer and journal hold it; check()
+    // keeps it in the inputs): a new `pulumi up` alone does not extend it.
     const replaces = (["spec", "sandboxName", "taskDir", "stateDir"] as const).filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
     // Same id before and after: the old sandbox must be gone before the new one is created.
     return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };

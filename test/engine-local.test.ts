@@ -59,7 +59,7 @@ describe("engine: the local stack through the real Pulumi engine (preview, up, u
       const copy = fs.readFileSync(path.join(project.workDir, f), "utf8");
       assert.ok(copy.startsWith(fs.readFileSync(path.join(PROJECT_ROOT, f), "utf8")), `${f}: the engine's copy differs from the checkout's`);
     }
-    const env = await stack.workspace.getAllConfig();
+    const env = await stack.getAllConfig();
     assert.ok(env["airlock:sandbox"], "the stack's airlock:sandbox config is not what the engine sees");
     const version = (await stack.workspace.pulumiVersion).replace(/^v/, "");
     if (engine.source === "cache") assert.strictEqual(version, engine.pinnedVersion, "the cached engine is not the pinned version");

@@ -7,6 +7,7 @@
 //
 // The dynamic provider runs as serialized JavaScript in Pulumi's provider host, where TypeScript is not
 // registered: each call registers ts-node (transpile-only) and loads the library by absolute path.
+import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { SandboxComponentBase, SandboxComponentArgs } from "../backends";
@@ -66,8 +67,15 @@ export const localSandboxProvider: pulumi.dynamic.ResourceProvider = {
     const lifecycle = loadLibrary(inputs.root, inputs.stateDir, "lifecycle.ts");
     sandbox.checkHost();
     await lifecycle.recoverDeadSandboxes();
+    // The stack's id, unless a sandbox of that id exists or existed on this host: records are kept
+    // after a sandbox is gone (sealed; nothing can be appended), so `pulumi destroy` then `pulumi up`,
+    // or a second checkout's stack of the same name, gets the next free "<id>-<n>" and its own record.
+    const layout = loadLibrary(inputs.root, inputs.stateDir, "layout.ts");
+    const handles = loadLibrary(inputs.root, inputs.stateDir, "handle.ts");
+    let id = inputs.sandboxName;
+    for (let n = 2; handles.loadHandle(id) || fs.existsSync(layout.sandboxLayout(id).record); n++) id = `${inputs.sandboxName}-${n}`;
     const handle = await client.supervisedCreate(inputs.spec, {
-      identity: { id: inputs.sandboxName, expiresAt: new Date(inputs.expiresAt), owner: inputs.owner },
+      identity: { id, expiresAt: new Date(inputs.expiresAt), owner: inputs.owner },
       taskDir: inputs.taskDir,
       startWorkload: true,
     });

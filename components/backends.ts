@@ -46,7 +46,7 @@ const FACTORIES: Record<Backend, () => Factory> = {
   aws: () => (name, args, opts) => new (require("./aws").AwsSandbox)(name, args, opts),
   local: () => (name, args, opts) => new (require("./local/pulumi").LocalSandbox)(name, args, opts),
   gcp: () => notYet("gcp"),
-  azure: () => notYet("azure"),
+  azure: () => (name, args, opts) => new (require("./azure").AzureSandbox)(name, args, opts),
   kubernetes: () => notYet("kubernetes"),
 };
 

@@ -24,8 +24,7 @@ import type { AzureContext } from "./context";
 import { AzureRole, roleTag } from "./taggable";
 import { toBase64 } from "./userdata";
 
-/** Marks the deploy-time key whose private half was discarded (facts.ts recognises it). */
-export const SEALED_KEY_COMMENT = "sealed-no-private-key";
+import { SEALED_KEY_COMMENT } from "./names";
 export const ADMIN_USER = "azureops";
 
 export const DEFAULT_IMAGE = "Canonical:ubuntu-24_04-lts:server:latest";

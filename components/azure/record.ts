@@ -25,7 +25,8 @@ import { roleTag } from "./taggable";
 import { armCall, armWorkflow, definition } from "./workflow";
 import { customRole, grant, userIdentity } from "./identity";
 
-export const CONTAINERS = { record: "record", flowLogs: "insights-logs-flowlogflowevent", canaries: "canaries", artifacts: "artifacts" } as const;
+import { CONTAINERS } from "./names";
+export { CONTAINERS };
 export const STORAGE_API = "2023-05-01";
 /** How often the sealer looks for unlocked policies. */
 export const SEAL_INTERVAL_MINUTES = 5;

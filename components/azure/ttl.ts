@@ -25,7 +25,7 @@ import { COMPUTE_API } from "./killswitch";
 
 export const TTL_INTERVAL_MINUTES = 5;
 export const RESOURCES_API = "2021-04-01";
-export const STOPPED = "PowerState/stopped";
+import { STOPPED } from "./names";
 
 /** What the reaper may do in the sandbox group: no wildcard, one delete per resource type it holds. */
 export const REAPER_ACTIONS = [

@@ -15,9 +15,10 @@ import type { SandboxSpec } from "../spec/schema";
 import { GraphNode, ResourceGraph } from "./graph";
 import type { CloudMocks, MockContext } from "./mocks/types";
 import { awsMocks } from "./mocks/aws";
+import { azureMocks } from "../azure/mocks";
 
 /** Every cloud's mocks; a program may use several providers. */
-export const CLOUD_MOCKS: CloudMocks[] = [awsMocks];
+export const CLOUD_MOCKS: CloudMocks[] = [awsMocks, azureMocks];
 
 export const MOCK_ACCOUNT = "123456789012";
 

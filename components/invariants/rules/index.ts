@@ -3,9 +3,11 @@
 import type { Backend } from "../../spec/schema";
 import type { CloudRuleTable } from "../types";
 import { awsRuleTable } from "./aws";
+import { azureRuleTable } from "../../azure/facts";
 
 const TABLES: Partial<Record<Backend, CloudRuleTable>> = {
   aws: awsRuleTable,
+  azure: azureRuleTable,
 };
 
 export function ruleTableFor(backend: Backend): CloudRuleTable {

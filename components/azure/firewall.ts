@@ -13,6 +13,7 @@
 // Platform traffic (168.63.129.16 DNS/health, IMDS) is exempt from NSGs unless its service tags are
 // denied; DNS is closed by the resolver policy instead (dns.ts).
 import * as network from "@pulumi/azure-native/network";
+import type * as types from "@pulumi/azure-native/types";
 import type * as resources from "@pulumi/azure-native/resources";
 import { AzureContext } from "./context";
 import { IPV4_LITERAL } from "../cloud/layout";
@@ -26,7 +27,7 @@ export const DENY_PRIORITIES = { internet: 4094, virtualNetwork: 4095, all: 4096
 
 type Rule = { name: string; priority: number; direction: "Inbound" | "Outbound"; access: "Allow" | "Deny"; protocol: "Tcp" | "*"; source: string; destination: string; ports: string[] };
 
-function toArgs(r: Rule): network.types.input.SecurityRuleArgs {
+function toArgs(r: Rule): types.input.network.SecurityRuleArgs {
   return {
     name: r.name,
     priority: r.priority,

@@ -19,6 +19,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as network from "@pulumi/azure-native/network";
 import * as compute from "@pulumi/azure-native/compute";
+import type * as types from "@pulumi/azure-native/types";
 import type * as managedidentity from "@pulumi/azure-native/managedidentity";
 import type { AzureContext } from "./context";
 import { AzureRole, roleTag } from "./taggable";
@@ -38,7 +39,7 @@ export function sealedSshKey(): string {
   return `ssh-ed25519 ${Buffer.concat([field(Buffer.from("ssh-ed25519")), field(raw)]).toString("base64")} ${SEALED_KEY_COMMENT}`;
 }
 
-export function imageReference(image: string): compute.types.input.ImageReferenceArgs {
+export function imageReference(image: string): types.input.compute.ImageReferenceArgs {
   if (image.startsWith("/")) return { id: image };
   const [publisher, offer, sku, version] = image.split(":");
   return { publisher, offer, sku, version };

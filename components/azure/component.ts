@@ -10,7 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as azure from "@pulumi/azure-native/provider";
 import * as authorization from "@pulumi/azure-native/authorization";
-import { SandboxComponentBase, SandboxComponentArgs } from "../backends";
+import { SandboxComponentBase, SandboxComponentArgs } from "../sandbox-base";
 import { sandboxLabels } from "../naming";
 import { labelTransformation } from "../cloud/tags";
 import { assertAzureBuildable } from "./buildable";

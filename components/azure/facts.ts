@@ -447,7 +447,7 @@ function ttl(g: ResourceGraph): TtlFact[] {
   return out;
 }
 
-export const azureRuleTable: CloudRuleTable = {
+export const azureFacts: CloudRuleTable = {
   backend: "azure",
   labelStyle: "tags",
   networks: (g) => g.ofType(T.vnet),

@@ -4,7 +4,7 @@
 // reads (identity principal/client ids, the storage blob endpoint) and the two provider functions it
 // calls. Deterministic (hashes of type + name).
 import { shortHash } from "../naming";
-import type { CloudMocks } from "../invariants/mocks/types";
+import type { CloudMocks } from "../invariants/mock-types";
 
 export const MOCK_SUBSCRIPTION = "00000000-0000-4000-a000-000000000001";
 export const MOCK_TENANT = "00000000-0000-4000-a000-000000000002";

@@ -8,7 +8,6 @@
 // - A Confidential VM needs a confidential image (Canonical `…-cvm` SKUs).
 // - Sizes: 2, 4, 8, … 96 vCPUs; D families 4 GiB per vCPU, E families 8 GiB per vCPU.
 import type { BackendRules, SizingView } from "../spec/backend-rules";
-import { unsupportedConfidential } from "../spec/backend-rules";
 import type { SpecIssue } from "../spec/issues";
 import type { SandboxSpecParsed } from "../spec/schema";
 import { GiB } from "../spec/units";
@@ -55,7 +54,7 @@ export const azureRules: BackendRules = {
   confidential: ["sev-snp", "tdx"],
   validate(view: SizingView): SpecIssue[] {
     const issues: SpecIssue[] = [];
-    if (view.confidential !== "none" && !this.confidential.includes(view.confidential)) return [unsupportedConfidential(this, view.confidential)];
+    // Kinds Azure does not offer never get here: the shared sizingIssues refuses them.
     const size = azureVmSize(view);
     if (!size) return [{ path: "workload.cpus", value: view.cpus, message: "no Azure v5 size fits this cpus + memory", fix: "use at most 96 cpus and 768GiB, or set workload.machineType" }];
     if (view.confidential === "sev-snp" || view.confidential === "tdx") {

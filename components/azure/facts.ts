@@ -7,7 +7,7 @@
 // gate's allows as its own and fails I2.
 import type { ConfidentialKind } from "../spec/schema";
 import { GraphNode, ResourceGraph } from "../invariants/graph";
-import type { AlarmFact, CanaryFact, CloudRuleTable, ComputeFact, DnsFact, ExposureFact, FirewallRuleFact, FlowLogFact, ForbiddenType, OpenDefaultFact, Peer, PolicyFact, RecordFact, Role, RouteFact, TtlFact } from "../invariants/types";
+import type { AlarmFact, CanaryFact, CloudRuleTable, ComputeFact, DnsFact, ExposureFact, FlowLogFact, ForbiddenType, GroupRuleFact, IdentityUseFact, MembershipFact, OpenDefaultFact, Peer, PlacementFact, PolicyFact, RecordFact, Role, RouteFact, TtlFact } from "../invariants/types";
 import { isAzureTaggable, ROLE_TAG } from "./taggable";
 import { teeOfSize } from "./rules";
 import { CONTAINERS, SEALED_KEY_COMMENT, STOPPED } from "./names";
@@ -97,13 +97,13 @@ function nsgsOf(g: ResourceGraph, a: Attached): string[] {
 
 function routes(g: ResourceGraph): RouteFact[] {
   const out: RouteFact[] = [];
-  const fact = (node: GraphNode, r: any) => {
+  const fact = (node: GraphNode, r: any, table?: GraphNode) => {
     if (r.nextHopType === "None") return; // a blackhole drops traffic: not a path
     const dest = r.addressPrefix === "Internet" || r.nextHopType === "Internet" ? (String(r.addressPrefix).includes("/") ? r.addressPrefix : "0.0.0.0/0") : r.addressPrefix;
-    out.push({ node, destination: dest, via: `${r.nextHopType}${r.nextHopIpAddress ? ` ${r.nextHopIpAddress}` : ""}` });
+    out.push({ node, table, destination: dest, via: `${r.nextHopType}${r.nextHopIpAddress ? ` ${r.nextHopIpAddress}` : ""}` });
   };
-  for (const t of g.ofType(T.routeTable)) for (const r of arr<any>(t.inputs.routes)) fact(t, r);
-  for (const r of g.ofType(T.route)) fact(r, r.inputs);
+  for (const t of g.ofType(T.routeTable)) for (const r of arr<any>(t.inputs.routes)) fact(t, r, t);
+  for (const r of g.ofType(T.route)) fact(r, r.inputs, g.ofType(T.routeTable).find((t) => same(t.state.name, r.inputs.routeTableName) && same(t.inputs.resourceGroupName, r.inputs.resourceGroupName)));
   return out;
 }
 
@@ -195,22 +195,54 @@ function portsOf(r: any): string {
   return `${String(r.protocol).toLowerCase()}/${ranges.join(",") || "*"}`;
 }
 
-function firewallRules(g: ResourceGraph): FirewallRuleFact[] {
-  const out: FirewallRuleFact[] = [];
+/** NSG allow rules as written, each on its NSG; whom they apply to comes from memberships(). */
+function groupRules(g: ResourceGraph): GroupRuleFact[] {
+  const out: GroupRuleFact[] = [];
   const things = attached(g);
   for (const nsg of g.ofType(T.nsg)) {
-    // The subjects of an NSG are whatever it actually applies to — never what its tag says.
-    const subjects = [...new Set(things.filter((t) => nsgsOf(g, t).includes(nsg.id!)).map((t) => t.role))];
-    if (!subjects.length) continue; // applies to nothing: inert
     for (const r of nsgRules(g, nsg).filter((x) => x.access === "Allow")) {
       const direction = r.direction === "Outbound" ? "egress" : "ingress";
       const field = direction === "egress" ? "destinationAddressPrefix" : "sourceAddressPrefix";
       const prefixes = [r[field], ...arr<string>(r[`${field}es`])].filter(Boolean);
-      for (const subject of subjects)
-        for (const prefix of prefixes.length ? prefixes : ["*"]) for (const peer of peersOf(g, prefix, things)) out.push({ node: r.node ?? nsg, direction, subject, peer, ports: portsOf(r) });
+      for (const prefix of prefixes.length ? prefixes : ["*"]) for (const peer of peersOf(g, prefix, things)) out.push({ node: r.node ?? nsg, direction, group: nsg, peer, ports: portsOf(r) });
     }
   }
   return out;
+}
+
+/** The NSGs each VM and private endpoint is behind: its NIC's, and its subnet's. */
+function memberships(g: ResourceGraph): MembershipFact[] {
+  const out: MembershipFact[] = [];
+  for (const t of attached(g)) {
+    for (const id of t.nsgIds) {
+      const nsg = g.byId(id, T.nsg);
+      if (nsg) out.push({ member: t.node, role: t.role, group: nsg, via: "NIC networkSecurityGroup" });
+    }
+    for (const sid of t.subnetIds) {
+      const nsg = g.byId(g.byId(sid, T.subnet)?.inputs.networkSecurityGroup?.id, T.nsg);
+      if (nsg && !t.nsgIds.includes(nsg.id!)) out.push({ member: t.node, role: t.role, group: nsg, via: "subnet networkSecurityGroup" });
+    }
+  }
+  return out;
+}
+
+function placements(g: ResourceGraph): PlacementFact[] {
+  const out: PlacementFact[] = [];
+  for (const t of attached(g))
+    for (const sid of t.subnetIds) {
+      const subnet = g.byId(sid, T.subnet);
+      if (subnet) out.push({ member: t.node, role: t.role, subnet, routeTable: g.byId(subnet.inputs.routeTable?.id, T.routeTable) });
+    }
+  return out;
+}
+
+function identityUses(g: ResourceGraph): IdentityUseFact[] {
+  return g.ofType(T.vm).flatMap((vm) =>
+    arr<string>(vm.inputs.identity?.userAssignedIdentities)
+      .map((id) => g.byId(id, T.uai))
+      .filter((u): u is GraphNode => !!u)
+      .map((identity) => ({ member: vm, role: taggedRole(vm), identity, via: "identity.userAssignedIdentities" })),
+  );
 }
 
 function dns(g: ResourceGraph): DnsFact {
@@ -448,14 +480,16 @@ function ttl(g: ResourceGraph): TtlFact[] {
 }
 
 export const azureFacts: CloudRuleTable = {
-  backend: "azure",
-  labelStyle: "tags",
   networks: (g) => g.ofType(T.vnet),
   forbiddenTypes: FORBIDDEN,
   routes,
   exposures,
   openDefaults,
-  firewallRules,
+  groupRules,
+  memberships,
+  placements,
+  identityUses,
+  declaredRole: taggedRole,
   dns,
   policies,
   resourceWildcardActions: new Set<string>(),

@@ -87,12 +87,6 @@ function attached(g: ResourceGraph): Attached[] {
   return out;
 }
 
-/** The NSGs that apply to a machine or endpoint: its NIC's and its subnet's. */
-function nsgsOf(g: ResourceGraph, a: Attached): string[] {
-  const viaSubnet = a.subnetIds.map((id) => g.byId(id, T.subnet)?.inputs.networkSecurityGroup?.id).filter(Boolean);
-  return [...new Set([...a.nsgIds, ...viaSubnet])];
-}
-
 // ---- routes and exposures (I1)
 
 function routes(g: ResourceGraph): RouteFact[] {

@@ -72,7 +72,7 @@ function openssl(args: string[], cwd: string) {
 
 function makeCerts(dir: string) {
   openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=airlock-test-ca"], dir);
-  fs.writeFileSync(path.join(dir, "san.cnf"), "subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:10.0.0.1\n");
+  fs.writeFileSync(path.join(dir, "san.cnf"), "subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:10.96.0.1\n");
   openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "apiserver.key", "-out", "apiserver.csr", "-subj", "/CN=kube-apiserver"], dir);
   openssl(["x509", "-req", "-in", "apiserver.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "apiserver.crt", "-days", "2", "-extfile", "san.cnf"], dir);
   openssl(["genrsa", "-out", "sa.key", "2048"], dir);
@@ -139,7 +139,8 @@ async function start(): Promise<KubeCluster> {
     procs.push(p);
     return p;
   };
-  const serviceCidr = "10.0.0.0/24";
+  // The stacks' service range, so that their fixed gate/target addresses are valid here.
+  const serviceCidr = "10.96.0.0/12";
   try {
     run("etcd", [
       `--data-dir=${dir}/etcd`,

@@ -129,7 +129,11 @@ describe("Kubernetes backend against a real API server", function () {
       await c.client.create(variant("control", () => {}), { dryRun: true });
     });
     const podSecurity: [string, (p: any) => void, RegExp][] = [
-      ["privileged", (p) => (p.spec.containers[0].securityContext.privileged = true), /privileged/],
+      // privileged needs allowPrivilegeEscalation (the API refuses the pair as Invalid otherwise)
+      ["privileged", (p) => {
+        p.spec.containers[0].securityContext.privileged = true;
+        delete p.spec.containers[0].securityContext.allowPrivilegeEscalation;
+      }, /privileged/],
       ["hostNetwork", (p) => (p.spec.hostNetwork = true), /host namespaces|hostNetwork/],
       ["runAsNonRoot missing", (p) => {
         delete p.spec.securityContext.runAsNonRoot;

@@ -187,6 +187,7 @@ async function start(): Promise<KubeCluster> {
     run("kube-scheduler", [`--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`, "--leader-elect=false", "--secure-port=0"]);
     run("kwok", [
       `--kubeconfig=${kubeconfig}`,
+      `--config=${path.join(binDir, "..", "kwok-stages.yaml")}`,
       "--manage-all-nodes=false",
       "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
       "--manage-nodes-with-label-selector=",
@@ -203,7 +204,7 @@ async function start(): Promise<KubeCluster> {
       kind: "Node",
       metadata: { name: node, annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" }, labels: { "kubernetes.io/hostname": node, type: "kwok" } },
       spec: {},
-      status: { allocatable: { cpu: "512", memory: "2Ti", pods: "2000" }, capacity: { cpu: "512", memory: "2Ti", pods: "2000" } },
+      status: { allocatable: { cpu: "512", memory: "2Ti", "ephemeral-storage": "100Ti", pods: "2000" }, capacity: { cpu: "512", memory: "2Ti", "ephemeral-storage": "100Ti", pods: "2000" } },
     });
     // Nothing clears the not-ready taint with the node lifecycle controller off; kwok marks it Ready.
     await until("kwok node Ready", 60_000, async () => {

@@ -9,7 +9,7 @@ import * as networking from "@pulumi/kubernetes/networking/v1";
 import * as node from "@pulumi/kubernetes/node/v1";
 import * as rbac from "@pulumi/kubernetes/rbac/v1";
 import { Provider } from "@pulumi/kubernetes/provider";
-import { SandboxComponentBase, type SandboxComponentArgs } from "../backends";
+import { SandboxComponentBase, type SandboxComponentArgs } from "../sandbox-base";
 import type { ClusterProfile } from "./cluster";
 import type { Manifest } from "./manifest";
 import { memberIdentity, renderFleet, type RenderedSandbox } from "./render";

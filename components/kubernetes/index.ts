@@ -6,7 +6,7 @@
 // runtime.ts (RuntimeClass, TEE placement) · component.ts (Pulumi) · api.ts (REST client) ·
 // sweep.ts (expired namespaces).
 import * as pulumi from "@pulumi/pulumi";
-import type { SandboxComponentArgs } from "../backends";
+import type { SandboxComponentArgs } from "../sandbox-base";
 import { CLUSTER_CONFIG_KEY, parseClusterProfile } from "./cluster";
 import { KubernetesFleet } from "./component";
 

@@ -1,18 +1,15 @@
 // Kubernetes spec rules (pure, run before anything is rendered): TEE kinds a confidential node pool or
-// RuntimeClass can provide (SEV-SNP or TDX nodes), and upstream addresses a NetworkPolicy can match —
+// RuntimeClass can provide (SEV-SNP or TDX nodes; any other kind is refused by the shared rule in
+// spec/backend-rules.ts), and upstream addresses a NetworkPolicy can match —
 // a policy matches addresses, never names, so `via: address` needs an IPv4 literal, private unless
 // unsafe.allowInternet. Cluster facts (runtime, ranges, node pools) are checked in cluster.ts.
 import type { BackendRules } from "../spec/backend-rules";
-import { unsupportedConfidential } from "../spec/backend-rules";
 import type { SpecIssue } from "../spec/issues";
 import { isPrivateIpv4 } from "../spec/net";
 
 export const kubernetesRules: BackendRules = {
   backend: "kubernetes",
   confidential: ["sev-snp", "tdx"],
-  validate(view) {
-    return view.confidential !== "none" && !this.confidential.includes(view.confidential) ? [unsupportedConfidential(this, view.confidential)] : [];
-  },
   validateSpec(spec) {
     const issues: SpecIssue[] = [];
     spec.egress.allow.forEach((e, i) => {

@@ -10,7 +10,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { SandboxComponentBase, SandboxComponentArgs } from "../backends";
+import { SandboxComponentBase, SandboxComponentArgs } from "../sandbox-base";
 import type { SandboxSpec } from "../spec/schema";
 import { stateDir } from "../host/state";
 
@@ -117,7 +117,7 @@ export class LocalSandboxResource extends pulumi.dynamic.Resource {
   }
 }
 
-/** The local backend's component (see components/backends.ts): same outputs as every backend. */
+/** The local backend's component (its descriptor: components/local/descriptor.ts): same outputs as every backend. */
 export class LocalSandbox extends SandboxComponentBase {
   constructor(name: string, args: SandboxComponentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("airlock:local:Sandbox", name, {}, opts);

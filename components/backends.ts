@@ -45,7 +45,7 @@ type Factory = (name: string, args: SandboxComponentArgs, opts?: pulumi.Componen
 const FACTORIES: Record<Backend, () => Factory> = {
   aws: () => (name, args, opts) => new (require("./aws").AwsSandbox)(name, args, opts),
   local: () => (name, args, opts) => new (require("./local/pulumi").LocalSandbox)(name, args, opts),
-  gcp: () => notYet("gcp"),
+  gcp: () => (name, args, opts) => new (require("./gcp").GcpSandbox)(name, args, opts),
   azure: () => notYet("azure"),
   kubernetes: () => notYet("kubernetes"),
 };

@@ -378,7 +378,7 @@ describe("AwsSandbox spec options", () => {
 
   it("refuses sev-snp on a non-SEV instance type even when the component is called directly", async () => {
     const { buildGraph } = await import("../components/invariants/mock-graph");
-    const { AwsSandbox } = await import("../components/aws");
+    const { AwsSandbox } = await import("../components/aws/component");
     const { parseSpec } = await import("../components/spec");
     const { identityFor } = await import("../components/naming");
     const ok = parseSpec(stackSpecDoc("aws"));

@@ -7,17 +7,12 @@
 // instance's own service account, so only deliberate use of the key is seen).
 // Watched: Data Access audit logs (DATA_READ) for Cloud Storage, so that reading a canary object is
 // logged. That setting is project-wide and billed (clouds.md §11): use a project for evaluations.
-// Contents come from the shared bait generator (components/aws/bait.ts, cloud-neutral except for its
-// AWS credentials file, which is not used here).
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import type { GcpContext } from "./context";
-import { baitContent } from "../aws/bait";
+import { CANARY_KEY_PATH, CANARY_PREFIX, canaryFileContent } from "./bait";
 import { shortHash } from "../naming";
 
-export const CANARY_PREFIX = "canaries/";
-/** Where the canary service-account key is filed (relative to the workload user's home). */
-export const CANARY_KEY_PATH = ".config/gcloud/ops-admin-service-account.json";
 
 export interface CanaryPlan {
   homeFiles: pulumi.Output<Record<string, string>>;
@@ -40,7 +35,7 @@ export function placeCanaries(ctx: GcpContext, artifactsBucket: gcp.storage.Buck
     keyFile = key.privateKey.apply((b64) => Buffer.from(b64, "base64").toString("utf8"));
   }
   const paths = [...new Set([...canaries.files, ...(canaries.credential ? [CANARY_KEY_PATH] : [])])];
-  const homeFiles = pulumi.secret(keyFile).apply((key) => Object.fromEntries(paths.map((p) => [p, p === CANARY_KEY_PATH && key ? key : baitContent(ctx.identity.id, p, { region: ctx.region })])));
+  const homeFiles = pulumi.secret(keyFile).apply((key) => Object.fromEntries(paths.map((p) => [p, canaryFileContent(ctx.identity.id, p, { keyFile: key, region: ctx.region })])));
   const objects = paths.map(
     (p, i) => new gcp.storage.BucketObject(ctx.name(`canary-${i}`), { bucket: artifactsBucket.name, name: `${CANARY_PREFIX}${p}`, content: homeFiles.apply((f) => f[p]) }, ctx.opts()),
   );

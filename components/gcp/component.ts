@@ -9,10 +9,10 @@
 //              boot.ts (startup scripts) · labels.ts (labelled types) · context.ts
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
-import { SandboxComponentBase, SandboxComponentArgs } from "../backends";
-import { SpecError, SpecIssue } from "../spec/issues";
-import { sizingViewOf } from "../spec/backend-rules";
-import { gcpRules, gcpSpecIssues, zoneOf } from "./rules";
+import { SandboxComponentBase, SandboxComponentArgs } from "../sandbox-base";
+import type { SpecIssue } from "../spec/issues";
+import { assertBuildable } from "../buildable";
+import { gcpRules, zoneOf } from "./rules";
 import { makeContext } from "./context";
 import { planGcpSandbox } from "./plan";
 import { gcpLabelTransformation } from "./labels";
@@ -32,14 +32,8 @@ export const GCP_SANDBOX_TYPE = "airlock:gcp:Sandbox";
 
 /** The last gate before anything is registered (also for a SandboxSpec built by hand). */
 export function assertGcpBuildable(spec: SandboxComponentArgs["spec"], project: string | undefined): void {
-  const issues: SpecIssue[] = [];
-  if (spec.backend !== "gcp") issues.push({ path: "backend", value: spec.backend, message: "the gcp component builds gcp sandboxes only", fix: "use backend: gcp, or the component of that backend" });
-  if (!spec.region) issues.push({ path: "region", value: spec.region, message: "backend 'gcp' needs a region", fix: "add region: (e.g. us-central1)" });
-  if (!project) issues.push({ path: "config.gcp:project", value: project, message: "backend 'gcp' needs the project to build in", fix: "add gcp:project: <project id> to the stack's config" });
-  const view = sizingViewOf(spec);
-  if (view) issues.push(...gcpRules.validate(view));
-  issues.push(...gcpSpecIssues(spec));
-  if (issues.length) throw new SpecError(issues, `gcp sandbox '${spec.name}'`);
+  const noProject: SpecIssue[] = project ? [] : [{ path: "config.gcp:project", value: project, message: "backend 'gcp' needs the project to build in", fix: "add gcp:project: <project id> to the stack's config" }];
+  assertBuildable(gcpRules, spec, noProject, { region: "us-central1" });
 }
 
 function projectFromConfig(): string | undefined {

@@ -11,14 +11,8 @@
 //   root wildcard `*.` is UNVERIFIED (not in the SDK docs); if it refuses it, deploy fails closed.
 import * as gcp from "@pulumi/gcp";
 import type { GcpContext } from "./context";
-import { RESTRICTED_HOST, RESTRICTED_VIP_ADDRESSES } from "./services";
+import { DNS_BYPASS, DNS_CATCH_ALL, DNS_SINK_ADDRESS, GOOGLE_APIS_ZONE, RESTRICTED_HOST, RESTRICTED_VIP_ADDRESSES } from "./services";
 
-export const GOOGLE_APIS_ZONE = "googleapis.com.";
-/** Names that keep their normal answers (more specific than the root rule). */
-export const DNS_BYPASS = ["googleapis.com.", "*.googleapis.com.", "metadata.google.internal.", "*.internal."] as const;
-export const DNS_CATCH_ALL = "*.";
-/** The answer for every other name: a non-routable address (the query is never forwarded). */
-export const DNS_SINK_ADDRESS = "0.0.0.0";
 
 export function buildDns(ctx: GcpContext, network: gcp.compute.Network): void {
   const zone = new gcp.dns.ManagedZone(

@@ -16,7 +16,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import type { GcpContext } from "./context";
 import type { CanaryPlan } from "./canaries";
-import { CANARY_PREFIX } from "./canaries";
+import { CANARY_PREFIX } from "./bait";
 
 export const STOP_PERMISSION = "compute.instances.stop";
 export const PUBSUB_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished";

@@ -8,11 +8,11 @@
 // - `tdx`     on C3 (Intel Sapphire Rapids);
 // - `onHostMaintenance: TERMINATE` (live migration is offered only for SEV on Milan/Genoa; Airlock uses
 //   TERMINATE for every instance, which is also what the platform TTL wants: no restarts).
-// - `nitro-enclave` is AWS-only; refused by the shared `unsupportedConfidential`.
+// - `nitro-enclave` (AWS-only) and any other kind GCP does not offer are refused by the shared
+//   `sizingIssues` (spec/backend-rules.ts) from `confidential` below; `validate` judges the rest.
 // Regions: Airlock's table of where N2D-Milan SEV-SNP and C3 TDX are offered (Google's Confidential VM
 // locations page, not re-checked here); a region outside it is refused, naming the known ones.
 import type { BackendRules, SizingView } from "../spec/backend-rules";
-import { unsupportedConfidential } from "../spec/backend-rules";
 import type { SpecIssue } from "../spec/issues";
 import type { ConfidentialKind, SandboxSpecParsed } from "../spec/schema";
 import { GiB } from "../spec/units";
@@ -94,7 +94,6 @@ export const gcpRules: BackendRules = {
   backend: "gcp",
   confidential: ["sev", "sev-snp", "tdx"],
   validate(view: SizingView): SpecIssue[] {
-    if (view.confidential !== "none" && !this.confidential.includes(view.confidential)) return [unsupportedConfidential(this, view.confidential)];
     const machineType = gcpMachineType(view);
     if (!machineType)
       return [{ path: "workload.cpus", value: view.cpus, message: `no ${defaultFamily(view.confidential)} machine type fits this cpus + memory`, fix: "use fewer cpus / less memory, or set workload.machineType" }];

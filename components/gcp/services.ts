@@ -58,3 +58,11 @@ export function googleServiceOf(service: string): { key: string; def: GoogleServ
   for (const [key, def] of Object.entries(GOOGLE_SERVICES)) if (def.pattern.test(service)) return { key, def };
   return undefined;
 }
+
+// DNS (dns.ts builds it, facts.ts checks it).
+export const GOOGLE_APIS_ZONE = "googleapis.com.";
+/** Names that keep their normal answers (more specific than the root rule of the response policy). */
+export const DNS_BYPASS = ["googleapis.com.", "*.googleapis.com.", "metadata.google.internal.", "*.internal."] as const;
+export const DNS_CATCH_ALL = "*.";
+/** The answer for every other name: a non-routable address (the query is never forwarded). */
+export const DNS_SINK_ADDRESS = "0.0.0.0";

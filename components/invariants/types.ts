@@ -1,10 +1,11 @@
 // The cloud-neutral vocabulary of the invariant checks.
 //
-// A per-cloud rule table (rules/<cloud>.ts) reads a resource graph and answers in these terms —
+// A per-cloud rule table (components/<cloud>/facts.ts, handed over by the backend's descriptor) reads a resource graph and answers in these terms —
 // "this route goes to 0.0.0.0/0", "this firewall rule lets the workload reach the gate on 443",
 // "this log store is locked in compliance mode for 90 days". The checks (checks/i*.ts) only ever see
 // these facts, so adding GCP, Azure or Kubernetes means writing one table, not touching a check.
-import type { Backend, ConfidentialKind, SandboxSpec, UnsafeFlag } from "../spec/schema";
+import type { ConfidentialKind, SandboxSpec, UnsafeFlag } from "../spec/schema";
+import type { BackendRules } from "../spec/backend-rules";
 import type { LabelStyle } from "../naming";
 import type { GraphNode, ResourceGraph } from "./graph";
 
@@ -143,8 +144,6 @@ export interface TtlFact {
 
 /** The per-cloud adapter from a resource graph to the facts above. */
 export interface CloudRuleTable {
-  backend: Backend;
-  labelStyle: LabelStyle;
   /** Network resources whose ids name "the boundary" (VPC, VNet, namespace). */
   networks(g: ResourceGraph): GraphNode[];
   forbiddenTypes: Readonly<Record<string, ForbiddenType>>;
@@ -182,7 +181,12 @@ export type InvariantId = "I1" | "I2" | "I3" | "I4" | "I5" | "I6" | "I7" | "I8";
 export interface InvariantContext {
   graph: ResourceGraph;
   spec: SandboxSpec;
+  /** The backend's facts (its descriptor's `facts`). */
   rules: CloudRuleTable;
+  /** How the backend spells labels (its descriptor's `labelStyle`). */
+  labelStyle: LabelStyle;
+  /** The backend's spec rules (its descriptor's `rules`): I8 judges the built size by them. */
+  specRules: BackendRules;
 }
 
 export interface Invariant {

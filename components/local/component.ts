@@ -9,7 +9,7 @@
 // registered: each call registers ts-node (transpile-only) and loads the library by absolute path.
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { SandboxComponentBase, SandboxComponentArgs } from "../backends";
+import { SandboxComponentBase, SandboxComponentArgs } from "../sandbox-base";
 import type { SandboxSpec } from "../spec/schema";
 import { stateDir } from "../host/state";
 
@@ -104,7 +104,7 @@ export class LocalSandboxResource extends pulumi.dynamic.Resource {
   }
 }
 
-/** The local backend's component (see components/backends.ts): same outputs as every backend. */
+/** The local backend's component (its descriptor: components/local/descriptor.ts): same outputs as every backend. */
 export class LocalSandbox extends SandboxComponentBase {
   constructor(name: string, args: SandboxComponentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("airlock:local:Sandbox", name, {}, opts);

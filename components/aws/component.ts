@@ -3,14 +3,15 @@
 //   resources  network.ts (boundary) · dns.ts (resolver allowlist) · firewall.ts (who talks to whom) ·
 //              endpoints.ts (private service paths) · record.ts (immutable log store, flow logs) ·
 //              artifacts.ts (what instances install) · identity.ts (roles) · instance.ts (the one
-//              hardened EC2 shape) · gate.ts · workload.ts · targets.ts · guard.ts (canaries, alerts,
-//              kill switch) · ttl.ts (platform expiry) · tags.ts (labels on everything)
+//              hardened EC2 shape) · gate.ts · workload.ts · targets.ts · canaries.ts (bait planted) ·
+//              killswitch.ts (detection, alert, stop) · ttl.ts (platform expiry) · tags.ts (labels)
 //   pure       rules.ts + buildable.ts (what can be built) · plan.ts (layout) · services.ts (endpoint
 //              services) · userdata.ts + shell.ts (first-boot scripts) · bait.ts (canary contents) ·
-//              policies.ts (policy documents) · taggable.ts · context.ts
+//              policies.ts (policy documents) · taggable.ts · context.ts · facts.ts (invariant facts) ·
+//              mocks.ts (mock provider answers) · descriptor.ts (what the backend list knows of AWS)
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { SandboxComponentBase, SandboxComponentArgs } from "../backends";
+import { SandboxComponentBase, SandboxComponentArgs } from "../sandbox-base";
 import { assertAwsBuildable } from "./buildable";
 import { makeContext } from "./context";
 import { planSandbox } from "./plan";
@@ -26,7 +27,8 @@ import { instanceIdentity } from "./identity";
 import { buildGate } from "./gate";
 import { buildWorkload } from "./workload";
 import { buildTargets } from "./targets";
-import { placeCanaries, wireAlarms } from "./guard";
+import { placeCanaries } from "./canaries";
+import { wireAlarms } from "./killswitch";
 import { scheduleTermination } from "./ttl";
 
 export const AWS_SANDBOX_TYPE = "airlock:aws:Sandbox";

@@ -1,9 +1,11 @@
-// The AWS rule table: how to read the invariants' facts out of an @pulumi/aws resource graph. This is
-// the only file the checks depend on that knows AWS type tokens and property names (all verified
-// against @pulumi/aws 7.48.0). A GCP, Azure or Kubernetes table implements the same CloudRuleTable.
-import { AWS_EXTRA_TAG_FIELDS, isAwsTaggable, ROLE_TAG } from "../../aws/taggable";
-import type { ConfidentialKind } from "../../spec/schema";
-import { GraphNode, parseJson, ResourceGraph } from "../graph";
+// The AWS invariant facts: how to read the invariants' facts out of an @pulumi/aws resource graph. This
+// is the only file the checks depend on that knows AWS type tokens and property names (all verified
+// against @pulumi/aws 7.48.0). GCP, Azure and Kubernetes write the same CloudRuleTable in their own
+// facts.ts; the descriptor (descriptor.ts) hands it to the checks in components/invariants/.
+import { AWS_EXTRA_TAG_FIELDS, isAwsTaggable, ROLE_TAG } from "./taggable";
+import { CANARY_PREFIX } from "./bait";
+import type { ConfidentialKind } from "../spec/schema";
+import { GraphNode, parseJson, ResourceGraph } from "../invariants/graph";
 import type {
   AlarmFact,
   CanaryFact,
@@ -22,7 +24,7 @@ import type {
   Role,
   RouteFact,
   TtlFact,
-} from "../types";
+} from "../invariants/types";
 
 const T = {
   vpc: "aws:ec2/vpc:Vpc",
@@ -332,8 +334,6 @@ function flowLogs(g: ResourceGraph): FlowLogFact[] {
 
 // ---- canaries and alarms (I6)
 
-const CANARY_PREFIX = "canaries/";
-
 function canaries(g: ResourceGraph): CanaryFact[] {
   const out: CanaryFact[] = [];
   for (const w of g.ofType(T.instance).filter((i) => roleOf(i) === "workload")) {
@@ -400,9 +400,7 @@ function ttl(g: ResourceGraph): TtlFact[] {
     });
 }
 
-export const awsRuleTable: CloudRuleTable = {
-  backend: "aws",
-  labelStyle: "tags",
+export const awsFacts: CloudRuleTable = {
   networks: vpcs,
   forbiddenTypes: FORBIDDEN,
   routes,

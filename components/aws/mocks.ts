@@ -1,7 +1,7 @@
 // Mock provider answers for @pulumi/aws: ids shaped like AWS's (vpc-…, sg-…, i-…), ARNs, auto-names
 // and the few computed outputs the AwsSandbox reads (S3 prefix list, default route table, bucket name).
-import { shortHash } from "../../naming";
-import type { CloudMocks, MockContext } from "./types";
+import { shortHash } from "../naming";
+import type { CloudMocks, MockContext } from "../invariants/mock-types";
 
 /** Id prefixes AWS uses, by type token. Types not listed get `<name>-id`. */
 const ID_PREFIX: Record<string, string> = {

@@ -1,0 +1,19 @@
+// What the backend list (components/backends.ts) knows of GCP. Pure: the component, and with it
+// @pulumi/gcp, is loaded only by `loadComponent()`.
+import type { BackendDescriptor } from "../backend-descriptor";
+import { gcpRules } from "./rules";
+import { gcpFacts } from "./facts";
+import { gcpMocks } from "./mocks";
+
+export const gcpBackend: BackendDescriptor = {
+  name: "gcp",
+  title: "GCP",
+  labelStyle: "gcp",
+  rules: gcpRules,
+  facts: gcpFacts,
+  mocks: gcpMocks,
+  loadComponent: () => {
+    const { GcpSandbox } = require("./component") as typeof import("./component");
+    return (name, args, opts) => new GcpSandbox(name, args, opts);
+  },
+};

@@ -1,11 +1,16 @@
 // Mock provider answers for @pulumi/gcp: ids, names and the computed outputs the GcpSandbox and its
 // facts read (self links, service-account emails, sink writer identities, a key file), shaped like
 // the provider's (projects/<p>/global/networks/<n>, ...). Deterministic: a hash of type + name.
+import * as pulumi from "@pulumi/pulumi";
 import { shortHash } from "../naming";
 import type { CloudMocks } from "../invariants/mock-types";
 
-/** The project the mocks place resources in when the inputs name none (the provider's project). */
+/** The project the mocks place resources in when the inputs name none: the stack's `gcp:project`. */
 export const MOCK_PROJECT = "airlock-check";
+
+function stackProject(): string {
+  return pulumi.runtime.getConfig("gcp:project") ?? MOCK_PROJECT;
+}
 
 /** The provider id of a type, by its name (what the real provider returns as `id`). */
 const ID_OF: Record<string, (p: string, region: string, zone: string, name: string) => string> = {
@@ -27,7 +32,7 @@ export const gcpMocks: CloudMocks = {
 
   newResource(type, logicalName, inputs, ctx) {
     if (type === "pulumi:providers:gcp") return { id: `${logicalName}-provider`, state: inputs };
-    const project = inputs.project ?? MOCK_PROJECT;
+    const project = inputs.project ?? stackProject();
     const region = inputs.region ?? inputs.location ?? ctx.region;
     const zone = inputs.zone ?? `${ctx.region}-a`;
     const name = inputs.name ?? inputs.responsePolicyName ?? `${logicalName}-${shortHash(logicalName, 7)}`;

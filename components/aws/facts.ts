@@ -13,12 +13,15 @@ import type {
   ComputeFact,
   DnsFact,
   ExposureFact,
-  FirewallRuleFact,
   FlowLogFact,
   ForbiddenType,
+  GroupRuleFact,
+  IdentityUseFact,
+  MembershipFact,
   OpenDefaultFact,
   Peer,
   PolicyFact,
+  PlacementFact,
   PolicyStatementFact,
   RecordFact,
   Role,
@@ -40,6 +43,9 @@ const T = {
   vpcEndpoint: "aws:ec2/vpcEndpoint:VpcEndpoint",
   instance: "aws:ec2/instance:Instance",
   launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
+  routeTableAssociation: "aws:ec2/routeTableAssociation:RouteTableAssociation",
+  networkInterface: "aws:ec2/networkInterface:NetworkInterface",
+  instanceProfile: "aws:iam/instanceProfile:InstanceProfile",
   flowLog: "aws:ec2/flowLog:FlowLog",
   bucket: "aws:s3/bucket:Bucket",
   bucketVersioning: "aws:s3/bucketVersioning:BucketVersioning",
@@ -104,8 +110,11 @@ function routes(g: ResourceGraph): RouteFact[] {
   const out: RouteFact[] = [];
   const via = (r: any) => r.gatewayId ?? r.natGatewayId ?? r.egressOnlyGatewayId ?? r.transitGatewayId ?? r.vpcPeeringConnectionId ?? r.networkInterfaceId ?? r.vpcEndpointId ?? r.carrierGatewayId ?? "?";
   for (const t of g.ofType(T.routeTable, T.defaultRouteTable))
-    for (const r of arr<any>(t.inputs.routes)) for (const dest of [r.cidrBlock, r.ipv6CidrBlock].filter(Boolean)) out.push({ node: t, destination: dest, via: via(r) });
-  for (const r of g.ofType(T.route)) for (const dest of [r.inputs.destinationCidrBlock, r.inputs.destinationIpv6CidrBlock].filter(Boolean)) out.push({ node: r, destination: dest, via: via(r.inputs) });
+    for (const r of arr<any>(t.inputs.routes)) for (const dest of [r.cidrBlock, r.ipv6CidrBlock].filter(Boolean)) out.push({ node: t, table: t, destination: dest, via: via(r) });
+  for (const r of g.ofType(T.route)) {
+    const table = routeTableById(g, r.inputs.routeTableId);
+    for (const dest of [r.inputs.destinationCidrBlock, r.inputs.destinationIpv6CidrBlock].filter(Boolean)) out.push({ node: r, table, destination: dest, via: via(r.inputs) });
+  }
   return out;
 }
 
@@ -142,13 +151,92 @@ function openDefaults(g: ResourceGraph): OpenDefaultFact[] {
   return out;
 }
 
+/** A route table by id: an explicit table, or the VPC's main table (taken over or not). */
+function routeTableById(g: ResourceGraph, id: unknown): GraphNode | undefined {
+  return g.byId(id, T.routeTable) ?? g.ofType(T.defaultRouteTable).find((t) => t.inputs.defaultRouteTableId === id) ?? vpcs(g).find((v) => v.state.defaultRouteTableId === id);
+}
+
+// ---- placement and membership, by reference (I1–I4 through invariants/reach.ts)
+
+/** Members: instances, network interfaces and VPC endpoints (each named by its own role tag). */
+function members(g: ResourceGraph): GraphNode[] {
+  return g.ofType(T.instance, T.networkInterface, T.vpcEndpoint);
+}
+
+function securityGroupByRef(g: ResourceGraph, ref: unknown, vpcId?: string): GraphNode | undefined {
+  // vpcSecurityGroupIds name ids; EC2-Classic style `securityGroups` may name groups by name.
+  return g.byId(ref, T.securityGroup) ?? g.byId(ref, T.defaultSecurityGroup) ?? g.ofType(T.securityGroup).find((sg) => sg.state.name === ref && (!vpcId || sg.inputs.vpcId === vpcId));
+}
+
+function memberships(g: ResourceGraph): MembershipFact[] {
+  const out: MembershipFact[] = [];
+  const join = (member: GraphNode, role: Role, refs: unknown, via: string) => {
+    for (const ref of arr<unknown>(refs as any)) {
+      const group = securityGroupByRef(g, ref);
+      if (group) out.push({ member, role, group, via });
+    }
+  };
+  for (const m of members(g)) {
+    const role = roleOf(m);
+    join(m, role, m.inputs.vpcSecurityGroupIds, "vpcSecurityGroupIds");
+    join(m, role, m.inputs.securityGroups, "securityGroups");
+    join(m, role, m.inputs.securityGroupIds, "securityGroupIds");
+    // Interfaces described inline on the instance (their groups apply to the instance too).
+    for (const ni of arr<any>(m.inputs.networkInterfaces)) {
+      const eni = g.byId(ni.networkInterfaceId, T.networkInterface);
+      if (eni) join(m, role, eni.inputs.securityGroups, "networkInterfaces");
+    }
+  }
+  // A standalone interface attached to an instance carries the instance's traffic.
+  for (const a of g.ofType("aws:ec2/networkInterfaceAttachment:NetworkInterfaceAttachment")) {
+    const eni = g.byId(a.inputs.networkInterfaceId, T.networkInterface);
+    const instance = g.byId(a.inputs.instanceId, T.instance);
+    if (eni && instance) join(instance, roleOf(instance), eni.inputs.securityGroups, "networkInterfaceAttachment");
+  }
+  return out;
+}
+
+/** The route table a subnet uses: its explicit association, else the VPC's main table. */
+function routeTableOf(g: ResourceGraph, subnet: GraphNode): GraphNode | undefined {
+  const assoc = g.ofType(T.routeTableAssociation).find((a) => a.inputs.subnetId === subnet.id);
+  if (assoc) return routeTableById(g, assoc.inputs.routeTableId);
+  const vpc = g.byId(subnet.inputs.vpcId, T.vpc);
+  return vpc ? routeTableById(g, vpc.state.defaultRouteTableId) : undefined;
+}
+
+function placements(g: ResourceGraph): PlacementFact[] {
+  const out: PlacementFact[] = [];
+  const place = (member: GraphNode, subnetId: unknown) => {
+    const subnet = g.byId(subnetId, T.subnet);
+    if (subnet) out.push({ member, role: roleOf(member), subnet, routeTable: routeTableOf(g, subnet) });
+  };
+  for (const m of members(g)) {
+    place(m, m.inputs.subnetId);
+    for (const id of arr<string>(m.inputs.subnetIds)) place(m, id);
+    for (const ni of arr<any>(m.inputs.networkInterfaces)) place(m, g.byId(ni.networkInterfaceId, T.networkInterface)?.inputs.subnetId);
+  }
+  return out;
+}
+
+function identityUses(g: ResourceGraph): IdentityUseFact[] {
+  const out: IdentityUseFact[] = [];
+  for (const i of g.ofType(T.instance)) {
+    const ref = i.inputs.iamInstanceProfile;
+    const profile = g.ofType(T.instanceProfile).find((p) => p.state.name === ref || p.id === ref || p.state.arn === ref);
+    if (!profile) continue;
+    const role = g.ofType(T.role).find((r) => r.state.name === profile.inputs.role || r.id === profile.inputs.role);
+    out.push({ member: i, role: roleOf(i), identity: role ?? profile, via: "iamInstanceProfile" });
+  }
+  return out;
+}
+
 // ---- firewall (I2, I3)
 
 function peerOf(g: ResourceGraph, r: { referencedSecurityGroupId?: string; prefixListId?: string; cidrIpv4?: string; cidrIpv6?: string }, selfId?: string): Peer {
   if (r.referencedSecurityGroupId) {
     if (r.referencedSecurityGroupId === selfId) return { kind: "self" };
-    const sg = g.byId(r.referencedSecurityGroupId);
-    return sg ? { kind: "role", role: roleOf(sg) } : { kind: "unknown", ref: r.referencedSecurityGroupId };
+    const sg = securityGroupByRef(g, r.referencedSecurityGroupId);
+    return sg ? { kind: "group", group: sg } : { kind: "unknown", ref: r.referencedSecurityGroupId };
   }
   if (r.prefixListId) {
     const endpoint = g.byState("prefixListId", r.prefixListId, T.vpcEndpoint);
@@ -179,14 +267,15 @@ function ports(r: { ipProtocol?: string; protocol?: string; fromPort?: number; t
   return r.fromPort === r.toPort ? `${proto}/${r.fromPort}` : `${proto}/${r.fromPort}-${r.toPort}`;
 }
 
-function firewallRules(g: ResourceGraph): FirewallRuleFact[] {
-  const out: FirewallRuleFact[] = [];
+function groupRules(g: ResourceGraph): GroupRuleFact[] {
+  const out: GroupRuleFact[] = [];
+  // A rule whose group is not in the graph still counts, on a stand-in group nothing is a member of.
+  const groupOf = (node: GraphNode, id: unknown): GraphNode => securityGroupByRef(g, id) ?? { ...node, urn: `${node.urn}#group`, name: `${String(id)} (not in the graph)` };
   for (const r of g.ofType(T.egressRule, T.ingressRule)) {
-    const sg = g.byId(r.inputs.securityGroupId);
-    out.push({ node: r, direction: r.type === T.egressRule ? "egress" : "ingress", subject: roleOf(sg), peer: peerOf(g, r.inputs, r.inputs.securityGroupId), ports: ports(r.inputs) });
+    out.push({ node: r, direction: r.type === T.egressRule ? "egress" : "ingress", group: groupOf(r, r.inputs.securityGroupId), peer: peerOf(g, r.inputs, r.inputs.securityGroupId), ports: ports(r.inputs) });
   }
   // Inline rules (on a group, or the legacy rule resource) name several peers at once.
-  const inline = (node: GraphNode, direction: "egress" | "ingress", subject: Role, rule: any, selfId?: string) => {
+  const inline = (node: GraphNode, direction: "egress" | "ingress", group: GraphNode, rule: any, selfId?: string) => {
     const peers: Peer[] = [
       ...arr<string>(rule.cidrBlocks).map((c) => ({ kind: "cidr", cidr: c }) as Peer),
       ...arr<string>(rule.ipv6CidrBlocks).map((c) => ({ kind: "cidr", cidr: c }) as Peer),
@@ -194,13 +283,13 @@ function firewallRules(g: ResourceGraph): FirewallRuleFact[] {
       ...arr<string>(rule.prefixListIds).map((id) => peerOf(g, { prefixListId: id })),
       ...(rule.self ? [{ kind: "self" } as Peer] : []),
     ];
-    for (const peer of peers.length ? peers : [{ kind: "unknown", ref: "(no peer)" } as Peer]) out.push({ node, direction, subject, peer, ports: ports(rule) });
+    for (const peer of peers.length ? peers : [{ kind: "unknown", ref: "(no peer)" } as Peer]) out.push({ node, direction, group, peer, ports: ports(rule) });
   };
   for (const sg of g.ofType(T.securityGroup, T.defaultSecurityGroup)) {
-    for (const rule of arr<any>(sg.inputs.egress)) inline(sg, "egress", roleOf(sg), rule, sg.id);
-    for (const rule of arr<any>(sg.inputs.ingress)) inline(sg, "ingress", roleOf(sg), rule, sg.id);
+    for (const rule of arr<any>(sg.inputs.egress)) inline(sg, "egress", sg, rule, sg.id);
+    for (const rule of arr<any>(sg.inputs.ingress)) inline(sg, "ingress", sg, rule, sg.id);
   }
-  for (const r of g.ofType(T.legacyRule)) inline(r, r.inputs.type === "egress" ? "egress" : "ingress", roleOf(g.byId(r.inputs.securityGroupId)), r.inputs, r.inputs.securityGroupId);
+  for (const r of g.ofType(T.legacyRule)) inline(r, r.inputs.type === "egress" ? "egress" : "ingress", groupOf(r, r.inputs.securityGroupId), r.inputs, r.inputs.securityGroupId);
   return out;
 }
 
@@ -406,7 +495,11 @@ export const awsFacts: CloudRuleTable = {
   routes,
   exposures,
   openDefaults,
-  firewallRules,
+  groupRules,
+  memberships,
+  placements,
+  identityUses,
+  declaredRole: roleOf,
   dns,
   policies,
   resourceWildcardActions: RESOURCE_WILDCARD_ACTIONS,

@@ -1,14 +1,19 @@
-// What the backend list (components/backends.ts) knows of Azure. Its component is not built yet: the
-// spec rules (TEE kinds) already apply, and loading the component refuses clearly. The Azure helper
-// replaces loadComponent and adds facts, mocks (see docs/backends.md).
+// What the backend list (components/backends.ts) knows of Azure. Pure: the component, and with it
+// @pulumi/azure-native, is loaded only by `loadComponent()`.
 import type { BackendDescriptor } from "../backend-descriptor";
-import { notBuiltYet } from "../backend-descriptor";
 import { azureRules } from "./rules";
+import { azureFacts } from "./facts";
+import { azureMocks } from "./mocks";
 
 export const azureBackend: BackendDescriptor = {
   name: "azure",
   title: "Azure",
   labelStyle: "tags",
   rules: azureRules,
-  loadComponent: notBuiltYet("azure"),
+  facts: azureFacts,
+  mocks: azureMocks,
+  loadComponent: () => {
+    const { AzureSandbox } = require("./component") as typeof import("./component");
+    return (name, args, opts) => new AzureSandbox(name, args, opts);
+  },
 };

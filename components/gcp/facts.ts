@@ -1,14 +1,18 @@
 // The GCP invariant facts: how I1–I8 read an @pulumi/gcp resource graph (type tokens and property
-// names verified against @pulumi/gcp 9.37.0). Reachability is derived from the graph's own references,
-// never from the component's labels: a firewall rule applies to the instances whose service account
-// (targetServiceAccounts) or network tag (targetTags) it names — or to every instance of its network
-// when it names neither — and its peers are the instances whose address or service account it names.
-// The `airlock-role` label only *names* an instance in findings. So the workload given the gate's
-// service account inherits the gate's allows (to the targets, to Google APIs) and I2 says so.
+// names verified against @pulumi/gcp 9.37.0). Reachability is derived from the graph's own references
+// (invariants/reach.ts does the resolving): on GCP a firewall rule's "group" is the service account it
+// targets (targetServiceAccounts), the set of instances with a network tag it targets (targetTags;
+// the rule itself stands for that group), or the whole network when it names neither. An instance is a
+// member of its service account's group by `serviceAccount.email`, of a tag group by `tags`, of its
+// network by its subnetwork. Peers are the instances whose address (networkIp) or service account a
+// rule names. The `airlock-role` label only *names* an instance in findings. So the workload given the
+// gate's service account or network tag inherits the gate's allows (to the targets, to Google APIs),
+// and I2/I4 say so. Routes apply network-wide, or to the instances with one of the route's tags.
 import { GCP_ROLE_LABEL, gcpLabelFields, isGcpLabelled } from "./labels";
 import { DEFAULT_INTERNET_GATEWAY, DNS_BYPASS, DNS_CATCH_ALL, GOOGLE_APIS_ZONE, RESTRICTED_VIP_RANGE } from "./services";
 import { CANARY_PREFIX } from "./bait";
 import type { ConfidentialKind } from "../spec/schema";
+import { cidrReachesInternet } from "../spec/net";
 import type { GraphNode, ResourceGraph } from "../invariants/graph";
 import type {
   AlarmFact,
@@ -17,12 +21,15 @@ import type {
   ComputeFact,
   DnsFact,
   ExposureFact,
-  FirewallRuleFact,
   FlowLogFact,
   ForbiddenType,
+  GroupRuleFact,
+  IdentityUseFact,
+  MembershipFact,
   OpenDefaultFact,
   Peer,
   PolicyFact,
+  PlacementFact,
   PolicyStatementFact,
   RecordFact,
   Role,
@@ -121,15 +128,6 @@ function networkIdOf(g: ResourceGraph, ref: unknown): string | undefined {
 }
 
 /** The instances a firewall rule applies to (GCP: by service account, by network tag, or all). */
-function ruleTargets(g: ResourceGraph, rule: GraphNode): GraphNode[] {
-  const inNetwork = instancesOf(g, networkIdOf(g, rule.inputs.network)!);
-  const sas = arr<string>(rule.inputs.targetServiceAccounts);
-  const tags = arr<string>(rule.inputs.targetTags);
-  if (sas.length) return inNetwork.filter((i) => sas.includes(saOf(i)!));
-  if (tags.length) return inNetwork.filter((i) => arr<string>(i.inputs.tags).some((t) => tags.includes(t)));
-  return inNetwork;
-}
-
 function cidrPeer(g: ResourceGraph, cidr: string, subject: Role, network: string): Peer {
   if (GOOGLE_API_RANGES.has(cidr))
     // The VIP serves every Google API (services.ts): an upstream of the gate's, never the workload's path to the record.
@@ -147,11 +145,23 @@ function ports(allow: any): string {
 
 // ---- I1
 
+/** Routes that lead somewhere other than Google's API front end (Private Google Access ranges). */
+function outboundRoutes(g: ResourceGraph): GraphNode[] {
+  return g.ofType(T.route).filter((r) => !(GOOGLE_API_RANGES.has(r.inputs.destRange) && r.inputs.nextHopGateway === DEFAULT_INTERNET_GATEWAY));
+}
+
+/** The routing scope of a route: the route itself when it is limited to network tags, else its network. */
+function routeScope(g: ResourceGraph, r: GraphNode): GraphNode | undefined {
+  return arr(r.inputs.tags).length ? r : g.ofType(T.network).find((n) => same(r.inputs.network, n));
+}
+
 function routes(g: ResourceGraph): RouteFact[] {
-  return g
-    .ofType(T.route)
-    .filter((r) => !(GOOGLE_API_RANGES.has(r.inputs.destRange) && r.inputs.nextHopGateway === DEFAULT_INTERNET_GATEWAY))
-    .map((r) => ({ node: r, destination: r.inputs.destRange, via: r.inputs.nextHopGateway ?? r.inputs.nextHopIp ?? r.inputs.nextHopInstance ?? r.inputs.nextHopIlb ?? r.inputs.nextHopVpnTunnel ?? "?" }));
+  return outboundRoutes(g).map((r) => ({
+    node: r,
+    table: routeScope(g, r),
+    destination: r.inputs.destRange,
+    via: r.inputs.nextHopGateway ?? r.inputs.nextHopIp ?? r.inputs.nextHopInstance ?? r.inputs.nextHopIlb ?? r.inputs.nextHopVpnTunnel ?? "?",
+  }));
 }
 
 function exposures(g: ResourceGraph): ExposureFact[] {
@@ -192,32 +202,104 @@ function openDefaults(g: ResourceGraph): OpenDefaultFact[] {
   return out;
 }
 
-// ---- I2, I3
+// ---- I2, I3: rules on groups, and who is in which group
 
-function firewallRules(g: ResourceGraph): FirewallRuleFact[] {
-  const out: FirewallRuleFact[] = [];
-  for (const r of g.ofType(T.firewall)) {
-    const allows = arr<any>(r.inputs.allows);
-    if (!allows.length || r.inputs.disabled === true) continue;
+/** The groups a rule's targets name: its service accounts, its tag group (the rule), or the network. */
+function ruleGroups(g: ResourceGraph, r: GraphNode): GraphNode[] {
+  const sas = arr<string>(r.inputs.targetServiceAccounts);
+  if (sas.length) return sas.map((sa) => g.ofType(T.account).find((a) => a.state.email === sa) ?? { ...r, urn: `${r.urn}#sa:${sa}`, name: sa });
+  if (arr(r.inputs.targetTags).length) return [r];
+  const network = g.ofType(T.network).find((n) => same(r.inputs.network, n));
+  return network ? [network] : [];
+}
+
+function allowRules(g: ResourceGraph): GraphNode[] {
+  return g.ofType(T.firewall).filter((r) => arr(r.inputs.allows).length > 0 && r.inputs.disabled !== true);
+}
+
+function groupRules(g: ResourceGraph): GroupRuleFact[] {
+  const out: GroupRuleFact[] = [];
+  const members = memberships(g);
+  for (const r of allowRules(g)) {
     const network = networkIdOf(g, r.inputs.network)!;
     const direction = (r.inputs.direction ?? "INGRESS") === "EGRESS" ? "egress" : "ingress";
-    for (const target of ruleTargets(g, r)) {
-      const subject = roleOf(target);
+    for (const group of ruleGroups(g, r)) {
+      // Only for what the Google API VIP counts as (an upstream of the gate's, nobody else's path):
+      // the group's members by reference; reach.ts decides whom the rule applies to.
+      const roles = new Set(members.filter((m) => m.group.urn === group.urn).map((m) => m.role));
+      const subject: Role = roles.size === 1 ? [...roles][0] : "unknown";
       let peers: Peer[];
       if (direction === "egress") peers = arr<string>(r.inputs.destinationRanges).map((c) => cidrPeer(g, c, subject, network));
       else {
-        const bySa = arr<string>(r.inputs.sourceServiceAccounts).flatMap((sa) => {
-          const users = instancesOf(g, network).filter((i) => saOf(i) === sa);
-          return users.length ? users.map((u) => (u === target ? ({ kind: "self" } as Peer) : ({ kind: "role", role: roleOf(u) } as Peer))) : [{ kind: "unknown", ref: sa } as Peer];
+        const bySa = arr<string>(r.inputs.sourceServiceAccounts).map((sa): Peer => {
+          const account = g.ofType(T.account).find((a) => a.state.email === sa);
+          return account ? (account.urn === group.urn ? { kind: "self" } : { kind: "group", group: account }) : { kind: "unknown", ref: sa };
         });
         const byTag = arr<string>(r.inputs.sourceTags).flatMap((tag) => instancesOf(g, network).filter((i) => arr<string>(i.inputs.tags).includes(tag)).map((u) => ({ kind: "role", role: roleOf(u) }) as Peer));
         peers = [...bySa, ...byTag, ...arr<string>(r.inputs.sourceRanges).map((c) => cidrPeer(g, c, subject, network))];
       }
       if (!peers.length) peers = [{ kind: "cidr", cidr: "0.0.0.0/0" }]; // a rule naming no peer matches every address
-      for (const peer of peers) for (const a of allows) out.push({ node: r, direction, subject, peer, ports: ports(a) });
+      for (const peer of peers) for (const a of arr<any>(r.inputs.allows)) out.push({ node: r, direction, group, peer, ports: ports(a) });
     }
   }
   return out;
+}
+
+function accountOf(g: ResourceGraph, i: GraphNode): GraphNode | undefined {
+  const email = saOf(i);
+  return email ? g.ofType(T.account).find((a) => a.state.email === email) : undefined;
+}
+
+function memberships(g: ResourceGraph): MembershipFact[] {
+  const out: MembershipFact[] = [];
+  const rules = allowRules(g);
+  for (const i of g.ofType(T.instance)) {
+    const role = roleOf(i);
+    const account = accountOf(g, i);
+    if (account) out.push({ member: i, role, group: account, via: "serviceAccount.email" });
+    const network = networkOfInstance(g, i);
+    for (const r of rules.filter((x) => networkIdOf(g, x.inputs.network) === network)) {
+      const tags = arr<string>(r.inputs.targetTags);
+      if (!arr(r.inputs.targetServiceAccounts).length && tags.length && arr<string>(i.inputs.tags).some((t) => tags.includes(t))) out.push({ member: i, role, group: r, via: "tags" });
+    }
+    // Members of the whole network only where an allow rule applies to every instance of it.
+    const net = g.ofType(T.network).find((n) => n.id === network);
+    if (net && rules.some((r) => same(r.inputs.network, net) && !arr(r.inputs.targetServiceAccounts).length && !arr(r.inputs.targetTags).length))
+      out.push({ member: i, role, group: net, via: "network (a rule with no target applies to every instance)" });
+  }
+  return out;
+}
+
+/** Which subnet each instance uses, and which outbound routes reach it (by network or by tag). */
+function placements(g: ResourceGraph): PlacementFact[] {
+  const out: PlacementFact[] = [];
+  const outbound = outboundRoutes(g).filter((r) => cidrReachesInternet(String(r.inputs.destRange)));
+  for (const i of g.ofType(T.instance)) {
+    const ni = arr<any>(i.inputs.networkInterfaces)[0];
+    const subnet = ni && g.ofType(T.subnet).find((s) => same(ni.subnetwork, s));
+    if (!subnet) continue;
+    const network = networkOfInstance(g, i);
+    const scopes = outbound
+      .filter((r) => networkIdOf(g, r.inputs.network) === network)
+      .filter((r) => !arr(r.inputs.tags).length || arr<string>(r.inputs.tags).some((t) => arr<string>(i.inputs.tags).includes(t)))
+      .map((r) => routeScope(g, r));
+    const unique = [...new Set(scopes.filter(Boolean))] as GraphNode[];
+    if (!unique.length) out.push({ member: i, role: roleOf(i), subnet });
+    for (const routeTable of unique) out.push({ member: i, role: roleOf(i), subnet, routeTable });
+  }
+  return out;
+}
+
+function identityUses(g: ResourceGraph): IdentityUseFact[] {
+  return g.ofType(T.instance).flatMap((i) => {
+    const account = accountOf(g, i);
+    return account ? [{ member: i, role: roleOf(i), identity: account, via: "serviceAccount.email" }] : [];
+  });
+}
+
+/** Groups carry no role of their own on GCP (service accounts have no labels): named by their members only. */
+function declaredRole(group: GraphNode): Role {
+  return group.type === T.instance ? roleOf(group) : "unknown";
 }
 
 function dns(g: ResourceGraph): DnsFact {
@@ -455,7 +537,11 @@ export const gcpFacts: CloudRuleTable = {
   routes,
   exposures,
   openDefaults,
-  firewallRules,
+  groupRules,
+  memberships,
+  placements,
+  identityUses,
+  declaredRole,
   dns,
   policies,
   resourceWildcardActions: new Set(),

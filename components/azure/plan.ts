@@ -5,25 +5,12 @@
 import type { SandboxSpec } from "../spec/schema";
 import { isPrivateIpv4 } from "../spec/net";
 import { shortHash } from "../naming";
-import { hostAt, IPV4_LITERAL, splitCidr } from "../cloud/layout";
+import { GateListener, hostAt, IPV4_LITERAL, splitCidr } from "../cloud/layout";
+export type { GateListener };
 import { AZURE_ENDPOINT_SERVICES, BLOB_SUFFIX } from "./services";
 
 export const SUBNET_PARTS = ["workload", "gate", "endpoints", "targets"] as const;
 export type SubnetPart = (typeof SUBNET_PARTS)[number];
-
-export interface GateListener {
-  name: string;
-  listenPort: number;
-  /** `host:port` the gate forwards to. */
-  upstream: string;
-  via: "endpoint" | "target" | "address";
-  service?: string;
-  target?: string;
-  host?: string;
-  port: number;
-  /** Names the workload resolves to the gate. */
-  aliases: string[];
-}
 
 export interface EndpointPlan {
   service: string;

@@ -12,6 +12,7 @@ import { DEFAULT_CVM_IMAGE, DEFAULT_IMAGE, hardenedVm } from "./instance";
 import { azureVmSize, teeOfSize } from "./rules";
 import { sizingViewOf } from "../spec/backend-rules";
 import { renderWorkloadBoot } from "./userdata";
+import { workloadSetupOf } from "../cloud/boot";
 import { GiB } from "../spec/units";
 
 export function buildWorkload(ctx: AzureContext, a: { net: Network; identity: MachineIdentity; store: RecordStore; homeFiles: pulumi.Input<Record<string, string>>; dependsOn: pulumi.Resource[] }): compute.VirtualMachine {
@@ -20,19 +21,7 @@ export function buildWorkload(ctx: AzureContext, a: { net: Network; identity: Ma
   const tee = spec.confidential === "none" ? "none" : teeOfSize(size);
   const hosts: Record<string, string[]> = plan.listeners.length ? { [plan.gateIp]: [...new Set(plan.listeners.flatMap((l) => l.aliases))] } : {};
   const bootScript = pulumi.all([a.identity.uai.clientId, a.homeFiles]).apply(([clientId, homeFiles]) =>
-    renderWorkloadBoot({
-      ttlSeconds: spec.ttlMs / 1000,
-      clientId,
-      blobEndpoint: a.store.blobEndpoint,
-      recordContainer: CONTAINERS.record,
-      logPrefix: a.identity.logPrefix,
-      user: spec.workload.user,
-      command: spec.workload.command,
-      env: spec.workload.env,
-      pids: spec.workload.pids,
-      hosts,
-      homeFiles,
-    }),
+    renderWorkloadBoot({ ttlSeconds: spec.ttlMs / 1000, clientId, blobEndpoint: a.store.blobEndpoint, recordContainer: CONTAINERS.record, logPrefix: a.identity.logPrefix, ...workloadSetupOf(spec, hosts, homeFiles) }),
   );
   return hardenedVm(ctx, "workload", {
     role: "workload",

@@ -62,6 +62,12 @@ export interface WorkloadSetup {
   homeFiles: Record<string, string>;
 }
 
+/** The workload setup a spec asks for (the same on every VM backend). */
+export function workloadSetupOf(spec: { workload: { user: string; command: string[]; env: Record<string, string>; pids: number } }, hosts: Record<string, string[]>, homeFiles: Record<string, string>): WorkloadSetup {
+  const { user, command, env, pids } = spec.workload;
+  return { user, command, env, pids, hosts, homeFiles };
+}
+
 /** User, home files (private, owned by the user), /etc/hosts entries and the workload service. */
 export function workloadSetup(w: WorkloadSetup): string {
   const home = homeDirOf(w.user);

@@ -26,3 +26,19 @@ export function hostAt(subnet: string, index: number, offset = 10): string {
 }
 
 export const IPV4_LITERAL = /^\d+\.\d+\.\d+\.\d+$/;
+
+/** One gate listener per allowed upstream (spec `egress.allow[]`), as every VM backend plans it. */
+export interface GateListener {
+  /** The upstream's name; also the Toxiproxy proxy name. */
+  name: string;
+  listenPort: number;
+  /** `host:port` the gate forwards to. */
+  upstream: string;
+  via: "endpoint" | "target" | "address";
+  service?: string;
+  target?: string;
+  host?: string;
+  port: number;
+  /** Names the workload resolves to the gate. */
+  aliases: string[];
+}

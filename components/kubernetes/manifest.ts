@@ -26,6 +26,7 @@ export const KINDS: Record<string, KindInfo> = {
   "v1/ConfigMap": { plural: "configmaps", namespaced: true, token: "kubernetes:core/v1:ConfigMap" },
   "v1/ResourceQuota": { plural: "resourcequotas", namespaced: true, token: "kubernetes:core/v1:ResourceQuota" },
   "v1/LimitRange": { plural: "limitranges", namespaced: true, token: "kubernetes:core/v1:LimitRange" },
+  "v1/Event": { plural: "events", namespaced: true, token: "kubernetes:core/v1:Event" },
   "v1/Node": { plural: "nodes", namespaced: false, token: "kubernetes:core/v1:Node" },
   "networking.k8s.io/v1/NetworkPolicy": { plural: "networkpolicies", namespaced: true, token: "kubernetes:networking.k8s.io/v1:NetworkPolicy" },
   "node.k8s.io/v1/RuntimeClass": { plural: "runtimeclasses", namespaced: false, token: "kubernetes:node.k8s.io/v1:RuntimeClass" },

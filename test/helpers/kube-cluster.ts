@@ -72,7 +72,7 @@ function openssl(args: string[], cwd: string) {
 
 function makeCerts(dir: string) {
   openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=airlock-test-ca"], dir);
-  fs.writeFileSync(path.join(dir, "san.cnf"), "subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:10.0.0.1\n");
+  fs.writeFileSync(path.join(dir, "san.cnf"), "subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:10.96.0.1\n");
   openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "apiserver.key", "-out", "apiserver.csr", "-subj", "/CN=kube-apiserver"], dir);
   openssl(["x509", "-req", "-in", "apiserver.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "apiserver.crt", "-days", "2", "-extfile", "san.cnf"], dir);
   openssl(["genrsa", "-out", "sa.key", "2048"], dir);
@@ -139,7 +139,8 @@ async function start(): Promise<KubeCluster> {
     procs.push(p);
     return p;
   };
-  const serviceCidr = "10.0.0.0/24";
+  // The stacks' service range, so that their fixed gate/target addresses are valid here.
+  const serviceCidr = "10.96.0.0/12";
   try {
     run("etcd", [
       `--data-dir=${dir}/etcd`,
@@ -186,6 +187,7 @@ async function start(): Promise<KubeCluster> {
     run("kube-scheduler", [`--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`, "--leader-elect=false", "--secure-port=0"]);
     run("kwok", [
       `--kubeconfig=${kubeconfig}`,
+      `--config=${path.join(binDir, "..", "kwok-stages.yaml")}`,
       "--manage-all-nodes=false",
       "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
       "--manage-nodes-with-label-selector=",
@@ -202,7 +204,7 @@ async function start(): Promise<KubeCluster> {
       kind: "Node",
       metadata: { name: node, annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" }, labels: { "kubernetes.io/hostname": node, type: "kwok" } },
       spec: {},
-      status: { allocatable: { cpu: "512", memory: "2Ti", pods: "2000" }, capacity: { cpu: "512", memory: "2Ti", pods: "2000" } },
+      status: { allocatable: { cpu: "512", memory: "2Ti", "ephemeral-storage": "100Ti", pods: "2000" }, capacity: { cpu: "512", memory: "2Ti", "ephemeral-storage": "100Ti", pods: "2000" } },
     });
     // Nothing clears the not-ready taint with the node lifecycle controller off; kwok marks it Ready.
     await until("kwok node Ready", 60_000, async () => {

@@ -88,3 +88,16 @@ describe("AWS deploy-time defects (issue 8)", () => {
     });
   });
 });
+
+describe("AWS deploy-time defects (issue 8), refused before anything is registered", () => {
+  it("9. an aws:region that differs from spec.region is refused, naming both and the fix", async () => {
+    const { GraphRecorder } = await import("./helpers/pulumi-mocks");
+    const { SpecError } = await import("../components/spec");
+    const recorder = new GraphRecorder();
+    await assert.rejects(
+      buildVariant("aws", () => undefined, recorder, { "aws:region": "eu-central-1" }),
+      (e: any) => e instanceof SpecError && e.issues.some((i) => i.path === "region" && /aws:region is 'eu-central-1'.*'us-east-2'/.test(i.message) && /pulumi config set aws:region us-east-2/.test(i.fix)),
+    );
+    assert.deepStrictEqual(recorder.nodes.filter((n) => n.type.startsWith("aws:")), [], "no AWS resource registered");
+  });
+});

@@ -103,7 +103,7 @@ function locate(opts: LocateOptions): { engine?: PulumiEngine; looked: string[] 
     if (found) return { engine: make(found, "path"), looked };
     looked.push("`pulumi` on PATH");
   }
-  const cached = path.join(cachedEnginePaths(root, env).checkout, "pulumi");
+  const cached = path.join(cachedEnginePaths(root, env).checkout, "bin", "pulumi");
   if (isExecutable(cached)) return { engine: make(cached, "cache"), looked };
   looked.push(cached);
   return { looked };
@@ -146,4 +146,20 @@ export function engineEnv(engine: PulumiEngine, opts: EngineEnvOptions = {}, bas
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PATH: [engine.binDir, base.PATH ?? ""].filter(Boolean).join(path.delimiter),
   };
+}
+
+/**
+ * The Automation API's handle on this engine. PulumiCommand.get wants `<root>/bin/pulumi`; an engine
+ * in a folder not named `bin` is reached through a symlink in a private `bin/` (the engine resolves
+ * symlinks to find the plugins beside its real executable, so nothing else changes).
+ */
+export async function pulumiCommand(engine: PulumiEngine): Promise<import("@pulumi/pulumi/automation").PulumiCommand> {
+  const { PulumiCommand } = await import("@pulumi/pulumi/automation");
+  let root = path.dirname(engine.binDir);
+  if (path.basename(engine.binDir) !== "bin") {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-pulumi-cmd-"));
+    fs.mkdirSync(path.join(root, "bin"));
+    fs.symlinkSync(engine.pulumi, path.join(root, "bin", "pulumi"));
+  }
+  return PulumiCommand.get({ root });
 }

@@ -25,6 +25,7 @@ export const COMMANDS: Record<string, { summary: string; load: () => Command }> 
   chaos: { summary: "run or validate a chaos experiment (network faults, packet loss, resource starvation) with guaranteed rollback", load: () => require("./chaos").command },
   recover: { summary: "undo what crashed or killed Airlock runs left behind (sandbox objects, chaos faults)", load: () => require("./recover").command },
   serve: { summary: "serve the control protocol (create/exec/files/destroy) for harnesses such as Inspect AI", load: () => require("./serve").command },
+  schema: { summary: "print the JSON Schema of a sandbox spec (or: chaos, stack) for editors and other tools", load: () => require("./schema").command },
 };
 
 function help(): string {

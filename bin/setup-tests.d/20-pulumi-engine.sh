@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 source tools/pulumi/engine-paths.sh
 VER=$PULUMI_ENGINE_VERSION
 HOME_DIR=$PULUMI_ENGINE_HOME
-CO=$PULUMI_ENGINE_CHECKOUT
+CO=$PULUMI_ENGINE_CHECKOUT/bin
 
 gover=$(sed -n 's#^require github.com/pulumi/pulumi/pkg/v3 v\(.*\)$#\1#p' tools/pulumi/go.mod)
 if [ "$gover" != "$VER" ]; then
@@ -64,5 +64,5 @@ exec \"$node_bin\" \"$PULUMI_ENGINE_ROOT/node_modules/@pulumi/pulumi/$2\" \"\$@\
 }
 shim pulumi-resource-pulumi-nodejs cmd/dynamic-provider/index.js
 shim pulumi-analyzer-policy-nodejs cmd/run-policy-pack/index.js
-printf '%s\n' "$PULUMI_ENGINE_ROOT" > "$CO/checkout"
+printf '%s\n' "$PULUMI_ENGINE_ROOT" > "$PULUMI_ENGINE_CHECKOUT/checkout"
 echo "setup-tests: Pulumi engine for this checkout: $CO (put it first on PATH for --policy-pack)"

@@ -4,6 +4,8 @@ import type { BackendDescriptor } from "../backend-descriptor";
 import { awsRules } from "./rules";
 import { awsFacts } from "./facts";
 import { awsMocks } from "./mocks";
+import { awsMutations } from "./mutations";
+import { awsEquivalence } from "./equivalence";
 
 export const awsBackend: BackendDescriptor = {
   name: "aws",
@@ -12,6 +14,8 @@ export const awsBackend: BackendDescriptor = {
   rules: awsRules,
   facts: awsFacts,
   mocks: awsMocks,
+  mutations: awsMutations,
+  equivalence: awsEquivalence,
   loadComponent: () => {
     const { AwsSandbox } = require("./component") as typeof import("./component");
     return (name, args, opts) => new AwsSandbox(name, args, opts);

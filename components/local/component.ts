@@ -7,6 +7,7 @@
 //
 // The dynamic provider runs as serialized JavaScript in Pulumi's provider host, where TypeScript is not
 // registered: each call registers ts-node (transpile-only) and loads the library by absolute path.
+import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { SandboxComponentBase, SandboxComponentArgs } from "../sandbox-base";
@@ -43,13 +44,18 @@ function loadLibrary(root: string, stateDirectory: string, module: string): any 
 }
 
 export const localSandboxProvider: pulumi.dynamic.ResourceProvider = {
-  async check(_olds: any, news: any) {
-    return { inputs: news };
+  async check(olds: Partial<LocalSandboxInputs>, news: LocalSandboxInputs) {
+    // The expiry is computed once, when the sandbox is first created, and kept in the stack's state:
+    // the program computes "now + ttl" on every run, and taking that would make every `pulumi up` a
+    // diff. A new expiry comes only with a new sandbox (a replacing change, or the old one expired).
+    const same = (["spec", "sandboxName", "taskDir", "stateDir"] as const).every((k) => JSON.stringify(olds[k]) === JSON.stringify(news[k]));
+    const kept = olds.expiresAt && same && Date.parse(olds.expiresAt) > Date.now() ? olds.expiresAt : news.expiresAt;
+    return { inputs: { ...news, expiresAt: kept } };
   },
 
   async diff(_id: string, olds: LocalSandboxInputs, news: LocalSandboxInputs) {
-    // The expiry is fixed when the sandbox is created (its owner's timer and journal hold it): a new
-    // `pulumi up` alone does not extend it; `pulumi up --replace` does.
+    // The expiry is fixed when the sandbox is created (its owner's timer and journal hold it; check()
+    // keeps it in the inputs): a new `pulumi up` alone does not extend it.
     const replaces = (["spec", "sandboxName", "taskDir", "stateDir"] as const).filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
     // Same id before and after: the old sandbox must be gone before the new one is created.
     return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
@@ -61,8 +67,15 @@ export const localSandboxProvider: pulumi.dynamic.ResourceProvider = {
     const lifecycle = loadLibrary(inputs.root, inputs.stateDir, "lifecycle.ts");
     sandbox.checkHost();
     await lifecycle.recoverDeadSandboxes();
+    // The stack's id, unless a sandbox of that id exists or existed on this host: records are kept
+    // after a sandbox is gone (sealed; nothing can be appended), so `pulumi destroy` then `pulumi up`,
+    // or a second checkout's stack of the same name, gets the next free "<id>-<n>" and its own record.
+    const layout = loadLibrary(inputs.root, inputs.stateDir, "layout.ts");
+    const handles = loadLibrary(inputs.root, inputs.stateDir, "handle.ts");
+    let id = inputs.sandboxName;
+    for (let n = 2; handles.loadHandle(id) || fs.existsSync(layout.sandboxLayout(id).record); n++) id = `${inputs.sandboxName}-${n}`;
     const handle = await client.supervisedCreate(inputs.spec, {
-      identity: { id: inputs.sandboxName, expiresAt: new Date(inputs.expiresAt), owner: inputs.owner },
+      identity: { id, expiresAt: new Date(inputs.expiresAt), owner: inputs.owner },
       taskDir: inputs.taskDir,
       startWorkload: true,
     });

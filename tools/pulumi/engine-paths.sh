@@ -1,8 +1,9 @@
 # Where the Pulumi engine of this checkout lives; sourced by bin/setup-tests.d/20-pulumi-engine.sh.
 # automation/engine.ts computes the same paths (keep the two in step):
 #   $PULUMI_ENGINE_HOME/bin/pulumi               the CLI, built once per version, shared by checkouts
-#   $PULUMI_ENGINE_CHECKOUT/pulumi               a hard link to it, next to this checkout's plugin shims
-#   $PULUMI_ENGINE_CHECKOUT/pulumi-resource-pulumi-nodejs, pulumi-analyzer-policy-nodejs
+#   $PULUMI_ENGINE_CHECKOUT/bin/pulumi           a hard link to it, next to this checkout's plugin shims
+#   $PULUMI_ENGINE_CHECKOUT/bin/pulumi-resource-pulumi-nodejs, .../bin/pulumi-analyzer-policy-nodejs
+# (<root>/bin/pulumi is the layout the Automation API's PulumiCommand.get({ root }) expects.)
 # The shims run this checkout's node_modules/@pulumi/pulumi, so every checkout gets its own folder,
 # named by a hash of the checkout's real path. The engine looks for its bundled dynamic-provider
 # plugin next to its own (symlink-resolved) executable, hence a hard link and not a symlink.

@@ -45,6 +45,8 @@ export const i2: Invariant = {
     // gate's group may open whatever the gate may, and is reported as such.
     for (const m of mixedGroups(graph, rules)) out.push(finding(m.group, `firewall group shared by the ${m.roles.join(" and the ")} (${m.via.join(", ")}): each gets the other's rules`));
     for (const r of effectiveFirewallRules(graph, rules).filter((x) => x.direction === "egress")) {
+      // An allow of every protocol and port is never needed: each path Airlock opens names its port.
+      if (r.ports === "all") out.push(finding(r.node, `${r.subject} allows every protocol and port to ${describePeer(r.peer)}`, r.subject === "gate" && r.peer.kind === "cidr" && cidrReachesInternet(r.peer.cidr) ? "allowInternet" : undefined));
       if (r.peer.kind === "cidr" && cidrReachesInternet(r.peer.cidr)) {
         out.push(finding(r.node, `${r.subject} may open ${r.ports} to ${r.peer.cidr} (public address space)`, r.subject === "gate" ? "allowInternet" : undefined));
       } else if (!egressAllowed(r)) {

@@ -68,6 +68,12 @@ function tool(name: string): string {
   return p;
 }
 
+/** A python the gate's uid can run: the system's (a root user's pyenv shims under /root are not readable by other uids). */
+function systemPython(): string {
+  for (const p of ["/usr/bin/python3", "/bin/python3"]) if (fs.existsSync(p)) return p;
+  return tool("python3");
+}
+
 export interface GateConfinement {
   uid: number;
   /** cgroup.procs files of the gate's cgroup (one per v1 hierarchy, one on v2). */
@@ -90,7 +96,7 @@ export function confinedGateCommand(c: GateConfinement, serverArgv: string[]): {
   const args = [
     "-c", GATE_JOIN, c.argv0, ...c.cgroupProcs, "--",
     ...setpriv,
-    tool("python3"), "-I", "-S", "-c", GATE_EXEC, String(c.ownerPid ?? process.pid), c.argv0, seccompFd === undefined ? "-" : String(GATE_SECCOMP_FD),
+    systemPython(), "-I", "-S", "-c", GATE_EXEC, String(c.ownerPid ?? process.pid), c.argv0, seccompFd === undefined ? "-" : String(GATE_SECCOMP_FD),
     ...serverArgv,
   ];
   return { file: "/bin/sh", args, seccompFd };

@@ -410,7 +410,9 @@ export class Cgroup {
  * new one — and so a failure between the writes never leaves the cgroup with more CPU than it had
  * or was meant to get (the old code lifted the quota to -1 first: for a moment no limit at all):
  *   to unlimited:            quota -1 first (that is the new value), then the period;
- *   from unlimited:          period first (still unlimited, the old value), then the quota;
+ *   from unlimited:          quota first where the period shrinks or stays (new quota over the old,
+ *                            longer period: narrower than the new), else the period first (still
+ *                            unlimited: the old value), then the quota;
  *   period grows or stays:   period first — old quota over a longer period: narrower than the old;
  *   period shrinks:          quota first — new quota over the old, longer period: narrower than the new.
  * Every intermediate is then at most max(old, new), which also keeps it within a limited parent's
@@ -424,7 +426,7 @@ export function v1CpuWriteOrder(old: CpuLimit, next: CpuLimit): ("quota" | "peri
   if (!quotaChanges && !periodChanges) return steps;
   if (!periodChanges) return ["quota"];
   if (!quotaChanges) return ["period"]; // one write: no intermediate state
-  const quotaFirst = next.quotaUs === null ? true : old.quotaUs === null ? false : next.periodUs < old.periodUs;
+  const quotaFirst = next.quotaUs === null ? true : old.quotaUs === null ? next.periodUs <= old.periodUs : next.periodUs < old.periodUs;
   return quotaFirst ? ["quota", "period"] : ["period", "quota"];
 }
 

@@ -153,7 +153,7 @@ describe("local sandbox: the egress gate is confined (issue 10 §1)", function (
     assert.strictEqual(filtered.argv0, "airlock-gate-probe", "the server runs under the argv[0] the sweeper reads");
   });
 
-  it("is in a cgroup of its own with memory, pids (and CPU) limits, read from the cgroup files", () => {
+  it("is in a cgroup of its own with memory and pids limits, read from the cgroup files", () => {
     const pid = sb.handle.gate.process.pid;
     const dirs = cgroupDirsOf(pid);
     const mem = cgroupFile(pid, ["memory.max", "memory.limit_in_bytes"]);
@@ -164,8 +164,6 @@ describe("local sandbox: the egress gate is confined (issue 10 §1)", function (
     assert.ok(/^\d+$/.test(pids.value) && Number(pids.value) <= DOC_BOUND.pids, `pids limit ${pids.value}`);
     const current = cgroupFile(pid, ["pids.current"]);
     assert.ok(current && Number(current.value) >= 1, `positive control: the gate's tasks are not counted there (${current?.value})`);
-    const cpu = cgroupFile(pid, ["cpu.max", "cpu.cfs_quota_us"]);
-    assert.ok(cpu && !/^(max|-1)\b/.test(cpu.value), `CPU not limited: ${cpu?.value}`);
   });
 
   it("told through its admin API to proxy to a stand-in internet host, it cannot reach it (the host can; an unconfined Toxiproxy can); the listed upstreams still work", async () => {

@@ -1,7 +1,7 @@
 // How the egress gate (Toxiproxy) is confined. The gate is the one process the workload talks to, so
 // it gets the same treatment as the workload wherever the gate's job allows it:
 //
-//   /bin/sh (root)        joins the gate's own cgroup (memory, pids, CPU limits) before anything
+//   /bin/sh (root)        joins the gate's own cgroup (memory and pids limits) before anything
 //                         else runs, so it is counted and limited before it can start a thread
 //   setpriv               a leased uid/gid of its own (not the workload's, not root), no groups,
 //                         every capability and the bounding set dropped, no_new_privs
@@ -25,8 +25,12 @@
 import * as fs from "fs";
 import { findTool, HostToolMissing } from "../host/exec";
 
-/** The gate's cgroup limits: a connection flood or a leak inside Toxiproxy cannot take the host's memory or pids. */
-export const GATE_LIMITS = { cpus: 1, memoryBytes: 128 * 1024 ** 2, pids: 128 };
+/**
+ * The gate's cgroup limits: a connection flood or a leak inside Toxiproxy cannot take the host's memory
+ * or pids. No CPU quota: a throttled gate would add up to a CFS period (100 ms) to the latencies the
+ * chaos runner measures through it; its CPU is accounted in its cgroup.
+ */
+export const GATE_LIMITS = { memoryBytes: 128 * 1024 ** 2, pids: 128 };
 
 /** Descriptor the seccomp program reaches the gate's python step on (read and closed there). */
 export const GATE_SECCOMP_FD = 3;

@@ -282,7 +282,6 @@ export class LocalSandbox {
       }
       const gateCg = new Cgroup(cgHost, names.gateCgroup);
       await journal.apply("cgroup", `cgroup ${names.gateCgroup} (${cgHost.mode})`, cgroupRef(gateCg), () => gateCg.create());
-      gateCg.setLimit("cpu", { quotaUs: GATE_LIMITS.cpus * 100_000, periodUs: 100_000 });
       gateCg.setLimit("memory.max", GATE_LIMITS.memoryBytes);
       gateCg.setLimit("pids.max", GATE_LIMITS.pids);
       gateCg.limitSocketMemory(GATE_LIMITS.memoryBytes);

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Command> = {
   chaos: () => require("./chaos").command,
   recover: () => require("./recover").command,
   serve: () => require("./serve").command,
+  schema: () => require("./schema").command,
 };
 
 function help(): string {

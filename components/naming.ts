@@ -70,3 +70,16 @@ export function resourceName(identity: SandboxIdentity | string, part: string, m
   const h = shortHash(full, 6);
   return `${full.slice(0, maxLength - 7)}-${h}`;
 }
+
+/**
+ * The inverse of expiryLabelValue: the expiry a label says, or undefined when it is not one Airlock
+ * wrote (a sweeper must then leave the resource alone rather than guess).
+ */
+export function parseExpiryLabel(value: string | undefined): Date | undefined {
+  if (!value) return undefined;
+  // tags style: 2026-12-01T12:00:00Z; gcp / kubernetes style: 2026-12-01t12-00-00z.
+  const m = /^(\d{4}-\d{2}-\d{2})t(\d{2})[:-](\d{2})[:-](\d{2})z$/i.exec(value.trim());
+  if (!m) return undefined;
+  const d = new Date(`${m[1]}T${m[2]}:${m[3]}:${m[4]}Z`);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}

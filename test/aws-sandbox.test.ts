@@ -73,7 +73,14 @@ describe("AwsSandbox (stack aws, recorded resource inputs)", () => {
     assert.strictEqual(o.recordLocation, `s3://${record.state.bucket}/`);
     // One endpoint per egress.allow entry of the stack file, on the gate's fixed private address.
     assert.deepStrictEqual(Object.keys(o.gateEndpoints).sort(), ["model-api", "target-web"]);
-    for (const ep of Object.values<string>(o.gateEndpoints)) assert.strictEqual(ep.split(":")[0], gate.inputs.privateIp);
+    // Ports from stacks/Pulumi.aws.yaml (no listenPort set, so the listener keeps the upstream's port).
+    assert.deepStrictEqual(o.gateEndpoints, { "model-api": `${gate.inputs.privateIp}:443`, "target-web": `${gate.inputs.privateIp}:8080` });
+    // And each exported port is one the gate's security group actually opens to the workload.
+    const opened = ofType(built.graph, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+      .filter((r) => r.inputs.securityGroupId === gate.inputs.vpcSecurityGroupIds[0] && r.inputs.referencedSecurityGroupId === workload.inputs.vpcSecurityGroupIds[0])
+      .map((r) => r.inputs.fromPort)
+      .sort((a, b) => a - b);
+    assert.deepStrictEqual(Object.values<string>(o.gateEndpoints).map((ep) => Number(ep.split(":")[1])).sort((a, b) => a - b), opened);
   });
 
   describe("boundary", () => {
@@ -378,7 +385,7 @@ describe("AwsSandbox spec options", () => {
 
   it("refuses sev-snp on a non-SEV instance type even when the component is called directly", async () => {
     const { buildGraph } = await import("../components/invariants/mock-graph");
-    const { AwsSandbox } = await import("../components/aws");
+    const { AwsSandbox } = await import("../components/aws/component");
     const { parseSpec } = await import("../components/spec");
     const { identityFor } = await import("../components/naming");
     const ok = parseSpec(stackSpecDoc("aws"));

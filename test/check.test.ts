@@ -80,6 +80,30 @@ describe("airlock check (subprocess)", () => {
     });
   });
 
+  describe("a stack whose component is mis-wired (test/helpers/check-breaks-firewall.ts adds 0.0.0.0/0 egress to the workload)", () => {
+    const broken = { NODE_OPTIONS: `--require ts-node/register/transpile-only --require ${path.join(__dirname, "helpers", "check-breaks-firewall.ts")}` };
+
+    // The control is the first test of this file: the same stack without the injected rule exits 0.
+    it("exits 1 and prints a FAIL line for I2 with the offending rule; the others still pass", async () => {
+      const r = await runCli(["check", "--stack", "aws"], { env: { AIRLOCK_QUIET: "1", ...broken } });
+      assert.strictEqual(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, /^FAIL\s+I2 default-deny egress/m);
+      assert.match(r.stdout, /^\s+- aws:vpc\/securityGroupEgressRule:SecurityGroupEgressRule::.*injected-open-egress: workload may open all to 0\.0\.0\.0\/0/m);
+      for (const id of ["I1", "I3", "I4", "I5", "I6", "I7", "I8"]) assert.match(r.stdout, new RegExp(`^PASS\\s+${id} `, "m"));
+      assert.match(r.stdout, /^FAILED: 7 pass, 1 fail/m);
+    });
+
+    it("--json: ok false, exit 1, the failing verdict and its finding", async () => {
+      const r = await runCli(["check", "--stack", "aws", "--json"], { env: { AIRLOCK_QUIET: "1", ...broken } });
+      assert.strictEqual(r.code, 1, r.stderr);
+      const out = JSON.parse(r.stdout);
+      assert.strictEqual(out.ok, false);
+      const failed = out.verdicts.filter((v: any) => v.status === "fail");
+      assert.deepStrictEqual(failed.map((v: any) => v.id), ["I2"]);
+      assert.ok(failed[0].findings.some((f: any) => /injected-open-egress/.test(f.resource) && !f.waived), JSON.stringify(failed[0].findings));
+    });
+  });
+
   it("a stack that does not exist is an error, not a crash", async () => {
     const r = await airlock("check", "--stack", "no-such-stack");
     assert.strictEqual(r.code, 2);

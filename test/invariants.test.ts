@@ -95,6 +95,26 @@ describe("invariants on the aws stacks", () => {
 
   const sg = (graph: ResourceGraph, role: string) => graph.nodes.find((n) => n.type === T.sg && n.inputs.tags?.["airlock:role"] === role)!;
 
+  // Issue 7 step 0b: the checks follow the graph's own references (instance → security groups → rules;
+  // instance → subnet → route table → routes; instance → profile → role), so a mis-wiring the
+  // component's tags do not show still fails. Each of these stayed green when roles came from tags.
+  // The three plain mis-wirings (gate's group, subnet, route table) are AWS's mutation cases in the
+  // conformance table (components/aws/mutations.ts, test/conformance.test.ts).
+  describe("mis-wirings the component's tags do not show", () => {
+    const T_RTA = "aws:ec2/routeTableAssociation:RouteTableAssociation";
+    const T_PROFILE = "aws:iam/instanceProfile:InstanceProfile";
+
+    it("I1 fails (not waived) when the gate's internet route reaches the workload through a shared route table, even with unsafe.allowInternet", () => {
+      const m = mutated(g, (_m, node) => {
+        node(T.routeTable, "gate-rt").inputs.routes.push({ cidrBlock: "0.0.0.0/0", gatewayId: "igw-x" });
+        node(T_RTA, "workload-rta").inputs.routeTableId = node(T.routeTable, "gate-rt").id;
+      });
+      assertFails(verdict(m, unsafe(spec, "allowInternet"), "I1"), /-gate-rt$/, /0\.0\.0\.0\/0 .* reaches the workload/);
+    });
+    it("I4 fails when the workload runs with the gate's instance profile", () =>
+      assertFails(verdict(mutated(g, (_m, node) => (node(T.instance, "workload").inputs.iamInstanceProfile = node(T_PROFILE, "gate-profile").state.name)), spec, "I4"), /Role::.*-gate-role$/, /one identity used by the gate and the workload/));
+  });
+
   describe("I1 no internet path", () => {
     const withIgw: Change = (m, node) => void m.add({ type: T.igw, name: "added-igw", inputs: { vpcId: node("aws:ec2/vpc:Vpc", "vpc").id }, id: "igw-added" });
 
@@ -248,6 +268,42 @@ describe("invariants on the aws stacks", () => {
     it("fails when a resource names another owner", () => assertFails(verdict(mutated(g, (_m, node) => (node(T.role, "gate-role").inputs.tags["airlock:owner"] = "mallory")), spec, "I7"), /gate-role/, /mallory/));
     it("fails when an instance only stops on shutdown", () => assertFails(verdict(mutated(g, (_m, node) => (node(T.instance, "gate").inputs.instanceInitiatedShutdownBehavior = "stop")), spec, "I7"), /-gate$/, /does not delete/));
     it("a TTL beyond 24h is waived (not passed) with unsafe.allowLongTtl", () => assertWaived(verdict(g, { ...unsafe(spec, "allowLongTtl"), ttl: "48h", ttlMs: 48 * 3_600_000 }, "I7"), "allowLongTtl"));
+  });
+
+  // Issue 13 §1: branches of the checks no test reached (each checked by break-run-restore).
+  describe("branches that had no test", () => {
+    const T_LT = "aws:ec2/launchTemplate:LaunchTemplate";
+    it("I3 fails when the default security group keeps an ingress rule", () =>
+      assertFails(verdict(mutated(g, (m) => (m.ofType(T.defaultSg)[0].inputs.ingress = [{ protocol: "-1", fromPort: 0, toPort: 0, self: true }])), spec, "I3"), /DefaultSecurityGroup/, /default security group keeps ingress rules/));
+    it("I3 fails when the default security group is not taken over (AWS's default accepts its own members)", () =>
+      assertFails(verdict(mutated(g, (m) => void m.remove((n) => n.type === T.defaultSg)), spec, "I3"), /Vpc::/, /default security group is not taken over .*from itself/));
+    it("I1 fails on a launch template that may associate a public IP; one that says false passes", () => {
+      const lt = (value: unknown): Change => (m) => void m.add({ type: T_LT, name: "added-lt", inputs: { networkInterfaces: [{ deviceIndex: 0, associatePublicIpAddress: value }] }, id: "lt-1" });
+      assertFails(verdict(mutated(g, lt("true")), spec, "I1"), /LaunchTemplate::added-lt/, /launch template may associate a public IP/);
+      assertFails(verdict(mutated(g, lt(undefined)), spec, "I1"), /LaunchTemplate::added-lt/, /launch template may associate a public IP/);
+      assert.strictEqual(verdict(mutated(g, lt("false")), spec, "I1").status, "pass", "the control: an explicit false is closed");
+    });
+    it("I1 fails when an instance attaches network interfaces whose addressing is not checked", () =>
+      assertFails(verdict(mutated(g, (_m, node) => (node(T.instance, "workload").inputs.networkInterfaces = [{ deviceIndex: 1, networkInterfaceId: "eni-123" }])), spec, "I1"), /Instance::.*-workload$/, /attaches network interfaces/));
+    for (const principal of ["*", { AWS: "*" }, { AWS: ["arn:aws:iam::123456789012:root", "*"] }]) {
+      it(`I4 fails on a trust policy any principal may assume (Principal ${JSON.stringify(principal)})`, () =>
+        assertFails(
+          verdict(mutated(g, (_m, node) => (node(T.role, "workload-role").inputs.assumeRolePolicy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: principal, Action: "sts:AssumeRole" }] }))), spec, "I4"),
+          /Role::.*-workload-role$/,
+          /trust policy allows any principal without conditions/,
+        ));
+    }
+    it("I4 accepts a trust policy open to any principal only under a condition (the control)", () =>
+      assert.strictEqual(
+        verdict(mutated(g, (_m, node) => (node(T.role, "workload-role").inputs.assumeRolePolicy = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: "*", Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:PrincipalArn": "arn:aws:iam::123456789012:role/x" } } }] }))), spec, "I4").status,
+        "pass",
+      ));
+    it("I7 fails when resources name different sandboxes of the same name", () =>
+      assertFails(verdict(mutated(g, (_m, node) => (node(T.subnet, "gate-subnet").inputs.tags["airlock:sandbox"] += "x")), spec, "I7"), /graph/, /resources name different sandboxes/));
+    it("I7 fails when a resource names a sandbox that is not this one", () =>
+      assertFails(verdict(mutated(g, (_m, node) => (node(T.subnet, "gate-subnet").inputs.tags["airlock:sandbox"] = "someone-else-123456")), spec, "I7"), /graph/, /'someone-else-123456' does not belong to sandbox/));
+    it("I7 fails when resources name different expiries", () =>
+      assertFails(verdict(mutated(g, (_m, node) => (node(T.subnet, "gate-subnet").inputs.tags["airlock:expires-at"] = "2099-01-01T00:00:00Z")), spec, "I7"), /graph/, /resources name different expiries/));
   });
 
   describe("I8 TEE", () => {

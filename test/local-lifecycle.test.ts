@@ -11,7 +11,7 @@ import { handleFile, listHandles, loadHandle, LocalSandboxHandle } from "../comp
 import { verifyLog } from "../components/record/chain-log";
 import { identityFor } from "../components/naming";
 import { stateDir } from "../components/host/state";
-import { localSandboxProvider } from "../components/local/pulumi";
+import { localSandboxProvider } from "../components/local/component";
 import { waitSupervisorGone, runningSupervisor } from "../components/local/supervisor-client";
 import { buildStackGraph } from "../components/invariants/mock-graph";
 import { loadSpecFile } from "../components/spec";

@@ -11,6 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { airlockObjects, snapshot } from "./helpers/kernel-view";
 import { RUN_TAG, scope } from "./helpers/run-scope";
+import { stopKubeCluster } from "./helpers/kube-cluster";
 
 const ownStateDir = !process.env.AIRLOCK_STATE_DIR;
 if (ownStateDir) process.env.AIRLOCK_STATE_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-test-state-"));
@@ -18,8 +19,11 @@ process.env.AIRLOCK_QUIET = process.env.AIRLOCK_QUIET ?? "1";
 void RUN_TAG; // sets AIRLOCK_TEST_RUN for this process and its children
 
 export const mochaHooks = {
-  afterAll(this: Mocha.Context) {
-    this.timeout(30_000);
+  async afterAll(this: Mocha.Context) {
+    this.timeout(60_000);
+    // The Kubernetes control plane (if a test started one) goes first: its processes carry this run's
+    // state dir and would otherwise count as leaked.
+    await stopKubeCluster();
     const snap = snapshot();
     const { own, foreign } = scope(airlockObjects(snap), snap);
     if (foreign.length > 0)

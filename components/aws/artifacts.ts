@@ -1,7 +1,7 @@
 // What the instances install, without internet: a private, per-sandbox bucket read through the S3
 // gateway endpoint. Pulumi uploads the files from the operator's artifacts directory
 // (`airlock:artifactsDir` in the stack config, default `artifacts/aws/` in this repository); see
-// docs/invariants.md ("AWS artifacts") for how to fill it. Canary objects live here too (guard.ts).
+// docs/invariants.md ("AWS artifacts") for how to fill it. Canary objects live here too (canaries.ts).
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";

@@ -3,6 +3,9 @@
 // them says "canary": the workload can read its own user data.
 import * as crypto from "crypto";
 
+/** Key prefix of the canary objects (placed by canaries.ts, read by facts.ts): pure, so facts stay SDK-free. */
+export const CANARY_PREFIX = "canaries/";
+
 export interface CanaryCredential {
   accessKeyId: string;
   secretAccessKey: string;

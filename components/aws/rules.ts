@@ -5,7 +5,6 @@
 //   and offered in us-east-2 and eu-west-1.
 // - Nitro Enclaves need a Nitro instance with at least 4 vCPUs (x86); burstable T families are excluded.
 import type { BackendRules, SizingView } from "../spec/backend-rules";
-import { unsupportedConfidential } from "../spec/backend-rules";
 import type { SpecIssue } from "../spec/issues";
 import type { SandboxSpecParsed } from "../spec/schema";
 import { GiB } from "../spec/units";
@@ -54,7 +53,6 @@ export const awsRules: BackendRules = {
       return issues;
     }
     const family = type.split(".")[0];
-    if (view.confidential !== "none" && !this.confidential.includes(view.confidential)) issues.push(unsupportedConfidential(this, view.confidential));
     if (view.confidential === "sev-snp") {
       if (!(SEV_SNP_FAMILIES as readonly string[]).includes(family))
         issues.push({ path: "confidential", value: type, message: "'sev-snp' needs an m6a/r6a/c6a instance", fix: "remove workload.machineType (Airlock picks an m6a/r6a/c6a size) or set it to e.g. m6a.large" });

@@ -1,5 +1,5 @@
 // Which AWS resource types take a `tags` argument. Pure data, shared by the tagging transformation
-// (components/aws/tags.ts) and the I7 invariant rule table (components/invariants/rules/aws.ts).
+// (components/aws/tags.ts) and the I7 invariant facts (components/aws/facts.ts).
 //
 // The list is of the types that do NOT take tags: every other `aws:` type is treated as taggable, so a
 // type added to the component later is labelled (and checked) unless someone states here that it

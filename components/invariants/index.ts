@@ -1,13 +1,15 @@
 // The conformance table: I1–I8 over any backend's resource graph. Each invariant is written once
-// (checks/), each cloud contributes a rule table (rules/). A verdict is
+// (checks/), each backend contributes its facts (components/<backend>/facts.ts, through its
+// descriptor). A verdict is
 //   pass    no findings, and the spec waives nothing this invariant covers;
 //   waived  every finding is allowed by an unsafe.* flag the spec sets (or the spec sets one and the
 //           graph happens to comply — the guarantee was given up, so it is not claimed);
 //   fail    at least one finding no flag allows.
 import type { SandboxSpec } from "../spec/schema";
 import type { ResourceGraph } from "./graph";
-import type { CloudRuleTable, Invariant, Verdict } from "./types";
-import { ruleTableFor } from "./rules";
+import type { Invariant, InvariantContext, Verdict } from "./types";
+import type { BackendDescriptor } from "../backend-descriptor";
+import { descriptorOf } from "../backends";
 import { i1 } from "./checks/i1-no-internet-path";
 import { i2 } from "./checks/i2-default-deny-egress";
 import { i3 } from "./checks/i3-no-ingress";
@@ -22,8 +24,9 @@ export { ResourceGraph, GraphNode, describeNode } from "./graph";
 
 export const INVARIANTS: readonly Invariant[] = [i1, i2, i3, i4, i5, i6, i7, i8];
 
-export function verdictOf(invariant: Invariant, graph: ResourceGraph, spec: SandboxSpec, rules: CloudRuleTable): Verdict {
-  const findings = invariant.check({ graph, spec, rules }).map((f) => ({ ...f, waived: !!f.waivableBy && spec.unsafe[f.waivableBy] }));
+export function verdictOf(invariant: Invariant, ctx: InvariantContext): Verdict {
+  const { spec } = ctx;
+  const findings = invariant.check(ctx).map((f) => ({ ...f, waived: !!f.waivableBy && spec.unsafe[f.waivableBy] }));
   // Flags this invariant lists, plus any flag that actually excused a finding: a verdict that needed
   // an excuse is never a plain pass.
   const used = findings.filter((f) => f.waived).map((f) => f.waivableBy!);
@@ -32,9 +35,16 @@ export function verdictOf(invariant: Invariant, graph: ResourceGraph, spec: Sand
   return { id: invariant.id, title: invariant.title, status, findings, waivedBy };
 }
 
-/** Every invariant's verdict for a graph built from `spec` (rule table chosen by spec.backend). */
-export function checkInvariants(graph: ResourceGraph, spec: SandboxSpec, rules: CloudRuleTable = ruleTableFor(spec.backend)): Verdict[] {
-  return INVARIANTS.map((inv) => verdictOf(inv, graph, spec, rules));
+/** The context the checks read: the graph, the spec, and what the backend's descriptor says about it. */
+export function invariantContext(graph: ResourceGraph, spec: SandboxSpec, backend: BackendDescriptor = descriptorOf(spec.backend)!): InvariantContext {
+  if (!backend.facts) throw new Error(`backend '${backend.name}' has no invariant facts yet (components/${backend.name}/facts.ts, named by its descriptor)`);
+  return { graph, spec, rules: backend.facts, labelStyle: backend.labelStyle, specRules: backend.rules };
+}
+
+/** Every invariant's verdict for a graph built from `spec` (facts chosen by spec.backend's descriptor). */
+export function checkInvariants(graph: ResourceGraph, spec: SandboxSpec, backend?: BackendDescriptor): Verdict[] {
+  const ctx = invariantContext(graph, spec, backend);
+  return INVARIANTS.map((inv) => verdictOf(inv, ctx));
 }
 
 export function allPass(verdicts: Verdict[]): boolean {

@@ -13,11 +13,11 @@ import { CONFIG_KEY, parseSpec, stackFile } from "../spec/load";
 import { SpecError } from "../spec/issues";
 import type { SandboxSpec } from "../spec/schema";
 import { GraphNode, ResourceGraph } from "./graph";
-import type { CloudMocks, MockContext } from "./mocks/types";
-import { awsMocks } from "./mocks/aws";
+import type { CloudMocks, MockContext } from "./mock-types";
+import { allDescriptors } from "../backends";
 
-/** Every cloud's mocks; a program may use several providers. */
-export const CLOUD_MOCKS: CloudMocks[] = [awsMocks];
+/** Every backend's mocks (from its descriptor); a program may use several providers. */
+export const CLOUD_MOCKS: CloudMocks[] = allDescriptors().flatMap((d) => (d.mocks ? [d.mocks] : []));
 
 export const MOCK_ACCOUNT = "123456789012";
 
@@ -94,7 +94,7 @@ export async function buildGraph(program: () => Promise<Record<string, unknown> 
           const result = m.call(args.token, args.inputs, ctx);
           if (result) return result;
         }
-        throw new Error(`no mock answer for provider function ${args.token}; add one to components/invariants/mocks/`);
+        throw new Error(`no mock answer for provider function ${args.token}; add one to the backend's mocks (components/<backend>/mocks.ts)`);
       },
     },
     project,

@@ -1,10 +1,11 @@
 // The cloud-neutral vocabulary of the invariant checks.
 //
-// A per-cloud rule table (rules/<cloud>.ts) reads a resource graph and answers in these terms —
+// A per-cloud rule table (components/<cloud>/facts.ts, handed over by the backend's descriptor) reads a resource graph and answers in these terms —
 // "this route goes to 0.0.0.0/0", "this firewall rule lets the workload reach the gate on 443",
 // "this log store is locked in compliance mode for 90 days". The checks (checks/i*.ts) only ever see
 // these facts, so adding GCP, Azure or Kubernetes means writing one table, not touching a check.
-import type { Backend, ConfidentialKind, SandboxSpec, UnsafeFlag } from "../spec/schema";
+import type { ConfidentialKind, SandboxSpec, UnsafeFlag } from "../spec/schema";
+import type { BackendRules } from "../spec/backend-rules";
 import type { LabelStyle } from "../naming";
 import type { GraphNode, ResourceGraph } from "./graph";
 
@@ -22,6 +23,11 @@ export interface ForbiddenType {
 
 export interface RouteFact {
   node: GraphNode;
+  /**
+   * The route table (or other routing scope) the route belongs to. Who it reaches is derived from
+   * the graph's references (placements → subnet → table), never from the table's own tags.
+   */
+  table?: GraphNode;
   /** Destination range, e.g. 0.0.0.0/0. */
   destination: string;
   /** What it routes to (gateway id, NAT id, ...). */
@@ -45,19 +51,67 @@ export interface OpenDefaultFact {
 export type Peer =
   | { kind: "cidr"; cidr: string }
   | { kind: "role"; role: Role }
+  /** Members of a firewall group (resolved to roles by invariants/reach.ts from the memberships). */
+  | { kind: "group"; group: GraphNode }
   /** A private service path (e.g. an S3 gateway endpoint's prefix list) and what it serves. */
   | { kind: "service"; serves: "record" | "artifacts" | "record+artifacts" | "other"; detail: string }
   | { kind: "self" }
   | { kind: "unknown"; ref: string };
 
+/**
+ * A firewall rule as the platform writes it: it belongs to a group (AWS security group, GCP service
+ * account or network tag, Azure NSG, Kubernetes NetworkPolicy) and applies to whatever is a member of
+ * that group (MembershipFact). Facts never say whom a rule applies to: invariants/reach.ts derives it.
+ */
+export interface GroupRuleFact {
+  node: GraphNode;
+  direction: "egress" | "ingress";
+  /** The group the rule belongs to. */
+  group: GraphNode;
+  peer: Peer;
+  /** e.g. "tcp/443", "all". */
+  ports: string;
+}
+
+/** A rule as the checks see it: resolved to the role of one member it applies to (invariants/reach.ts). */
 export interface FirewallRuleFact {
   node: GraphNode;
   direction: "egress" | "ingress";
-  /** Role of the group the rule belongs to. */
+  /** Role of a member of the rule's group (or, for a group with no members, the group's declared role). */
   subject: Role;
   peer: Peer;
   /** e.g. "tcp/443", "all". */
   ports: string;
+}
+
+/**
+ * Something (a machine, an endpoint) that a group's firewall rules apply to, by the graph's own
+ * references: an instance's security group ids, a VM's service account or network tags, a NIC's or
+ * subnet's NSG, a pod whose labels a NetworkPolicy's selector matches. `role` only names the member.
+ */
+export interface MembershipFact {
+  member: GraphNode;
+  role: Role;
+  group: GraphNode;
+  /** How the reference was found, for messages (e.g. "vpcSecurityGroupIds"). */
+  via: string;
+}
+
+/** Where a member sits: its subnet, and the route table whose routes apply to that subnet. */
+export interface PlacementFact {
+  member: GraphNode;
+  role: Role;
+  subnet: GraphNode;
+  /** The routing scope that applies (an explicit association, else the network's main table). */
+  routeTable?: GraphNode;
+}
+
+/** The identity a member runs as (instance profile role, service account, managed identity). */
+export interface IdentityUseFact {
+  member: GraphNode;
+  role: Role;
+  identity: GraphNode;
+  via: string;
 }
 
 export interface DnsFact {
@@ -143,15 +197,22 @@ export interface TtlFact {
 
 /** The per-cloud adapter from a resource graph to the facts above. */
 export interface CloudRuleTable {
-  backend: Backend;
-  labelStyle: LabelStyle;
   /** Network resources whose ids name "the boundary" (VPC, VNet, namespace). */
   networks(g: ResourceGraph): GraphNode[];
   forbiddenTypes: Readonly<Record<string, ForbiddenType>>;
   routes(g: ResourceGraph): RouteFact[];
   exposures(g: ResourceGraph): ExposureFact[];
   openDefaults(g: ResourceGraph): OpenDefaultFact[];
-  firewallRules(g: ResourceGraph): FirewallRuleFact[];
+  /** Firewall rules as written, each on its group (resolved by invariants/reach.ts). */
+  groupRules(g: ResourceGraph): GroupRuleFact[];
+  /** Which groups each member is in, by reference. */
+  memberships(g: ResourceGraph): MembershipFact[];
+  /** Which subnet and route table each member uses, by reference. */
+  placements(g: ResourceGraph): PlacementFact[];
+  /** Which identity each machine runs as, by reference. */
+  identityUses(g: ResourceGraph): IdentityUseFact[];
+  /** The role a group declares for itself (its tag): used only for a group nothing is a member of. */
+  declaredRole(group: GraphNode): Role;
   dns(g: ResourceGraph): DnsFact;
   policies(g: ResourceGraph): PolicyFact[];
   /** Actions allowed on every resource because the platform has no resource-level permission for them. */
@@ -182,7 +243,12 @@ export type InvariantId = "I1" | "I2" | "I3" | "I4" | "I5" | "I6" | "I7" | "I8";
 export interface InvariantContext {
   graph: ResourceGraph;
   spec: SandboxSpec;
+  /** The backend's facts (its descriptor's `facts`). */
   rules: CloudRuleTable;
+  /** How the backend spells labels (its descriptor's `labelStyle`). */
+  labelStyle: LabelStyle;
+  /** The backend's spec rules (its descriptor's `rules`): I8 judges the built size by them. */
+  specRules: BackendRules;
 }
 
 export interface Invariant {

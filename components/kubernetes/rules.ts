@@ -1,12 +1,24 @@
-// Kubernetes TEE rules: a confidential node pool / RuntimeClass (SEV-SNP or TDX nodes). Checked in
-// full when the Kubernetes backend lands; until then only the TEE kinds are checked.
+// Kubernetes spec rules (pure, run before anything is rendered): TEE kinds a confidential node pool or
+// RuntimeClass can provide (SEV-SNP or TDX nodes; any other kind is refused by the shared rule in
+// spec/backend-rules.ts), and upstream addresses a NetworkPolicy can match —
+// a policy matches addresses, never names, so `via: address` needs an IPv4 literal, private unless
+// unsafe.allowInternet. Cluster facts (runtime, ranges, node pools) are checked in cluster.ts.
 import type { BackendRules } from "../spec/backend-rules";
-import { unsupportedConfidential } from "../spec/backend-rules";
+import type { SpecIssue } from "../spec/issues";
+import { isPrivateIpv4 } from "../spec/net";
 
 export const kubernetesRules: BackendRules = {
   backend: "kubernetes",
   confidential: ["sev-snp", "tdx"],
-  validate(view) {
-    return view.confidential !== "none" && !this.confidential.includes(view.confidential) ? [unsupportedConfidential(this, view.confidential)] : [];
+  validateSpec(spec) {
+    const issues: SpecIssue[] = [];
+    spec.egress.allow.forEach((e, i) => {
+      if (e.via !== "address" || !e.host) return;
+      if (!/^\d+\.\d+\.\d+\.\d+$/.test(e.host))
+        issues.push({ path: `egress.allow[${i}].host`, value: e.host, message: "a NetworkPolicy matches addresses, not names", fix: "write the upstream's IPv4 address, or name it as a private endpoint (via: endpoint) that the cluster profile maps" });
+      else if (!isPrivateIpv4(e.host) && !spec.unsafe.allowInternet)
+        issues.push({ path: `egress.allow[${i}].host`, value: e.host, message: "a public address is an internet path", fix: "use a private (RFC 1918) address or a private endpoint (via: endpoint), or set unsafe.allowInternet: true" });
+    });
+    return issues;
   },
 };

@@ -1,8 +1,8 @@
-// Local backend rules: one Linux host has no TEE to offer, so any confidential kind is refused
-// (reported, never faked). cpus may be fractional (a CPU quota), but not more than the host has.
+// Local backend rules: one Linux host has no TEE to offer, so it offers no confidential kind (any is
+// refused by the shared rule in spec/backend-rules.ts: reported, never faked). cpus may be
+// fractional (a CPU quota), but not more than the host has.
 import * as os from "os";
 import type { BackendRules } from "../spec/backend-rules";
-import { unsupportedConfidential } from "../spec/backend-rules";
 import type { SpecIssue } from "../spec/issues";
 
 export const localRules: BackendRules = {
@@ -10,7 +10,6 @@ export const localRules: BackendRules = {
   confidential: [],
   validate(view) {
     const issues: SpecIssue[] = [];
-    if (view.confidential !== "none") issues.push(unsupportedConfidential(this, view.confidential));
     const hostCpus = os.cpus().length;
     if (view.cpus > hostCpus) issues.push({ path: "workload.cpus", value: view.cpus, message: `this host has ${hostCpus} CPUs`, fix: `use at most ${hostCpus}` });
     if (view.machineType) issues.push({ path: "workload.machineType", value: view.machineType, message: "the local backend has no machine types", fix: "remove workload.machineType" });

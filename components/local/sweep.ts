@@ -8,7 +8,8 @@
 // Records are never removed: they are the evidence.
 import * as fs from "fs";
 import * as path from "path";
-import { journalDir, readJournal } from "../host/journal";
+import { journalDir, listJournals, readJournal } from "../host/journal";
+import { isAlive } from "../host/process";
 import { loadHandle, listHandles, sandboxesDir } from "./handle";
 import { destroySandboxById, finalizeRecord, liveOwnerIds, recoverDeadSandboxes } from "./lifecycle";
 import { belongsToLive, removeObjects, scanHostObjects, sweepable } from "./hostscan";
@@ -110,4 +111,37 @@ export async function sweep(o: { now?: Date; progress?: (m: string) => void } = 
     .map((h) => h.id)
     .filter((id) => after.has(id));
   return report;
+}
+
+export interface LocalSweepPlan {
+  /** Journals whose runner is dead or overdue: what `sweep` would replay. */
+  recover: { owner: string; purpose: string; pendingSteps: number }[];
+  /** Sandboxes past their expiry: what `sweep` would destroy. */
+  expired: string[];
+  /** Host objects, leases and directories without a live owner: what `sweep` would remove. */
+  orphans: string[];
+  live: string[];
+  skipped: string[];
+}
+
+/** `airlock sweep --dry-run`: what sweep() would act on, read from the same sources, changing nothing. */
+export async function planLocalSweep(o: { now?: Date } = {}): Promise<LocalSweepPlan> {
+  const now = o.now ?? new Date();
+  const live = liveOwnerIds();
+  const recover = listJournals()
+    .filter((j) => !j.closed && (!isAlive(j.runner) || (j.deadline !== undefined && j.deadline.getTime() <= now.getTime())))
+    .map((j) => ({ owner: j.owner, purpose: j.purpose, pendingSteps: j.pending.length }));
+  const handles = listHandles();
+  const expired = handles.filter((h) => new Date(h.expiresAt).getTime() <= now.getTime()).map((h) => h.id);
+  const ownerless = (await scanHostObjects()).filter((x) => !belongsToLive(x, live));
+  const orphans = ownerless.filter(sweepable).map((x) => `${x.kind} ${x.name}`);
+  for (const kind of ["net", "uid"]) for (const l of listLeases(kind)) if (!live.has(l.owner)) orphans.push(`lease ${kind} ${l.key} (${l.owner || "no owner"})`);
+  if (fs.existsSync(sandboxesDir())) for (const id of fs.readdirSync(sandboxesDir())) if (!live.has(id)) orphans.push(`directory sandboxes/${id}`);
+  return {
+    recover,
+    expired,
+    orphans,
+    live: handles.map((h) => h.id).filter((id) => live.has(id) && !expired.includes(id)),
+    skipped: ownerless.filter((x) => !sweepable(x)).map((x) => `${x.kind} ${x.name} (in use, not named like a sandbox: left alone)`),
+  };
 }

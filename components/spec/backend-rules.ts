@@ -1,14 +1,10 @@
-// Per-backend validation: which TEE kinds a backend offers, which sizes/regions they need. Each
-// backend owns its table in `components/<backend>/rules.ts` (pure data + functions, no cloud SDK
-// import, so that validation stays fast and runs before any resource is registered).
-import type { Backend, ConfidentialKind, SandboxSpecParsed } from "./schema";
+// The shape of a backend's spec rules, and the parts every backend shares. A leaf module: each
+// backend writes its own table in `components/<backend>/rules.ts` (pure data + functions, no cloud
+// SDK import, so validation stays fast and runs before any resource is registered) and its
+// descriptor hands it to the list in components/backends.ts.
+import { BACKENDS, Backend, ConfidentialKind, SandboxSpecParsed } from "./schema";
 import type { SpecIssue } from "./issues";
 import { parseSizeBytes } from "./units";
-import { awsRules } from "../aws/rules";
-import { gcpRules } from "../gcp/rules";
-import { azureRules } from "../azure/rules";
-import { kubernetesRules } from "../kubernetes/rules";
-import { localRules } from "../local/rules";
 
 /** The fields backend rules look at, read tolerantly so they also run when other fields are broken. */
 export interface SizingView {
@@ -22,30 +18,20 @@ export interface SizingView {
 
 export interface BackendRules {
   backend: Backend;
-  /** TEE kinds this backend can build (besides "none"). */
+  /** TEE kinds this backend can build (besides "none"). Any other kind is refused by `sizingIssues`. */
   confidential: readonly ConfidentialKind[];
-  /** Size / TEE / region problems for this view. */
-  validate(view: SizingView): SpecIssue[];
+  /**
+   * Size / TEE / region problems for this view. Only called with a TEE kind the backend offers
+   * (or "none"): refusing the others is shared, in `sizingIssues`.
+   */
+  validate?(view: SizingView): SpecIssue[];
   /** Optional backend rules over the whole (shape-valid) spec, e.g. which endpoint services it can scope. */
   validateSpec?(spec: SandboxSpecParsed): SpecIssue[];
 }
 
-const RULES: Record<Backend, BackendRules> = {
-  aws: awsRules,
-  gcp: gcpRules,
-  azure: azureRules,
-  kubernetes: kubernetesRules,
-  local: localRules,
-};
-
-export function rulesFor(backend: string): BackendRules | undefined {
-  // Own keys only: a document's `backend: constructor` (or __proto__) must not find Object's members.
-  return Object.prototype.hasOwnProperty.call(RULES, backend) ? (RULES as Record<string, BackendRules>)[backend] : undefined;
-}
-
 /** Reads a SizingView from a raw (possibly invalid) document, with the schema's defaults. */
 export function sizingViewOf(doc: any): SizingView | undefined {
-  if (!doc || typeof doc !== "object" || !rulesFor(doc.backend)) return undefined;
+  if (!doc || typeof doc !== "object" || typeof doc.backend !== "string" || !(BACKENDS as readonly string[]).includes(doc.backend)) return undefined;
   const w = doc.workload && typeof doc.workload === "object" ? doc.workload : {};
   const cpus = typeof w.cpus === "number" && w.cpus > 0 ? w.cpus : 2;
   const memoryBytes = parseSizeBytes(w.memory ?? "4GiB") ?? parseSizeBytes("4GiB")!;
@@ -59,7 +45,7 @@ export function sizingViewOf(doc: any): SizingView | undefined {
   };
 }
 
-/** Shared refusal for a TEE kind a backend does not build. */
+/** The refusal of a TEE kind a backend does not build (written once, for every backend). */
 export function unsupportedConfidential(rules: BackendRules, kind: ConfidentialKind): SpecIssue {
   return {
     path: "confidential",
@@ -67,4 +53,14 @@ export function unsupportedConfidential(rules: BackendRules, kind: ConfidentialK
     message: `backend '${rules.backend}' does not offer '${kind}'`,
     fix: rules.confidential.length ? `use one of: none | ${rules.confidential.join(" | ")}` : "use none (this backend has no TEE; it is reported, never faked)",
   };
+}
+
+/**
+ * Every size / TEE / region issue of `view` under `rules`: a TEE kind the backend does not offer is
+ * refused here, and the backend's own rules then judge the size as if no TEE were asked for (so a
+ * size problem is still reported alongside).
+ */
+export function sizingIssues(rules: BackendRules, view: SizingView): SpecIssue[] {
+  if (view.confidential === "none" || rules.confidential.includes(view.confidential)) return rules.validate?.(view) ?? [];
+  return [unsupportedConfidential(rules, view.confidential), ...(rules.validate?.({ ...view, confidential: "none" }) ?? [])];
 }

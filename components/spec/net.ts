@@ -46,14 +46,35 @@ export function isPrivateIpv4(ip: string): boolean {
   return PRIVATE_RANGES.some(([base, prefix]) => inRange(ip, base, prefix));
 }
 
-/** True when a CIDR (v4 or v6) reaches beyond private space: 0.0.0.0/0, ::/0, or any public range. */
+/** The first 16 bits of an IPv6 address, or undefined when it is not one. */
+function ipv6FirstGroup(address: string): number | undefined {
+  if (!/^[0-9a-f:]+$/i.test(address) || (address.match(/::/g) ?? []).length > 1) return undefined;
+  const head = address.startsWith("::") ? "0" : address.split(":")[0];
+  return /^[0-9a-f]{1,4}$/i.test(head) ? parseInt(head, 16) : undefined;
+}
+
+/**
+ * True when a CIDR (v4 or v6) reaches beyond private space: 0.0.0.0/0, ::/0, or any range that is not
+ * wholly inside a private one. The prefix length counts: 10.0.0.0/1 covers half the internet. IPv6
+ * private = unique local (fc00::/7) and link-local (fe80::/10); an IPv4-mapped range
+ * (::ffff:a.b.c.d/n) is judged as its IPv4 range. Unparseable text counts as the internet.
+ */
 export function cidrReachesInternet(text: string): boolean {
   const t = text.trim();
-  if (t.includes(":")) {
-    // IPv6: only ULA (fc00::/7) and link-local are private.
-    return !/^f[cd][0-9a-f]{2}:/i.test(t) && !/^fe80:/i.test(t);
+  const [address, prefixText, extra] = t.split("/");
+  if (extra !== undefined || (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText))) return true;
+  if (address.includes(":")) {
+    const prefix = prefixText === undefined ? 128 : Number(prefixText);
+    if (prefix > 128) return true;
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+    if (mapped) return prefix < 96 || cidrReachesInternet(`${mapped[1]}/${prefix - 96}`);
+    const first = ipv6FirstGroup(address);
+    if (first === undefined) return true;
+    const uniqueLocal = prefix >= 7 && (first & 0xfe00) === 0xfc00;
+    const linkLocal = prefix >= 10 && (first & 0xffc0) === 0xfe80;
+    return !uniqueLocal && !linkLocal;
   }
-  const c = parseCidr(t.includes("/") ? t : `${t}/32`);
+  const c = parseCidr(prefixText === undefined ? `${address}/32` : t);
   if (!c) return true; // unparseable: assume the worst
   return !PRIVATE_RANGES.some(([base, prefix]) => c.prefix >= prefix && inRange(c.address, base, prefix));
 }

@@ -102,6 +102,7 @@ export const UNSAFE_FLAGS = [
   "runAsRoot", // workload.user may be root
   "noCanaries", // canaries.enabled may be false (I6 waived)
   "canaryAlertOnly", // canaries alert but do not kill
+  "sharedKernel", // kubernetes: the workload may run under runc, sharing the node's kernel
 ] as const;
 export type UnsafeFlag = (typeof UNSAFE_FLAGS)[number];
 

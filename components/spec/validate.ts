@@ -2,13 +2,15 @@
 // time so the researcher sees every problem in one go:
 //   1. shape (zod schema: types, enums, unknown keys, ranges),
 //   2. cross-field rules that hold for every backend (unsafe opt-outs, references between fields),
-//   3. the chosen backend's own rules (sizes, TEE combinations, regions) from `backend-rules.ts`.
+//   3. the chosen backend's own rules (sizes, TEE combinations, regions): its descriptor's `rules`
+//      (components/<backend>/rules.ts), with the shared TEE-kind refusal of `backend-rules.ts`.
 import type { z } from "zod";
 import { formatPath, SpecIssue, valueAt } from "./issues";
 import { knownKeysIn, zodIssues } from "./zod-issues";
 import { CLOUD_BACKENDS, normalize, sandboxSpecSchema, SandboxSpec, SandboxSpecParsed, TTL_MAX_MS, TTL_MAX_UNSAFE_MS, TTL_MIN_MS } from "./schema";
 import { formatDurationMs, parseDurationMs, parseSizeBytes, MiB } from "./units";
-import { rulesFor, sizingViewOf } from "./backend-rules";
+import { sizingIssues, sizingViewOf } from "./backend-rules";
+import { descriptorOf } from "../backends";
 import { isPrivateIpv4, parseCidr } from "./net";
 
 /** Maps zod's issues to SpecIssues with a concrete fix (shared with chaos experiments). */
@@ -95,7 +97,7 @@ function crossFieldIssues(spec: SandboxSpecParsed): SpecIssue[] {
   for (const key of Object.keys(spec.tags)) {
     if (key.toLowerCase().startsWith("airlock")) add(`tags.${key}`, spec.tags[key], "tag keys starting with 'airlock' are reserved", "rename the tag");
   }
-  issues.push(...(rulesFor(spec.backend)?.validateSpec?.(spec) ?? []));
+  issues.push(...(descriptorOf(spec.backend)?.rules.validateSpec?.(spec) ?? []));
   return issues;
 }
 
@@ -164,12 +166,12 @@ export function validateSpec(doc: unknown): ValidationResult {
     // TEE/size combination is reported together with a typo elsewhere.
     const issues = shapeIssues(doc, parsed.error);
     const view = sizingViewOf(doc);
-    if (view) issues.push(...rulesFor(view.backend)!.validate(view));
+    if (view) issues.push(...sizingIssues(descriptorOf(view.backend)!.rules, view));
     issues.push(...crossFieldIssuesOfBroken(doc, parsed.error));
     return { ok: false, issues: dedupe(issues) };
   }
   const issues = crossFieldIssues(parsed.data);
   const spec = normalize(parsed.data);
-  issues.push(...rulesFor(spec.backend)!.validate(sizingViewOf(parsed.data)!));
+  issues.push(...sizingIssues(descriptorOf(spec.backend)!.rules, sizingViewOf(parsed.data)!));
   return issues.length ? { ok: false, issues } : { ok: true, spec };
 }

@@ -6,6 +6,7 @@
 import { cidrReachesInternet } from "../../spec/net";
 import type { Finding, FirewallRuleFact, Invariant, Peer } from "../types";
 import { finding } from "./util";
+import { effectiveFirewallRules, mixedGroups } from "../reach";
 
 function describePeer(p: Peer): string {
   switch (p.kind) {
@@ -13,6 +14,8 @@ function describePeer(p: Peer): string {
       return p.cidr;
     case "role":
       return `the ${p.role}`;
+    case "group":
+      return `group ${p.group.name}`;
     case "service":
       return p.detail;
     case "self":
@@ -38,7 +41,12 @@ export const i2: Invariant = {
   check({ graph, rules }) {
     const out: Finding[] = [];
     for (const d of rules.openDefaults(graph).filter((x) => x.concern === "egress")) out.push(finding(d.node ?? "(graph)", d.detail));
-    for (const r of rules.firewallRules(graph).filter((x) => x.direction === "egress")) {
+    // Who is in which group comes from the members' own references: a workload that is also in the
+    // gate's group may open whatever the gate may, and is reported as such.
+    for (const m of mixedGroups(graph, rules)) out.push(finding(m.group, `firewall group shared by the ${m.roles.join(" and the ")} (${m.via.join(", ")}): each gets the other's rules`));
+    for (const r of effectiveFirewallRules(graph, rules).filter((x) => x.direction === "egress")) {
+      // An allow of every protocol and port is never needed: each path Airlock opens names its port.
+      if (r.ports === "all") out.push(finding(r.node, `${r.subject} allows every protocol and port to ${describePeer(r.peer)}`, r.subject === "gate" && r.peer.kind === "cidr" && cidrReachesInternet(r.peer.cidr) ? "allowInternet" : undefined));
       if (r.peer.kind === "cidr" && cidrReachesInternet(r.peer.cidr)) {
         out.push(finding(r.node, `${r.subject} may open ${r.ports} to ${r.peer.cidr} (public address space)`, r.subject === "gate" ? "allowInternet" : undefined));
       } else if (!egressAllowed(r)) {

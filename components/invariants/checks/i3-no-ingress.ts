@@ -4,6 +4,7 @@
 import { cidrReachesInternet } from "../../spec/net";
 import type { Finding, FirewallRuleFact, Invariant } from "../types";
 import { finding, publicAddressWaiver } from "./util";
+import { effectiveFirewallRules } from "../reach";
 
 function ingressAllowed(rule: FirewallRuleFact): boolean {
   const p = rule.peer;
@@ -21,7 +22,8 @@ export const i3: Invariant = {
   check({ graph, rules }) {
     const out: Finding[] = [];
     for (const d of rules.openDefaults(graph).filter((x) => x.concern === "ingress")) out.push(finding(d.node ?? "(graph)", d.detail));
-    for (const r of rules.firewallRules(graph).filter((x) => x.direction === "ingress")) {
+    for (const r of effectiveFirewallRules(graph, rules).filter((x) => x.direction === "ingress")) {
+      if (r.ports === "all") out.push(finding(r.node, `${r.subject} accepts every protocol and port`));
       if (r.peer.kind === "cidr" && cidrReachesInternet(r.peer.cidr)) out.push(finding(r.node, `${r.subject} accepts ${r.ports} from ${r.peer.cidr} (outside the boundary)`, r.subject === "workload" ? "allowPublicIp" : undefined));
       else if (r.peer.kind === "self") out.push(finding(r.node, `${r.subject} accepts ${r.ports} from its own group (lateral movement)`));
       else if (!ingressAllowed(r)) out.push(finding(r.node, `${r.subject} accepts ${r.ports} from ${r.peer.kind === "role" ? `the ${r.peer.role}` : r.peer.kind === "cidr" ? r.peer.cidr : "an unlisted peer"}`));

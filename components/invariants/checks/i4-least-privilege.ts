@@ -3,6 +3,7 @@
 // (managed) grants, instance metadata hardened, no SSH keys handed in, the workload not root.
 import type { Finding, Invariant, PolicyFact, PolicyStatementFact } from "../types";
 import { finding } from "./util";
+import { sharedIdentities } from "../reach";
 
 const WHOLE_SERVICE = /^arn:[^:]+:[^:]*:[^:]*:[^:]*:\*$/;
 
@@ -29,6 +30,8 @@ export const i4: Invariant = {
       if (p.opaque) out.push(finding(p.node, `grants ${p.opaque}, whose contents cannot be checked; write the statements out`));
       for (const s of p.statements) for (const problem of statementFindings(p, s, rules.resourceWildcardActions)) out.push(finding(p.node, `${p.kind} policy ${problem}`));
     }
+    // Which identity a machine runs as comes from its own reference (instance profile, service account).
+    for (const s of sharedIdentities(graph, rules)) out.push(finding(s.identity, `one identity used by the ${s.roles.join(" and the ")}: each holds the other's grants`));
     for (const c of rules.compute(graph)) {
       if (!c.metadata.hardened) out.push(finding(c.node, `instance metadata not hardened: ${c.metadata.detail}`, "allowMetadataV1"));
       if (c.sshKey) out.push(finding(c.node, `SSH key handed to the instance (${c.sshKey})`));

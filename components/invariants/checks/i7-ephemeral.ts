@@ -12,11 +12,11 @@ export const i7: Invariant = {
   id: "I7",
   title: "ephemeral (platform TTL, labels on every resource)",
   waiverFlags: ["allowLongTtl"],
-  check({ graph, spec, rules }) {
+  check({ graph, spec, rules, labelStyle }) {
     const out: Finding[] = [];
-    const keys = LABEL_KEYS[rules.labelStyle];
+    const keys = LABEL_KEYS[labelStyle];
     // The owner as this platform spells label values.
-    const owner = sandboxLabels({ id: spec.name, expiresAt: new Date(0), owner: spec.owner }, rules.labelStyle)[keys.owner];
+    const owner = sandboxLabels({ id: spec.name, expiresAt: new Date(0), owner: spec.owner }, labelStyle)[keys.owner];
     const seen = { sandbox: new Set<string>(), expiresAt: new Set<string>() };
     for (const node of graph.resources.filter((n) => rules.isTaggable(n.type))) {
       for (const field of rules.labelFields(node.type)) {

@@ -1,0 +1,46 @@
+// Canaries: what is planted for the workload to find.
+//
+// Placed: one bait file per `canaries.files` entry in the workload user's home (written by the
+// bootstrap), the same content as an S3 object under `canaries/` in the artifacts bucket, and — with
+// `canaries.credential` — an IAM user with no permissions whose access key is filed in
+// ~/.aws/credentials under a non-default profile. How their use is detected and acted on:
+// killswitch.ts.
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import type { AwsContext } from "./context";
+import { baitContent, CANARY_PREFIX, CanaryCredential } from "./bait";
+import { shortHash } from "../naming";
+
+
+/** What the guard plants before the workload exists (its files go into the workload's bootstrap). */
+export interface CanaryPlan {
+  /** Path relative to home -> content (with the canary key when there is one). */
+  homeFiles: pulumi.Output<Record<string, string>>;
+  /** Trail name (for the record's bucket policy), when canaries are on. */
+  trailName?: string;
+  accessKey?: aws.iam.AccessKey;
+  objects: aws.s3.BucketObjectv2[];
+}
+
+export function placeCanaries(ctx: AwsContext, artifactsBucket: aws.s3.Bucket): CanaryPlan {
+  const { canaries } = ctx.spec;
+  if (!canaries.enabled) return { homeFiles: pulumi.output<Record<string, string>>({}), objects: [] };
+
+  let accessKey: aws.iam.AccessKey | undefined;
+  let credential: pulumi.Output<CanaryCredential | undefined> = pulumi.output(undefined);
+  if (canaries.credential) {
+    // An IAM user with no policies at all: any use of its key fails, and is seen.
+    // A plausible name: whoever uses the key sees it in the AccessDenied message.
+    const user = new aws.iam.User(ctx.name("ops-admin", 64), { name: `ops-admin-${shortHash(ctx.identity.id, 6)}`, path: "/", forceDestroy: true }, ctx.opts());
+    accessKey = new aws.iam.AccessKey(ctx.name("ops-admin-key"), { user: user.name }, ctx.opts());
+    credential = pulumi.all([accessKey.id, accessKey.secret]).apply(([accessKeyId, secretAccessKey]) => ({ accessKeyId, secretAccessKey }));
+  }
+  // The key is filed in ~/.aws/credentials even when that path is not in the list.
+  const paths = [...new Set([...canaries.files, ...(canaries.credential ? [".aws/credentials"] : [])])];
+  const homeFiles = credential.apply((cred) => Object.fromEntries(paths.map((p) => [p, baitContent(ctx.identity.id, p, { credential: cred, region: ctx.region })])));
+  const objects = paths.map(
+    (p, i) => new aws.s3.BucketObjectv2(ctx.name(`canary-${i}`), { bucket: artifactsBucket.id, key: `${CANARY_PREFIX}${p}`, content: homeFiles.apply((f) => f[p]) }, ctx.opts()),
+  );
+  return { homeFiles, trailName: ctx.name("trail", 128), accessKey, objects };
+}
+

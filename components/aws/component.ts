@@ -1,0 +1,82 @@
+// AwsSandbox: the air-gapped sandbox on AWS, built from a SandboxSpec. This file only wires the parts
+// together in dependency order; each part lives in its own module:
+//   resources  network.ts (boundary) · dns.ts (resolver allowlist) · firewall.ts (who talks to whom) ·
+//              endpoints.ts (private service paths) · record.ts (immutable log store, flow logs) ·
+//              artifacts.ts (what instances install) · identity.ts (roles) · instance.ts (the one
+//              hardened EC2 shape) · gate.ts · workload.ts · targets.ts · canaries.ts (bait planted) ·
+//              killswitch.ts (detection, alert, stop) · ttl.ts (platform expiry) · tags.ts (labels)
+//   pure       rules.ts + buildable.ts (what can be built) · plan.ts (layout) · services.ts (endpoint
+//              services) · userdata.ts + shell.ts (first-boot scripts) · bait.ts (canary contents) ·
+//              policies.ts (policy documents) · taggable.ts · context.ts · facts.ts (invariant facts) ·
+//              mocks.ts (mock provider answers) · descriptor.ts (what the backend list knows of AWS)
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { SandboxComponentBase, SandboxComponentArgs } from "../sandbox-base";
+import { assertAwsBuildable } from "./buildable";
+import { makeContext } from "./context";
+import { planSandbox } from "./plan";
+import { partitionOf } from "./services";
+import { labelTransformation } from "./tags";
+import { buildNetwork } from "./network";
+import { buildDnsGuard } from "./dns";
+import { addFirewallRules, createSecurityGroups } from "./firewall";
+import { buildEndpoints } from "./endpoints";
+import { createRecordStore, sealRecordStore } from "./record";
+import { buildArtifacts } from "./artifacts";
+import { instanceIdentity } from "./identity";
+import { buildGate } from "./gate";
+import { buildWorkload } from "./workload";
+import { buildTargets } from "./targets";
+import { placeCanaries } from "./canaries";
+import { wireAlarms } from "./killswitch";
+import { scheduleTermination } from "./ttl";
+
+export const AWS_SANDBOX_TYPE = "airlock:aws:Sandbox";
+
+/** Checks the spec first: a spec this backend cannot build throws before anything is registered. */
+function checkedOptions(args: SandboxComponentArgs, opts: pulumi.ComponentResourceOptions = {}): pulumi.ComponentResourceOptions {
+  assertAwsBuildable(args.spec);
+  return { ...opts, transformations: [labelTransformation(args.identity, args.spec.tags), ...(opts.transformations ?? [])] };
+}
+
+export class AwsSandbox extends SandboxComponentBase {
+  constructor(name: string, args: SandboxComponentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(AWS_SANDBOX_TYPE, name, {}, checkedOptions(args, opts));
+    const { spec, identity } = args;
+    const region = spec.region!;
+    // The sandbox's own provider: the region comes from the spec, never from ambient configuration.
+    const provider = new aws.Provider(`${name}-aws`, { region: region as aws.Region }, { parent: this });
+    const ctx = makeContext({ spec, identity, plan: planSandbox(spec, region), partition: partitionOf(region), parent: this, provider });
+
+    const record = createRecordStore(ctx);
+    const artifacts = buildArtifacts(ctx);
+    const logBucket = record.bucket.bucket;
+    const artifactsBucket = artifacts.bucket.bucket;
+
+    const workloadId = instanceIdentity(ctx, "workload", { artifactsBucket, logBucket, endpointServices: ctx.plan.endpointServices });
+    const gateId = instanceIdentity(ctx, "gate", { artifactsBucket, logBucket });
+
+    const net = buildNetwork(ctx);
+    buildDnsGuard(ctx, net.vpc, [artifactsBucket, logBucket]);
+    const fw = createSecurityGroups(ctx, net.vpc);
+    const endpoints = buildEndpoints(ctx, net, fw, { artifactsBucket, logBucket, s3RoleArns: [workloadId.role.arn, gateId.role.arn], workloadRoleArn: workloadId.role.arn });
+    addFirewallRules(ctx, fw, endpoints.s3.prefixListId);
+
+    const canaries = placeCanaries(ctx, artifacts.bucket);
+    const recordPolicy = sealRecordStore(ctx, record, { vpc: net.vpc, s3EndpointId: endpoints.s3.id, trailName: canaries.trailName });
+
+    const targets = buildTargets(ctx, { net, fw, logBucket });
+    const gate = buildGate(ctx, { net, fw, identity: gateId, artifactsBucket, logBucket, dependsOn: [...artifacts.objects, endpoints.s3, ...Object.values(endpoints.interfaces)] });
+    const workload = buildWorkload(ctx, { net, fw, identity: workloadId, logBucket, homeFiles: canaries.homeFiles, dependsOn: [gate, endpoints.s3, recordPolicy] });
+
+    wireAlarms(ctx, { canaries, artifactsBucket: artifacts.bucket, logBucket: record.bucket, recordPolicy, workload });
+    scheduleTermination(ctx, [workload, gate, ...targets]);
+
+    this.publishOutputs({
+      sandboxId: pulumi.output(identity.id),
+      expiresAt: pulumi.output(identity.expiresAt.toISOString()),
+      recordLocation: pulumi.interpolate`s3://${logBucket}/`,
+      gateEndpoints: pulumi.output(Object.fromEntries(ctx.plan.listeners.map((l) => [l.name, `${ctx.plan.gateIp}:${l.listenPort}`]))),
+    });
+  }
+}

@@ -1,0 +1,116 @@
+// Mock provider answers for @pulumi/aws: ids shaped like AWS's (vpc-…, sg-…, i-…), ARNs, auto-names
+// and the few computed outputs the AwsSandbox reads (S3 prefix list, default route table, bucket name).
+import { shortHash } from "../naming";
+import type { CloudMocks, MockContext } from "../invariants/mock-types";
+
+/** Id prefixes AWS uses, by type token. Types not listed get `<name>-id`. */
+const ID_PREFIX: Record<string, string> = {
+  "aws:ec2/vpc:Vpc": "vpc",
+  "aws:ec2/subnet:Subnet": "subnet",
+  "aws:ec2/routeTable:RouteTable": "rtb",
+  "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
+  "aws:ec2/securityGroup:SecurityGroup": "sg",
+  "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg",
+  "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
+  "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
+  "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
+  "aws:ec2/instance:Instance": "i",
+  "aws:ec2/internetGateway:InternetGateway": "igw",
+  "aws:ec2/natGateway:NatGateway": "nat",
+  "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway": "eigw",
+  "aws:ec2/flowLog:FlowLog": "fl",
+  "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList": "rslvr-fdl",
+  "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup": "rslvr-frg",
+  "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation": "rslvr-frgassoc",
+};
+
+function module(type: string): string {
+  return type.split(":")[1]?.split("/")[0] ?? "";
+}
+
+function arnFor(type: string, name: string, id: string, ctx: MockContext): string {
+  const a = ctx.account;
+  const r = ctx.region;
+  switch (type) {
+    case "aws:s3/bucket:Bucket":
+      return `arn:aws:s3:::${name}`;
+    case "aws:iam/role:Role":
+      return `arn:aws:iam::${a}:role/${name}`;
+    case "aws:iam/user:User":
+      return `arn:aws:iam::${a}:user/${name}`;
+    case "aws:iam/instanceProfile:InstanceProfile":
+      return `arn:aws:iam::${a}:instance-profile/${name}`;
+    case "aws:ec2/instance:Instance":
+      return `arn:aws:ec2:${r}:${a}:instance/${id}`;
+    case "aws:cloudwatch/eventRule:EventRule":
+      return `arn:aws:events:${r}:${a}:rule/${name}`;
+    case "aws:sns/topic:Topic":
+      return `arn:aws:sns:${r}:${a}:${name}`;
+    case "aws:cloudtrail/trail:Trail":
+      return `arn:aws:cloudtrail:${r}:${a}:trail/${name}`;
+    default:
+      return `arn:aws:${module(type)}:${r}:${a}:${type.split(":").pop()!.toLowerCase()}/${id}`;
+  }
+}
+
+export const awsMocks: CloudMocks = {
+  handles: (type) => type.startsWith("aws:") || type === "pulumi:providers:aws",
+
+  newResource(type, logicalName, inputs, ctx) {
+    if (type === "pulumi:providers:aws") return { id: `${logicalName}-provider`, state: inputs };
+    const hash = shortHash(`${type}::${logicalName}`, 17);
+    // Physical names: the explicit one, else the logical name (Pulumi would append a random suffix).
+    const prefixed = (prefix: unknown) => (typeof prefix === "string" ? `${prefix}${shortHash(logicalName, 8)}` : undefined);
+    const name =
+      (type === "aws:s3/bucket:Bucket" ? (inputs.bucket ?? prefixed(inputs.bucketPrefix)) : (inputs.name ?? prefixed(inputs.namePrefix))) ?? logicalName;
+    let id = ID_PREFIX[type] ? `${ID_PREFIX[type]}-${hash}` : `${logicalName}-id`;
+    const state: Record<string, any> = { ...inputs, name };
+    switch (type) {
+      case "aws:s3/bucket:Bucket":
+        id = name;
+        state.bucket = name;
+        break;
+      case "aws:iam/role:Role":
+      case "aws:iam/user:User":
+      case "aws:iam/instanceProfile:InstanceProfile":
+      case "aws:cloudwatch/eventRule:EventRule":
+      case "aws:scheduler/scheduleGroup:ScheduleGroup":
+        id = name;
+        break;
+      case "aws:iam/accessKey:AccessKey":
+        id = `AKIA${shortHash(logicalName, 16).toUpperCase()}`;
+        state.secret = `mock-secret-${shortHash(logicalName, 24)}`;
+        break;
+      case "aws:ec2/vpc:Vpc":
+        state.defaultRouteTableId = `rtb-main-${hash}`;
+        state.defaultSecurityGroupId = `sg-default-${hash}`;
+        state.defaultNetworkAclId = `acl-default-${hash}`;
+        break;
+      case "aws:ec2/vpcEndpoint:VpcEndpoint":
+        if (inputs.vpcEndpointType === "Gateway") state.prefixListId = `pl-${hash}`;
+        break;
+      case "aws:ec2/instance:Instance":
+        state.privateIp = inputs.privateIp ?? "10.0.0.99";
+        break;
+      case "aws:sns/topic:Topic":
+        id = arnFor(type, name, id, ctx);
+        break;
+    }
+    state.arn = inputs.arn ?? arnFor(type, name, id, ctx);
+    state.id = id;
+    return { id, state };
+  },
+
+  call(token, _inputs, ctx) {
+    switch (token) {
+      case "aws:index/getCallerIdentity:getCallerIdentity":
+        return { accountId: ctx.account, arn: `arn:aws:iam::${ctx.account}:user/airlock-check`, userId: "AIDAMOCK", id: ctx.account };
+      case "aws:index/getAvailabilityZones:getAvailabilityZones":
+        return { id: ctx.region, names: ["a", "b", "c"].map((z) => `${ctx.region}${z}`), zoneIds: ["1", "2", "3"].map((z) => `az${z}`) };
+      case "aws:ec2/getAmi:getAmi":
+        return { id: "ami-0a1b2c3d4e5f60718", architecture: "x86_64", bootMode: "uefi-preferred", name: "al2023-ami-2023.mock-kernel-6.1-x86_64" };
+      default:
+        return undefined;
+    }
+  },
+};

@@ -1,0 +1,19 @@
+// What the backend list (components/backends.ts) knows of Azure. Pure: the component, and with it
+// @pulumi/azure-native, is loaded only by `loadComponent()`.
+import type { BackendDescriptor } from "../backend-descriptor";
+import { azureRules } from "./rules";
+import { azureFacts } from "./facts";
+import { azureMocks } from "./mocks";
+
+export const azureBackend: BackendDescriptor = {
+  name: "azure",
+  title: "Azure",
+  labelStyle: "tags",
+  rules: azureRules,
+  facts: azureFacts,
+  mocks: azureMocks,
+  loadComponent: () => {
+    const { AzureSandbox } = require("./component") as typeof import("./component");
+    return (name, args, opts) => new AzureSandbox(name, args, opts);
+  },
+};

@@ -1,0 +1,7 @@
+// Names that both the resource modules and the invariant facts need. Pure (no SDK import), so that
+// the facts — loaded by `airlock check` for every backend — never load @pulumi/azure-native.
+export const CONTAINERS = { record: "record", flowLogs: "insights-logs-flowlogflowevent", canaries: "canaries", artifacts: "artifacts" } as const;
+/** Marks the deploy-time SSH key whose private half was discarded (instance.ts). */
+export const SEALED_KEY_COMMENT = "sealed-no-private-key";
+/** Instance-view status of a VM that powered itself off (the reaper deletes on it: ttl.ts). */
+export const STOPPED = "PowerState/stopped";

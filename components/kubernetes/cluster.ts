@@ -1,0 +1,120 @@
+// What Airlock must know about the cluster a Kubernetes sandbox lands on, from the stack config key
+// `airlock:kubernetes` (the SandboxSpec stays cloud-neutral): which hypervisor RuntimeClass the
+// workload gets and whether the cluster already has it, the cluster's own address ranges (which the
+// gate's ipBlocks must except), where cluster DNS runs, who the chaos runner is, the confidential
+// node pool, the images of Airlock's own pods, the record's destination, and the fleet size.
+// Validated in full before any object is rendered; every issue names its field and the fix.
+import { z } from "zod";
+import { SpecError, type SpecIssue } from "../spec/issues";
+import { knownKeysIn, zodIssues } from "../spec/zod-issues";
+import { inRange, parseCidr } from "../spec/net";
+import type { SandboxSpec } from "../spec/schema";
+
+export const CLUSTER_CONFIG_KEY = "airlock:kubernetes";
+
+/** Hypervisor-isolated runtimes Airlock accepts, and the node handler each usually has. */
+export const ISOLATING_RUNTIMES = { gvisor: "runsc", kata: "kata", "kata-fc": "kata-fc" } as const;
+export type RuntimeName = keyof typeof ISOLATING_RUNTIMES | "runc";
+
+/** Cloud metadata services a pod must never reach (AWS/GCP/Azure/OpenStack, AWS ECS, Alibaba). */
+export const METADATA_CIDRS = ["169.254.169.254/32", "169.254.170.2/32", "100.100.100.200/32"];
+
+const cidr = z.string().refine((s) => parseCidr(s) !== undefined, { error: "not an IPv4 CIDR; write it like 10.96.0.0/12" });
+const labels = z.record(z.string(), z.string());
+const toleration = z.strictObject({
+  key: z.string().min(1),
+  operator: z.enum(["Equal", "Exists"]).default("Equal"),
+  value: z.string().optional(),
+  effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
+});
+
+const overrideSchema = z.strictObject({
+  /** Which fleet member (0-based). */
+  index: z.number().int().min(0),
+  /** Extra environment for this member's workload (e.g. the sample id). */
+  env: z.record(z.string(), z.string()).default({}),
+  /** This member's workload command instead of the spec's. */
+  command: z.array(z.string()).min(1).optional(),
+});
+
+export const clusterProfileSchema = z.strictObject({
+  /** kubeconfig file and context for `airlock sweep --kubernetes` and real applies (the Pulumi provider reads its own). */
+  kubeconfig: z.string().min(1).optional(),
+  context: z.string().min(1).optional(),
+  /** The workload's RuntimeClass. `runc` (a shared host kernel) needs spec unsafe.sharedKernel. */
+  runtimeClass: z.enum(["gvisor", "kata", "kata-fc", "runc"]).default("gvisor"),
+  /** The cluster lacks the RuntimeClass objects: Airlock creates them (cluster-scoped, shared by every sandbox). */
+  createRuntimeClasses: z.boolean().default(false),
+  /** Node handler per RuntimeClass when Airlock creates them (must match the nodes' containerd config). */
+  runtimeHandlers: z.record(z.string(), z.string()).default({}),
+  /** The cluster's pod and service ranges: every ipBlock of the gate excepts them. */
+  podCidr: cidr,
+  serviceCidr: cidr,
+  /** Private service endpoints the spec's `via: endpoint` upstreams name: the address the gate dials and the range it lies in. */
+  endpoints: z.record(z.string(), z.strictObject({ host: z.string().min(1), cidr })).default({}),
+  /** The API server's addresses as pods reach them (the guard's only egress); default: the `kubernetes` Service's address. */
+  apiServerCidrs: z.array(cidr).default([]),
+  /** Where cluster DNS runs; the gate may reach it only when an upstream is a name. */
+  dns: z.strictObject({ namespace: z.string().default("kube-system"), podLabels: labels.default({ "k8s-app": "kube-dns" }) }).default({ namespace: "kube-system", podLabels: { "k8s-app": "kube-dns" } }),
+  /** The only pods that may reach the gate's Toxiproxy admin port (chaos runs). */
+  chaosRunner: z
+    .strictObject({ namespace: z.string().default("airlock-system"), podLabels: labels.default({ "airlock.dev/role": "chaos-runner" }) })
+    .default({ namespace: "airlock-system", podLabels: { "airlock.dev/role": "chaos-runner" } }),
+  /** Confidential nodes: a node pool (selector + tolerations) and/or a confidential RuntimeClass (e.g. kata-cc). */
+  confidential: z
+    .strictObject({
+      nodeSelector: labels.default({}),
+      tolerations: z.array(toleration).default([]),
+      runtimeClass: z.string().min(1).optional(),
+    })
+    .optional(),
+  images: z
+    .strictObject({
+      gate: z.string().min(1).default("ghcr.io/shopify/toxiproxy:2.12.0"),
+      guard: z.string().min(1).default("registry.k8s.io/kubectl:v1.35.4"),
+    })
+    .default({ gate: "ghcr.io/shopify/toxiproxy:2.12.0", guard: "registry.k8s.io/kubectl:v1.35.4" }),
+  /** Where the record goes: a retention-locked bucket of the cluster's cloud (s3://, gs://, https://<account>.blob...). */
+  record: z.strictObject({ bucket: z.string().regex(/^(s3|gs|azblob):\/\/[a-z0-9][a-z0-9._-]{1,62}(\/.*)?$/, { error: "not a bucket URL; write s3://<bucket>, gs://<bucket> or azblob://<account>/<container>" }) }).optional(),
+  /** N sandboxes from the one spec (distinct namespaces, nothing writable shared). */
+  fleet: z.strictObject({ count: z.number().int().min(1).max(5000).default(1), overrides: z.array(overrideSchema).default([]) }).default({ count: 1, overrides: [] }),
+});
+
+export type ClusterProfile = z.output<typeof clusterProfileSchema>;
+export type FleetOverride = ClusterProfile["fleet"]["overrides"][number];
+
+/** Validates the stack's `airlock:kubernetes` against the spec; throws a SpecError listing every issue. */
+export function parseClusterProfile(doc: unknown, spec: SandboxSpec, source = `config ${CLUSTER_CONFIG_KEY}`): ClusterProfile {
+  const res = clusterProfileSchema.safeParse(doc ?? {});
+  if (!res.success) throw new SpecError(zodIssues(doc, res.error, [], (p) => knownKeysIn(clusterProfileSchema, p), "see docs/kubernetes.md"), source);
+  const p = res.data;
+  const issues: SpecIssue[] = [];
+  if (p.runtimeClass === "runc" && !spec.waived.includes("sharedKernel"))
+    issues.push({
+      path: "runtimeClass",
+      value: "runc",
+      message: "runc shares the node's kernel with the workload: one kernel exploit is a cluster breakout",
+      fix: "use gvisor, kata or kata-fc; or set unsafe.sharedKernel: true in the sandbox spec to accept the shared kernel",
+    });
+  if (spec.confidential !== "none" && !(p.confidential && (Object.keys(p.confidential.nodeSelector).length > 0 || p.confidential.runtimeClass)))
+    issues.push({
+      path: "confidential",
+      value: p.confidential,
+      message: `the spec asks for a confidential (${spec.confidential}) workload but the stack names no confidential node pool or RuntimeClass`,
+      fix: "add confidential: { nodeSelector: {<label of the SEV-SNP/TDX pool>: ...}, tolerations: [...] } or confidential: { runtimeClass: kata-cc } to airlock:kubernetes",
+    });
+  spec.egressResolved.forEach((e, i) => {
+    const own = [p.podCidr, p.serviceCidr, ...METADATA_CIDRS].find((r) => e.via === "address" && e.host && inRange(e.host, r.split("/")[0], Number(r.split("/")[1])));
+    if (own)
+      issues.push({ path: `egress.allow[${i}].host`, value: e.host, message: `the address lies inside the cluster's own range ${own} (pods, Services or cloud metadata)`, fix: "reach in-cluster services as targets (via: target); an upstream by address must be outside the cluster" });
+    if (e.via === "endpoint" && !p.endpoints[e.service!])
+      issues.push({ path: "endpoints", value: Object.keys(p.endpoints), message: `the spec's egress.allow[${i}] names endpoint service '${e.service}' but the cluster profile does not say where it is`, fix: `add endpoints: { ${e.service}: { host: <private address or name>, cidr: <its range> } }` });
+  });
+  if (spec.logging.lockMode !== "none" && !p.record)
+    issues.push({ path: "record", value: undefined, message: "the record must go to a retention-locked bucket outside the cluster", fix: "add record: { bucket: s3://<bucket with Object Lock> } (or gs:// / azblob://), or set unsafe.unlockedLogs with logging.lockMode: none" });
+  for (const [i, o] of p.fleet.overrides.entries())
+    if (o.index >= p.fleet.count)
+      issues.push({ path: `fleet.overrides[${i}].index`, value: o.index, message: `no fleet member ${o.index} (count is ${p.fleet.count})`, fix: `use an index below ${p.fleet.count} or raise fleet.count` });
+  if (issues.length) throw new SpecError(issues, source);
+  return p;
+}

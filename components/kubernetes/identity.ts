@@ -1,0 +1,31 @@
+// Identities inside the sandbox: one ServiceAccount per pod role, none with a token mounted except
+// the guard's, and the guard's Role lets it read and delete exactly its own workload pod (by name, in
+// its own namespace) — nothing cluster-wide, no other verb, no other object.
+import { meta, type RenderContext } from "./context";
+import type { Manifest } from "./manifest";
+import { WORKLOAD_POD } from "./workload";
+import { guardEnabled } from "./killswitch";
+
+export function serviceAccounts(ctx: RenderContext): Manifest[] {
+  const roles = ["workload", "gate", ...(ctx.spec.targets.length ? ["target"] : []), ...(guardEnabled(ctx) ? ["guard"] : [])];
+  return roles.map((r) => ({ apiVersion: "v1", kind: "ServiceAccount", metadata: meta(ctx, r), automountServiceAccountToken: r === "guard" }));
+}
+
+export function guardRbac(ctx: RenderContext): Manifest[] {
+  if (!guardEnabled(ctx)) return [];
+  return [
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: meta(ctx, "guard"),
+      rules: [{ apiGroups: [""], resources: ["pods"], resourceNames: [WORKLOAD_POD], verbs: ["get", "watch", "delete"] }],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: meta(ctx, "guard"),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "guard" },
+      subjects: [{ kind: "ServiceAccount", name: "guard", namespace: ctx.ns }],
+    },
+  ];
+}

@@ -1,0 +1,188 @@
+// The Kubernetes backend's rendered objects (pure: no cluster). What each object must say is read from
+// the Kubernetes semantics the issue names, not from the renderer's constants; what the
+// NetworkPolicies allow is computed by an independent analyzer (helpers/netpol-reach.ts).
+import * as assert from "assert";
+import { renderStack, K8S_STACKS } from "./helpers/kube-fixtures";
+import { allowed, probeAddresses, type End, type PodEnd, type World } from "./helpers/netpol-reach";
+import { SpecError } from "../components/spec/issues";
+import type { Manifest } from "../components/kubernetes/manifest";
+
+const pods = (objs: Manifest[]) => objs.filter((o) => o.kind === "Pod");
+const podOf = (objs: Manifest[], role: string) => pods(objs).find((p) => p.metadata.labels?.["airlock.dev/role"] === role)!;
+
+/** The sandbox's pods plus stand-ins elsewhere in the cluster, with made-up pod IPs in the pod range. */
+function worldOf(objs: Manifest[]) {
+  const ns = objs[0].metadata.name;
+  let n = 10;
+  const end = (namespace: string, labels: Record<string, string>): PodEnd => ({ kind: "pod", namespace, labels, ip: `10.244.7.${n++}` });
+  const mine = Object.fromEntries(pods(objs).map((p) => [p.metadata.name, end(ns, p.metadata.labels!)]));
+  const others = {
+    // A pod elsewhere that copies the sandbox's labels: labels alone must not let it in.
+    impostor: end("other-team", { ...podOf(objs, "workload").metadata.labels, "airlock.dev/role": "workload" }),
+    plain: end("default", { app: "web" }),
+    runner: end("airlock-system", { "airlock.dev/role": "chaos-runner" }),
+    fakeRunner: end("other-team", { "airlock.dev/role": "chaos-runner" }),
+    dns: end("kube-system", { "k8s-app": "kube-dns" }),
+  };
+  const world: World = { policies: objs.filter((o) => o.kind === "NetworkPolicy"), namespaces: {} };
+  return { ns, mine, others, world };
+}
+
+describe("Kubernetes rendering (pure)", () => {
+  for (const stack of K8S_STACKS) {
+    describe(`stack ${stack}`, () => {
+      const r = renderStack(stack);
+      const objs = r.members[0].objects;
+
+      it("one namespace per sandbox, Pod Security restricted enforced, warned and audited, quota and limits in it", () => {
+        const ns = objs[0];
+        assert.strictEqual(ns.kind, "Namespace");
+        for (const mode of ["enforce", "warn", "audit"]) assert.strictEqual(ns.metadata.labels![`pod-security.kubernetes.io/${mode}`], "restricted", mode);
+        assert.ok(objs.some((o) => o.kind === "ResourceQuota" && o.metadata.namespace === ns.metadata.name));
+        assert.ok(objs.some((o) => o.kind === "LimitRange" && o.metadata.namespace === ns.metadata.name));
+        for (const o of objs.slice(1)) assert.strictEqual(o.metadata.namespace, ns.metadata.name, `${o.kind} ${o.metadata.name} outside the namespace`);
+        const namespaces = new Set(r.members.map((m) => m.objects[0].metadata.name));
+        assert.strictEqual(namespaces.size, r.members.length, "fleet members share a namespace");
+      });
+
+      it("Airlock's labels (sandbox, expiry, owner) on every object", () => {
+        for (const o of objs) for (const k of ["airlock.dev/sandbox", "airlock.dev/expires-at", "airlock.dev/owner"]) assert.ok(o.metadata.labels?.[k], `${o.kind} ${o.metadata.name} lacks ${k}`);
+      });
+
+      it("every pod: no token (but the guard's), no service links, non-root, read-only root, no capabilities, seccomp, no host namespaces, requests = limits, a deadline", () => {
+        for (const p of pods(objs)) {
+          const s = p.spec;
+          const who = p.metadata.name;
+          if (p.metadata.labels!["airlock.dev/role"] !== "guard") assert.strictEqual(s.automountServiceAccountToken, false, who);
+          assert.strictEqual(s.enableServiceLinks, false, who);
+          assert.ok(!s.hostNetwork && !s.hostPID && !s.hostIPC, who);
+          assert.ok(!(s.volumes ?? []).some((v: any) => v.hostPath), who);
+          assert.strictEqual(s.securityContext.runAsNonRoot, true, who);
+          assert.ok(s.securityContext.runAsUser > 0, who);
+          assert.strictEqual(s.securityContext.seccompProfile.type, "RuntimeDefault", who);
+          assert.ok(s.activeDeadlineSeconds > 0 && s.activeDeadlineSeconds <= r.spec.ttlMs / 1000 + 1, who);
+          for (const c of s.containers) {
+            assert.strictEqual(c.securityContext.readOnlyRootFilesystem, true, who);
+            assert.strictEqual(c.securityContext.allowPrivilegeEscalation, false, who);
+            assert.deepStrictEqual(c.securityContext.capabilities.drop, ["ALL"], who);
+            assert.ok(!c.securityContext.privileged, who);
+            assert.deepStrictEqual(c.resources.requests, c.resources.limits, who);
+          }
+        }
+      });
+
+      it("the workload runs under the stack's hypervisor RuntimeClass and resolves nothing (no DNS)", () => {
+        const w = podOf(objs, "workload");
+        assert.strictEqual(w.spec.runtimeClassName, r.profile.runtimeClass);
+        assert.notStrictEqual(w.spec.runtimeClassName, "runc");
+        assert.strictEqual(w.spec.dnsPolicy, "None");
+        assert.strictEqual(w.spec.activeDeadlineSeconds, r.spec.ttlMs / 1000);
+      });
+
+      it("RuntimeClass objects exactly when the stack says the cluster lacks them", () => {
+        assert.strictEqual(r.cluster.some((o) => o.kind === "RuntimeClass" && o.metadata.name === r.profile.runtimeClass), r.profile.createRuntimeClasses);
+      });
+
+      it("the guard may delete its own workload pod and nothing else", () => {
+        const role = objs.find((o) => o.kind === "Role")!;
+        assert.deepStrictEqual(role.rules, [{ apiGroups: [""], resources: ["pods"], resourceNames: [podOf(objs, "workload").metadata.name], verbs: ["get", "watch", "delete"] }]);
+        assert.ok(!objs.some((o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding"));
+      });
+
+      describe("what the NetworkPolicies allow (computed)", () => {
+        const { mine, others, world } = worldOf(objs);
+        const workload = mine.workload;
+        const gate = mine.gate;
+        const listen = r.spec.egressResolved.map((e) => e.listenPort);
+        const outside: End[] = probeAddresses(world.policies).map((ip) => ({ kind: "ip", ip }));
+
+        it("workload -> gate on the listener ports only", () => {
+          for (const p of listen) assert.ok(allowed(world, workload, gate, p), `listener ${p}`);
+          for (const p of [8474, 22, 53, 1, 65535]) if (!listen.includes(p)) assert.ok(!allowed(world, workload, gate, p), `port ${p}`);
+          assert.ok(!allowed(world, workload, gate, 53, "UDP"));
+        });
+
+        it("workload -> nothing else: no address, no other pod, no DNS", () => {
+          for (const to of [...outside, ...Object.values(others), ...Object.values(mine).filter((p) => p !== gate)])
+            for (const port of [443, 80, 53, 8080, ...listen]) assert.ok(!allowed(world, workload, to, port), `workload reaches ${JSON.stringify(to)}:${port}`);
+        });
+
+        it("gate -> the listed upstreams only (address, port), targets by pod, no metadata, no cluster ranges", () => {
+          for (const e of r.spec.egressResolved) {
+            if (e.via === "address") {
+              assert.ok(allowed(world, gate, { kind: "ip", ip: e.host! }, e.port), `${e.name}`);
+              assert.ok(!allowed(world, gate, { kind: "ip", ip: e.host! }, e.port + 1), `${e.name} other port`);
+            }
+            if (e.via === "target") assert.ok(allowed(world, gate, mine[`target-${e.target}`], e.port), e.name);
+          }
+          const listed = new Set(r.spec.egressResolved.filter((e) => e.via === "address").map((e) => e.host));
+          for (const to of outside.filter((o) => !listed.has(o.ip))) for (const port of [443, 80, 53, 8080]) assert.ok(!allowed(world, gate, to, port), `gate reaches ${to.ip}:${port}`);
+          for (const to of Object.values(others)) assert.ok(!allowed(world, gate, to, 53, "UDP") && !allowed(world, gate, to, 443), `gate reaches ${JSON.stringify(to)}`);
+        });
+
+        it("nothing from another namespace gets in; the gate's admin port only from the chaos runner", () => {
+          for (const from of [others.impostor, others.plain, others.fakeRunner, others.dns])
+            for (const to of Object.values(mine)) for (const port of [...listen, 8474, 8080, 443]) assert.ok(!allowed(world, from, to, port), `${from.namespace} reaches ${to.labels["airlock.dev/role"]}:${port}`);
+          assert.ok(allowed(world, others.runner, gate, 8474), "chaos runner -> admin");
+          assert.ok(!allowed(world, workload, gate, 8474), "workload -> admin");
+          for (const p of listen) assert.ok(!allowed(world, others.runner, gate, p), "runner -> listener");
+        });
+
+        it("the analysis catches a policy that lets the workload reach an address outside the list", () => {
+          const leak = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "leak", namespace: objs[0].metadata.name }, spec: { podSelector: { matchLabels: { "airlock.dev/role": "workload" } }, policyTypes: ["Egress"], egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }] }] } };
+          const w2: World = { ...world, policies: [...world.policies, leak] };
+          const reached = probeAddresses(w2.policies).filter((ip) => allowed(w2, workload, { kind: "ip", ip }, 443));
+          assert.ok(reached.includes("8.8.8.8") && reached.length > 5, `the analyzer missed the leak: ${reached}`);
+        });
+      });
+    });
+  }
+
+  describe("the cluster profile and the spec refuse unsafe or impossible setups, naming the field", () => {
+    const refuses = (adjust: (d: { spec: any; profile: any }) => void, path: RegExp, fix: RegExp) => {
+      assert.throws(() => renderStack("k8s", adjust), (e: any) => e instanceof SpecError && e.issues.some((i) => path.test(i.path) && fix.test(i.fix)));
+    };
+    it("runc without unsafe.sharedKernel", () => refuses((d) => (d.profile.runtimeClass = "runc"), /^runtimeClass$/, /unsafe\.sharedKernel/));
+    it("runc with unsafe.sharedKernel is built, and says so", () => {
+      const r = renderStack("k8s", (d) => {
+        d.profile.runtimeClass = "runc";
+        d.spec.unsafe = { sharedKernel: true };
+      });
+      assert.strictEqual(podOf(r.members[0].objects, "workload").spec.runtimeClassName, "runc");
+      assert.deepStrictEqual(r.spec.waived, ["sharedKernel"]);
+    });
+    it("confidential without a confidential node pool or RuntimeClass", () => refuses((d) => (d.spec.confidential = "sev-snp"), /^confidential$/, /nodeSelector|runtimeClass/));
+    it("confidential with a pool: the workload is placed on it (selector + toleration) and the confidential RuntimeClass", () => {
+      const r = renderStack("k8s", (d) => {
+        d.spec.confidential = "sev-snp";
+        d.profile.confidential = { nodeSelector: { "cloud.google.com/gke-confidential-nodes-instance-type": "SEV_SNP" }, tolerations: [{ key: "confidential", operator: "Exists", effect: "NoSchedule" }], runtimeClass: "kata-cc" };
+      });
+      const w = podOf(r.members[0].objects, "workload");
+      assert.strictEqual(w.spec.nodeSelector["cloud.google.com/gke-confidential-nodes-instance-type"], "SEV_SNP");
+      assert.strictEqual(w.spec.tolerations[0].key, "confidential");
+      assert.strictEqual(w.spec.runtimeClassName, "kata-cc");
+    });
+    it("an upstream given by name (a NetworkPolicy matches addresses)", () => refuses((d) => (d.spec.egress.allow[0].host = "api.example.org"), /egress\.allow\[0\]\.host/, /IPv4/));
+    it("an upstream address inside the cluster's own ranges", () => {
+      refuses((d) => (d.spec.egress.allow[0].host = "10.244.3.3"), /egress\.allow\[0\]\.host/, /via: target/);
+    });
+    it("a typo in the profile", () => refuses((d) => (d.profile.runtimeClas = "kata"), /runtimeClas/, /.+/));
+    it("no record bucket while logs must be locked", () => refuses((d) => delete d.profile.record, /^record$/, /bucket/));
+  });
+
+  describe("fleet", () => {
+    it("N members from one spec: distinct namespaces and ids, per-member overrides, distinct gate addresses, nothing writable shared", () => {
+      const r = renderStack("k8s-fleet");
+      assert.strictEqual(r.members.length, r.profile.fleet.count);
+      const ids = r.members.map((m) => m.ctx.identity.id);
+      assert.strictEqual(new Set(ids).size, ids.length);
+      const gates = r.members.map((m) => m.ctx.addresses.gate);
+      assert.strictEqual(new Set(gates).size, gates.length, "two members share a gate address");
+      const env = (i: number) => Object.fromEntries(podOf(r.members[i].objects, "workload").spec.containers[0].env.map((e: any) => [e.name, e.value]));
+      assert.strictEqual(env(7).SEED, "1234");
+      assert.strictEqual(env(1).SEED, undefined);
+      for (const m of r.members) for (const o of m.objects.slice(1)) assert.strictEqual(o.metadata.namespace, m.objects[0].metadata.name);
+      assert.ok(r.cluster.every((o) => o.kind === "RuntimeClass"), "the only shared objects are RuntimeClasses (read-only to sandboxes)");
+    });
+  });
+});

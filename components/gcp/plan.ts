@@ -3,7 +3,7 @@
 // record (the workload has no path to Google APIs except through the gate).
 import { cidrReachesInternet, intToIpv4, ipv4ToInt, parseCidr } from "../spec/net";
 import type { SandboxSpec } from "../spec/schema";
-import { splitCidr } from "../aws/plan";
+import { splitCidr } from "../cloud/layout";
 import { googleServiceOf, GOOGLE_APIS_PORT, STORAGE_HOST } from "./services";
 
 /** Three subnets (a quarter of `network.cidr` each; the fourth quarter stays unused). */

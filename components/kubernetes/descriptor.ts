@@ -4,6 +4,7 @@
 import type { BackendDescriptor } from "../backend-descriptor";
 import { kubernetesRules } from "./rules";
 import { kubernetesFacts } from "./facts";
+import { kubernetesMutations } from "./mutations";
 
 export const kubernetesBackend: BackendDescriptor = {
   name: "kubernetes",
@@ -11,6 +12,7 @@ export const kubernetesBackend: BackendDescriptor = {
   labelStyle: "kubernetes",
   rules: kubernetesRules,
   facts: kubernetesFacts,
+  mutations: kubernetesMutations,
   loadComponent: () => {
     const { buildKubernetes } = require("./index") as typeof import("./index");
     return (name, args, opts) => buildKubernetes(name, args, opts);

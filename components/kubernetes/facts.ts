@@ -71,6 +71,23 @@ const FORBIDDEN: Record<string, ForbiddenType> = {
 const NS_NAME_LABEL = "kubernetes.io/metadata.name";
 
 const arr = <X>(v: X | X[] | undefined | null): X[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
+/**
+ * Per-graph memo for the facts the checks ask for many times (reach.ts asks for memberships once per
+ * rule): a fleet of 100 sandboxes has ~2,000 objects, and recomputing selectors each time is
+ * quadratic. A check runs synchronously, so the memo lives until the next microtask: a graph changed
+ * later (a mutation test) is read afresh.
+ */
+const memos = new WeakMap<ResourceGraph, Map<string, unknown>>();
+function memo<X>(g: ResourceGraph, key: string, fn: () => X): X {
+  let m = memos.get(g);
+  if (!m) {
+    memos.set(g, (m = new Map()));
+    queueMicrotask(() => memos.delete(g));
+  }
+  if (!m.has(key)) m.set(key, fn());
+  return m.get(key) as X;
+}
+
 /** A value the SDK marked secret arrives wrapped in Pulumi's secret signature; the facts read the value. */
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const unsecret = (v: any): any => (v && typeof v === "object" && SECRET_SIG in v ? v.value : v);
@@ -107,7 +124,12 @@ function matches(sel: Selector | undefined, labels: Record<string, string>): boo
 const isEmptySelector = (sel: Selector | undefined) => !!sel && Object.keys(sel.matchLabels ?? {}).length === 0 && arr(sel.matchExpressions).length === 0;
 
 function podsIn(g: ResourceGraph, ns: string): GraphNode[] {
-  return g.ofType(T.pod).filter((p) => nsOf(p) === ns);
+  const byNs = memo(g, "podsByNs", () => {
+    const m = new Map<string, GraphNode[]>();
+    for (const p of g.ofType(T.pod)) m.set(nsOf(p), [...(m.get(nsOf(p)) ?? []), p]);
+    return m;
+  });
+  return byNs.get(ns) ?? [];
 }
 
 // ---- NetworkPolicies
@@ -122,6 +144,10 @@ interface Policy {
 }
 
 function policiesOf(g: ResourceGraph): Policy[] {
+  return memo(g, "policies", () => readPolicies(g));
+}
+
+function readPolicies(g: ResourceGraph): Policy[] {
   return g.ofType(T.np).map((node) => {
     const spec = node.inputs.spec ?? {};
     // policyTypes defaults to Ingress, plus Egress when the policy has an egress section.
@@ -164,7 +190,7 @@ function peersOf(g: ResourceGraph, p: Policy, peer: any, ports: string, subjects
   const oneNamespace = named !== undefined && Object.keys(nsSel.matchLabels ?? {}).length === 1 && arr(nsSel.matchExpressions).length === 0;
   if (!oneNamespace) return [{ kind: "unknown", ref: `pods of the namespaces labelled ${JSON.stringify(nsSel)}` }];
   if (named === p.ns) return peersOf(g, p, { podSelector: peer.podSelector ?? {} }, ports, subjects);
-  if (g.ofType(T.ns).some((n) => nameOf(n) === named)) return [{ kind: "unknown", ref: `pods of another sandbox's namespace ${named}` }];
+  if (memo(g, "nsNames", () => new Set(g.ofType(T.ns).map(nameOf))).has(named)) return [{ kind: "unknown", ref: `pods of another sandbox's namespace ${named}` }];
   const podLabels = peer.podSelector?.matchLabels ?? {};
   if (isEmptySelector(peer.podSelector ?? {})) return [{ kind: "unknown", ref: `every pod of namespace ${named}` }];
   if (ports.split(",").every((x) => /\/53$/.test(x))) return [{ kind: "service", serves: "dns", detail: `cluster DNS (${named} ${JSON.stringify(podLabels)})` }];
@@ -173,6 +199,10 @@ function peersOf(g: ResourceGraph, p: Policy, peer: any, ports: string, subjects
 }
 
 function groupRules(g: ResourceGraph): GroupRuleFact[] {
+  return memo(g, "groupRules", () => readGroupRules(g));
+}
+
+function readGroupRules(g: ResourceGraph): GroupRuleFact[] {
   const out: GroupRuleFact[] = [];
   for (const p of policiesOf(g)) {
     const subjects = [...new Set(selectedPods(g, p).map(podRole))];
@@ -193,6 +223,10 @@ function groupRules(g: ResourceGraph): GroupRuleFact[] {
  * being selected by it is no shared group; it counts only for isolation (openDefaults).
  */
 function memberships(g: ResourceGraph): MembershipFact[] {
+  return memo(g, "memberships", () => readMemberships(g));
+}
+
+function readMemberships(g: ResourceGraph): MembershipFact[] {
   const grants = (p: Policy) => (p.types.has("Egress") && p.egress.length > 0) || (p.types.has("Ingress") && p.ingress.length > 0);
   return policiesOf(g).filter(grants).flatMap((p) => selectedPods(g, p).map((pod) => ({ member: pod, role: podRole(pod), group: p.node, via: "podSelector" })));
 }

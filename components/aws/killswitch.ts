@@ -62,9 +62,13 @@ export function wireAlarms(ctx: AwsContext, a: AlarmArgs): void {
     JSON.stringify({ "detail-type": ["AWS API Call via CloudTrail"], detail: { eventSource: ["s3.amazonaws.com"], requestParameters: { bucketName: [bucket], key: [{ prefix: CANARY_PREFIX }] } } }),
   );
   rules.push(new aws.cloudwatch.EventRule(ctx.name("canary-object-rule"), { description: "Canary object touched", eventPattern: objectPattern }, ctx.opts()));
+  let keyPattern: pulumi.Output<string> | undefined;
   if (a.canaries.accessKey) {
-    const keyPattern = a.canaries.accessKey.id.apply((keyId) => JSON.stringify({ "detail-type": ["AWS API Call via CloudTrail"], detail: { userIdentity: { accessKeyId: [keyId] } } }));
-    rules.push(new aws.cloudwatch.EventRule(ctx.name("canary-key-rule"), { description: "Canary credential used", eventPattern: keyPattern }, ctx.opts()));
+    keyPattern = a.canaries.accessKey.id.apply((keyId) => JSON.stringify({ "detail-type": ["AWS API Call via CloudTrail"], detail: { userIdentity: { accessKeyId: [keyId] } } }));
+    // Read-only calls (sts:GetCallerIdentity, an attacker's first call with a key) reach a rule only in
+    // this state; with plain ENABLED CloudTrail delivers mutating calls only. (Valid values per
+    // node_modules/@pulumi/aws/cloudwatch/eventRule.d.ts, EventRuleArgs.state.)
+    rules.push(new aws.cloudwatch.EventRule(ctx.name("canary-key-rule"), { description: "Canary credential used", eventPattern: keyPattern, state: CLOUDTRAIL_RULE_STATE }, ctx.opts()));
   }
 
   const topic = new aws.sns.Topic(ctx.name("alerts"), {}, ctx.opts());
@@ -78,11 +82,67 @@ export function wireAlarms(ctx: AwsContext, a: AlarmArgs): void {
     },
     ctx.opts(),
   );
-  rules.forEach((rule, i) => new aws.cloudwatch.EventTarget(ctx.name(`alert-target-${i}`), { rule: rule.name, arn: topic.arn }, ctx.opts()));
+  const dlq = deadLetterQueue(ctx, rules);
+  const delivery = { deadLetterConfig: { arn: dlq.arn }, retryPolicy: { maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86400 } };
+  rules.forEach((rule, i) => new aws.cloudwatch.EventTarget(ctx.name(`alert-target-${i}`), { rule: rule.name, arn: topic.arn, ...delivery }, ctx.opts()));
+  if (keyPattern && ctx.region !== GLOBAL_EVENTS_REGION) forwardGlobalEvents(ctx, keyPattern);
+  watchDeliveries(ctx, rules, dlq, topic);
 
   if (!killIsWired(ctx)) return;
   const kill = killAction(ctx, a.workload);
-  rules.forEach((rule, i) => new aws.cloudwatch.EventTarget(ctx.name(`kill-target-${i}`), { rule: rule.name, arn: kill.runbookArn, roleArn: kill.invokeRole.arn, input: kill.input }, ctx.opts()));
+  rules.forEach((rule, i) => new aws.cloudwatch.EventTarget(ctx.name(`kill-target-${i}`), { rule: rule.name, arn: kill.runbookArn, roleArn: kill.invokeRole.arn, input: kill.input, ...delivery }, ctx.opts()));
+}
+
+/** IAM and STS are global services: CloudTrail delivers their calls (a canary key's first use) in us-east-1. */
+export const GLOBAL_EVENTS_REGION = "us-east-1";
+export const CLOUDTRAIL_RULE_STATE = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS";
+
+/**
+ * The same canary-key rule in us-east-1, forwarding matches to the sandbox region's default event bus,
+ * where the canary-key rule above alerts and kills (an SSM automation target must be in its own
+ * region). `region` per resource: node_modules/@pulumi/aws/cloudwatch/eventRule.d.ts (EventRuleArgs.region).
+ */
+function forwardGlobalEvents(ctx: AwsContext, keyPattern: pulumi.Output<string>): void {
+  const p = ctx.partition;
+  const bus = pulumi.interpolate`arn:${p}:events:${ctx.region}:${ctx.accountId}:event-bus/default`;
+  const rule = new aws.cloudwatch.EventRule(ctx.name("canary-key-global-rule"), { description: "Canary credential used (global services)", eventPattern: keyPattern, state: CLOUDTRAIL_RULE_STATE, region: GLOBAL_EVENTS_REGION }, ctx.opts());
+  const role = new aws.iam.Role(ctx.name("canary-forward-role"), { assumeRolePolicy: assumeRolePolicy("events.amazonaws.com", ctx.accountId) }, ctx.opts());
+  new aws.iam.RolePolicy(ctx.name("canary-forward-policy"), { role: role.name, policy: policyDocument([{ Sid: "ForwardToSandboxRegion", Effect: "Allow", Action: ["events:PutEvents"], Resource: [bus] }]) }, ctx.opts());
+  new aws.cloudwatch.EventTarget(ctx.name("canary-key-forward"), { rule: rule.name, arn: bus, roleArn: role.arn, region: GLOBAL_EVENTS_REGION }, ctx.opts());
+}
+
+/** Where EventBridge puts what it could not deliver (a dead kill path must not go unseen). */
+function deadLetterQueue(ctx: AwsContext, rules: aws.cloudwatch.EventRule[]): aws.sqs.Queue {
+  const queue = new aws.sqs.Queue(ctx.name("kill-dlq"), { sqsManagedSseEnabled: true, messageRetentionSeconds: 1_209_600 }, ctx.opts());
+  new aws.sqs.QueuePolicy(
+    ctx.name("kill-dlq-policy"),
+    {
+      queueUrl: queue.id,
+      policy: pulumi.all([queue.arn, pulumi.all(rules.map((r) => r.arn))]).apply(([queueArn, ruleArns]) =>
+        policyDocument([{ Sid: "SandboxRulesDeadLetters", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: ["sqs:SendMessage"], Resource: [queueArn], Condition: { ArnEquals: { "aws:SourceArn": ruleArns } } }]),
+      ),
+    },
+    ctx.opts(),
+  );
+  return queue;
+}
+
+/** Alarms on failed target invocations of every detection rule, and on anything in the dead-letter queue. */
+function watchDeliveries(ctx: AwsContext, rules: aws.cloudwatch.EventRule[], dlq: aws.sqs.Queue, topic: aws.sns.Topic): void {
+  const common = { comparisonOperator: "GreaterThanOrEqualToThreshold", threshold: 1, evaluationPeriods: 1, period: 60, statistic: "Sum", treatMissingData: "notBreaching", alarmActions: [topic.arn] };
+  rules.forEach((rule, i) =>
+    new aws.cloudwatch.MetricAlarm(ctx.name(`kill-failed-${i}`), { ...common, namespace: "AWS/Events", metricName: "FailedInvocations", dimensions: { RuleName: rule.name }, alarmDescription: "A detection rule could not start its alert or kill target" }, ctx.opts()),
+  );
+  new aws.cloudwatch.MetricAlarm(ctx.name("kill-dlq-alarm"), { ...common, statistic: "Maximum", namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: dlq.name }, alarmDescription: "Undelivered alert or kill events" }, ctx.opts());
+}
+
+/**
+ * The runbook as SSM authorises it. AWS-owned documents are matched against an ARN with an *empty*
+ * account field (arn:<partition>:ssm:<region>::automation-definition/AWS-…); granting the ARN with
+ * this account's id matches nothing and StartAutomationExecution is denied — the kill never runs.
+ */
+export function ownedRunbookGrant(partition: string, region: string, runbook = KILL_RUNBOOK): string {
+  return `arn:${partition}:ssm:${region}::automation-definition/${runbook}:*`;
 }
 
 /** Roles and input for starting AWS-StopEC2Instance on the workload from EventBridge. */
@@ -112,7 +172,7 @@ function killAction(ctx: AwsContext, workload: aws.ec2.Instance) {
     {
       role: invokeRole.name,
       policy: policyDocument([
-        { Sid: "StartStopRunbook", Effect: "Allow", Action: ["ssm:StartAutomationExecution"], Resource: [pulumi.interpolate`arn:${p}:ssm:${ctx.region}:${ctx.accountId}:automation-definition/${KILL_RUNBOOK}:*`] },
+        { Sid: "StartStopRunbook", Effect: "Allow", Action: ["ssm:StartAutomationExecution"], Resource: [ownedRunbookGrant(p, ctx.region)] },
         { Sid: "PassAutomationRole", Effect: "Allow", Action: ["iam:PassRole"], Resource: [automationRole.arn], Condition: { StringEquals: { "iam:PassedToService": "ssm.amazonaws.com" } } },
       ]),
     },

@@ -5,6 +5,7 @@
 //   and offered in us-east-2 and eu-west-1.
 // - Nitro Enclaves need a Nitro instance with at least 4 vCPUs (x86); burstable T families are excluded.
 import type { BackendRules, SizingView } from "../spec/backend-rules";
+import { endpointServiceIssues } from "../spec/backend-rules";
 import type { SpecIssue } from "../spec/issues";
 import type { SandboxSpecParsed } from "../spec/schema";
 import { GiB } from "../spec/units";
@@ -79,16 +80,7 @@ const AMI_RE = /^ami-[0-9a-f]{8,17}$/;
  * endpoints answer on, and images must be AMI ids.
  */
 export function awsSpecIssues(spec: SandboxSpecParsed): SpecIssue[] {
-  const issues: SpecIssue[] = [];
-  const known = Object.keys(AWS_ENDPOINT_SERVICES);
-  spec.egress.allow.forEach((e, i) => {
-    if (e.via !== "endpoint" || !e.service) return;
-    const service = AWS_ENDPOINT_SERVICES[e.service];
-    if (!service)
-      issues.push({ path: `egress.allow[${i}].service`, value: e.service, message: "not a service the aws backend can scope (its endpoint and IAM policy would need wildcards)", fix: `use one of: ${known.join(" | ")} (add others to components/aws/services.ts)` });
-    else if (e.port !== service.port)
-      issues.push({ path: `egress.allow[${i}].port`, value: e.port, message: `the ${e.service} interface endpoint answers on port ${service.port}`, fix: `set port: ${service.port} (listenPort may differ)` });
-  });
+  const issues: SpecIssue[] = endpointServiceIssues(spec, AWS_ENDPOINT_SERVICES, { backend: "aws", unscopable: "its endpoint and IAM policy would need wildcards", endpoint: "interface endpoint", servicesFile: "components/aws/services.ts" });
   if (spec.workload.image !== undefined && !AMI_RE.test(spec.workload.image))
     issues.push({ path: "workload.image", value: spec.workload.image, message: "not an AMI id", fix: "use an AMI id such as ami-0123456789abcdef0, or remove it for Amazon Linux 2023" });
   spec.targets.forEach((t, i) => {

@@ -19,6 +19,7 @@ export const AWS_UNTAGGABLE_TYPES: ReadonlySet<string> = new Set([
   "aws:iam/accessKey:AccessKey",
   "aws:cloudwatch/eventTarget:EventTarget",
   "aws:sns/topicPolicy:TopicPolicy",
+  "aws:sqs/queuePolicy:QueuePolicy",
   "aws:scheduler/schedule:Schedule",
   "aws:route53/resolverFirewallRule:ResolverFirewallRule",
   "aws:route53/resolverFirewallConfig:ResolverFirewallConfig",

@@ -4,6 +4,7 @@ import type { BackendDescriptor } from "../backend-descriptor";
 import { azureRules } from "./rules";
 import { azureFacts } from "./facts";
 import { azureMocks } from "./mocks";
+import { azureMutations } from "./mutations";
 
 export const azureBackend: BackendDescriptor = {
   name: "azure",
@@ -12,6 +13,7 @@ export const azureBackend: BackendDescriptor = {
   rules: azureRules,
   facts: azureFacts,
   mocks: azureMocks,
+  mutations: azureMutations,
   loadComponent: () => {
     const { AzureSandbox } = require("./component") as typeof import("./component");
     return (name, args, opts) => new AzureSandbox(name, args, opts);

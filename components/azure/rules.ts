@@ -8,6 +8,7 @@
 // - A Confidential VM needs a confidential image (Canonical `…-cvm` SKUs).
 // - Sizes: 2, 4, 8, … 96 vCPUs; D families 4 GiB per vCPU, E families 8 GiB per vCPU.
 import type { BackendRules, SizingView } from "../spec/backend-rules";
+import { endpointServiceIssues } from "../spec/backend-rules";
 import type { SpecIssue } from "../spec/issues";
 import type { SandboxSpecParsed } from "../spec/schema";
 import { GiB } from "../spec/units";
@@ -82,16 +83,7 @@ export function isAzureImage(image: string): boolean {
  * URNs or image ids; a confidential image for a Confidential VM.
  */
 export function azureSpecIssues(spec: SandboxSpecParsed): SpecIssue[] {
-  const issues: SpecIssue[] = [];
-  const known = Object.keys(AZURE_ENDPOINT_SERVICES);
-  spec.egress.allow.forEach((e, i) => {
-    if (e.via !== "endpoint" || !e.service) return;
-    const service = AZURE_ENDPOINT_SERVICES[e.service];
-    if (!service)
-      issues.push({ path: `egress.allow[${i}].service`, value: e.service, message: "not a service the azure backend can scope (its role would need wildcard data actions)", fix: `use one of: ${known.join(" | ")} (add others to components/azure/services.ts)` });
-    else if (e.port !== service.port)
-      issues.push({ path: `egress.allow[${i}].port`, value: e.port, message: `the ${e.service} private endpoint answers on port ${service.port}`, fix: `set port: ${service.port} (listenPort may differ)` });
-  });
+  const issues: SpecIssue[] = endpointServiceIssues(spec, AZURE_ENDPOINT_SERVICES, { backend: "azure", unscopable: "its role would need wildcard data actions", endpoint: "private endpoint", servicesFile: "components/azure/services.ts" });
   const image = spec.workload.image;
   if (image !== undefined && !isAzureImage(image))
     issues.push({ path: "workload.image", value: image, message: "not an Azure image", fix: "use a URN publisher:offer:sku:version (e.g. Canonical:ubuntu-24_04-lts:server:latest) or an image resource id" });

@@ -1,14 +1,23 @@
-// What the backend list (components/backends.ts) knows of GCP. Its component is not built yet: the
-// spec rules (TEE kinds) already apply, and loading the component refuses clearly. The GCP helper
-// replaces loadComponent and adds facts, mocks (see docs/backends.md).
+// What the backend list (components/backends.ts) knows of GCP. Pure: the component, and with it
+// @pulumi/gcp, is loaded only by `loadComponent()`.
 import type { BackendDescriptor } from "../backend-descriptor";
-import { notBuiltYet } from "../backend-descriptor";
 import { gcpRules } from "./rules";
+import { gcpFacts } from "./facts";
+import { gcpMocks } from "./mocks";
+import { gcpMutations } from "./mutations";
+import { gcpEquivalence } from "./equivalence";
 
 export const gcpBackend: BackendDescriptor = {
   name: "gcp",
   title: "GCP",
   labelStyle: "gcp",
   rules: gcpRules,
-  loadComponent: notBuiltYet("gcp"),
+  facts: gcpFacts,
+  mocks: gcpMocks,
+  mutations: gcpMutations,
+  equivalence: gcpEquivalence,
+  loadComponent: () => {
+    const { GcpSandbox } = require("./component") as typeof import("./component");
+    return (name, args, opts) => new GcpSandbox(name, args, opts);
+  },
 };

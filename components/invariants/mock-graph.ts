@@ -52,10 +52,17 @@ export interface BuiltGraph {
 }
 
 /** A plain deep copy of registered inputs; values that are not data (promises inside assets) become "<unresolved>". */
+/** Pulumi's wire signature of a secret value (@pulumi/pulumi runtime/rpc: specialSigKey, specialSecretSig). */
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
 export function plainCopy(value: unknown): any {
   if (value === null || typeof value !== "object") return typeof value === "function" ? "<function>" : value;
   if (typeof (value as any).then === "function") return "<unresolved>";
   if (Array.isArray(value)) return value.map(plainCopy);
+  // A secret input arrives wrapped ({ <sig key>: <secret sig>, value }): the graph keeps the value,
+  // so checks read what the resource receives (e.g. a startup script that carries a canary key).
+  if ((value as any)[SECRET_SIG_KEY] === SECRET_SIG) return plainCopy((value as any).value);
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainCopy(v)]));
 }
 

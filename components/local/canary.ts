@@ -431,9 +431,10 @@ export interface CanaryEndpoint {
 /**
  * The endpoint the fake credentials point at, listening on the gate address. Any connection is a use
  * of a canary credential: the first bytes of the request are handed to `onUse` (they normally show
- * the fake key id), the client gets a 403, and the connection is closed.
+ * the fake key id), the client gets a 403, and the connection is closed. `port` 0: any free port (the
+ * in-guest guard uses a fixed loopback port, so a restarted guard serves the files it planted).
  */
-export function startCanaryEndpoint(address: string, onUse: (from: string, request: string) => void): Promise<CanaryEndpoint> {
+export function startCanaryEndpoint(address: string, onUse: (from: string, request: string) => void, port = 0): Promise<CanaryEndpoint> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((sock) => {
     sockets.add(sock);
@@ -456,7 +457,7 @@ export function startCanaryEndpoint(address: string, onUse: (from: string, reque
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, address, () => {
+    server.listen(port, address, () => {
       const port = (server.address() as net.AddressInfo).port;
       resolve({
         port,

@@ -20,13 +20,11 @@ import { cgroupOf } from "./views";
 import { DENIED_COUNTERS, readCounters, sumPackets, CounterValues } from "./nft";
 import { safeAppend } from "./record";
 import { netnsPath } from "./netns";
+import { KillRuleJudge, noRouteCount, Trip } from "../guard/judge";
+
+export type { Trip } from "../guard/judge";
 
 export const GUARD_POLL_MS = 250;
-
-export interface Trip {
-  rule: "canary" | "denied-egress" | "pids-limit" | "oom" | "ttl";
-  detail: string;
-}
 
 export interface EgressCounts {
   /** connect()/sendto() that found no route: internet, metadata, other sandboxes, the host's other networks. */
@@ -38,21 +36,6 @@ export interface EgressCounts {
   /** Connections to the canary endpoint. */
   canary: number;
   total: number;
-}
-
-/** Reads one "Header: a b c / Values: 1 2 3" table from /proc/<pid>/net/snmp. */
-function snmpValue(text: string, table: string, field: string): number {
-  const lines = text.split("\n").filter((l) => l.startsWith(`${table}:`));
-  if (lines.length < 2) return 0;
-  const keys = lines[0].split(/\s+/).slice(1);
-  const vals = lines[1].split(/\s+/).slice(1);
-  const i = keys.indexOf(field);
-  return i >= 0 ? Number(vals[i]) || 0 : 0;
-}
-
-function snmp6Value(text: string, field: string): number {
-  const m = new RegExp(`^${field}\\s+(\\d+)`, "m").exec(text);
-  return m ? Number(m[1]) : 0;
 }
 
 const readOr = (file: string) => {
@@ -68,28 +51,28 @@ export class SandboxGuard {
   private ttlTimer: NodeJS.Timeout | undefined;
   private inflight: Promise<void> | undefined;
   private stopped = false;
-  private tripped = false;
   private lastNetFingerprint = "";
   private counters: CounterValues = {};
   private noRoute = 0;
-  private lastRecordedTotal = 0;
   private lastGate = "";
-  private base = { pidsMax: 0, oomKill: 0 };
-  private seenLimit = { pids: false, oom: false };
+  /** The kill rules' judgement, shared with the in-guest guard (components/guard/judge.ts). */
+  private readonly judge: KillRuleJudge;
   private netnsInode: number | undefined;
   private anchorPid: number | undefined;
-  /** Canary events seen (files touched, endpoint used). */
-  canaryHits = 0;
-
   constructor(
     private readonly handle: LocalSandboxHandle,
     private readonly record: ChainLog,
-    private readonly rules: KillRule[],
-    private readonly onTrip: (t: Trip) => void,
-  ) {}
+    rules: KillRule[],
+    onTrip: (t: Trip) => void,
+  ) {
+    this.judge = new KillRuleJudge(rules, { pids: handle.spec.workload.pids, memory: handle.spec.workload.memory }, (type, data) => void safeAppend(record, type, data), (t) => {
+      if (!this.stopped) onTrip(t);
+    });
+  }
 
-  private rule(on: KillRule["on"]): KillRule | undefined {
-    return this.rules.find((r) => r.on === on);
+  /** Canary events seen (files touched, endpoint used). */
+  get canaryHits(): number {
+    return this.judge.canaryHits;
   }
 
   /**
@@ -99,9 +82,9 @@ export class SandboxGuard {
   arm(anchorPid?: number): void {
     this.anchorPid = anchorPid;
     const stats = cgroupOf(this.handle.cgroup).stats();
-    this.base = { pidsMax: stats.pidsMaxEvents, oomKill: stats.memoryEvents.oomKill };
+    this.judge.baseline({ pidsMaxEvents: stats.pidsMaxEvents, oomKill: stats.memoryEvents.oomKill });
     const msLeft = Math.max(0, new Date(this.handle.expiresAt).getTime() - Date.now());
-    this.ttlTimer = setTimeout(() => this.trip({ rule: "ttl", detail: `the sandbox's ttl (${this.handle.spec.ttl}) ran out at ${this.handle.expiresAt}` }), msLeft);
+    this.ttlTimer = setTimeout(() => !this.stopped && this.judge.ttlExpired(this.handle.spec.ttl, this.handle.expiresAt), msLeft);
     this.ttlTimer.unref();
     this.timer = setInterval(() => void this.poll(), GUARD_POLL_MS);
     this.timer.unref();
@@ -116,16 +99,7 @@ export class SandboxGuard {
   /** A canary file was opened/read/changed, or the canary endpoint was used. */
   canaryTouched(what: string, data: Record<string, unknown>): void {
     if (this.stopped) return;
-    this.canaryHits++;
-    const kills = !!this.rule("canary");
-    safeAppend(this.record, what, { ...data, action: kills ? "kill" : "alert only (no canary kill rule; unsafe.canaryAlertOnly)" });
-    if (kills) this.trip({ rule: "canary", detail: `${what}: ${String(data.file ?? data.from ?? "")}` });
-  }
-
-  private trip(t: Trip): void {
-    if (this.tripped || this.stopped) return;
-    this.tripped = true;
-    this.onTrip(t);
+    this.judge.canaryTouched(what, data);
   }
 
   /** The egress counts as of the last poll (call `refresh` first for exact numbers). */
@@ -179,7 +153,7 @@ export class SandboxGuard {
     const fingerprint = snmp + snmp6;
     const moved = fingerprint !== this.lastNetFingerprint;
     this.lastNetFingerprint = fingerprint;
-    this.noRoute = snmpValue(snmp, "Ip", "OutNoRoutes") + snmp6Value(snmp6, "Ip6OutNoRoutes");
+    this.noRoute = noRouteCount(snmp, snmp6);
     return moved || force;
   }
 
@@ -220,27 +194,11 @@ export class SandboxGuard {
       this.lastGate = gateKey;
       if (Object.values(e.gate).some((n) => n > 0)) safeAppend(this.record, "gate-connections", { perUpstream: e.gate });
     }
-    if (e.total === this.lastRecordedTotal) return;
-    this.lastRecordedTotal = e.total;
-    const rule = this.rule("denied-egress");
-    const threshold = rule && rule.on === "denied-egress" ? rule.threshold : undefined;
-    safeAppend(this.record, "egress-denied", { total: e.total, noRoute: e.noRoute, rejected: e.rejected, killThreshold: threshold ?? null });
-    if (threshold !== undefined && e.total >= threshold) this.trip({ rule: "denied-egress", detail: `${e.total} denied egress attempts (threshold ${threshold})` });
+    this.judge.egressDenied(e);
   }
 
   private checkLimits(): void {
     const s = cgroupOf(this.handle.cgroup).stats();
-    if (s.pidsMaxEvents > this.base.pidsMax && !this.seenLimit.pids) {
-      this.seenLimit.pids = true;
-      const kills = !!this.rule("pids-limit");
-      safeAppend(this.record, "limit-hit", { limit: "pids", pidsMax: this.handle.spec.workload.pids, forkFailures: s.pidsMaxEvents - this.base.pidsMax, action: kills ? "kill" : "recorded" });
-      if (kills) this.trip({ rule: "pids-limit", detail: `fork failed at pids.max ${this.handle.spec.workload.pids}` });
-    }
-    if (s.memoryEvents.oomKill > this.base.oomKill && !this.seenLimit.oom) {
-      this.seenLimit.oom = true;
-      const kills = !!this.rule("oom");
-      safeAppend(this.record, "limit-hit", { limit: "memory", memoryMax: this.handle.spec.workload.memory, oomKills: s.memoryEvents.oomKill - this.base.oomKill, action: kills ? "kill" : "recorded" });
-      if (kills) this.trip({ rule: "oom", detail: `the kernel OOM-killed a process at memory ${this.handle.spec.workload.memory}` });
-    }
+    this.judge.limitEvents({ pidsMaxEvents: s.pidsMaxEvents, oomKill: s.memoryEvents.oomKill });
   }
 }

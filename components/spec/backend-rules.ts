@@ -64,3 +64,31 @@ export function sizingIssues(rules: BackendRules, view: SizingView): SpecIssue[]
   if (view.confidential === "none" || rules.confidential.includes(view.confidential)) return rules.validate?.(view) ?? [];
   return [unsupportedConfidential(rules, view.confidential), ...(rules.validate?.({ ...view, confidential: "none" }) ?? [])];
 }
+
+/** What validation needs of a private endpoint service a backend can scope: the port it answers on. */
+export interface ScopableService {
+  port: number;
+}
+
+/**
+ * Every `egress.allow` entry with `via: endpoint` must name a service the backend can scope (whose
+ * grants it knows, so nothing is wildcarded), on the port that endpoint answers on. Shared by every
+ * backend with private endpoints; `o` words the refusal for the platform.
+ */
+export function endpointServiceIssues(
+  spec: SandboxSpecParsed,
+  services: Readonly<Record<string, ScopableService>>,
+  o: { backend: Backend; unscopable: string; endpoint: string; servicesFile: string },
+): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const known = Object.keys(services);
+  spec.egress.allow.forEach((e, i) => {
+    if (e.via !== "endpoint" || !e.service) return;
+    const service = Object.prototype.hasOwnProperty.call(services, e.service) ? services[e.service] : undefined;
+    if (!service)
+      issues.push({ path: `egress.allow[${i}].service`, value: e.service, message: `not a service the ${o.backend} backend can scope (${o.unscopable})`, fix: `use one of: ${known.join(" | ")} (add others to ${o.servicesFile})` });
+    else if (e.port !== service.port)
+      issues.push({ path: `egress.allow[${i}].port`, value: e.port, message: `the ${e.service} ${o.endpoint} answers on port ${service.port}`, fix: `set port: ${service.port} (listenPort may differ)` });
+  });
+  return issues;
+}

@@ -15,12 +15,12 @@ export function stackSpecDoc(stack: string): any {
   return JSON.parse(readStackConfig(stackFile(stack))[CONFIG_KEY]);
 }
 
-/** Builds a stack whose spec is the given stack's spec changed by `change`. */
-export async function buildVariant(stack: string, change: (doc: any) => void, recorder?: GraphRecorder): Promise<StackGraph> {
+/** Builds a stack whose spec is the given stack's spec changed by `change` (and its config by `configChanges`). */
+export async function buildVariant(stack: string, change: (doc: any) => void, recorder?: GraphRecorder, configChanges: Record<string, string> = {}): Promise<StackGraph> {
   const config = readStackConfig(stackFile(stack));
   const doc = JSON.parse(config[CONFIG_KEY]);
   change(doc);
-  return buildConfigGraph(`${stack}-variant`, { ...config, [CONFIG_KEY]: JSON.stringify(doc) }, { recorder });
+  return buildConfigGraph(`${stack}-variant`, { ...config, ...configChanges, [CONFIG_KEY]: JSON.stringify(doc) }, { recorder });
 }
 
 export function ofType(g: ResourceGraph, type: string): GraphNode[] {

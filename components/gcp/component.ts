@@ -1,0 +1,92 @@
+// GcpSandbox: the air-gapped sandbox on GCP, built from a SandboxSpec. This file only wires the parts
+// together in dependency order; each part lives in the module of the same name as on AWS:
+//   resources  network.ts (boundary, Private Google Access route, flow logs) · dns.ts (private
+//              googleapis zone, response policy) · firewall.ts (deny-all + allows by service account) ·
+//              record.ts (locked bucket, log sink) · artifacts.ts · identity.ts (service accounts) ·
+//              instance.ts (the one hardened GCE shape) · gate.ts · workload.ts · targets.ts ·
+//              canaries.ts · killswitch.ts (alerts, Pub/Sub → Eventarc → Workflow stop) · ttl.ts
+//   pure       rules.ts (what can be built) · plan.ts (layout) · services.ts (Google APIs) ·
+//              boot.ts (startup scripts) · labels.ts (labelled types) · context.ts
+import * as pulumi from "@pulumi/pulumi";
+import * as gcp from "@pulumi/gcp";
+import { SandboxComponentBase, SandboxComponentArgs } from "../sandbox-base";
+import type { SpecIssue } from "../spec/issues";
+import { assertBuildable } from "../spec/buildable";
+import { gcpRules, gcpSpecIssues, zoneOf } from "./rules";
+import { makeContext } from "./context";
+import { planGcpSandbox } from "./plan";
+import { gcpLabelTransformation } from "./labels";
+import { buildNetwork } from "./network";
+import { buildDns } from "./dns";
+import { createRecordStore, sinkRecord } from "./record";
+import { buildArtifacts } from "./artifacts";
+import { instanceIdentity } from "./identity";
+import { buildFirewall } from "./firewall";
+import { placeCanaries } from "./canaries";
+import { buildTargets } from "./targets";
+import { buildGate } from "./gate";
+import { buildWorkload } from "./workload";
+import { wireKillSwitch } from "./killswitch";
+
+export const GCP_SANDBOX_TYPE = "airlock:gcp:Sandbox";
+
+/** The last gate before anything is registered (also for a SandboxSpec built by hand). */
+export function assertGcpBuildable(spec: SandboxComponentArgs["spec"], project: string | undefined): void {
+  const noProject: SpecIssue[] = project ? [] : [{ path: "config.gcp:project", value: project, message: "backend 'gcp' needs the project to build in", fix: "add gcp:project: <project id> to the stack's config" }];
+  assertBuildable(gcpRules, spec, { regionExample: "us-central1", specIssues: (s) => [...gcpSpecIssues(s), ...noProject] });
+}
+
+function projectFromConfig(): string | undefined {
+  return new pulumi.Config("gcp").get("project");
+}
+
+function checkedOptions(args: SandboxComponentArgs, opts: pulumi.ComponentResourceOptions = {}): pulumi.ComponentResourceOptions {
+  assertGcpBuildable(args.spec, projectFromConfig());
+  return { ...opts, transformations: [gcpLabelTransformation(args.identity, args.spec.tags), ...(opts.transformations ?? [])] };
+}
+
+export class GcpSandbox extends SandboxComponentBase {
+  constructor(name: string, args: SandboxComponentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(GCP_SANDBOX_TYPE, name, {}, checkedOptions(args, opts));
+    const { spec, identity } = args;
+    const project = projectFromConfig()!;
+    const region = spec.region!;
+    const zone = zoneOf(region);
+    // The sandbox's own provider: project, region and zone from the spec and stack, never ambient.
+    const provider = new gcp.Provider(`${name}-gcp`, { project, region, zone }, { parent: this });
+    const ctx = makeContext({ spec, identity, plan: planGcpSandbox(spec, region), project, zone, parent: this, provider });
+
+    const net = buildNetwork(ctx);
+    buildDns(ctx, net.network);
+    const record = createRecordStore(ctx, net.network);
+    const artifacts = buildArtifacts(ctx);
+    const logBucket = record.bucket.name;
+    const artifactsBucket = artifacts.bucket.name;
+
+    const services = ctx.plan.listeners.filter((l) => l.via === "endpoint").map((l) => l.service!);
+    const workloadId = instanceIdentity(ctx, "workload", { logBucket, services });
+    const gateId = instanceIdentity(ctx, "gate", { logBucket, artifactsBucket });
+    const targetIds = ctx.plan.targets.map((t) => instanceIdentity(ctx, `target-${t.name}`, {}));
+    buildFirewall(ctx, net, { workload: workloadId.email, gate: gateId.email, targets: targetIds.map((t) => t.email) });
+
+    const canaries = placeCanaries(ctx, artifacts.bucket);
+    const targets = buildTargets(ctx, { net, identities: targetIds });
+    const gate = buildGate(ctx, { net, identity: gateId, artifactsBucket, logBucket, dependsOn: [...artifacts.objects] });
+    const workload = buildWorkload(ctx, { net, identity: workloadId, logBucket, homeFiles: canaries.homeFiles, dependsOn: [gate] });
+
+    const instances = [workload, gate, ...targets];
+    sinkRecord(ctx, record, {
+      network: net.network,
+      subnets: Object.values(net.subnets),
+      resourceNames: [...instances.map((i) => pulumi.interpolate`instances/${i.name}`), pulumi.interpolate`buckets/${artifactsBucket}`, pulumi.interpolate`buckets/${logBucket}`],
+    });
+    wireKillSwitch(ctx, { canaries, artifactsBucket: artifacts.bucket, workload });
+
+    this.publishOutputs({
+      sandboxId: pulumi.output(identity.id),
+      expiresAt: pulumi.output(identity.expiresAt.toISOString()),
+      recordLocation: pulumi.interpolate`gs://${logBucket}/`,
+      gateEndpoints: pulumi.output(Object.fromEntries(ctx.plan.listeners.filter((l) => l.via !== "record").map((l) => [l.name, `${ctx.plan.gateIp}:${l.listenPort}`]))),
+    });
+  }
+}

@@ -1,0 +1,46 @@
+// The egress gate: a small instance running Toxiproxy with one listener per allowed upstream (plus the
+// workload's record listener). It is at once the allowlist (nothing else has a firewall allow out of
+// the network) and the chaos injection point. Its admin API listens on loopback only.
+import * as pulumi from "@pulumi/pulumi";
+import type * as gcp from "@pulumi/gcp";
+import type { GcpContext } from "./context";
+import type { Network } from "./network";
+import { GATE_NETWORK_TAG } from "./network";
+import type { InstanceIdentity } from "./identity";
+import { DEFAULT_IMAGE, hardenedInstance } from "./instance";
+import { renderGateBoot, TOXIPROXY_ADMIN_PORT } from "./boot";
+import { ARTIFACT_FILES } from "./artifacts";
+
+export const GATE_MACHINE_TYPE = "e2-small";
+/** Storage read/write only: the gate reads artifacts and appends its journal, nothing else. */
+export const GATE_SCOPES = ["https://www.googleapis.com/auth/devstorage.read_write"];
+
+export interface GateArgs {
+  net: Network;
+  identity: InstanceIdentity;
+  artifactsBucket: pulumi.Input<string>;
+  logBucket: pulumi.Input<string>;
+  dependsOn?: pulumi.Resource[];
+}
+
+export function toxiproxyConfig(ctx: GcpContext) {
+  return ctx.plan.listeners.map((l) => ({ name: l.name, listen: `0.0.0.0:${l.listenPort}`, upstream: l.upstream, enabled: true }));
+}
+
+export function buildGate(ctx: GcpContext, a: GateArgs): gcp.compute.Instance {
+  const startupScript = pulumi.all([a.artifactsBucket, a.logBucket]).apply(([artifactsBucket, logBucket]) =>
+    renderGateBoot({ ttlSeconds: ctx.spec.ttlMs / 1000, logBucket, logPrefix: a.identity.logPrefix, artifactsBucket, toxiproxyKey: ARTIFACT_FILES.toxiproxy.key, proxies: toxiproxyConfig(ctx), adminPort: TOXIPROXY_ADMIN_PORT }),
+  );
+  return hardenedInstance(ctx, "gate", {
+    role: "gate",
+    machineType: GATE_MACHINE_TYPE,
+    image: DEFAULT_IMAGE,
+    subnet: a.net.subnets.gate,
+    networkIp: ctx.plan.gateIp,
+    identity: a.identity,
+    scopes: GATE_SCOPES,
+    startupScript,
+    networkTags: ctx.spec.unsafe.allowInternet && ctx.plan.publicAddresses.length > 0 ? [GATE_NETWORK_TAG] : undefined,
+    dependsOn: a.dependsOn,
+  });
+}

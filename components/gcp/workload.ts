@@ -1,0 +1,62 @@
+// The workload instance: the size and TEE the spec asks for, a startup script that plants the canary
+// files, maps upstream names to the gate, and runs `workload.command` as the non-root
+// `workload.user` (with `workload.pids` as its task limit).
+import * as pulumi from "@pulumi/pulumi";
+import type * as gcp from "@pulumi/gcp";
+import type { GcpContext } from "./context";
+import type { Network } from "./network";
+import type { InstanceIdentity } from "./identity";
+import { DEFAULT_IMAGE, hardenedInstance, Tee } from "./instance";
+import { GCE_CONFIDENTIAL_TYPE, gcpMachineType, SEV_SNP_CPU_PLATFORM } from "./rules";
+import { sizingViewOf } from "../spec/backend-rules";
+import { renderWorkloadBoot } from "./boot";
+import { workloadSetupOf } from "../cloud/boot";
+import { GiB } from "../spec/units";
+import type { ConfidentialKind } from "../spec/schema";
+
+/** The workload's scope: cloud-platform, so that IAM (its few resource-level grants) is the only limit. */
+export const WORKLOAD_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"];
+
+export interface WorkloadArgs {
+  net: Network;
+  identity: InstanceIdentity;
+  logBucket: pulumi.Input<string>;
+  homeFiles: pulumi.Input<Record<string, string>>;
+  dependsOn?: pulumi.Resource[];
+}
+
+/** The Confidential VM settings for the spec's kind (validation refused every other kind). */
+export function teeSettings(kind: ConfidentialKind): Tee | undefined {
+  if (kind !== "sev" && kind !== "sev-snp" && kind !== "tdx") return undefined;
+  return {
+    confidentialInstanceConfig: { enableConfidentialCompute: kind === "sev" ? true : undefined, confidentialInstanceType: GCE_CONFIDENTIAL_TYPE[kind] },
+    ...(kind === "sev-snp" ? { minCpuPlatform: SEV_SNP_CPU_PLATFORM } : {}),
+  };
+}
+
+export function buildWorkload(ctx: GcpContext, a: WorkloadArgs): gcp.compute.Instance {
+  const { spec, plan } = ctx;
+  const upstreams = plan.listeners.filter((l) => l.aliases.length);
+  const hosts: Record<string, string[]> = upstreams.length ? { [plan.gateIp]: [...new Set(upstreams.flatMap((l) => l.aliases))] } : {};
+  const startupScript = pulumi.all([a.logBucket, a.homeFiles]).apply(([logBucket, homeFiles]) =>
+    renderWorkloadBoot({
+      ttlSeconds: spec.ttlMs / 1000,
+      logBucket,
+      logPrefix: a.identity.logPrefix,
+      storageVia: `${plan.gateIp}:${plan.recordListener.listenPort}`,
+      ...workloadSetupOf(spec, hosts, homeFiles),
+    }),
+  );
+  return hardenedInstance(ctx, "workload", {
+    role: "workload",
+    machineType: gcpMachineType(sizingViewOf(spec)!)!,
+    image: spec.workload.image ?? DEFAULT_IMAGE,
+    subnet: a.net.subnets.workload,
+    identity: a.identity,
+    scopes: WORKLOAD_SCOPES,
+    startupScript,
+    diskGiB: Math.max(10, Math.ceil(spec.workloadDiskBytes / GiB)),
+    tee: teeSettings(spec.confidential),
+    dependsOn: a.dependsOn,
+  });
+}

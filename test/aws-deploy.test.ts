@@ -1,0 +1,135 @@
+// AWS deploy-time defects (issue 8 §1): what a real `pulumi up` needs that mocks do not enforce.
+// Each test reads the resource inputs a deploy would send, and states the AWS rule it checks in its
+// name; each failed on the code before its fix.
+import * as assert from "assert";
+import { buildStackGraph, buildVariant, ofType, one, policyOf } from "./helpers/pulumi-mocks";
+import type { StackGraph } from "../components/invariants/mock-graph";
+
+const T = {
+  dnsRule: "aws:route53/resolverFirewallRule:ResolverFirewallRule",
+  dnsList: "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList",
+  rule: "aws:cloudwatch/eventRule:EventRule",
+  target: "aws:cloudwatch/eventTarget:EventTarget",
+  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  queue: "aws:sqs/queue:Queue",
+  queuePolicy: "aws:sqs/queuePolicy:QueuePolicy",
+  alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  topic: "aws:sns/topic:Topic",
+};
+
+describe("AWS deploy-time defects (issue 8)", () => {
+  let built: StackGraph;
+  before(async () => {
+    built = await buildStackGraph("aws");
+  });
+
+  it("1. the DNS Firewall allow rule trusts CNAME/ALIAS chains of allowed names (the bucket names are CNAMEs to unlisted S3 names)", () => {
+    const allow = ofType(built.graph, T.dnsRule).find((r) => r.inputs.action === "ALLOW")!;
+    assert.strictEqual(allow.inputs.firewallDomainRedirectionAction, "TRUST_REDIRECTION_DOMAIN");
+    const list = ofType(built.graph, T.dnsList).find((l) => l.id === allow.inputs.firewallDomainListId)!;
+    assert.ok(list.inputs.domains.some((d: string) => /\.s3\.us-east-2\.amazonaws\.com$/.test(d) && !d.startsWith("s3.")), "bucket names are on the list, their CNAME targets are not");
+  });
+
+  describe("2. the kill path", () => {
+    it("grants StartAutomationExecution on the AWS-owned runbook's ARN with an empty account field", () => {
+      const stmts = policyOf(one(built.graph, T.rolePolicy, "kill-invoke-policy")).Statement;
+      const start = stmts.find((s: any) => s.Action.includes("ssm:StartAutomationExecution"));
+      assert.deepStrictEqual(start.Resource, ["arn:aws:ssm:us-east-2::automation-definition/AWS-StopEC2Instance:*"]);
+    });
+
+    it("every alert and kill target has a dead-letter queue that only this sandbox's rules may write", () => {
+      const [queue] = ofType(built.graph, T.queue);
+      assert.ok(queue, "a dead-letter queue");
+      const targets = ofType(built.graph, T.target).filter((t) => !t.name.endsWith("canary-key-forward"));
+      assert.ok(targets.length >= 4, "alert and kill targets of both rules");
+      for (const t of targets) assert.strictEqual(t.inputs.deadLetterConfig?.arn, queue.state.arn, t.name);
+      const policy = policyOf(ofType(built.graph, T.queuePolicy)[0]);
+      const rules = ofType(built.graph, T.rule).filter((r) => r.inputs.region === undefined);
+      assert.deepStrictEqual([...policy.Statement[0].Condition.ArnEquals["aws:SourceArn"]].sort(), rules.map((r) => r.state.arn).sort());
+    });
+
+    it("alarms to the alert topic on any failed invocation of a detection rule and on any dead letter", () => {
+      const topic = ofType(built.graph, T.topic)[0];
+      const alarms = ofType(built.graph, T.alarm);
+      const failed = alarms.filter((a) => a.inputs.metricName === "FailedInvocations");
+      const rules = ofType(built.graph, T.rule).filter((r) => r.inputs.region === undefined);
+      assert.deepStrictEqual(failed.map((a) => a.inputs.dimensions.RuleName).sort(), rules.map((r) => r.state.name).sort());
+      const dlq = alarms.find((a) => a.inputs.namespace === "AWS/SQS")!;
+      assert.strictEqual(dlq.inputs.dimensions.QueueName, ofType(built.graph, T.queue)[0].state.name);
+      for (const a of alarms) {
+        assert.deepStrictEqual(a.inputs.alarmActions, [topic.state.arn], a.name);
+        assert.strictEqual(a.inputs.threshold, 1);
+      }
+    });
+  });
+
+  describe("4. canary-key use is seen, read-only and global calls included", () => {
+    it("the canary-key rule delivers all CloudTrail management events (ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS)", () => {
+      const key = one(built.graph, T.rule, "canary-key-rule");
+      assert.strictEqual(key.inputs.state, "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS");
+    });
+
+    it("the same rule in us-east-1 (IAM/STS events) forwards to the sandbox region's bus", () => {
+      const key = one(built.graph, T.rule, "canary-key-rule");
+      const global = one(built.graph, T.rule, "canary-key-global-rule");
+      assert.strictEqual(global.inputs.region, "us-east-1");
+      assert.strictEqual(global.inputs.state, "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS");
+      assert.strictEqual(global.inputs.eventPattern, key.inputs.eventPattern);
+      const fwd = one(built.graph, T.target, "canary-key-forward");
+      assert.strictEqual(fwd.inputs.region, "us-east-1");
+      assert.strictEqual(fwd.inputs.rule, global.state.name);
+      assert.strictEqual(fwd.inputs.arn, "arn:aws:events:us-east-2:123456789012:event-bus/default");
+      assert.deepStrictEqual(policyOf(one(built.graph, T.rolePolicy, "canary-forward-policy")).Statement[0].Resource, [fwd.inputs.arn]);
+    });
+
+    it("a sandbox in us-east-1 needs no forwarding rule", async () => {
+      const g = await buildVariant("aws", (d) => (d.region = "us-east-1"), undefined, { "aws:region": "us-east-1" });
+      assert.deepStrictEqual(ofType(g.graph, T.rule).filter((r) => r.name.endsWith("canary-key-global-rule")), []);
+    });
+  });
+});
+
+describe("AWS deploy-time defects (issue 8), refused before anything is registered", () => {
+  it("9. an aws:region that differs from spec.region is refused, naming both and the fix", async () => {
+    const { GraphRecorder } = await import("./helpers/pulumi-mocks");
+    const { SpecError } = await import("../components/spec");
+    const recorder = new GraphRecorder();
+    await assert.rejects(
+      buildVariant("aws", () => undefined, recorder, { "aws:region": "eu-central-1" }),
+      (e: any) => e instanceof SpecError && e.issues.some((i) => i.path === "region" && /aws:region is 'eu-central-1'.*'us-east-2'/.test(i.message) && /pulumi config set aws:region us-east-2/.test(i.fix)),
+    );
+    assert.deepStrictEqual(recorder.nodes.filter((n) => n.type.startsWith("aws:")), [], "no AWS resource registered");
+  });
+});
+
+describe("AWS deploy-time defects (issue 8), names at the maximum spec lengths", () => {
+  it("7. every generated IAM/S3 name and prefix fits the provider's limit with a 24-character sandbox and target name", async () => {
+    const long = "t" + "x".repeat(22) + "1"; // NAME_RE's maximum: 24 characters
+    const g = await buildVariant("aws", (d) => {
+      d.name = "n" + "y".repeat(22) + "2";
+      for (const t of d.targets) {
+        for (const e of d.egress.allow) if (e.target === t.name) e.target = long;
+        t.name = long;
+      }
+    });
+    const nodes = g.graph.resources;
+    assert.ok(nodes.some((n) => n.type === "aws:iam/role:Role" && String(n.inputs.description).endsWith(`target-${long}`)), "the long target name is in use");
+    // Provider limits: IAM role / instance profile name_prefix 38 (name 64), S3 bucket_prefix 37 (bucket 63).
+    for (const n of nodes.filter((n) => n.type === "aws:iam/role:Role" || n.type === "aws:iam/instanceProfile:InstanceProfile")) {
+      if (n.inputs.namePrefix !== undefined) assert.ok(n.inputs.namePrefix.length <= 38, `${n.name}: namePrefix ${n.inputs.namePrefix} (${n.inputs.namePrefix.length})`);
+      else assert.ok(n.name.length + 8 <= 64, `${n.name}: auto-named ${n.name.length + 8} characters`);
+    }
+    for (const n of nodes.filter((n) => n.type === "aws:s3/bucket:Bucket")) assert.ok(n.inputs.bucketPrefix.length <= 37, `${n.name}: bucketPrefix ${n.inputs.bucketPrefix}`);
+    const prefixes = nodes.filter((n) => n.inputs.namePrefix).map((n) => `${n.type} ${n.inputs.namePrefix}`);
+    assert.strictEqual(new Set(prefixes).size, prefixes.length, "still unique after bounding");
+  });
+});
+
+describe("AWS deploy-time defects (issue 8), zone choice", () => {
+  it("8. the subnets go to an opt-in-free Availability Zone that offers the workload's type (not a Local Zone, not names[0])", async () => {
+    // The mock account lists an opted-in Local Zone first, and offers m6a only in zones b and c.
+    const built = await buildStackGraph("aws");
+    const zones = new Set(ofType(built.graph, "aws:ec2/subnet:Subnet").map((s) => s.inputs.availabilityZone));
+    assert.deepStrictEqual([...zones], ["us-east-2b"]);
+  });
+});

@@ -15,7 +15,7 @@ import { ownSandboxIds } from "./helpers/run-scope";
 import { sleep, waitFor } from "./helpers/common";
 
 /** Kills per run: enough moments to land in create and in run (each takes seconds here, with the CLI start). */
-const KILLS = Number(process.env.AIRLOCK_KILLS ?? 8);
+const KILLS = Number(process.env.AIRLOCK_KILLS ?? 4);
 const TARGET = ["python3", "-c", "import http.server,os;http.server.ThreadingHTTPServer(('0.0.0.0',int(os.environ['PORT'])),http.server.SimpleHTTPRequestHandler).serve_forever()"];
 
 describe("local sandbox: SIGKILL of the owner at random moments leaves no process running (issue 10 §1)", function () {

@@ -5,6 +5,7 @@ import { azureRules } from "./rules";
 import { azureFacts } from "./facts";
 import { azureMocks } from "./mocks";
 import { azureMutations } from "./mutations";
+import { azureEquivalence } from "./equivalence";
 
 export const azureBackend: BackendDescriptor = {
   name: "azure",
@@ -14,6 +15,7 @@ export const azureBackend: BackendDescriptor = {
   facts: azureFacts,
   mocks: azureMocks,
   mutations: azureMutations,
+  equivalence: azureEquivalence,
   loadComponent: () => {
     const { AzureSandbox } = require("./component") as typeof import("./component");
     return (name, args, opts) => new AzureSandbox(name, args, opts);

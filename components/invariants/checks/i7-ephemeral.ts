@@ -20,7 +20,7 @@ export const i7: Invariant = {
     const seen = { sandbox: new Set<string>(), expiresAt: new Set<string>() };
     for (const node of graph.resources.filter((n) => rules.isTaggable(n.type))) {
       for (const field of rules.labelFields(node.type)) {
-        const labels = (node.inputs[field] ?? {}) as Record<string, string>;
+        const labels = (field.split(".").reduce<any>((v, k) => v?.[k], node.inputs) ?? {}) as Record<string, string>;
         const missing = Object.values(keys).filter((k) => !labels[k]);
         if (missing.length) {
           out.push(finding(node, `${field} lack ${missing.join(", ")}`));
@@ -31,7 +31,10 @@ export const i7: Invariant = {
         if (labels[keys.owner] !== owner) out.push(finding(node, `${field} name owner '${labels[keys.owner]}', the spec '${spec.owner}'`));
       }
     }
-    if (seen.sandbox.size > 1) out.push(finding("(graph)", `resources name different sandboxes: ${[...seen.sandbox].join(", ")}`));
+    // A fleet (N sandboxes from one spec, Kubernetes) names its members <id>-000, <id>-001, ...: one
+    // sandbox id each, one fleet.
+    const fleets = new Set([...seen.sandbox].map((id) => (seen.sandbox.size > 1 ? id.replace(/-\d{3,}$/, "") : id)));
+    if (fleets.size > 1) out.push(finding("(graph)", `resources name different sandboxes: ${[...seen.sandbox].join(", ")}`));
     for (const id of seen.sandbox) if (!id.startsWith(spec.name.toLowerCase())) out.push(finding("(graph)", `sandbox label '${id}' does not belong to sandbox '${spec.name}'`));
     if (seen.expiresAt.size > 1) out.push(finding("(graph)", `resources name different expiries: ${[...seen.expiresAt].join(", ")}`));
 

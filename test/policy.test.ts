@@ -52,6 +52,10 @@ async function mutated(c: MutationCase): Promise<ResourceGraph> {
   const base = await graphOf(c.stack);
   const g = base.graph.clone();
   c.mutate(g, base.spec);
+  // Mutations edit inputs; after an update of the mutated program the engine's outputs would not
+  // echo an input the mutation deleted either (the harness's "up" props are outputs + inputs).
+  const before = new Map(base.graph.nodes.map((n) => [n.urn, n]));
+  for (const n of g.nodes) for (const k of Object.keys(before.get(n.urn)?.inputs ?? {})) if (!(k in n.inputs)) delete n.state[k];
   return g;
 }
 

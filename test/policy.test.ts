@@ -1,5 +1,5 @@
 // The CrossGuard pack (policy/) called directly, on every stack in stacks/ (no violations) and on the
-// conformance mutations (each flagged by the invariant's own policy, at the mandatory level, with a
+// conformance table's mutation cases of every descriptor (each flagged by the invariant's own policy, at the mandatory level, with a
 // message that says what to change) — in both phases the engine calls a pack: a preview (references
 // unknown, no outputs) and after an update (values known).
 import * as assert from "assert";

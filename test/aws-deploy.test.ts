@@ -124,3 +124,12 @@ describe("AWS deploy-time defects (issue 8), names at the maximum spec lengths",
     assert.strictEqual(new Set(prefixes).size, prefixes.length, "still unique after bounding");
   });
 });
+
+describe("AWS deploy-time defects (issue 8), zone choice", () => {
+  it("8. the subnets go to an opt-in-free Availability Zone that offers the workload's type (not a Local Zone, not names[0])", async () => {
+    // The mock account lists an opted-in Local Zone first, and offers m6a only in zones b and c.
+    const built = await buildStackGraph("aws");
+    const zones = new Set(ofType(built.graph, "aws:ec2/subnet:Subnet").map((s) => s.inputs.availabilityZone));
+    assert.deepStrictEqual([...zones], ["us-east-2b"]);
+  });
+});

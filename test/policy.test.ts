@@ -9,7 +9,7 @@ import { buildStackGraph } from "./helpers/pulumi-mocks";
 import { engineResources, Phase, runPolicies, Violation } from "./helpers/policy-harness";
 import { COVERAGE_POLICY, POLICY_NAMES, SPEC_POLICY } from "../policy/policies";
 import { allDescriptors, descriptorOf } from "../components/backends";
-import { MUTATION_KINDS, MutationCase } from "../components/backend-descriptor";
+import { MUTATION_KINDS, MutationCase, mutationTitle } from "../components/backend-descriptor";
 import { INVARIANTS } from "../components/invariants";
 import type { InvariantId, ResourceGraph } from "../components/invariants";
 import type { StackGraph } from "../components/invariants/mock-graph";
@@ -104,10 +104,10 @@ describe("policy pack: every conformance mutation is flagged", () => {
     for (const phase of PHASES) {
       const gap = PREVIEW_GAPS[`${backend.name}/${c.kind}`];
       if (phase === "preview" && gap) {
-        it.skip(`${backend.title} ${c.fails} (${c.stack}, preview): ${MUTATION_KINDS[c.kind]} (skipped: known preview gap — ${gap})`);
+        it.skip(`${backend.title} ${c.fails} (${c.stack}, preview): ${mutationTitle(c.kind)} (skipped: known preview gap — ${gap})`);
         continue;
       }
-      it(`${backend.title} ${c.fails} (${c.stack}, ${phase}): ${MUTATION_KINDS[c.kind]}`, async () => {
+      it(`${backend.title} ${c.fails} (${c.stack}, ${phase}): ${mutationTitle(c.kind)}`, async () => {
         const violations = await runPolicies(engineResources(await mutated(c), phase));
         const control = new Set((await runPolicies(engineResources((await graphOf(c.stack)).graph, phase))).map((v) => v.message));
         const own = violations.filter((v) => v.policy === POLICY_NAMES[c.fails]);

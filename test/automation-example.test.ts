@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { sandboxObjects, snapshot } from "./helpers/kernel-view";
+import { verifyLog } from "../components/record/chain-log";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -24,7 +25,8 @@ describe("examples/harness.ts (the README's harness) runs", function () {
       assert.strictEqual(res.result.answer, "200", `sample ${res.index}'s answer through the gate: ${JSON.stringify(res.result)}`);
       assert.ok(fs.existsSync(res.result.record), `sample ${res.index}'s record ${res.result.record} is missing`);
       assert.strictEqual(res.result.record, res.outputs.recordLocation);
-      assert.ok(fs.readFileSync(res.result.record, "utf8").trim().split("\n").length >= 2, `sample ${res.index}'s record is (nearly) empty`);
+      const v = verifyLog(res.result.record);
+      assert.ok(v.ok && v.sealed && v.entries >= 2, `sample ${res.index}'s record ${res.result.record}: ${JSON.stringify(v)}`);
       assert.deepStrictEqual(sandboxObjects(res.outputs.sandboxId, snap).map((o) => o.label), [], `host objects of sample ${res.index} left`);
     }
   });

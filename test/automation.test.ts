@@ -153,4 +153,22 @@ describe("automation: withSandbox through the real engine, 20 at concurrency 5, 
       if (backendStacks(childState).length === 0) fs.rmSync(childState, { recursive: true, force: true });
     }
   });
+
+  it("a child harness whose event loop runs dry while its sandbox is live destroys it before Node exits", async () => {
+    const childState = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-automation-child-"));
+    try {
+      const child = spawn(process.execPath, [path.join(ROOT, "bin", "run-ts.js"), path.join(__dirname, "helpers", "automation-child.ts"), childState, "1", "1", "drain"], { stdio: ["ignore", "pipe", "pipe"], env: process.env });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.stderr.on("data", (d) => (err += d));
+      const x = await new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+      const running = [...out.matchAll(/^RUNNING (\S+) /gm)].map((m) => m[1]);
+      assert.strictEqual(running.length, 1, `the child never ran its sandbox: ${out}\n${err.slice(-3000)}`);
+      assert.deepStrictEqual(x, { code: 0, signal: null }, `the child's exit; stderr: ${err.slice(-3000)}`);
+      assertAllGone(running, childState);
+    } finally {
+      if (backendStacks(childState).length === 0) fs.rmSync(childState, { recursive: true, force: true });
+    }
+  });
 });

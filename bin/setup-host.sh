@@ -36,4 +36,7 @@ go version -m /usr/local/bin/toxiproxy-server | sed -n 3p
 say "npm packages (from package-lock.json)"
 npm ci --no-audit --no-fund
 
+say "compiled CLI (dist/, transpile-only; a few seconds)"
+node bin/build-dist.js
+
 say "ready: run 'npx airlock run examples/quickstart.yaml' (as root)"

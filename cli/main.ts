@@ -10,27 +10,27 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, () => Command> = {
-  check: () => require("./check").command,
-  run: () => require("./run").command,
-  sandbox: () => require("./sandbox").command,
-  sweep: () => require("./sweep").command,
-  log: () => require("./log").command,
-  chaos: () => require("./chaos").command,
-  recover: () => require("./recover").command,
-  serve: () => require("./serve").command,
-  schema: () => require("./schema").command,
+/**
+ * Every command, with its one-line summary here so that `airlock help` loads no command module: each
+ * module (and what it imports: the spec validators, the local backend, the chaos runner, the cloud
+ * SDKs) is required only when its command runs. test/cli-lazy-load.test.ts checks that each summary
+ * here is the one its module gives.
+ */
+export const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
+  check: { summary: "build a stack's resources offline (mocks) and check invariants I1–I8", load: () => require("./check").command },
+  run: { summary: "create a local sandbox, run its workload, collect the record, destroy it", load: () => require("./run").command },
+  sandbox: { summary: "create, exec in, list and destroy detached local sandboxes", load: () => require("./sandbox").command },
+  sweep: { summary: "remove expired sandboxes and orphans: on this host (default) or in a cloud (--backend)", load: () => require("./sweep").command },
+  log: { summary: "check a sandbox record's hash chain and seal (airlock log verify <log>)", load: () => require("./log").command },
+  chaos: { summary: "run or validate a chaos experiment (network faults, packet loss, resource starvation) with guaranteed rollback", load: () => require("./chaos").command },
+  recover: { summary: "undo what crashed or killed Airlock runs left behind (sandbox objects, chaos faults)", load: () => require("./recover").command },
+  serve: { summary: "serve the control protocol (create/exec/files/destroy) for harnesses such as Inspect AI", load: () => require("./serve").command },
+  schema: { summary: "print the JSON Schema of a sandbox spec (or: chaos, stack) for editors and other tools", load: () => require("./schema").command },
 };
 
 function help(): string {
   const lines = ["usage: airlock <command> [options]", "", "commands:"];
-  for (const [name, load] of Object.entries(COMMANDS)) {
-    try {
-      lines.push(`  ${name.padEnd(9)} ${load().summary}`);
-    } catch {
-      // A command whose module is not present in this build is simply not listed.
-    }
-  }
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(9)} ${c.summary}`);
   lines.push("", "Run `airlock <command> --help` for a command's options. --json gives machine-readable output.");
   return lines.join("\n");
 }
@@ -44,9 +44,9 @@ export async function main(argv: string[]): Promise<void> {
       process.stdout.write(help() + "\n");
       code = name ? 0 : 2;
     } else {
-      const load = COMMANDS[name];
-      if (!load) throw new CliError(`unknown command '${name}'`, "run `npx airlock help` for the list of commands", 2);
-      const command = load();
+      const entry = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;
+      if (!entry) throw new CliError(`unknown command '${name}'`, "run `npx airlock help` for the list of commands", 2);
+      const command = entry.load();
       if (rest.includes("--help") || rest.includes("-h")) {
         process.stdout.write(`usage: ${command.usage}\n${command.summary}\n`);
         code = 0;

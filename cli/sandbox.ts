@@ -3,13 +3,18 @@
 import { parseArgs } from "util";
 import type { Command } from "./main";
 import { CliError, makeOutput } from "./output";
-import { identityFor } from "../components/naming";
-import { loadLocalSpec } from "../components/local/cli-support";
-import { checkHost, checkHostForCleanup } from "../components/local/sandbox";
-import { destroySandboxById, listSandboxes, recoverDeadSandboxes, SandboxStatus } from "../components/local/lifecycle";
-import { supervisedCreate } from "../components/local/supervisor-client";
-import { execInSandbox } from "../components/local/sandbox-exec";
-import { requireRoot } from "../components/host/exec";
+import type { SandboxStatus } from "../components/local/lifecycle";
+
+// Each subcommand requires what it uses when it runs: `sandbox exec`, which an eval harness calls
+// hundreds of times per sample, must not load the spec validators or the sandbox builder.
+const naming = () => require("../components/naming") as typeof import("../components/naming");
+const cliSupport = () => require("../components/local/cli-support") as typeof import("../components/local/cli-support");
+const localSandbox = () => require("../components/local/sandbox") as typeof import("../components/local/sandbox");
+const lifecycle = () => require("../components/local/lifecycle") as typeof import("../components/local/lifecycle");
+const supervisorClient = () => require("../components/local/supervisor-client") as typeof import("../components/local/supervisor-client");
+const sandboxExec = () => require("../components/local/sandbox-exec") as typeof import("../components/local/sandbox-exec");
+const handles = () => require("../components/local/handle") as typeof import("../components/local/handle");
+const hostExec = () => require("../components/host/exec") as typeof import("../components/host/exec");
 
 const USAGE = [
   "airlock sandbox create <spec.yaml> [--no-workload] [--json]   create a detached local sandbox, print its id",
@@ -22,13 +27,13 @@ async function create(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { json: { type: "boolean", default: false }, "no-workload": { type: "boolean", default: false } }, allowPositionals: true });
   const out = makeOutput(!!values.json);
   if (positionals.length !== 1) throw new CliError("expected exactly one spec file", "usage: airlock sandbox create <spec.yaml> [--no-workload] [--json]", 2);
-  const { spec, taskDir, experiment } = loadLocalSpec(positionals[0]);
-  checkHost();
-  const recovered = await recoverDeadSandboxes();
+  const { spec, taskDir, experiment } = cliSupport().loadLocalSpec(positionals[0]);
+  localSandbox().checkHost();
+  const recovered = await lifecycle().recoverDeadSandboxes();
   if (recovered.length) out.progress(`recovered ${recovered.length} sandbox(es) left behind by dead runs`);
   if (experiment) out.progress(`note: spec.chaos.experiment runs only with \`airlock run\`; for a detached sandbox use \`airlock chaos run ${experiment} --sandbox <id>\``);
-  const identity = identityFor(spec);
-  const handle = await supervisedCreate(spec, { identity, taskDir, startWorkload: !values["no-workload"], progress: (m) => out.progress(m) });
+  const identity = naming().identityFor(spec);
+  const handle = await supervisorClient().supervisedCreate(spec, { identity, taskDir, startWorkload: !values["no-workload"], progress: (m) => out.progress(m) });
   out.result(
     { ok: true, id: handle.id, expiresAt: handle.expiresAt, record: handle.record, gate: Object.fromEntries(Object.entries(handle.gate.proxies).map(([k, p]) => [k, p.listen])), supervisor: handle.supervisor },
     (r) => r.id,
@@ -42,10 +47,17 @@ async function exec(args: string[]): Promise<number> {
   const cmd = dash >= 0 ? args.slice(dash + 1) : [];
   const ids = before.filter((a) => !a.startsWith("--"));
   if (ids.length !== 1 || cmd.length === 0) throw new CliError("expected a sandbox id, then -- and a command", "usage: airlock sandbox exec <id> -- <command...>", 2);
-  requireRoot("airlock sandbox exec");
+  hostExec().requireRoot("airlock sandbox exec");
   // A terminal is not passed in (a tty in the sandbox could push input back to the host's shell);
   // piped input is copied in.
-  const status = await execInSandbox(ids[0], cmd, { stdin: process.stdin.isTTY ? undefined : process.stdin, stdout: process.stdout, stderr: process.stderr });
+  const io = { stdin: process.stdin.isTTY ? undefined : process.stdin, stdout: process.stdout, stderr: process.stderr };
+  // A sandbox the running supervisor owns: the supervisor starts the command (it has the record
+  // open and its lock helper warm), so this process only talks to a socket. Any other sandbox (one
+  // owned by `airlock run` or `airlock serve`): started from here, with the same confinement.
+  const client = supervisorClient();
+  const h = handles().loadHandle(ids[0]);
+  if (h && client.supervisorOwns(h.supervisor)) return (await client.supervisedExec(ids[0], cmd, io)).status;
+  const status = await sandboxExec().execInSandbox(ids[0], cmd, io);
   return status.status;
 }
 
@@ -60,7 +72,7 @@ function formatList(list: SandboxStatus[]): string {
 async function list(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: "boolean", default: false } }, allowPositionals: false });
   const out = makeOutput(!!values.json);
-  out.result(listSandboxes(), formatList);
+  out.result(lifecycle().listSandboxes(), formatList);
   return 0;
 }
 
@@ -68,8 +80,8 @@ async function destroy(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { json: { type: "boolean", default: false } }, allowPositionals: true });
   const out = makeOutput(!!values.json);
   if (positionals.length !== 1) throw new CliError("expected exactly one sandbox id", "usage: airlock sandbox destroy <id>", 2);
-  checkHostForCleanup("airlock sandbox destroy");
-  const r = await destroySandboxById(positionals[0], "airlock sandbox destroy", (m) => out.progress(m));
+  localSandbox().checkHostForCleanup("airlock sandbox destroy");
+  const r = await lifecycle().destroySandboxById(positionals[0], "airlock sandbox destroy", (m) => out.progress(m));
   out.result({ ok: r.leftovers.length === 0, ...r }, (x) => `destroyed ${x.id} (${x.via}); record ${x.record}${x.leftovers.length ? `\nleft over: ${x.leftovers.join("; ")}` : ""}`);
   return r.leftovers.length ? 1 : 0;
 }

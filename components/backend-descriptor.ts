@@ -71,8 +71,27 @@ export const MUTATION_KINDS = {
 } as const;
 export type MutationKind = keyof typeof MUTATION_KINDS;
 
+/**
+ * Breakages that exist only on some platforms (containers on a shared node), so they are not
+ * expected of every backend: a backend that has the concept supplies them beside MUTATION_KINDS.
+ */
+export const PLATFORM_MUTATION_KINDS = {
+  "missing-default-deny": "the namespace's default-deny policy removed",
+  "api-token": "a service-account (API) token mounted into the workload",
+  "host-network": "the workload on the node's network (hostNetwork)",
+  privileged: "a privileged workload container",
+  "shared-kernel": "the workload under runc without unsafe.sharedKernel",
+  "cross-namespace-ingress": "the gate reachable from another namespace",
+} as const;
+export type PlatformMutationKind = keyof typeof PLATFORM_MUTATION_KINDS;
+
+/** Title of any mutation kind, shared or platform-specific. */
+export function mutationTitle(kind: MutationKind | PlatformMutationKind): string {
+  return (MUTATION_KINDS as Record<string, string>)[kind] ?? (PLATFORM_MUTATION_KINDS as Record<string, string>)[kind];
+}
+
 export interface MutationCase {
-  kind: MutationKind;
+  kind: MutationKind | PlatformMutationKind;
   /** The stack file it starts from (stacks/Pulumi.<stack>.yaml). */
   stack: string;
   /** The invariant that must fail. */

@@ -64,11 +64,17 @@ export function sandboxLabels(identity: SandboxIdentity, style: LabelStyle, extr
 /** A resource name within a sandbox: `airlock-<id>-<part>`, trimmed to the platform's limit. */
 export function resourceName(identity: SandboxIdentity | string, part: string, maxLength = 63): string {
   const id = typeof identity === "string" ? identity : identity.id;
-  const full = `${NAME_PREFIX}-${id}-${part}`;
-  if (full.length <= maxLength) return full;
-  // Keep it unique when trimmed: replace the tail with a hash of the full name.
-  const h = shortHash(full, 6);
-  return `${full.slice(0, maxLength - 7)}-${h}`;
+  return boundedName(`${NAME_PREFIX}-${id}-${part}`, maxLength);
+}
+
+/**
+ * `text` if it fits `maxLength`, else its head and a hash of the whole (unique when trimmed). Every
+ * generated name of every backend passes through here with its provider's limit.
+ */
+export function boundedName(text: string, maxLength: number): string {
+  if (text.length <= maxLength) return text;
+  const h = shortHash(text, 6);
+  return `${text.slice(0, maxLength - 7).replace(/-+$/, "")}-${h}`;
 }
 
 /**

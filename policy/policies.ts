@@ -6,14 +6,14 @@
 //
 // Kept apart from index.ts, which serves the pack: constructing a PolicyPack starts its gRPC server,
 // so tests import these policies and call them directly.
-import type { EnforcementLevel, PolicyResource, ReportViolation, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import type { EnforcementLevel, PolicyResource, ReportViolation, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { checkInvariants, INVARIANTS, describeNode } from "../components/invariants";
 import type { Finding, InvariantId, Verdict } from "../components/invariants";
 import { graphFromEngine, EngineResource } from "../components/invariants/engine-graph";
 import { formatIssue } from "../components/spec/issues";
 import type { Backend } from "../components/spec/schema";
 import { descriptorOf } from "../components/backends";
-import { backendOfType, specForStack, SpecLookup, SpecSource } from "./spec-source";
+import { backendOfType, localSandboxSpec, specForStack, SpecLookup, SpecSource } from "./spec-source";
 
 // The analyzer's unknown-value sentinels and proxy unwrapping (preview values not known yet).
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -89,7 +89,7 @@ export interface PolicyOptions extends SpecLookup {
   levels?: Partial<Record<string, EnforcementLevel>>;
 }
 
-export function airlockPolicies(o: PolicyOptions = {}): StackValidationPolicy[] {
+export function airlockPolicies(o: PolicyOptions = {}): (StackValidationPolicy | ResourceValidationPolicy)[] {
   const level = (name: string, fallback: EnforcementLevel) => o.levels?.[name] ?? fallback;
   const invariantPolicies: StackValidationPolicy[] = INVARIANTS.map((inv) => ({
     name: POLICY_NAMES[inv.id],
@@ -109,12 +109,18 @@ export function airlockPolicies(o: PolicyOptions = {}): StackValidationPolicy[] 
   }));
   return [
     {
+      // A resource policy, not a stack policy: the engine runs these before it creates each resource
+      // (stack policies run after an update), so an unsafe spec stops `up` with nothing created.
       name: SPEC_POLICY,
       description: "The sandbox spec a stack was built from is valid: every safety default it turns off has its matching unsafe flag.",
       enforcementLevel: level(SPEC_POLICY, "mandatory"),
-      validateStack(args, report) {
-        const a = analyse(args.resources, o);
-        for (const issue of a.spec.issues) report(`spec (${a.spec.from}): ${formatIssue(issue)}`, a.spec.urn);
+      validateResource(args, report) {
+        const r = { urn: args.urn, type: args.type, name: args.name, props: args.props };
+        // The spec travels on the local sandbox resource; a stack file's spec is judged once, on the stack.
+        if (localSandboxSpec(r) === undefined && args.type !== "pulumi:pulumi:Stack") return;
+        const source = specForStack([r], "local", o);
+        if (localSandboxSpec(r) === undefined && !source.from.includes("config")) return;
+        for (const issue of source.issues) report(`spec (${source.from}): ${formatIssue(issue)}`);
       },
     },
     ...invariantPolicies,

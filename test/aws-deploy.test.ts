@@ -88,3 +88,48 @@ describe("AWS deploy-time defects (issue 8)", () => {
     });
   });
 });
+
+describe("AWS deploy-time defects (issue 8), refused before anything is registered", () => {
+  it("9. an aws:region that differs from spec.region is refused, naming both and the fix", async () => {
+    const { GraphRecorder } = await import("./helpers/pulumi-mocks");
+    const { SpecError } = await import("../components/spec");
+    const recorder = new GraphRecorder();
+    await assert.rejects(
+      buildVariant("aws", () => undefined, recorder, { "aws:region": "eu-central-1" }),
+      (e: any) => e instanceof SpecError && e.issues.some((i) => i.path === "region" && /aws:region is 'eu-central-1'.*'us-east-2'/.test(i.message) && /pulumi config set aws:region us-east-2/.test(i.fix)),
+    );
+    assert.deepStrictEqual(recorder.nodes.filter((n) => n.type.startsWith("aws:")), [], "no AWS resource registered");
+  });
+});
+
+describe("AWS deploy-time defects (issue 8), names at the maximum spec lengths", () => {
+  it("7. every generated IAM/S3 name and prefix fits the provider's limit with a 24-character sandbox and target name", async () => {
+    const long = "t" + "x".repeat(22) + "1"; // NAME_RE's maximum: 24 characters
+    const g = await buildVariant("aws", (d) => {
+      d.name = "n" + "y".repeat(22) + "2";
+      for (const t of d.targets) {
+        for (const e of d.egress.allow) if (e.target === t.name) e.target = long;
+        t.name = long;
+      }
+    });
+    const nodes = g.graph.resources;
+    assert.ok(nodes.some((n) => n.type === "aws:iam/role:Role" && String(n.inputs.description).endsWith(`target-${long}`)), "the long target name is in use");
+    // Provider limits: IAM role / instance profile name_prefix 38 (name 64), S3 bucket_prefix 37 (bucket 63).
+    for (const n of nodes.filter((n) => n.type === "aws:iam/role:Role" || n.type === "aws:iam/instanceProfile:InstanceProfile")) {
+      if (n.inputs.namePrefix !== undefined) assert.ok(n.inputs.namePrefix.length <= 38, `${n.name}: namePrefix ${n.inputs.namePrefix} (${n.inputs.namePrefix.length})`);
+      else assert.ok(n.name.length + 8 <= 64, `${n.name}: auto-named ${n.name.length + 8} characters`);
+    }
+    for (const n of nodes.filter((n) => n.type === "aws:s3/bucket:Bucket")) assert.ok(n.inputs.bucketPrefix.length <= 37, `${n.name}: bucketPrefix ${n.inputs.bucketPrefix}`);
+    const prefixes = nodes.filter((n) => n.inputs.namePrefix).map((n) => `${n.type} ${n.inputs.namePrefix}`);
+    assert.strictEqual(new Set(prefixes).size, prefixes.length, "still unique after bounding");
+  });
+});
+
+describe("AWS deploy-time defects (issue 8), zone choice", () => {
+  it("8. the subnets go to an opt-in-free Availability Zone that offers the workload's type (not a Local Zone, not names[0])", async () => {
+    // The mock account lists an opted-in Local Zone first, and offers m6a only in zones b and c.
+    const built = await buildStackGraph("aws");
+    const zones = new Set(ofType(built.graph, "aws:ec2/subnet:Subnet").map((s) => s.inputs.availabilityZone));
+    assert.deepStrictEqual([...zones], ["us-east-2b"]);
+  });
+});

@@ -9,7 +9,7 @@ import { buildStackGraph, PROJECT_ROOT } from "./helpers/pulumi-mocks";
 import { checkInvariants } from "../components/invariants";
 import type { StackGraph } from "../components/invariants/mock-graph";
 import { allDescriptors, descriptorOf } from "../components/backends";
-import { MUTATION_KINDS, MutationKind } from "../components/backend-descriptor";
+import { MUTATION_KINDS, MutationKind, mutationTitle } from "../components/backend-descriptor";
 import { EQUIVALENCE_DOC, renderEquivalence } from "../components/equivalence";
 
 const STACK_DIR = path.join(PROJECT_ROOT, "stacks");
@@ -64,7 +64,7 @@ describe("conformance table: every backend's breakages fail the invariant they n
     describe(backend.title, () => {
       const cases = backend.mutations ?? [];
       for (const c of cases) {
-        it(`${MUTATION_KINDS[c.kind]} (${c.stack}) fails ${c.fails}`, async function () {
+        it(`${mutationTitle(c.kind)} (${c.stack}) fails ${c.fails}`, async function () {
           this.timeout(120_000);
           const base = await graphOf(c.stack);
           const g = base.graph.clone();

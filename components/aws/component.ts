@@ -35,7 +35,7 @@ export const AWS_SANDBOX_TYPE = "airlock:aws:Sandbox";
 
 /** Checks the spec first: a spec this backend cannot build throws before anything is registered. */
 function checkedOptions(args: SandboxComponentArgs, opts: pulumi.ComponentResourceOptions = {}): pulumi.ComponentResourceOptions {
-  assertAwsBuildable(args.spec);
+  assertAwsBuildable(args.spec, new pulumi.Config("aws").get("region"));
   return { ...opts, transformations: [labelTransformation(args.identity, args.spec.tags), ...(opts.transformations ?? [])] };
 }
 

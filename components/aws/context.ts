@@ -3,7 +3,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import type { SandboxSpec } from "../spec/schema";
-import { resourceName, SandboxIdentity, shortHash } from "../naming";
+import { boundedName, resourceName, SandboxIdentity, shortHash } from "../naming";
+
+/**
+ * The longest physical name prefix any of its users accepts: S3's bucket_prefix (37; the provider
+ * appends 26 characters to reach 63) is below IAM's role/instance-profile name_prefix (38, to 64).
+ */
+export const QUIET_PREFIX_MAX = 37;
 import type { SandboxPlan } from "./plan";
 import { ROLE_TAG } from "./taggable";
 
@@ -48,7 +54,7 @@ export function makeContext(args: {
     accountId,
     // IAM role names are the tightest limit (64) once Pulumi appends its 8-character suffix.
     name: (part, maxLength = 56) => resourceName(args.identity, part, maxLength),
-    quietName: (part) => `s${shortHash(args.identity.id, 10)}-${part}-`,
+    quietName: (part) => `${boundedName(`s${shortHash(args.identity.id, 10)}-${part}`, QUIET_PREFIX_MAX - 1)}-`,
     opts: (extra = {}) => ({ parent, provider, ...extra }),
     invokeOpts: () => ({ parent, provider }),
   };

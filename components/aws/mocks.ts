@@ -105,8 +105,20 @@ export const awsMocks: CloudMocks = {
     switch (token) {
       case "aws:index/getCallerIdentity:getCallerIdentity":
         return { accountId: ctx.account, arn: `arn:aws:iam::${ctx.account}:user/airlock-check`, userId: "AIDAMOCK", id: ctx.account };
-      case "aws:index/getAvailabilityZones:getAvailabilityZones":
-        return { id: ctx.region, names: ["a", "b", "c"].map((z) => `${ctx.region}${z}`), zoneIds: ["1", "2", "3"].map((z) => `az${z}`) };
+      case "aws:index/getAvailabilityZones:getAvailabilityZones": {
+        // An account that opted into a Local Zone: it is listed first unless the caller filters it out.
+        const regular = ["a", "b", "c"].map((z) => `${ctx.region}${z}`);
+        const filters: { name: string; values: string[] }[] = _inputs.filters ?? [];
+        const optInFree = filters.some((f) => f.name === "opt-in-status" && f.values.length === 1 && f.values[0] === "opt-in-not-required");
+        const names = optInFree ? regular : [`${ctx.region}-lax-1a`, ...regular];
+        return { id: ctx.region, names, zoneIds: names.map((_, i) => `az${i + 1}`) };
+      }
+      case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": {
+        // Not every zone offers every type: m6a (SEV-SNP capable) only in the b and c zones here.
+        const type: string = (_inputs.filters ?? []).find((f: any) => f.name === "instance-type")?.values?.[0] ?? "";
+        const zones = (type.startsWith("m6a") ? ["b", "c"] : ["a", "b", "c"]).map((z) => `${ctx.region}${z}`);
+        return { id: ctx.region, locations: zones, locationTypes: zones.map(() => "availability-zone"), instanceTypes: zones.map(() => type) };
+      }
       case "aws:ec2/getAmi:getAmi":
         return { id: "ami-0a1b2c3d4e5f60718", architecture: "x86_64", bootMode: "uefi-preferred", name: "al2023-ami-2023.mock-kernel-6.1-x86_64" };
       default:

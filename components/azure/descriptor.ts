@@ -4,6 +4,8 @@ import type { BackendDescriptor } from "../backend-descriptor";
 import { azureRules } from "./rules";
 import { azureFacts } from "./facts";
 import { azureMocks } from "./mocks";
+import { azureMutations } from "./mutations";
+import { azureEquivalence } from "./equivalence";
 
 export const azureBackend: BackendDescriptor = {
   name: "azure",
@@ -12,6 +14,8 @@ export const azureBackend: BackendDescriptor = {
   rules: azureRules,
   facts: azureFacts,
   mocks: azureMocks,
+  mutations: azureMutations,
+  equivalence: azureEquivalence,
   loadComponent: () => {
     const { AzureSandbox } = require("./component") as typeof import("./component");
     return (name, args, opts) => new AzureSandbox(name, args, opts);

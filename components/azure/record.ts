@@ -25,11 +25,9 @@ import { roleTag } from "./taggable";
 import { armCall, armWorkflow, definition } from "./workflow";
 import { customRole, grant, userIdentity } from "./identity";
 
-import { CONTAINERS } from "./names";
-export { CONTAINERS };
+import { CONTAINERS, SEAL_INTERVAL_MINUTES } from "./names";
+export { CONTAINERS, SEAL_INTERVAL_MINUTES };
 export const STORAGE_API = "2023-05-01";
-/** How often the sealer looks for unlocked policies. */
-export const SEAL_INTERVAL_MINUTES = 5;
 
 export interface RecordStore {
   group: resources.ResourceGroup;

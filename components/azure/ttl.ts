@@ -23,9 +23,9 @@ import { customRole, grant, userIdentity } from "./identity";
 import { armCall, armWorkflow, definition } from "./workflow";
 import { COMPUTE_API } from "./killswitch";
 
-export const TTL_INTERVAL_MINUTES = 5;
 export const RESOURCES_API = "2021-04-01";
-import { STOPPED } from "./names";
+import { STOPPED, TTL_INTERVAL_MINUTES } from "./names";
+export { TTL_INTERVAL_MINUTES };
 
 /** What the reaper may do in the sandbox group: no wildcard, one delete per resource type it holds. */
 export const REAPER_ACTIONS = [

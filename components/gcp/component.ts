@@ -11,8 +11,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { SandboxComponentBase, SandboxComponentArgs } from "../sandbox-base";
 import type { SpecIssue } from "../spec/issues";
-import { assertBuildable } from "../buildable";
-import { gcpRules, zoneOf } from "./rules";
+import { assertBuildable } from "../spec/buildable";
+import { gcpRules, gcpSpecIssues, zoneOf } from "./rules";
 import { makeContext } from "./context";
 import { planGcpSandbox } from "./plan";
 import { gcpLabelTransformation } from "./labels";
@@ -33,7 +33,7 @@ export const GCP_SANDBOX_TYPE = "airlock:gcp:Sandbox";
 /** The last gate before anything is registered (also for a SandboxSpec built by hand). */
 export function assertGcpBuildable(spec: SandboxComponentArgs["spec"], project: string | undefined): void {
   const noProject: SpecIssue[] = project ? [] : [{ path: "config.gcp:project", value: project, message: "backend 'gcp' needs the project to build in", fix: "add gcp:project: <project id> to the stack's config" }];
-  assertBuildable(gcpRules, spec, noProject, { region: "us-central1" });
+  assertBuildable(gcpRules, spec, { regionExample: "us-central1", specIssues: (s) => [...gcpSpecIssues(s), ...noProject] });
 }
 
 function projectFromConfig(): string | undefined {

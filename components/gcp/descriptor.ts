@@ -4,6 +4,8 @@ import type { BackendDescriptor } from "../backend-descriptor";
 import { gcpRules } from "./rules";
 import { gcpFacts } from "./facts";
 import { gcpMocks } from "./mocks";
+import { gcpMutations } from "./mutations";
+import { gcpEquivalence } from "./equivalence";
 
 export const gcpBackend: BackendDescriptor = {
   name: "gcp",
@@ -12,6 +14,8 @@ export const gcpBackend: BackendDescriptor = {
   rules: gcpRules,
   facts: gcpFacts,
   mocks: gcpMocks,
+  mutations: gcpMutations,
+  equivalence: gcpEquivalence,
   loadComponent: () => {
     const { GcpSandbox } = require("./component") as typeof import("./component");
     return (name, args, opts) => new GcpSandbox(name, args, opts);

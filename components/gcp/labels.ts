@@ -24,6 +24,7 @@ export const GCP_UNLABELLED_TYPES: ReadonlySet<string> = new Set([
   "gcp:serviceaccount/key:Key",
   "gcp:serviceaccount/iAMMember:IAMMember",
   "gcp:logging/projectSink:ProjectSink",
+  "gcp:projects/iAMMember:IAMMember",
   "gcp:projects/iAMAuditConfig:IAMAuditConfig",
   "gcp:projects/iAMCustomRole:IAMCustomRole",
   "gcp:pubsub/topicIAMMember:TopicIAMMember",

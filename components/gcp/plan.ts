@@ -1,32 +1,21 @@
 // The GCP sandbox's layout, from the spec alone (no cloud calls): subnet ranges, fixed internal
 // addresses, one gate listener per allowed upstream, plus the gate's own listener for the workload's
 // record (the workload has no path to Google APIs except through the gate).
-import { cidrReachesInternet, intToIpv4, ipv4ToInt, parseCidr } from "../spec/net";
+import { cidrReachesInternet } from "../spec/net";
 import type { SandboxSpec } from "../spec/schema";
-import { splitCidr } from "../aws/plan";
+import { GateListener as SharedListener, hostAt, splitCidr } from "../cloud/layout";
 import { googleServiceOf, GOOGLE_APIS_PORT, STORAGE_HOST } from "./services";
 
 /** Three subnets (a quarter of `network.cidr` each; the fourth quarter stays unused). */
 export const SUBNET_PARTS = ["workload", "gate", "targets"] as const;
 export type SubnetPart = (typeof SUBNET_PARTS)[number];
 
-/** Hosts start at this offset (GCE reserves the first two and the last two addresses of a subnet). */
-const HOST_OFFSET = 10;
 /** The gate listener the workload's log shipper uses to reach Cloud Storage; first free port from here. */
 const RECORD_LISTEN_PORT_BASE = 9443;
 export const RECORD_LISTENER = "record";
 
-export interface GateListener {
-  name: string;
-  listenPort: number;
-  upstream: string;
-  via: "endpoint" | "target" | "address" | "record";
-  service?: string;
-  target?: string;
-  host?: string;
-  port: number;
-  aliases: string[];
-}
+/** A gate listener (cloud/layout.ts), or the gate's own record listener for the workload. */
+export type GateListener = Omit<SharedListener, "via"> & { via: SharedListener["via"] | "record" };
 
 export interface TargetPlan {
   name: string;
@@ -47,14 +36,10 @@ export interface GcpPlan {
   publicAddresses: { host: string; port: number }[];
 }
 
-function hostIn(subnet: string, index: number): string {
-  return intToIpv4(ipv4ToInt(parseCidr(subnet)!.address)! + HOST_OFFSET + index);
-}
-
 export function planGcpSandbox(spec: SandboxSpec, region: string): GcpPlan {
   const quarters = splitCidr(spec.network.cidr, 4);
   const subnets = Object.fromEntries(SUBNET_PARTS.map((p, i) => [p, quarters[i]])) as Record<SubnetPart, string>;
-  const targets = spec.targets.map((t, i) => ({ name: t.name, image: t.image, port: t.port, privateIp: hostIn(subnets.targets, i) }));
+  const targets = spec.targets.map((t, i) => ({ name: t.name, image: t.image, port: t.port, privateIp: hostAt(subnets.targets, i) }));
   const upstreams = spec.egressResolved.map((e): GateListener => {
     if (e.via === "endpoint") {
       const hostname = googleServiceOf(e.service!)!.def.hostname(region);
@@ -73,7 +58,7 @@ export function planGcpSandbox(spec: SandboxSpec, region: string): GcpPlan {
   return {
     cidr: spec.network.cidr,
     subnets,
-    gateIp: hostIn(subnets.gate, 0),
+    gateIp: hostAt(subnets.gate, 0),
     targets,
     listeners: [...upstreams, recordListener],
     recordListener,

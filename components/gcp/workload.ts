@@ -10,6 +10,7 @@ import { DEFAULT_IMAGE, hardenedInstance, Tee } from "./instance";
 import { GCE_CONFIDENTIAL_TYPE, gcpMachineType, SEV_SNP_CPU_PLATFORM } from "./rules";
 import { sizingViewOf } from "../spec/backend-rules";
 import { renderWorkloadBoot } from "./boot";
+import { workloadSetupOf } from "../cloud/boot";
 import { GiB } from "../spec/units";
 import type { ConfidentialKind } from "../spec/schema";
 
@@ -43,12 +44,7 @@ export function buildWorkload(ctx: GcpContext, a: WorkloadArgs): gcp.compute.Ins
       logBucket,
       logPrefix: a.identity.logPrefix,
       storageVia: `${plan.gateIp}:${plan.recordListener.listenPort}`,
-      user: spec.workload.user,
-      command: spec.workload.command,
-      env: spec.workload.env,
-      pids: spec.workload.pids,
-      hosts,
-      homeFiles,
+      ...workloadSetupOf(spec, hosts, homeFiles),
     }),
   );
   return hardenedInstance(ctx, "workload", {

@@ -310,10 +310,7 @@ export class Cgroup {
       case "cpu": {
         const c = value as CpuLimit;
         if (v2) return write(files[0], `${c.quotaUs === null ? "max" : Math.round(c.quotaUs)} ${Math.round(c.periodUs)}`);
-        // v1 refuses a quota above a new, shorter period in some orders: lift the quota first.
-        write(files[0], "-1");
-        write(files[1], String(Math.round(c.periodUs)));
-        return write(files[0], c.quotaUs === null ? "-1" : String(Math.round(c.quotaUs)));
+        return writeV1Cpu(files[0], files[1], c);
       }
       case "memory.max":
       case "memory.high":
@@ -407,6 +404,42 @@ export class Cgroup {
   }
 }
 
+/**
+ * The v1 CPU limit is two files, so a change passes through one intermediate state. The order is
+ * chosen so that this state is never a wider limit (more CPU per period) than both the old and the
+ * new one — and so a failure between the writes never leaves the cgroup with more CPU than it had
+ * or was meant to get (the old code lifted the quota to -1 first: for a moment no limit at all):
+ *   to unlimited:            quota -1 first (that is the new value), then the period;
+ *   from unlimited:          quota first where the period shrinks or stays (new quota over the old,
+ *                            longer period: narrower than the new), else the period first (still
+ *                            unlimited: the old value), then the quota;
+ *   period grows or stays:   period first — old quota over a longer period: narrower than the old;
+ *   period shrinks:          quota first — new quota over the old, longer period: narrower than the new.
+ * Every intermediate is then at most max(old, new), which also keeps it within a limited parent's
+ * bandwidth wherever the old and new values are (v1 refuses a child wider than its parent: EINVAL).
+ * Unchanged files are not written.
+ */
+export function v1CpuWriteOrder(old: CpuLimit, next: CpuLimit): ("quota" | "period")[] {
+  const steps: ("quota" | "period")[] = [];
+  const quotaChanges = old.quotaUs !== next.quotaUs;
+  const periodChanges = old.periodUs !== next.periodUs;
+  if (!quotaChanges && !periodChanges) return steps;
+  if (!periodChanges) return ["quota"];
+  if (!quotaChanges) return ["period"]; // one write: no intermediate state
+  const quotaFirst = next.quotaUs === null ? true : old.quotaUs === null ? next.periodUs <= old.periodUs : next.periodUs < old.periodUs;
+  return quotaFirst ? ["quota", "period"] : ["period", "quota"];
+}
+
+function writeV1Cpu(quotaFile: string, periodFile: string, next: CpuLimit): void {
+  const q = Number(read(quotaFile));
+  const old: CpuLimit = { quotaUs: q < 0 ? null : q, periodUs: Number(read(periodFile)) };
+  const want = { quotaUs: next.quotaUs === null ? null : Math.round(next.quotaUs), periodUs: Math.round(next.periodUs) };
+  for (const step of v1CpuWriteOrder(old, want)) {
+    if (step === "quota") write(quotaFile, want.quotaUs === null ? "-1" : String(want.quotaUs));
+    else write(periodFile, String(want.periodUs));
+  }
+}
+
 function enableV2Controllers(dir: string): void {
   const controllersFile = path.join(dir, "cgroup.controllers");
   const subtreeFile = path.join(dir, "cgroup.subtree_control");
@@ -475,18 +508,19 @@ export function cgroupRef(cg: Cgroup): CgroupRef {
   return { mode: cg.host.mode, root: cg.host.root, rel: cg.rel };
 }
 
-function fromRef(ref: CgroupRef): Cgroup {
+/** The cgroup a ref names (journals, handles, chaos targets: one definition for all of them). */
+export function cgroupOf(ref: CgroupRef): Cgroup {
   return new Cgroup({ mode: ref.mode, root: ref.root, hybrid: false }, ref.rel);
 }
 
 /** Undo of creating a cgroup: kill what is inside, remove it. */
 registerUndo("cgroup", async (ref: CgroupRef) => {
-  await fromRef(ref).remove();
+  await cgroupOf(ref).remove();
 });
 
 /** Undo of changing a limit: write the old value back (nothing to do if the cgroup is gone). */
 registerUndo("cgroup-limit", (args: CgroupRef & { kind: LimitKind; device?: string; old: LimitValue }) => {
-  const cg = fromRef(args);
+  const cg = cgroupOf(args);
   if (!cg.exists()) return;
   cg.setLimit(args.kind, args.old, args.device);
 });

@@ -7,7 +7,7 @@
 // client does not know (noop, packet_loss), idempotent removal (404 = already gone).
 import * as net from "net";
 import * as fs from "fs";
-import { spawn } from "child_process";
+import { spawn, ChildProcess } from "child_process";
 import { Toxiproxy } from "toxiproxy-node-client";
 import { registerUndo } from "./journal";
 import { findTool, HostToolMissing } from "./exec";
@@ -240,6 +240,11 @@ export async function startToxiproxyServer(
     /** zerolog level (LOG_LEVEL); default $LOG_LEVEL or "warn". */ logLevel?: string;
     /** Receives the server's output instead of `logFile` (the caller bounds it); the server then dies of SIGPIPE once this process is gone. */
     onOutput?: (chunk: Buffer) => void;
+    /**
+     * Runs the server through a confinement launcher: gets the server's argv, returns the command
+     * line that runs it confined and the descriptor to hand it as fd 3 (closed here after the spawn).
+     */
+    confine?: (serverArgv: string[]) => { file: string; args: string[]; seccompFd?: number };
   } = {},
 ): Promise<ToxiproxyServer> {
   const bin = findTool("toxiproxy-server");
@@ -247,13 +252,21 @@ export async function startToxiproxyServer(
   const host = opts.host ?? "127.0.0.1";
   const port = opts.port ?? (await freePort(host));
   const out = opts.onOutput ? "pipe" : opts.logFile ? fs.openSync(opts.logFile, "a") : "ignore";
-  const child = spawn(bin, ["-host", host, "-port", String(port)], {
-    argv0: opts.argv0,
-    stdio: ["ignore", out, out],
-    detached: true, // own process group: a Ctrl-C to the CLI is handled by Airlock, which stops it in order
-    env: { ...process.env, LOG_LEVEL: opts.logLevel ?? process.env.LOG_LEVEL ?? "warn" },
-  });
-  if (typeof out === "number") fs.closeSync(out);
+  const serverArgv = [bin, "-host", host, "-port", String(port)];
+  const launch = opts.confine ? opts.confine(serverArgv) : { file: bin, args: serverArgv.slice(1), seccompFd: undefined };
+  let child: ChildProcess;
+  try {
+    child = spawn(launch.file, launch.args, {
+      argv0: opts.argv0,
+      stdio: ["ignore", out, out, ...(launch.seccompFd !== undefined ? [launch.seccompFd] : [])],
+      detached: true, // own process group: a Ctrl-C to the CLI is handled by Airlock, which stops it in order
+      // A confined server gets an environment of its own (the launcher sets it); only LOG_LEVEL passes.
+      env: opts.confine ? { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LOG_LEVEL: opts.logLevel ?? "error" } : { ...process.env, LOG_LEVEL: opts.logLevel ?? process.env.LOG_LEVEL ?? "warn" },
+    });
+  } finally {
+    if (typeof out === "number") fs.closeSync(out);
+    if (launch.seccompFd !== undefined) fs.closeSync(launch.seccompFd);
+  }
   for (const s of [child.stdout, child.stderr]) {
     if (!s || !opts.onOutput) continue;
     s.on("data", opts.onOutput);

@@ -10,7 +10,9 @@ import type { LabelStyle } from "../naming";
 import type { GraphNode, ResourceGraph } from "./graph";
 
 /** What a resource is for in the sandbox. */
-export type Role = "workload" | "gate" | "target" | "endpoint" | "record" | "artifacts" | "unknown";
+export type Role = "workload" | "gate" | "target" | "endpoint" | "record" | "artifacts" | "guard" | "unknown";
+// "guard": an in-boundary pod of Airlock's own (Kubernetes: the kill-switch guard) that may talk only
+// to the platform's control plane.
 
 /** A resource type that must not exist, and why. */
 export interface ForbiddenType {
@@ -54,7 +56,7 @@ export type Peer =
   /** Members of a firewall group (resolved to roles by invariants/reach.ts from the memberships). */
   | { kind: "group"; group: GraphNode }
   /** A private service path (e.g. an S3 gateway endpoint's prefix list) and what it serves. */
-  | { kind: "service"; serves: "record" | "artifacts" | "record+artifacts" | "other"; detail: string }
+  | { kind: "service"; serves: "record" | "artifacts" | "record+artifacts" | "dns" | "control-plane" | "other"; detail: string }
   | { kind: "self" }
   | { kind: "unknown"; ref: string };
 
@@ -151,6 +153,18 @@ export interface ComputeFact {
   shutdownDeletes: boolean;
   /** User the workload process runs as, when the table can tell. */
   runsAs?: string;
+  /**
+   * Ways out of the machine's own isolation the platform is told to allow (containers: privileged,
+   * host namespaces, host paths, a shared-kernel runtime, an API token mounted). `internet-path` ones
+   * (the node's network) fail I1, `privilege` ones I4. VMs have none.
+   */
+  breakouts?: BreakoutFact[];
+}
+
+export interface BreakoutFact {
+  concern: "internet-path" | "privilege";
+  detail: string;
+  waivableBy?: UnsafeFlag;
 }
 
 export interface RecordFact {
@@ -224,7 +238,7 @@ export interface CloudRuleTable {
   alarms(g: ResourceGraph): AlarmFact[];
   ttl(g: ResourceGraph): TtlFact[];
   isTaggable(type: string): boolean;
-  /** Input fields that hold labels for this type (e.g. tags, volumeTags). */
+  /** Input fields that hold labels for this type (e.g. tags, volumeTags; a dotted path for nested ones: metadata.labels). */
   labelFields(type: string): readonly string[];
 }
 

@@ -7,6 +7,7 @@
 import { SYSTEM_UID, containerSecurity, fixedResources, meta, podBase, roleLabels, type RenderContext } from "./context";
 import type { Manifest } from "./manifest";
 import { WORKLOAD_POD } from "./workload";
+import { runtimeClassOf } from "./runtime";
 
 export function guardEnabled(ctx: RenderContext): boolean {
   return ctx.spec.killSwitch.rules.length > 0;
@@ -30,6 +31,8 @@ export function guard(ctx: RenderContext): Manifest[] {
         // The one token in the sandbox: the guard's, bound to the Role that deletes its own workload.
         automountServiceAccountToken: true,
         serviceAccountName: "guard",
+        // Airlock's own pod, but not on the node's kernel either: every pod of a sandbox shares the runtime.
+        runtimeClassName: runtimeClassOf(ctx),
         containers: [
           {
             name: "guard",

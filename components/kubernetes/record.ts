@@ -9,6 +9,17 @@
 import type { RenderContext } from "./context";
 
 export const RECORD_ANNOTATION = "airlock.dev/record";
+/**
+ * The lock the record bucket must hold, `<mode>/<days>d` (e.g. compliance/90d), on the namespace
+ * beside the bucket: what the guard is told to require of the bucket and what the invariant facts
+ * read. The bucket lives outside this stack, so its lock is declared here, not proven (facts.ts).
+ */
+export const RECORD_LOCK_ANNOTATION = "airlock.dev/record-lock";
+
+export function recordLock(ctx: RenderContext): string | undefined {
+  const l = ctx.spec.logging;
+  return ctx.profile.record && l.lockMode !== "none" ? `${l.lockMode}/${l.retentionDays}d` : undefined;
+}
 
 export function recordLocation(ctx: RenderContext): string {
   return ctx.profile.record ? `${ctx.profile.record.bucket.replace(/\/$/, "")}/${ctx.identity.id}/` : "(unlocked: no record bucket; unsafe.unlockedLogs)";

@@ -14,7 +14,7 @@ import { gate } from "./gate";
 import { targets } from "./targets";
 import { guard } from "./killswitch";
 import { workload } from "./workload";
-import { RECORD_ANNOTATION, recordLocation } from "./record";
+import { RECORD_ANNOTATION, RECORD_LOCK_ANNOTATION, recordLocation, recordLock } from "./record";
 import { runtimeClasses } from "./runtime";
 
 export interface RenderedSandbox {
@@ -26,7 +26,8 @@ export interface RenderedSandbox {
 export function renderSandbox(spec: SandboxSpec, identity: SandboxIdentity, profile: ClusterProfile, member?: { fleetId: string; index: number; override?: FleetOverride }): RenderedSandbox {
   const ctx = makeContext(spec, identity, profile, member);
   const ns = namespace(ctx);
-  ns.metadata.annotations = { [RECORD_ANNOTATION]: recordLocation(ctx) };
+  const lock = recordLock(ctx);
+  ns.metadata.annotations = { [RECORD_ANNOTATION]: recordLocation(ctx), ...(lock ? { [RECORD_LOCK_ANNOTATION]: lock } : {}) };
   const objects = [ns, quota(ctx), limitRange(ctx), ...networkPolicies(ctx), ...serviceAccounts(ctx), ...guardRbac(ctx), ...canaries(ctx), ...targets(ctx), ...gate(ctx), ...guard(ctx), workload(ctx)];
   return { ctx, objects };
 }

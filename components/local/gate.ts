@@ -12,8 +12,11 @@
 // and rotates it to gate.log.1 at GATE_LOG.capBytes — at most twice the cap on disk per sandbox; each
 // rotation (and the bytes it discards) goes into the record.
 import * as fs from "fs";
+import * as dns from "dns";
+import * as net from "net";
 import { UndoJournal } from "../host/journal";
-import { startToxiproxyServer, ToxiproxyAdmin, ToxiproxyServer } from "../host/toxiproxy";
+import { freePort, startToxiproxyServer, ToxiproxyAdmin, ToxiproxyServer } from "../host/toxiproxy";
+import { confinedGateCommand, GateConfinement, unprivilegedPortStart } from "./gate-confine";
 import type { GateProxy } from "./handle";
 import type { SandboxSpec } from "../spec/schema";
 import { proxyName } from "./names";
@@ -64,14 +67,52 @@ export interface Gate {
   proxies: Record<string, GateProxy>;
 }
 
-/** Where the gate forwards an allowed upstream to. */
-export function upstreamAddress(entry: SandboxSpec["egressResolved"][number], targetAddress: string | undefined): string {
+/** One allowed upstream as the gate serves it: where the workload connects, where the gate binds, where it forwards. */
+export interface GateRoute {
+  name: string;
+  /** The port the workload (and the chaos runner) connect to on the gate address. */
+  listenPort: number;
+  /** The port the gate really binds: listenPort, or a free high port when listenPort is privileged (translated by nftables). */
+  bindPort: number;
+  /** The upstream's address (an IP: names are resolved once, here, so the gate needs no DNS and the kernel rule names what it reaches). */
+  address: string;
+  port: number;
+}
+
+export const hostPort = (address: string, port: number) => `${address.includes(":") ? `[${address}]` : address}:${port}`;
+
+/** Where the gate forwards an allowed upstream to (host names resolved to the first address). */
+async function upstreamOf(entry: SandboxSpec["egressResolved"][number], targetAddress: string | undefined): Promise<{ address: string; port: number }> {
   if (entry.via === "target") {
     if (!targetAddress) throw new Error(`upstream '${entry.name}' goes to a target but the sandbox has no targets network`);
-    return `${targetAddress}:${entry.port}`;
+    return { address: targetAddress, port: entry.port };
   }
-  if (entry.via === "address") return `${entry.host!.includes(":") ? `[${entry.host}]` : entry.host}:${entry.port}`;
+  if (entry.via === "address") {
+    const host = entry.host!.replace(/^\[(.*)\]$/, "$1");
+    if (net.isIP(host)) return { address: host, port: entry.port };
+    try {
+      const { address } = await dns.promises.lookup(host);
+      return { address, port: entry.port };
+    } catch (e: any) {
+      throw Object.assign(new Error(`egress.allow '${entry.name}': host '${host}' does not resolve on this host (${e.code ?? e.message})`), { hint: "use an IP address, or a name this host resolves (/etc/hosts)" });
+    }
+  }
   throw new Error(`the local backend cannot reach upstream '${entry.name}' via ${entry.via}`);
+}
+
+/**
+ * The gate's routes, decided before any rule is loaded: nftables must know the ports the gate binds and
+ * the addresses it may reach. `confined` gates cannot bind privileged ports (see gate-confine.ts).
+ */
+export async function planGateRoutes(egress: SandboxSpec["egressResolved"], o: { listenAddress: string; targetAddress?: string; confined: boolean }): Promise<GateRoute[]> {
+  const lowest = o.confined ? unprivilegedPortStart() : 0;
+  const routes: GateRoute[] = [];
+  for (const e of egress) {
+    const up = await upstreamOf(e, o.targetAddress);
+    const bindPort = e.listenPort >= lowest ? e.listenPort : await freePort(o.listenAddress);
+    routes.push({ name: e.name, listenPort: e.listenPort, bindPort, address: up.address, port: up.port });
+  }
+  return routes;
 }
 
 export async function startGate(
@@ -81,27 +122,32 @@ export async function startGate(
     processName: string;
     logFile: string;
     listenAddress: string;
-    egress: SandboxSpec["egressResolved"];
-    targetAddress?: string;
+    routes: GateRoute[];
+    /** How the server is confined (uid, cgroup, seccomp); absent only for tests of the bare server. */
+    confine?: GateConfinement;
     onLogRotated?: (info: { discardedBytes: number; writtenBytes: number }) => void;
   },
 ): Promise<Gate> {
   const log = new RotatingLog(o.logFile, GATE_LOG.capBytes, o.onLogRotated);
   // A process's pid exists only once it runs, so its undo is journaled the instant it is spawned; its
-  // argv[0] carries the sandbox id, which lets the sweeper catch the spawn-to-journal window too.
+  // argv[0] carries the sandbox id, which lets the sweeper catch the spawn-to-journal window too (and
+  // its cgroup, which it joins before anything else runs).
   const server = await startToxiproxyServer({
     host: "127.0.0.1",
     onOutput: (chunk) => log.write(chunk),
     logLevel: GATE_LOG.level,
     argv0: o.processName,
+    confine: o.confine ? (argv) => confinedGateCommand(o.confine!, argv) : undefined,
     onSpawn: (ref) => journal.record("process", `gate ${o.processName} (pid ${ref.pid})`, ref),
   });
   const admin = new ToxiproxyAdmin(server.url);
   const proxies: Record<string, GateProxy> = {};
-  for (const entry of o.egress) {
-    const p: GateProxy = { proxy: proxyName(o.id, entry.name), listen: `${o.listenAddress}:${entry.listenPort}`, upstream: upstreamAddress(entry, o.targetAddress) };
-    await journal.apply("toxiproxy-proxy", `gate listener ${p.listen} -> ${p.upstream}`, { url: server.url, name: p.proxy }, () => admin.createProxy({ name: p.proxy, listen: p.listen, upstream: p.upstream }));
-    proxies[entry.name] = p;
+  for (const r of o.routes) {
+    const p: GateProxy = { proxy: proxyName(o.id, r.name), listen: hostPort(o.listenAddress, r.listenPort), upstream: hostPort(r.address, r.port) };
+    if (r.bindPort !== r.listenPort) p.bind = hostPort(o.listenAddress, r.bindPort);
+    const bind = p.bind ?? p.listen;
+    await journal.apply("toxiproxy-proxy", `gate listener ${bind} -> ${p.upstream}`, { url: server.url, name: p.proxy }, () => admin.createProxy({ name: p.proxy, listen: bind, upstream: p.upstream }));
+    proxies[r.name] = p;
   }
   return { server, proxies };
 }

@@ -16,6 +16,8 @@ export interface GateProxy {
   listen: string;
   /** Where it forwards to. */
   upstream: string;
+  /** Where the gate really listens when `listen` is a privileged port the (non-root) gate cannot bind; nftables translate listen to it. */
+  bind?: string;
 }
 
 export interface LocalSandboxHandle {
@@ -37,6 +39,9 @@ export interface LocalSandboxHandle {
     process: ProcessRef;
     /** Per allowed upstream name. */
     proxies: Record<string, GateProxy>;
+    /** The gate's own leased uid and cgroup (gates made by an older Airlock ran as root, in no cgroup). */
+    uid?: number;
+    cgroup?: CgroupRef;
   };
   /** The workload's cgroup (limits, freeze, kill, stats). */
   cgroup: CgroupRef;

@@ -1,7 +1,7 @@
 // Finds every Airlock host object of the local backend — by name, never by guess — and says which
 // sandbox it belongs to, so that the sweeper can remove what has no live owner:
 //   netns airlock-<id>[-svc] · host veths airlock<hash>[st] (alias airlock:<id>) · nft tables
-//   airlock-<id> · cgroups airlock-<id>[-svc] · tmpfs mounts at sandboxes/<id>/fs and devpts mounts at
+//   airlock-<id> · cgroups airlock-<id>[-svc|-gate] · tmpfs mounts at sandboxes/<id>/fs and devpts mounts at
 //   sandboxes/<id>/pts · processes whose argv[0] is airlock-gate-<id> / airlock-anchor-<id> or that
 //   work on a sandboxes/<id>/ path.
 //

@@ -3,7 +3,7 @@
 //
 //   network namespaces   airlock-<id>            airlock-<id>-svc (targets)
 //   nft tables           inet airlock-<id>  (on the host, and inside each namespace)
-//   cgroups              airlock-<id>            airlock-<id>-svc
+//   cgroups              airlock-<id>            airlock-<id>-svc        airlock-<id>-gate (the gate)
 //   gate process         argv[0] airlock-gate-<id>
 //   namespace anchor     argv[0] airlock-anchor-<id>
 //   host-side veths      airlock<hash7>s         airlock<hash7>t   + link alias "airlock:<id>"
@@ -19,6 +19,7 @@ import { NAME_PREFIX, shortHash } from "../naming";
 export const INNER_IFACE = "eth0";
 export const LINK_ALIAS_PREFIX = `${NAME_PREFIX}:`;
 const SVC_SUFFIX = "-svc";
+const GATE_SUFFIX = "-gate";
 const GATE_PREFIX = `${NAME_PREFIX}-gate-`;
 const ANCHOR_PREFIX = `${NAME_PREFIX}-anchor-`;
 
@@ -35,6 +36,7 @@ export interface HostNames {
   svcNftTable: string;
   cgroup: string;
   svcCgroup: string;
+  gateCgroup: string;
   gateProcess: string;
   anchorProcess: string;
 }
@@ -53,6 +55,7 @@ export function hostNames(id: string): HostNames {
     svcNftTable: base + SVC_SUFFIX,
     cgroup: base,
     svcCgroup: base + SVC_SUFFIX,
+    gateCgroup: base + GATE_SUFFIX,
     gateProcess: GATE_PREFIX + id,
     anchorProcess: ANCHOR_PREFIX + id,
   };
@@ -74,6 +77,7 @@ export function sandboxIdOfName(name: string): string | undefined {
   else if (name.startsWith(`${NAME_PREFIX}-`)) rest = name.slice(NAME_PREFIX.length + 1);
   else return undefined;
   if (rest.endsWith(SVC_SUFFIX)) rest = rest.slice(0, -SVC_SUFFIX.length);
+  else if (rest.endsWith(GATE_SUFFIX) && !name.startsWith(GATE_PREFIX)) rest = rest.slice(0, -GATE_SUFFIX.length);
   return SANDBOX_ID_RE.test(rest) ? rest : undefined;
 }
 

@@ -6,6 +6,10 @@
 //   2. on the host, for the sandbox's veth: the same allowlist again (defence in depth: the host does
 //      not trust the namespace), a rate limit so a scanning workload cannot load the host, reject
 //      for the host's other ports, and no forwarding to or from the sandbox.
+//   2b. on the host, for the gate's own uid (`meta skuid`, output hook): the gate may open connections
+//      only to the spec's upstreams (address and port each), everything else it sends is counted and
+//      rejected — the kernel enforces the allowlist, not Toxiproxy; and the translation of privileged
+//      listen ports to the ports the non-root gate binds (see gate-confine.ts).
 //   3. inside the targets namespace: only the gate (host side of the targets veth) may connect to
 //      the target ports; targets cannot open connections at all.
 // Every denial goes through a named counter; the guard reads them for the denied-egress kill rule
@@ -59,12 +63,56 @@ ${allow.join("\n")}
 `;
 }
 
-export function hostRuleset(o: { table: string; hostIface: string; hostAddress: string; ports: number[]; svcIface?: string }): string {
+/** The gate's egress allowlist and port translation (host table); see the header, 2b. */
+export interface GateRules {
+  uid: number;
+  upstreams: { address: string; port: number }[];
+  /** Listen ports the gate binds elsewhere (privileged ports). */
+  dnat: { listenPort: number; bindPort: number }[];
+}
+
+/** Named counter of the gate's connections to its i-th upstream. */
+export const gateUpstreamCounter = (i: number) => `gate_upstream_${i}`;
+export const GATE_DENIED_COUNTER = "gate_denied";
+
+const daddr = (a: string) => `${a.includes(":") ? "ip6" : "ip"} daddr ${a}`;
+
+function gateRules(o: { hostIface: string; hostAddress: string; gate: GateRules }): { counters: string[]; chains: string } {
+  const g = o.gate;
+  const allow = g.upstreams.map((u, i) => `    ${daddr(u.address)} tcp dport ${u.port} ct state new counter name "${gateUpstreamCounter(i)}" accept`);
+  const nat = g.dnat.map((d) => `ip daddr ${o.hostAddress} tcp dport ${d.listenPort} dnat ip to ${o.hostAddress}:${d.bindPort}`);
+  const chains = `  chain gate_output {
+    type filter hook output priority -10; policy accept;
+    meta skuid ${g.uid} jump gate_egress
+  }
+  chain gate_egress {
+    ct state established,related accept
+${allow.join("\n")}${allow.length ? "\n" : ""}    meta l4proto tcp counter name "${GATE_DENIED_COUNTER}" reject with tcp reset
+    counter name "${GATE_DENIED_COUNTER}" drop
+  }
+${
+  nat.length
+    ? `  chain gate_dnat_in {
+    type nat hook prerouting priority dstnat; policy accept;
+${nat.map((r) => `    iifname "${o.hostIface}" ${r}`).join("\n")}
+  }
+  chain gate_dnat_local {
+    type nat hook output priority -100; policy accept;
+${nat.map((r) => `    ${r}`).join("\n")}
+  }
+`
+    : ""
+}`;
+  return { counters: [...g.upstreams.map((_, i) => gateUpstreamCounter(i)), GATE_DENIED_COUNTER], chains };
+}
+
+export function hostRuleset(o: { table: string; hostIface: string; hostAddress: string; ports: number[]; svcIface?: string; gate?: GateRules }): string {
+  const gate = o.gate ? gateRules({ hostIface: o.hostIface, hostAddress: o.hostAddress, gate: o.gate }) : undefined;
   const ifaces = [o.hostIface, ...(o.svcIface ? [o.svcIface] : [])].map((i) => `"${i}"`).join(", ");
   const ports = o.ports.length ? `{ ${o.ports.join(", ")} }` : undefined;
   return `table inet ${o.table} {
-${counters(["denied", "forward_denied", "ratelimited", "svc_denied"])}
-  chain input {
+${counters(["denied", "forward_denied", "ratelimited", "svc_denied", ...(gate?.counters ?? [])])}
+${gate?.chains ?? ""}  chain input {
     type filter hook input priority -10; policy accept;
     iifname "${o.hostIface}" jump from_sandbox
 ${o.svcIface ? `    iifname "${o.svcIface}" jump from_services\n` : ""}  }

@@ -26,13 +26,14 @@ import { copyTree, createDir, mountDevpts, mountTmpfs } from "./hostfs";
 import { writeEtc, WORKLOAD_NOFILE } from "./confine";
 import { seccompSupported, socketPolicy, workloadSeccompFilter } from "./seccomp";
 import { canaryList, MAX_CANARY_FILES, plantCanaries, prepareCanaryWatcher, startCanaryEndpoint, watchCanaries, CanaryEndpoint, CanaryWatcher } from "./canary";
-import { GATE_LOG, startGate } from "./gate";
+import { GATE_LOG, planGateRoutes, startGate } from "./gate";
+import { GATE_LIMITS } from "./gate-confine";
 import { startNetnsAnchor } from "./anchor";
 import { startTargets } from "./targets";
 import { SandboxGuard, Trip, EgressCounts } from "./guard";
 import { createRecord, safeAppend } from "./record";
 import { startConfined, ConfinedRun, ExitStatus } from "./process-run";
-import { cgroupOf, workloadConfinement, TARGET_USER } from "./views";
+import { cgroupOf, cgroupProcsFiles, workloadConfinement, TARGET_USER } from "./views";
 import type { Writable } from "stream";
 import { spawnSync } from "child_process";
 
@@ -180,6 +181,8 @@ export class LocalSandbox {
       const asRoot = spec.workload.user === "root";
       const uid = await leaseUid(journal, id, "workload");
       const svcUid = hasTargets ? await leaseUid(journal, id, "services") : undefined;
+      // The gate's own uid: the host's nftables match it (meta skuid) to confine what the gate reaches.
+      const gateUid = await leaseUid(journal, id, "gate");
 
       progress(`creating network namespace ${names.netns} (no default route, IPv6 off)`);
       await createBoundaryNetns(journal, names.netns);
@@ -201,9 +204,15 @@ export class LocalSandbox {
 
       progress("loading nftables rules (sandbox namespace, host, targets)");
       const gate = spec.egressResolved.map((e) => ({ upstream: e.name, port: e.listenPort }));
+      const routes = await planGateRoutes(spec.egressResolved, { listenAddress: net.hostAddress, targetAddress: svcNet?.innerAddress, confined: true });
       await applyTable(journal, { netns: names.netns, table: names.nftTable, ruleset: sandboxRuleset({ table: names.nftTable, hostAddress: net.hostAddress, gate, canaryPort: canaryEndpoint?.port }) });
-      const hostPorts = [...gate.map((g) => g.port), ...(canaryEndpoint ? [canaryEndpoint.port] : [])];
-      await applyTable(journal, { table: names.nftTable, ruleset: hostRuleset({ table: names.nftTable, hostIface: names.hostIface, hostAddress: net.hostAddress, ports: hostPorts, svcIface: svcNet ? names.svcHostIface : undefined }) });
+      const hostPorts = [...new Set(routes.map((r) => r.bindPort)), ...(canaryEndpoint ? [canaryEndpoint.port] : [])];
+      const gateRules = {
+        uid: gateUid,
+        upstreams: [...new Map(routes.map((r) => [`${r.address} ${r.port}`, { address: r.address, port: r.port }])).values()],
+        dnat: routes.filter((r) => r.bindPort !== r.listenPort).map((r) => ({ listenPort: r.listenPort, bindPort: r.bindPort })),
+      };
+      await applyTable(journal, { table: names.nftTable, ruleset: hostRuleset({ table: names.nftTable, hostIface: names.hostIface, hostAddress: net.hostAddress, ports: hostPorts, svcIface: svcNet ? names.svcHostIface : undefined, gate: gateRules }) });
       if (svcNet) {
         const ports = [...new Set(spec.targets.map((t) => t.port))];
         await applyTable(journal, { netns: names.svcNetns, table: names.svcNftTable, ruleset: servicesRuleset({ table: names.svcNftTable, gateAddress: svcNet.hostAddress, ports }) });
@@ -271,6 +280,11 @@ export class LocalSandbox {
         svcCg.setLimit("pids.max", TARGET_LIMITS.pids);
         svcCg.limitSocketMemory(TARGET_LIMITS.memoryBytes);
       }
+      const gateCg = new Cgroup(cgHost, names.gateCgroup);
+      await journal.apply("cgroup", `cgroup ${names.gateCgroup} (${cgHost.mode})`, cgroupRef(gateCg), () => gateCg.create());
+      gateCg.setLimit("memory.max", GATE_LIMITS.memoryBytes);
+      gateCg.setLimit("pids.max", GATE_LIMITS.pids);
+      gateCg.limitSocketMemory(GATE_LIMITS.memoryBytes);
 
       progress(`starting the egress gate (${spec.egressResolved.length} listener(s) on ${net.hostAddress})`);
       const g = await startGate(journal, {
@@ -278,8 +292,8 @@ export class LocalSandbox {
         processName: names.gateProcess,
         logFile: layout.gateLog,
         listenAddress: net.hostAddress,
-        egress: spec.egressResolved,
-        targetAddress: svcNet?.innerAddress,
+        routes,
+        confine: { uid: gateUid, cgroupProcs: cgroupProcsFiles(cgroupRef(gateCg)), seccompFile: seccomp ? layout.seccompFile : undefined, argv0: names.gateProcess },
         onLogRotated: (info) => safeAppend(record, "gate-log-rotated", { ...info, capBytes: GATE_LOG.capBytes }),
       });
 
@@ -294,7 +308,7 @@ export class LocalSandbox {
         sandboxIface: INNER_IFACE,
         hostAddress: net.hostAddress,
         sandboxAddress: net.innerAddress,
-        gate: { adminUrl: g.server.url, process: g.server.process, proxies: g.proxies },
+        gate: { adminUrl: g.server.url, process: g.server.process, proxies: g.proxies, uid: gateUid, cgroup: cgroupRef(gateCg) },
         cgroup: cgroupRef(cg),
         record: layout.record,
         supervisor: selfRef(),
@@ -348,7 +362,8 @@ export class LocalSandbox {
         netns: names.netns,
         hostIface: names.hostIface,
         addresses: { host: net.hostAddress, sandbox: net.innerAddress, targets: svcNet?.innerAddress },
-        gate: Object.fromEntries(Object.entries(g.proxies).map(([k, p]) => [k, `${p.listen} -> ${p.upstream}`])),
+        gate: Object.fromEntries(Object.entries(g.proxies).map(([k, p]) => [k, `${p.listen}${p.bind ? ` (bound at ${p.bind})` : ""} -> ${p.upstream}`])),
+        gateConfinement: { uid: gateUid, cgroup: names.gateCgroup, limits: GATE_LIMITS, seccomp, egress: gateRules.upstreams.map((u) => `${u.address}:${u.port}`) },
         cgroup: { mode: cgHost.mode, path: names.cgroup },
         workloadUser: user,
         canaries: planted.map((p) => p.rel),

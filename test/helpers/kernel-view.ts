@@ -16,7 +16,7 @@
 // other than "that process/directory just went away": a check that could not look must not pass.
 //
 // Names are re-derived here from the documented scheme (components/local/names.ts's header), not
-// imported from it: netns/nft/cgroup `airlock-<id>[-svc]`, veths `airlock<sha256(id)[0:7]>[st]` with
+// imported from it: netns/nft/cgroup `airlock-<id>[-svc]`, the gate's cgroup `airlock-<id>-gate`, veths `airlock<sha256(id)[0:7]>[st]` with
 // alias `airlock:<id>`, processes `airlock-gate-<id>` / `airlock-anchor-<id>`, tmpfs at
 // `<state>/sandboxes/<id>/fs`.
 import * as crypto from "crypto";
@@ -245,7 +245,7 @@ const obj = (kind: ObjectKind, key: string, label = key, proc?: ProcInfo): HostO
  */
 export function sandboxObjects(id: string, snap: Snapshot = snapshot()): HostObject[] {
   const base = `airlock-${id}`;
-  const own = (name: string) => name === base || name === `${base}-svc`;
+  const own = (name: string) => name === base || name === `${base}-svc` || name === `${base}-gate`;
   const out: HostObject[] = [];
   const namespaces = snap.netns.filter((n) => own(n.name));
   for (const n of namespaces) out.push(obj("netns", n.name));

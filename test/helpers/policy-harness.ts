@@ -3,7 +3,7 @@
 // property dependencies the engine would record, after an update the outputs (bridged providers'
 // outputs carry `id`) (a property whose value is another resource's id)
 // and, for a preview, those references still unknown and no computed outputs.
-import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import type { GraphNode, ResourceGraph } from "../../components/invariants/graph";
 import { airlockPolicies, PolicyOptions } from "../../policy/policies";
 
@@ -54,9 +54,17 @@ export interface Violation {
   urn?: string;
 }
 
-export async function runPolicies(resources: PolicyResource[], o: PolicyOptions = {}, policies: StackValidationPolicy[] = airlockPolicies(o)): Promise<Violation[]> {
+export async function runPolicies(resources: PolicyResource[], o: PolicyOptions = {}, policies: (StackValidationPolicy | ResourceValidationPolicy)[] = airlockPolicies(o)): Promise<Violation[]> {
   const found: Violation[] = [];
   for (const p of policies) {
+    if (!("validateStack" in p)) {
+      // Resource policies: once per resource, as the engine does before creating each one.
+      const validations = [p.validateResource ?? []].flat();
+      for (const r of resources)
+        for (const v of validations)
+          await v({ type: r.type, props: r.props, urn: r.urn, name: r.name, opts: r.opts, stackTags: new Map(), getConfig: () => ({}) as any } as any, (message, urn) => found.push({ policy: p.name, level: p.enforcementLevel ?? "advisory", message, urn: urn ?? r.urn }));
+      continue;
+    }
     await p.validateStack(
       { resources, stackTags: new Map(), getConfig: () => ({}) as any, notApplicable: () => { throw new Error("not applicable"); } } as any,
       (message, urn) => found.push({ policy: p.name, level: p.enforcementLevel ?? "advisory", message, urn }),

@@ -26,6 +26,7 @@ export const i1: Invariant = {
     }
     for (const s of workloadPlacementShared(graph, rules)) out.push(finding(s.node, `the workload's network is not its own: ${s.detail}`));
     for (const e of rules.exposures(graph)) out.push(finding(e.node, `${e.role}: ${e.detail}`, publicAddressWaiver(e.role)));
+    for (const c of rules.compute(graph)) for (const b of (c.breakouts ?? []).filter((x) => x.concern === "internet-path")) out.push(finding(c.node, `${c.role}: ${b.detail}`, b.waivableBy));
     for (const d of rules.openDefaults(graph).filter((x) => x.concern === "routes")) out.push(finding(d.node ?? "(graph)", d.detail));
     return out;
   },

@@ -8,6 +8,8 @@ import { effectiveFirewallRules } from "../reach";
 
 function ingressAllowed(rule: FirewallRuleFact): boolean {
   const p = rule.peer;
+  // The chaos runner (Airlock's control plane) drives the gate's fault injection on its admin port.
+  if (p.kind === "service" && p.serves === "control-plane") return rule.subject === "gate";
   if (p.kind !== "role") return false;
   if (rule.subject === "gate") return p.role === "workload";
   if (rule.subject === "target") return p.role === "gate";

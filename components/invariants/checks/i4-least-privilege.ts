@@ -36,6 +36,7 @@ export const i4: Invariant = {
       if (!c.metadata.hardened) out.push(finding(c.node, `instance metadata not hardened: ${c.metadata.detail}`, "allowMetadataV1"));
       if (c.sshKey) out.push(finding(c.node, `SSH key handed to the instance (${c.sshKey})`));
       if (c.role === "workload" && c.runsAs !== undefined && c.runsAs === "root") out.push(finding(c.node, "the workload runs as root", "runAsRoot"));
+      for (const b of (c.breakouts ?? []).filter((x) => x.concern === "privilege")) out.push(finding(c.node, `${c.role}: ${b.detail}`, b.waivableBy));
       if (c.role === "workload" && c.runsAs === undefined) out.push(finding(c.node, "cannot tell which user the workload runs as"));
     }
     for (const node of graph.resources) {

@@ -1,0 +1,131 @@
+// The conformance table's breakages, spelt for Kubernetes (MUTATION_KINDS and PLATFORM_MUTATION_KINDS
+// in backend-descriptor.ts): each changes a copy of a stack's graph the way a mistaken renderer or a
+// hand edit would, and names the invariant and finding that must catch it. Pure: type tokens and
+// manifest fields only. Kinds with no Kubernetes counterpart stay named skips: default-route and the
+// subnet / route-table mis-wirings (one pod network, no routes or subnets per pod), ssh-keys (no
+// SSH; the API token is its counterpart: api-token), tee-dropped (no confidential k8s stack yet).
+import type { MutationCase } from "../backend-descriptor";
+import type { GraphNode, ResourceGraph } from "../invariants/graph";
+
+const T = {
+  pod: "kubernetes:core/v1:Pod",
+  ns: "kubernetes:core/v1:Namespace",
+  service: "kubernetes:core/v1:Service",
+  np: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+  roleBinding: "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+};
+
+/** The one node of `type` whose logical name ends with `-<suffix>` (component.ts naming). */
+function one(g: ResourceGraph, type: string, suffix: string): GraphNode {
+  const found = g.nodes.filter((n) => n.type === type && n.name.endsWith(`-${suffix}`));
+  if (found.length !== 1) throw new Error(`mutation: expected one ${type} named *-${suffix}, found ${found.length}`);
+  return found[0];
+}
+
+const workload = (g: ResourceGraph) => one(g, T.pod, "pod-workload");
+const policy = (g: ResourceGraph, name: string) => one(g, T.np, `networkpolicy-${name}`);
+
+export const kubernetesMutations: readonly MutationCase[] = [
+  {
+    kind: "open-egress",
+    stack: "k8s",
+    fails: "I2",
+    mutate: (g) => void policy(g, "workload-to-gate").inputs.spec.egress.push({ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }] }),
+    finding: { resource: /networkpolicy-workload-to-gate$/, message: /workload may open tcp\/443 to 0\.0\.0\.0\/0/ },
+  },
+  {
+    kind: "all-protocols",
+    stack: "k8s",
+    fails: "I2",
+    // To a peer the gate may reach (its target): only the missing port list is wrong.
+    mutate: (g) => void policy(g, "gate-to-upstreams").inputs.spec.egress.push({ to: [{ podSelector: { matchLabels: { "airlock.dev/role": "target" } } }] }),
+    finding: { resource: /networkpolicy-gate-to-upstreams$/, message: /gate allows every protocol and port/ },
+  },
+  {
+    kind: "missing-default-deny",
+    stack: "k8s",
+    fails: "I3",
+    // Nothing else isolates the workload for ingress: without the default deny every pod may connect to it.
+    mutate: (g) => void g.remove((n) => n.type === T.np && n.name.endsWith("-networkpolicy-default-deny")),
+    finding: { resource: /Pod::.*-pod-workload$/, message: /no NetworkPolicy isolates pod .*\/workload for Ingress/ },
+  },
+  {
+    kind: "api-token",
+    stack: "k8s",
+    fails: "I4",
+    mutate: (g) => void (workload(g).inputs.spec.automountServiceAccountToken = true),
+    finding: { resource: /Pod::.*-pod-workload$/, message: /service-account token is mounted/ },
+  },
+  {
+    kind: "host-network",
+    stack: "k8s-kata",
+    fails: "I1",
+    mutate: (g) => void (workload(g).inputs.spec.hostNetwork = true),
+    finding: { resource: /Pod::.*-pod-workload$/, message: /hostNetwork: the pod uses the node's network/ },
+  },
+  {
+    kind: "privileged",
+    stack: "k8s",
+    fails: "I4",
+    mutate: (g) => void (workload(g).inputs.spec.containers[0].securityContext.privileged = true),
+    finding: { resource: /Pod::.*-pod-workload$/, message: /container workload is privileged/ },
+  },
+  {
+    kind: "shared-kernel",
+    stack: "k8s-kata",
+    fails: "I4",
+    mutate: (g) => void (workload(g).inputs.spec.runtimeClassName = "runc"),
+    finding: { resource: /Pod::.*-pod-workload$/, message: /runs under runc: it shares the node's kernel/ },
+  },
+  {
+    kind: "missing-ttl",
+    stack: "k8s",
+    fails: "I7",
+    mutate: (g) => void delete workload(g).inputs.spec.activeDeadlineSeconds,
+    finding: { resource: /Pod::.*-pod-workload$/, message: /workload is not ended by the platform TTL/ },
+  },
+  {
+    kind: "cross-namespace-ingress",
+    stack: "k8s",
+    fails: "I3",
+    // Workload-labelled pods of *every* namespace (another sandbox's workload among them).
+    mutate: (g) => void policy(g, "gate-from-workload").inputs.spec.ingress[0].from.push({ namespaceSelector: {}, podSelector: { matchLabels: { "airlock.dev/role": "workload" } } }),
+    finding: { resource: /networkpolicy-gate-from-workload$/, message: /gate accepts .* from an unlisted peer/ },
+  },
+  {
+    kind: "workload-in-gate-group",
+    stack: "k8s",
+    fails: "I2",
+    // Labelled like the gate, the workload is selected by the gate's policies and gets its egress.
+    mutate: (g) => void (workload(g).inputs.metadata.labels["airlock.dev/role"] = "gate"),
+    finding: { resource: /networkpolicy-gate-to-upstreams$/, message: /^workload may open / },
+  },
+  {
+    kind: "public-ip",
+    stack: "k8s",
+    fails: "I1",
+    mutate: (g) => void (one(g, T.service, "service-gate").inputs.spec.type = "LoadBalancer"),
+    finding: { resource: /Service::.*-service-gate$/, message: /Service type LoadBalancer/ },
+  },
+  {
+    kind: "unlocked-retention",
+    stack: "k8s",
+    fails: "I5",
+    mutate: (g) => void delete one(g, T.ns, "namespace").inputs.metadata.annotations["airlock.dev/record-lock"],
+    finding: { resource: /Namespace::.*-namespace$/, message: /not retention-locked/ },
+  },
+  {
+    kind: "identity-grant",
+    stack: "k8s",
+    fails: "I4",
+    mutate: (g) => {
+      const ns = workload(g).inputs.metadata.namespace;
+      g.add({
+        type: T.roleBinding,
+        name: "added-cluster-admin",
+        inputs: { metadata: { name: "workload-admin", namespace: ns }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" }, subjects: [{ kind: "ServiceAccount", name: "workload", namespace: ns }] },
+      });
+    },
+    finding: { resource: /added-cluster-admin$/, message: /ClusterRole cluster-admin/ },
+  },
+];

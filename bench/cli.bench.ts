@@ -75,7 +75,7 @@ function main() {
       iterations: ITERATIONS,
       medianMs: m,
       peakRssMiB: rss,
-      ratio: { help: m.help / m.nodeStart, exec: m.exec / m.floor },
+      ratio: { help: m.help / m.nodeStart, exec: m.exec / m.floor, execVsNodeStartPlusFloor: m.exec / (m.nodeStart + m.floor) },
       targets: { helpMs: 150, execMs: 100 },
       samples: times,
     };
@@ -87,6 +87,7 @@ function main() {
     ];
     const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     process.stdout.write(rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join("  ")).join("\n") + "\n");
+    process.stdout.write(`sandbox exec vs (node start + floor): ${results.ratio.execVsNodeStartPlusFloor.toFixed(2)}x — what Airlock adds beyond starting Node and entering the sandbox\n`);
     process.stdout.write(`(medians of ${ITERATIONS}; floors: \`node -e 0\` and \`ip netns exec <ns> bwrap … true\`; host: ${os.cpus().length} CPUs, load ${os.loadavg().map((x) => x.toFixed(1)).join(" ")})\n`);
     fs.mkdirSync(path.join(__dirname, "results"), { recursive: true });
     fs.writeFileSync(path.join(__dirname, "results", "cli.json"), JSON.stringify(results, null, 2) + "\n");

@@ -3,7 +3,7 @@
 // the sandbox record, and how to tell whether the workload is alive. The local backend's handle is
 // adapted here; a cloud backend provides the same from a runner placed next to its workload.
 import * as path from "path";
-import { Cgroup, CgroupRef } from "../components/host/cgroup";
+import { cgroupOf, CgroupRef } from "../components/host/cgroup";
 import type { LocalSandboxHandle } from "../components/local/handle";
 import { stateDir } from "../components/host/state";
 
@@ -34,9 +34,7 @@ export interface ChaosTarget {
   isWorkloadAlive(): boolean;
 }
 
-export function cgroupOf(ref: CgroupRef): Cgroup {
-  return new Cgroup({ mode: ref.mode, root: ref.root, hybrid: false }, ref.rel);
-}
+export { cgroupOf };
 
 /** The workload is alive while its cgroup holds a process. */
 export function cgroupLiveness(ref: CgroupRef): () => boolean {

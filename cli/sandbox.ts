@@ -13,6 +13,7 @@ const localSandbox = () => require("../components/local/sandbox") as typeof impo
 const lifecycle = () => require("../components/local/lifecycle") as typeof import("../components/local/lifecycle");
 const supervisorClient = () => require("../components/local/supervisor-client") as typeof import("../components/local/supervisor-client");
 const sandboxExec = () => require("../components/local/sandbox-exec") as typeof import("../components/local/sandbox-exec");
+const handles = () => require("../components/local/handle") as typeof import("../components/local/handle");
 const hostExec = () => require("../components/host/exec") as typeof import("../components/host/exec");
 
 const USAGE = [
@@ -49,7 +50,14 @@ async function exec(args: string[]): Promise<number> {
   hostExec().requireRoot("airlock sandbox exec");
   // A terminal is not passed in (a tty in the sandbox could push input back to the host's shell);
   // piped input is copied in.
-  const status = await sandboxExec().execInSandbox(ids[0], cmd, { stdin: process.stdin.isTTY ? undefined : process.stdin, stdout: process.stdout, stderr: process.stderr });
+  const io = { stdin: process.stdin.isTTY ? undefined : process.stdin, stdout: process.stdout, stderr: process.stderr };
+  // A sandbox the running supervisor owns: the supervisor starts the command (it has the record
+  // open and its lock helper warm), so this process only talks to a socket. Any other sandbox (one
+  // owned by `airlock run` or `airlock serve`): started from here, with the same confinement.
+  const client = supervisorClient();
+  const h = handles().loadHandle(ids[0]);
+  if (h && client.supervisorOwns(h.supervisor)) return (await client.supervisedExec(ids[0], cmd, io)).status;
+  const status = await sandboxExec().execInSandbox(ids[0], cmd, io);
   return status.status;
 }
 

@@ -139,6 +139,8 @@ print(json.dumps({"samples": n, "unlimited": unlimited, "worst": worst, "distinc
 
     async function pollDuring(writeStep: (c: CpuLimit) => void, steps: CpuLimit[], rounds: number): Promise<{ samples: number; unlimited: number; worst: number; distinct: number }> {
       const dir = cg.dir("cpu");
+      // A fresh cgroup starts unlimited: start the poller only once a limit of the ramp is in force.
+      cg.setLimit("cpu", steps[steps.length - 1]);
       const child = spawn("python3", ["-c", POLLER, dir], { stdio: ["pipe", "pipe", "inherit"] });
       let out = "";
       child.stdout!.on("data", (d) => (out += d));

@@ -11,7 +11,7 @@ import * as aws from "@pulumi/aws";
 import type { AwsContext } from "./context";
 import { assumeRolePolicy, policyDocument } from "./policies";
 import type { CanaryPlan } from "./canaries";
-import { CANARY_PREFIX } from "./bait";
+import { CANARY_PREFIX } from "../cloud/bait";
 import { TRAIL_PREFIX } from "./record";
 
 export const KILL_RUNBOOK = "AWS-StopEC2Instance";

@@ -508,18 +508,19 @@ export function cgroupRef(cg: Cgroup): CgroupRef {
   return { mode: cg.host.mode, root: cg.host.root, rel: cg.rel };
 }
 
-function fromRef(ref: CgroupRef): Cgroup {
+/** The cgroup a ref names (journals, handles, chaos targets: one definition for all of them). */
+export function cgroupOf(ref: CgroupRef): Cgroup {
   return new Cgroup({ mode: ref.mode, root: ref.root, hybrid: false }, ref.rel);
 }
 
 /** Undo of creating a cgroup: kill what is inside, remove it. */
 registerUndo("cgroup", async (ref: CgroupRef) => {
-  await fromRef(ref).remove();
+  await cgroupOf(ref).remove();
 });
 
 /** Undo of changing a limit: write the old value back (nothing to do if the cgroup is gone). */
 registerUndo("cgroup-limit", (args: CgroupRef & { kind: LimitKind; device?: string; old: LimitValue }) => {
-  const cg = fromRef(args);
+  const cg = cgroupOf(args);
   if (!cg.exists()) return;
   cg.setLimit(args.kind, args.old, args.device);
 });

@@ -33,7 +33,7 @@ export function usableHandle(id: string): LocalSandboxHandle {
 export async function execInSandbox(
   id: string,
   command: string[],
-  io: { stdin?: Readable; stdout?: Writable; stderr?: Writable } = {},
+  io: { stdin?: Readable; stdout?: Writable; stderr?: Writable; abort?: AbortSignal } = {},
 ): Promise<ExitStatus> {
   const h = usableHandle(id);
   const record = openRecord(h.record);
@@ -43,7 +43,19 @@ export async function execInSandbox(
     io.stdin.pipe(run.child.stdin);
     run.child.stdin.on("error", () => undefined); // the command may exit without reading its input
   }
-  const status = await run.exited;
+  // The caller went away (the supervisor's client disconnected): the command ends as it would with
+  // its calling process. SIGKILL to the one process spawned ends bwrap's pid namespace, and with it
+  // everything the command started (control/exec.ts has the reasoning).
+  const kill = () => {
+    try {
+      process.kill(-run.ref.pid, "SIGKILL");
+    } catch {
+      run.child.kill("SIGKILL");
+    }
+  };
+  if (io.abort?.aborted) kill();
+  else io.abort?.addEventListener("abort", kill, { once: true });
+  const status = await run.exited.finally(() => io.abort?.removeEventListener("abort", kill));
   if (io.stdin) io.stdin.unpipe(run.child.stdin!);
   safeAppend(record, "exec-exited", { command, status: status.status, signal: status.signal });
   return status;

@@ -56,7 +56,18 @@ export function runningSupervisor(): SupervisorInfo | undefined {
 export type SupervisorRequest =
   | { op: "ping" }
   | { op: "create"; spec: SandboxSpec; identity: { id: string; expiresAt: string; owner: string }; taskDir?: string; startWorkload: boolean }
-  | { op: "destroy"; id: string; reason: string };
+  | { op: "destroy"; id: string; reason: string }
+  /**
+   * `airlock sandbox exec` through the supervisor, which already has the sandbox's record open and
+   * its lock helper running, so the CLI loads and spawns nothing but a socket. After the request
+   * line the client may send {"stdin": base64} lines and one {"stdinEnd": true}; the supervisor
+   * sends {"out": "stdout"|"stderr", "data": base64} lines, then {"ok": true, "status": ExitStatus}.
+   * The command is killed when the connection closes first (its caller died or was interrupted).
+   */
+  | { op: "exec"; id: string; command: string[]; stdin: boolean };
+
+/** One framed output chunk or the final answer of an exec. */
+export type ExecFrame = { out: "stdout" | "stderr"; data: string } | { ok: true; status: { code: number | null; signal: NodeJS.Signals | null; status: number } };
 
 export class SupervisorError extends Error {
   constructor(
@@ -97,6 +108,61 @@ function request(req: SupervisorRequest, progress?: (m: string) => void, timeout
     });
     sock.on("error", (e: NodeJS.ErrnoException) => finish(() => reject(Object.assign(new SupervisorError(`cannot reach the supervisor: ${e.code ?? e.message}`), { code: e.code }))));
     sock.on("close", () => finish(() => reject(new SupervisorError("the supervisor closed the connection without an answer", `see ${supervisorPaths().log}`))));
+  });
+}
+
+/** Is the supervisor of this state dir the one that owns a sandbox (by its handle's supervisor ref)? */
+export function supervisorOwns(owner: ProcessRef | undefined): boolean {
+  const running = owner && runningSupervisor();
+  return !!running && running.process.pid === owner!.pid && running.process.startTime === owner!.startTime;
+}
+
+/**
+ * Runs a command in a supervised sandbox through the supervisor (see the "exec" request): output is
+ * copied to `io` as it arrives, piped `stdin` is forwarded; resolves with the command's exit status.
+ */
+export function supervisedExec(
+  id: string,
+  command: string[],
+  io: { stdin?: NodeJS.ReadableStream; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; status: number }> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(supervisorPaths().socket);
+    let buf = "";
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      io.stdin?.unpipe();
+      io.stdin?.removeListener("data", forward);
+      io.stdin?.removeListener("end", endInput);
+      if (io.stdin && "pause" in io.stdin) io.stdin.pause();
+      sock.end();
+      fn();
+    };
+    const forward = (d: Buffer) => sock.write(JSON.stringify({ stdin: Buffer.from(d).toString("base64") }) + "\n");
+    const endInput = () => sock.write(JSON.stringify({ stdinEnd: true }) + "\n");
+    sock.on("connect", () => {
+      sock.write(JSON.stringify({ op: "exec", id, command, stdin: !!io.stdin } satisfies SupervisorRequest) + "\n");
+      if (io.stdin) {
+        io.stdin.on("data", forward);
+        io.stdin.once("end", endInput);
+      }
+    });
+    sock.on("data", (d) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        const msg = JSON.parse(line);
+        if (msg.out === "stdout" || msg.out === "stderr") (msg.out === "stdout" ? io.stdout : io.stderr).write(Buffer.from(msg.data, "base64"));
+        else if (msg.ok) finish(() => resolve(msg.status));
+        else finish(() => reject(new SupervisorError(msg.error ?? "the supervisor refused the request", msg.hint)));
+      }
+    });
+    sock.on("error", (e: NodeJS.ErrnoException) => finish(() => reject(Object.assign(new SupervisorError(`cannot reach the supervisor: ${e.code ?? e.message}`), { code: e.code }))));
+    sock.on("close", () => finish(() => reject(new SupervisorError("the supervisor closed the connection before the command ended", `see ${supervisorPaths().log}`))));
   });
 }
 

@@ -14,6 +14,8 @@ import { guardSignals } from "../host/signals";
 import { LocalSandbox, ownedSandbox, ownedSandboxes } from "./sandbox";
 import { SUPERVISOR_TITLE, supervisorPaths, SupervisorRequest } from "./supervisor-client";
 import { recoverDeadSandboxes } from "./lifecycle";
+import { execInSandbox } from "./sandbox-exec";
+import { PassThrough, Writable } from "stream";
 import "./undo-kinds";
 
 const IDLE_EXIT_MS = 300;
@@ -58,7 +60,33 @@ function adopt(sb: LocalSandbox): void {
   };
 }
 
-async function handle(req: SupervisorRequest, send: (m: unknown) => void): Promise<void> {
+/** What a connection does with the lines that follow its request (an exec's stdin), if anything. */
+type Followups = { onLine?: (msg: any) => void; closed: AbortController; sock: net.Socket };
+
+/**
+ * `sandbox exec` for a sandbox this supervisor owns: execInSandbox as the CLI would run it (same
+ * confinement, record entries, exit status), with the caller's streams carried over the socket.
+ */
+async function exec(req: Extract<SupervisorRequest, { op: "exec" }>, send: (m: unknown) => void, conn: Followups): Promise<void> {
+  if (!ownedSandbox(req.id)) return send({ ok: false, error: `this supervisor does not own sandbox '${req.id}'` });
+  if (!Array.isArray(req.command) || req.command.length === 0 || !req.command.every((a) => typeof a === "string")) return send({ ok: false, error: "exec: command must be a non-empty list of strings" });
+  // Output frames go out in order; a slow reader fills the socket's buffer, which the tee bounds.
+  const framed = (out: "stdout" | "stderr") =>
+    new Writable({ write: (chunk: Buffer, _enc, cb) => (conn.sock.destroyed ? cb() : conn.sock.write(JSON.stringify({ out, data: chunk.toString("base64") }) + "\n", () => cb())) });
+  const stdin = req.stdin ? new PassThrough() : undefined;
+  conn.onLine = (msg) => {
+    if (typeof msg?.stdin === "string") stdin?.write(Buffer.from(msg.stdin, "base64"));
+    else if (msg?.stdinEnd) stdin?.end();
+  };
+  const stdout = framed("stdout");
+  const stderr = framed("stderr");
+  const status = await execInSandbox(req.id, req.command, { stdin, stdout, stderr, abort: conn.closed.signal });
+  // The frames written so far go out before the final answer.
+  await Promise.all([stdout, stderr].map((w) => new Promise((r) => w.end(r))));
+  send({ ok: true, status });
+}
+
+async function handle(req: SupervisorRequest, send: (m: unknown) => void, conn: Followups): Promise<void> {
   switch (req.op) {
     case "ping":
       return send({ ok: true, pid: process.pid, startTime: selfRef().startTime, sandboxes: ownedSandboxes().map((s) => s.id) });
@@ -82,6 +110,8 @@ async function handle(req: SupervisorRequest, send: (m: unknown) => void): Promi
       const result = await sb.destroy(req.reason);
       return send({ ok: true, result });
     }
+    case "exec":
+      return exec(req, send, conn);
     default:
       return send({ ok: false, error: `unknown request ${(req as any).op}` });
   }
@@ -91,15 +121,30 @@ function serve(sock: net.Socket): void {
   connections++;
   if (idleTimer) clearTimeout(idleTimer);
   let buf = "";
+  let requested = false;
+  const conn: Followups = { closed: new AbortController(), sock };
   const send = (m: unknown) => {
     if (!sock.destroyed) sock.write(JSON.stringify(m) + "\n");
   };
   sock.on("data", (d) => {
     buf += d.toString();
-    const nl = buf.indexOf("\n");
+    let nl: number;
+    // Lines after the request belong to it (an exec's stdin); without a taker they are ignored.
+    while (requested && (nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      try {
+        conn.onLine?.(JSON.parse(line));
+      } catch {
+        /* a malformed follow-up line is dropped */
+      }
+    }
+    if (requested) return;
+    nl = buf.indexOf("\n");
     if (nl < 0) return;
     const line = buf.slice(0, nl);
-    buf = "";
+    buf = buf.slice(nl + 1);
+    requested = true;
     busy++;
     let req: SupervisorRequest;
     try {
@@ -109,7 +154,8 @@ function serve(sock: net.Socket): void {
       send({ ok: false, error: "not a JSON request" });
       return void sock.end();
     }
-    handle(req, send)
+    if (buf) setImmediate(() => sock.emit("data", Buffer.alloc(0)));
+    handle(req, send, conn)
       .catch((e) => send({ ok: false, error: (e as Error).message, hint: (e as any).hint }))
       .finally(() => {
         busy--;
@@ -119,6 +165,7 @@ function serve(sock: net.Socket): void {
   });
   sock.on("error", () => undefined);
   sock.on("close", () => {
+    conn.closed.abort();
     connections--;
     scheduleIdleCheck();
   });

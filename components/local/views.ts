@@ -9,7 +9,7 @@
 //   target:    the same system view, its own /work, /tmp and /dev/shm, the task files, no ptys;
 //              joins the targets namespace and the targets cgroup, as the targets uid.
 import * as path from "path";
-import { Cgroup, CgroupRef } from "../host/cgroup";
+import { cgroupOf, CgroupRef } from "../host/cgroup";
 import type { LocalSandboxHandle } from "./handle";
 import { BASE_PATH, Confinement } from "./confine";
 import { sandboxLayout, targetDirs } from "./layout";
@@ -18,9 +18,7 @@ import { sandboxLayout, targetDirs } from "./layout";
 export const TASK_MOUNT = "/opt/task";
 export const WORK_MOUNT = "/work";
 
-export function cgroupOf(ref: CgroupRef): Cgroup {
-  return new Cgroup({ mode: ref.mode, root: ref.root, hybrid: false }, ref.rel);
-}
+export { cgroupOf };
 
 export function cgroupProcsFiles(ref: CgroupRef): string[] {
   return cgroupOf(ref)

@@ -14,7 +14,7 @@ export function atExpression(when: Date): string {
   return `at(${when.toISOString().replace(/\.\d{3}Z$/, "")})`;
 }
 
-export function scheduleTermination(ctx: AwsContext, instances: aws.ec2.Instance[]): aws.scheduler.Schedule {
+export function scheduleTermination(ctx: AwsContext, instances: aws.ec2.Instance[], expiresAt: pulumi.Input<string> = ctx.identity.expiresAt.toISOString()): aws.scheduler.Schedule {
   const group = new aws.scheduler.ScheduleGroup(ctx.name("ttl-group", 56), {}, ctx.opts());
   const role = new aws.iam.Role(ctx.name("ttl-role"), { assumeRolePolicy: assumeRolePolicy("scheduler.amazonaws.com", ctx.accountId) }, ctx.opts());
   new aws.iam.RolePolicy(
@@ -27,7 +27,7 @@ export function scheduleTermination(ctx: AwsContext, instances: aws.ec2.Instance
     {
       groupName: group.name,
       description: `Expiry of sandbox ${ctx.identity.id}`,
-      scheduleExpression: atExpression(ctx.identity.expiresAt),
+      scheduleExpression: pulumi.output(expiresAt).apply((at) => atExpression(new Date(at))),
       scheduleExpressionTimezone: "UTC",
       flexibleTimeWindow: { mode: "OFF" },
       target: {

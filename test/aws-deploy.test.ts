@@ -143,3 +143,28 @@ describe("AWS deploy-time defects (issue 8), zone choice", () => {
     assert.deepStrictEqual([...zones], ["us-east-2b"]);
   });
 });
+
+describe("AWS deploy-time defects (issue 8), 3. the expiry is fixed at creation", () => {
+  // The engine calls check(olds = the stored inputs, news = this run's): keepExpiry is that call.
+  it("a second `up` at a later 'now' with the same TTL keeps the stored expiry; a changed TTL extends and is recorded", async () => {
+    const { keepExpiry } = await import("../components/aws/expiry");
+    const first = keepExpiry(undefined, { ttlMs: 3_600_000, proposed: "2030-01-01T01:00:00.000Z" });
+    const second = keepExpiry(first, { ttlMs: 3_600_000, proposed: "2030-01-01T05:00:00.000Z" });
+    assert.strictEqual(second.expiresAt, "2030-01-01T01:00:00.000Z");
+    assert.deepStrictEqual(second.extensions, []);
+    const extended = keepExpiry(second, { ttlMs: 7_200_000, proposed: "2030-01-01T07:00:00.000Z" });
+    assert.strictEqual(extended.expiresAt, "2030-01-01T07:00:00.000Z");
+    assert.deepStrictEqual(extended.extensions!.map((e) => [e.fromTtlMs, e.toTtlMs, e.expiresAt]), [[3_600_000, 7_200_000, "2030-01-01T07:00:00.000Z"]]);
+  });
+
+  it("the TTL schedule, every label (the canary objects' included) and the expiresAt output read the kept expiry", async () => {
+    const built = await buildStackGraph("aws");
+    const expiry = built.graph.nodes.find((n) => n.name.endsWith("-expiry") && n.type === "pulumi-nodejs:dynamic:Resource")!;
+    assert.ok(expiry, "an expiry resource in the stack's state");
+    const at = expiry.state.expiresAt ?? expiry.inputs.proposed;
+    const schedule = ofType(built.graph, "aws:scheduler/schedule:Schedule")[0];
+    assert.strictEqual(schedule.inputs.scheduleExpression, `at(${at.replace(/\.\d{3}Z$/, "")})`);
+    for (const o of ofType(built.graph, "aws:s3/bucketObjectv2:BucketObjectv2").filter((n) => /canary-/.test(n.name)))
+      assert.strictEqual(o.inputs.tags["airlock:expires-at"], at.replace(/\.\d{3}Z$/, "Z"), o.name);
+  });
+});

@@ -16,6 +16,7 @@ export interface ExpiryInputs {
 
 /** The engine's check(olds, news): keep the stored expiry unless the TTL changed (then extend, and record it). */
 export function keepExpiry(olds: Partial<ExpiryInputs> | undefined, news: ExpiryInputs): ExpiryInputs {
+  // news.expiresAt is the program's proposal (so a run without state, e.g. under mocks, has one).
   if (!olds?.expiresAt) return { ...news, expiresAt: news.proposed, extensions: [] };
   if (olds.ttlMs === news.ttlMs) return { ...news, expiresAt: olds.expiresAt, extensions: olds.extensions ?? [] };
   const extension = { at: new Date().toISOString(), fromTtlMs: olds.ttlMs!, toTtlMs: news.ttlMs, expiresAt: news.proposed };
@@ -40,6 +41,6 @@ const expiryProvider: pulumi.dynamic.ResourceProvider = {
 export class SandboxExpiry extends pulumi.dynamic.Resource {
   declare readonly expiresAt: pulumi.Output<string>;
   constructor(name: string, args: { ttlMs: number; proposed: Date }, opts?: pulumi.CustomResourceOptions) {
-    super(expiryProvider, name, { ttlMs: args.ttlMs, proposed: args.proposed.toISOString(), expiresAt: undefined, extensions: undefined }, opts, "airlock", "SandboxExpiry");
+    super(expiryProvider, name, { ttlMs: args.ttlMs, proposed: args.proposed.toISOString(), expiresAt: args.proposed.toISOString(), extensions: [] }, opts, "airlock", "SandboxExpiry");
   }
 }

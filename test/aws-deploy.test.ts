@@ -159,7 +159,7 @@ describe("AWS deploy-time defects (issue 8), 3. the expiry is fixed at creation"
 
   it("the TTL schedule, every label (the canary objects' included) and the expiresAt output read the kept expiry", async () => {
     const built = await buildStackGraph("aws");
-    const expiry = built.graph.nodes.find((n) => n.name.endsWith("-expiry") && n.type === "pulumi-nodejs:dynamic:Resource")!;
+    const expiry = built.graph.nodes.find((n) => n.name.endsWith("-expiry") && n.type.endsWith("SandboxExpiry"))!;
     assert.ok(expiry, "an expiry resource in the stack's state");
     const at = expiry.state.expiresAt ?? expiry.inputs.proposed;
     const schedule = ofType(built.graph, "aws:scheduler/schedule:Schedule")[0];

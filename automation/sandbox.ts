@@ -326,10 +326,17 @@ export async function runMany<T>(
 }
 
 // SIGINT/SIGTERM while sandboxes are live: destroy them all, then exit as the signal would have.
+// And a harness whose event loop runs dry while sandboxes are live (a callback awaiting a promise that
+// nothing will settle): Node would exit 0 and leave them running until their TTL (found by
+// test/automation.test.ts) — "beforeExit" destroys them first; the process then exits as it would have.
 let handlersInstalled = false;
 function installSignalHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
+  process.on("beforeExit", () => {
+    if (LIVE.size === 0 && PENDING.size === 0) return;
+    void Promise.allSettled([...PENDING]).then(() => Promise.allSettled([...LIVE].map((sb) => destroySandbox(sb))));
+  });
   for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
     process.on(sig, () => {
       if (LIVE.size === 0 && PENDING.size === 0 && process.listenerCount(sig) > 1) return; // someone else handles it

@@ -8,7 +8,9 @@ import { buildStackGraph, buildVariant, one, ofType, GraphRecorder, PROJECT_ROOT
 import type { StackGraph } from "../components/invariants/mock-graph";
 import type { GraphNode } from "../components/invariants/graph";
 import { SpecError } from "../components/spec";
-import { LABEL_KEYS } from "../components/naming";
+import { expiryLabelValue, LABEL_KEYS } from "../components/naming";
+import { checkInvariants } from "../components/invariants";
+import { gcpLabelFields } from "../components/gcp/labels";
 
 const T = {
   network: "gcp:compute/network:Network",
@@ -155,6 +157,43 @@ describe("GcpSandbox (stack gcp, recorded resource inputs)", () => {
       assert.strictEqual(s.terminationTime.toLowerCase().replace(/:/g, "-"), expiry);
     }
     assert.match(workload.inputs.metadata["startup-script"], /OnBootSec=14400s/, "the in-guest timer too");
+  });
+
+  describe("I7 reads GCP's lowercase expiry label and compares it with the platform TTL", () => {
+    const HOUR = 3_600_000;
+    const i7Of = (g: typeof built.graph) => checkInvariants(g, built.spec).find((v) => v.id === "I7")!;
+    const ttlMismatch = /TTL fires at .*, the labels say /;
+
+    it("the control: the stack as built passes I7", () => assert.deepStrictEqual([i7Of(built.graph).status, i7Of(built.graph).findings], ["pass", []]));
+
+    it("fails when an instance's termination time disagrees with the expiry label", () => {
+      const g = built.graph.clone();
+      const w = g.resources.find((n) => n.id === workload.id)!;
+      w.inputs.scheduling = { ...w.inputs.scheduling, terminationTime: new Date(Date.parse(w.inputs.scheduling.terminationTime) + HOUR).toISOString() };
+      const v = i7Of(g);
+      assert.strictEqual(v.status, "fail");
+      assert.deepStrictEqual(v.findings.filter((f) => ttlMismatch.test(f.message)).map((f) => f.resource.endsWith("-workload")), [true], JSON.stringify(v.findings));
+    });
+
+    it("fails when every expiry label (consistently) says a later time than the termination times", () => {
+      const g = built.graph.clone();
+      const later = expiryLabelValue(new Date(Date.parse(workload.inputs.scheduling.terminationTime) + HOUR), "gcp");
+      for (const n of g.resources) for (const field of gcpLabelFields(n.type)) if (n.inputs[field]) n.inputs[field] = { ...n.inputs[field], [LABEL_KEYS.gcp.expiresAt]: later };
+      const v = i7Of(g);
+      assert.strictEqual(v.status, "fail");
+      // One finding per instance, each naming the label's instant; no "different expiries" (they agree).
+      const mismatches = v.findings.filter((f) => ttlMismatch.test(f.message));
+      assert.strictEqual(mismatches.length, ofType(built.graph, T.instance).length, JSON.stringify(v.findings));
+      for (const f of mismatches) assert.ok(f.message.endsWith(new Date(Date.parse(workload.inputs.scheduling.terminationTime) + HOUR).toISOString()), f.message);
+    });
+
+    it("fails when the expiry label is not one Airlock writes (it could not be compared)", () => {
+      const g = built.graph.clone();
+      for (const n of g.resources) for (const field of gcpLabelFields(n.type)) if (n.inputs[field]) n.inputs[field] = { ...n.inputs[field], [LABEL_KEYS.gcp.expiresAt]: "tomorrow" };
+      const v = i7Of(g);
+      assert.strictEqual(v.status, "fail");
+      assert.ok(v.findings.some((f) => /expiry label 'tomorrow' is not an expiry Airlock writes/.test(f.message)), JSON.stringify(v.findings));
+    });
   });
 
   it("record: uniform access, public access prevention, locked retention of the spec's days, IP filter to the network, retained", () => {

@@ -1,7 +1,7 @@
 // I7 — ephemeral and findable: every taggable resource carries the sandbox id, expiry and owner
 // (consistently, so a sweeper can find orphans), and the platform — not only the guest — ends every
 // machine at the expiry.
-import { LABEL_KEYS, sandboxLabels } from "../../naming";
+import { LABEL_KEYS, parseExpiryLabel, sandboxLabels } from "../../naming";
 import { TTL_MAX_MS } from "../../spec/schema";
 import type { Finding, Invariant } from "../types";
 import { finding } from "./util";
@@ -45,7 +45,12 @@ export const i7: Invariant = {
       if (ttl.length && !ttl.some((t) => t.ends.includes(c.node.id!))) out.push(finding(c.node, `${c.role} is not ended by the platform TTL`));
       if (!c.shutdownDeletes) out.push(finding(c.node, `${c.role}: shutting down from inside does not delete it (the in-guest timer would only stop it)`));
     }
-    const expiry = [...seen.expiresAt].map((s) => Date.parse(s)).find((t) => !Number.isNaN(t));
+    // The expiry as the naming module reads every label style back (GCP and Kubernetes spell it
+    // lowercase with '-' for ':', which Date.parse rejects). A label no style can read is itself a
+    // finding: the TTL could then not be compared and a sweeper would leave the resource alone.
+    const unreadable = [...seen.expiresAt].filter((s) => !parseExpiryLabel(s));
+    for (const s of unreadable) out.push(finding("(graph)", `expiry label '${s}' is not an expiry Airlock writes`));
+    const expiry = [...seen.expiresAt].map((s) => parseExpiryLabel(s)?.getTime()).find((t) => t !== undefined);
     for (const t of ttl) {
       if (!t.at) out.push(finding(t.node, "TTL has no fixed time"));
       else if (expiry !== undefined && Math.abs(t.at.getTime() - expiry) > CLOCK_SKEW_MS) out.push(finding(t.node, `TTL fires at ${t.at.toISOString()}, the labels say ${new Date(expiry).toISOString()}`));

@@ -63,6 +63,16 @@ describe("AWS deploy-time defects (issue 8)", () => {
     });
   });
 
+  describe("3. the operator's own deploy does not trip the canary", () => {
+    it("the canary-object rule matches only the workload role's sessions or the sandbox's S3 endpoint, not any principal", () => {
+      const pattern = JSON.parse(one(built.graph, T.rule, "canary-object-rule").inputs.eventPattern);
+      const role = one(built.graph, "aws:iam/role:Role", "workload-role");
+      const s3 = ofType(built.graph, "aws:ec2/vpcEndpoint:VpcEndpoint").find((e) => e.inputs.vpcEndpointType === "Gateway")!;
+      assert.deepStrictEqual(pattern.detail.$or, [{ userIdentity: { sessionContext: { sessionIssuer: { arn: [role.state.arn] } } } }, { vpcEndpointId: [s3.id] }]);
+      assert.ok(!("userIdentity" in pattern.detail), "no principal-free match beside the alternatives");
+    });
+  });
+
   describe("4. canary-key use is seen, read-only and global calls included", () => {
     it("the canary-key rule delivers all CloudTrail management events (ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS)", () => {
       const key = one(built.graph, T.rule, "canary-key-rule");

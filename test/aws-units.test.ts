@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { execFileSync } from "child_process";
 import { splitCidr, planSandbox } from "../components/aws/plan";
-import { sq, systemdQuote, writeFile } from "../components/aws/shell";
+import { sq, systemdQuote, writeFile } from "../components/cloud/shell";
 import { renderGateUserData, renderWorkloadUserData } from "../components/aws/userdata";
 import { atExpression } from "../components/aws/ttl";
 import { parseSpec } from "../components/spec";

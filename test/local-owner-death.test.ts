@@ -57,8 +57,8 @@ describe("local sandbox: SIGKILL of the owner at random moments leaves no proces
       // The moment create starts: its undo journal exists (written before the first host object).
       const journal = await waitFor(`the journal of ${name}`, () => (fs.existsSync(journals) ? fs.readdirSync(journals).find((f) => f.startsWith(`${name}-`) && f.endsWith(".jsonl")) : undefined), 60_000, 5);
       const id = journal.replace(/\.jsonl$/, "");
-      // Random moment: create takes ~0.3-2 s here and the workload then runs for 120 s.
-      await sleep(Math.random() * 2500);
+      // Random moment: create takes ~1-4 s on a loaded host here, and the workload then runs for 120 s.
+      await sleep(Math.random() * 6000);
       const before = objectsOfSandbox(id);
       const gateUp = before.some((o) => o.includes(`airlock-gate-${id}`));
       const workloadUp = before.some((o) => /^process \d+ sleep 120 /.test(o));

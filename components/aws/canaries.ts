@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import type { AwsContext } from "./context";
-import { baitContent, CANARY_PREFIX, CanaryCredential } from "./bait";
+import { baitContent, CANARY_PREFIX, CanaryCredential } from "../cloud/bait";
 import { shortHash } from "../naming";
 
 

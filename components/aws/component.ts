@@ -69,7 +69,7 @@ export class AwsSandbox extends SandboxComponentBase {
     const gate = buildGate(ctx, { net, fw, identity: gateId, artifactsBucket, logBucket, dependsOn: [...artifacts.objects, endpoints.s3, ...Object.values(endpoints.interfaces)] });
     const workload = buildWorkload(ctx, { net, fw, identity: workloadId, logBucket, homeFiles: canaries.homeFiles, dependsOn: [gate, endpoints.s3, recordPolicy] });
 
-    wireAlarms(ctx, { canaries, artifactsBucket: artifacts.bucket, logBucket: record.bucket, recordPolicy, workload });
+    wireAlarms(ctx, { canaries, artifactsBucket: artifacts.bucket, logBucket: record.bucket, recordPolicy, workload, workloadRoleArn: workloadId.role.arn, s3EndpointId: endpoints.s3.id });
     scheduleTermination(ctx, [workload, gate, ...targets]);
 
     this.publishOutputs({

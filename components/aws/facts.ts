@@ -3,7 +3,7 @@
 // against @pulumi/aws 7.48.0). GCP, Azure and Kubernetes write the same CloudRuleTable in their own
 // facts.ts; the descriptor (descriptor.ts) hands it to the checks in components/invariants/.
 import { AWS_EXTRA_TAG_FIELDS, isAwsTaggable, ROLE_TAG } from "./taggable";
-import { CANARY_PREFIX } from "./bait";
+import { CANARY_PREFIX } from "../cloud/bait";
 import type { ConfidentialKind } from "../spec/schema";
 import { GraphNode, parseJson, ResourceGraph } from "../invariants/graph";
 import type {

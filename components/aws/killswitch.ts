@@ -11,7 +11,7 @@ import * as aws from "@pulumi/aws";
 import type { AwsContext } from "./context";
 import { assumeRolePolicy, policyDocument } from "./policies";
 import type { CanaryPlan } from "./canaries";
-import { CANARY_PREFIX } from "./bait";
+import { CANARY_PREFIX } from "../cloud/bait";
 import { TRAIL_PREFIX } from "./record";
 
 export const KILL_RUNBOOK = "AWS-StopEC2Instance";
@@ -26,6 +26,10 @@ export interface AlarmArgs {
   logBucket: aws.s3.Bucket;
   recordPolicy: aws.s3.BucketPolicy;
   workload: aws.ec2.Instance;
+  /** The workload's role: its sessions are the principals whose canary-object reads count. */
+  workloadRoleArn: pulumi.Input<string>;
+  /** The sandbox's S3 gateway endpoint: whatever reaches the canaries from inside comes through it. */
+  s3EndpointId: pulumi.Input<string>;
 }
 
 /** The trail, the detection rules, the alert topic and the kill action. */
@@ -58,9 +62,7 @@ export function wireAlarms(ctx: AwsContext, a: AlarmArgs): void {
   );
 
   const rules: aws.cloudwatch.EventRule[] = [];
-  const objectPattern = a.artifactsBucket.bucket.apply((bucket) =>
-    JSON.stringify({ "detail-type": ["AWS API Call via CloudTrail"], detail: { eventSource: ["s3.amazonaws.com"], requestParameters: { bucketName: [bucket], key: [{ prefix: CANARY_PREFIX }] } } }),
-  );
+  const objectPattern = pulumi.all([a.artifactsBucket.bucket, a.workloadRoleArn, a.s3EndpointId]).apply(([bucket, roleArn, endpointId]) => canaryObjectPattern(bucket, roleArn, endpointId));
   rules.push(new aws.cloudwatch.EventRule(ctx.name("canary-object-rule"), { description: "Canary object touched", eventPattern: objectPattern }, ctx.opts()));
   let keyPattern: pulumi.Output<string> | undefined;
   if (a.canaries.accessKey) {
@@ -91,6 +93,26 @@ export function wireAlarms(ctx: AwsContext, a: AlarmArgs): void {
   if (!killIsWired(ctx)) return;
   const kill = killAction(ctx, a.workload);
   rules.forEach((rule, i) => new aws.cloudwatch.EventTarget(ctx.name(`kill-target-${i}`), { rule: rule.name, arn: kill.runbookArn, roleArn: kill.invokeRole.arn, input: kill.input, ...delivery }, ctx.opts()));
+}
+
+/**
+ * Calls on a canary object by the sandbox only: a session of the workload's role, or anything that
+ * came through the sandbox's S3 endpoint. Not any principal — the operator's own `pulumi up` /
+ * `refresh` reads and writes the canary objects from outside, and must not stop the workload.
+ * Field names of CloudTrail records (EventBridge puts the record under `detail`): an assumed-role
+ * session's `userIdentity.sessionContext.sessionIssuer.arn` is the role's ARN; `vpcEndpointId` is set
+ * on requests made through a VPC endpoint (CloudTrail record contents, AWS CloudTrail User Guide).
+ * `$or` is EventBridge's content filter for alternatives (EventBridge User Guide, event patterns).
+ */
+export function canaryObjectPattern(bucket: string, workloadRoleArn: string, s3EndpointId: string): string {
+  return JSON.stringify({
+    "detail-type": ["AWS API Call via CloudTrail"],
+    detail: {
+      eventSource: ["s3.amazonaws.com"],
+      requestParameters: { bucketName: [bucket], key: [{ prefix: CANARY_PREFIX }] },
+      $or: [{ userIdentity: { sessionContext: { sessionIssuer: { arn: [workloadRoleArn] } } } }, { vpcEndpointId: [s3EndpointId] }],
+    },
+  });
 }
 
 /** IAM and STS are global services: CloudTrail delivers their calls (a canary key's first use) in us-east-1. */

@@ -9,7 +9,7 @@
 //   2. a log shipper: every minute, new journal entries go to the record bucket as new objects
 //      (append-only: the role may PutObject under its own prefix and nothing else).
 // The scripts say nothing about canaries or evaluations: the workload can read its own user data.
-import { sq, systemdQuote, writeFile } from "./shell";
+import { sq, systemdQuote, writeFile } from "../cloud/shell";
 
 export interface CommonBoot {
   region: string;

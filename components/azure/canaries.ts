@@ -10,7 +10,7 @@ import * as storage from "@pulumi/azure-native/storage";
 import * as crypto from "crypto";
 import type { AzureContext } from "./context";
 import type { RecordStore } from "./record";
-import { baitContent } from "../aws/bait";
+import { baitContent } from "../cloud/bait";
 import { shortHash } from "../naming";
 
 export const CREDENTIAL_PATH = ".azure/storage.env";

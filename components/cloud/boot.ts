@@ -4,7 +4,7 @@
 // log shipper and artifact download (the only cloud-specific parts) and renders the whole script.
 // The scripts say nothing about canaries or evaluations: the workload can read its own bootstrap.
 // (AWS renders the same steps in aws/userdata.ts and can move onto this module.)
-import { sq, systemdQuote, writeFile } from "../aws/shell";
+import { sq, systemdQuote, writeFile } from "./shell";
 
 export { sq, systemdQuote, writeFile };
 

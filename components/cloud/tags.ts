@@ -1,16 +1,29 @@
-// The labelling transformation for any cloud whose resources take a map of labels: every resource
-// the component registers (its children inherit the transformation) gets the sandbox's labels from
-// the shared naming module, last, so no resource's own labels (e.g. airlock:role) can override them.
-// A transformation rather than provider default tags because it runs in this process: the labels
-// are in each resource's own inputs — what `pulumi preview` shows, what a policy pack sees and what
-// the mock runtime records for `airlock check`.
+// The one labelling transformation for every cloud whose resources take maps of labels (AWS tags,
+// Azure tags, GCP labels): every resource the component registers (its children inherit the
+// transformation) gets the sandbox's labels from the shared naming module, last, so no resource's
+// own labels (e.g. airlock:role) can override them. A transformation rather than provider default
+// tags because it runs in this process: the labels are in each resource's own inputs — what
+// `pulumi preview` shows, what a policy pack sees and what the mock runtime records for
+// `airlock check`. Each backend says only which types are labelled and in which input fields.
 import * as pulumi from "@pulumi/pulumi";
 
-export function labelTransformation(labels: Record<string, string>, isTaggable: (type: string) => boolean, fieldsOf: (type: string) => readonly string[]): pulumi.ResourceTransformation {
+/** Input fields of a type that carry labels, as dot paths into its args (e.g. GCP's boot disk `bootDisk.initializeParams.labels`). */
+export type LabelFieldsOf = (type: string) => readonly string[];
+
+function mergeAt(props: Record<string, any>, path: string[], labels: Record<string, string>): Record<string, any> {
+  const [head, ...rest] = path;
+  if (rest.length === 0) return { ...props, [head]: pulumi.output(props[head] ?? {}).apply((own: Record<string, string>) => ({ ...own, ...labels })) };
+  // Nested fields only where the parent object is given: the transformation labels what a resource
+  // declares, it does not invent a boot disk block (that would change the resource's shape).
+  if (props[head] === undefined) return props;
+  return { ...props, [head]: pulumi.output(props[head]).apply((inner: Record<string, any>) => mergeAt(inner ?? {}, rest, labels)) };
+}
+
+export function labelTransformation(labels: Record<string, string>, isTaggable: (type: string) => boolean, fieldsOf: LabelFieldsOf): pulumi.ResourceTransformation {
   return ({ type, props, opts }) => {
     if (!isTaggable(type)) return undefined;
-    const out: Record<string, unknown> = { ...props };
-    for (const field of fieldsOf(type)) out[field] = pulumi.output(props[field] ?? {}).apply((own: Record<string, string>) => ({ ...own, ...labels }));
+    let out: Record<string, any> = { ...props };
+    for (const field of fieldsOf(type)) out = mergeAt(out, field.split("."), labels);
     return { props: out, opts };
   };
 }

@@ -5,7 +5,7 @@
 // (field `labels`), so a type added to the component later is labelled — and checked — unless someone
 // states here that it cannot be. test/gcp-labels.test.ts checks this list against the @pulumi/gcp
 // 9.37 `.d.ts` files for every type the component registers.
-import { labelTransformation as sharedLabelTransformation } from "../label-transformation";
+import { labelTransformation } from "../cloud/tags";
 import { sandboxLabels, SandboxIdentity } from "../naming";
 import type * as pulumi from "@pulumi/pulumi";
 
@@ -57,5 +57,5 @@ export const GCP_ROLE_LABEL = "airlock-role";
 /** The sandbox labels (GCP spelling: lowercase, no ':') on every labelled resource of the sandbox. */
 export function gcpLabelTransformation(identity: SandboxIdentity, extra: Record<string, string>): pulumi.ResourceTransformation {
   const labels = sandboxLabels(identity, "gcp", extra);
-  return sharedLabelTransformation(labels, (type) => [...gcpLabelFields(type), ...(isGcpLabelled(type) ? (NESTED_LABEL_FIELDS[type] ?? []) : [])]);
+  return labelTransformation(labels, isGcpLabelled, (type) => [...gcpLabelFields(type), ...(NESTED_LABEL_FIELDS[type] ?? [])]);
 }

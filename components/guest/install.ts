@@ -11,7 +11,7 @@
 // Node, not python3: the guard *is* the local backend's TypeScript (canary content, kill-rule judge,
 // record chain), so it runs where TypeScript runs; python3 (on every supported image: AL2023, Debian,
 // Ubuntu) is used only by the shared inotify watcher and record-lock helper, as on a host.
-import { sq, systemdQuote, writeFile } from "../aws/shell";
+import { sq, systemdQuote, writeFile } from "../cloud/shell";
 import { GUARD_CONFIG_PATH, GUARD_STATE_DIR, GuestGuardConfig, WORKLOAD_UNIT } from "./config";
 
 export const GUARD_PREFIX = "/opt/airlock-guard";

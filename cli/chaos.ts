@@ -16,7 +16,7 @@ import { readExperimentDocument } from "../chaos/experiment/load";
 import { validateExperiment } from "../chaos/experiment/validate";
 import type { Plan } from "../chaos/schedule/plan";
 import { runChaos } from "../chaos/runner";
-import { chaosTargetFromLocalHandle } from "../chaos/target";
+import { chaosTargetFromLocalHandle } from "../components/local/chaos-target";
 import type { Command } from "./command";
 import { CliError, makeOutput } from "./output";
 

@@ -10,7 +10,7 @@
 // destroys, seals and exits with the workload's status.
 import * as path from "path";
 import { parseArgs } from "util";
-import type { Command } from "./main";
+import type { Command } from "./command";
 import { CliError, makeOutput, Output } from "./output";
 import { guardSignals } from "../components/host/signals";
 import { loadLocalSpec } from "../components/local/cli-support";

@@ -21,7 +21,7 @@ import { sleep } from "../chaos/measure/loop";
 import { timedRequest } from "../chaos/measure/requests";
 import { summarize } from "../chaos/measure/stats";
 import { runChaos } from "../chaos/runner";
-import { chaosTargetFromLocalHandle } from "../chaos/target";
+import { chaosTargetFromLocalHandle } from "../components/local/chaos-target";
 import { startWatchdog } from "../chaos/watchdog";
 import { startFakeSandbox, startWorkload, writeExperiment, FakeSandbox } from "../test/helpers/chaos-fixtures";
 import { faultContext, windowOf } from "../test/helpers/chaos-faults";

@@ -1,11 +1,8 @@
 // What the chaos runner acts on, independent of the backend: the egress gate (Toxiproxy admin URL and
 // one proxy per upstream), the workload's cgroup, optionally its network interfaces (for tc netem),
-// the sandbox record, and how to tell whether the workload is alive. The local backend's handle is
-// adapted here; a cloud backend provides the same from a runner placed next to its workload.
-import * as path from "path";
+// the sandbox record, and how to tell whether the workload is alive. Each backend adapts its own handle
+// to this (the local one in components/local/chaos-target.ts), so chaos/ imports no backend.
 import { cgroupOf, CgroupRef } from "../components/host/cgroup";
-import type { LocalSandboxHandle } from "../components/local/handle";
-import { stateDir } from "../components/host/state";
 
 export interface ChaosGateProxy {
   /** Toxiproxy proxy name. */
@@ -40,17 +37,4 @@ export { cgroupOf };
 export function cgroupLiveness(ref: CgroupRef): () => boolean {
   const cg = cgroupOf(ref);
   return () => cg.exists() && cg.processes().length > 0;
-}
-
-export function chaosTargetFromLocalHandle(handle: LocalSandboxHandle): ChaosTarget {
-  return {
-    id: handle.id,
-    gate: { adminUrl: handle.gate.adminUrl, proxies: { ...handle.gate.proxies } },
-    cgroup: handle.cgroup,
-    network: { netns: handle.netns || undefined, sandboxIface: handle.sandboxIface || undefined, hostIface: handle.hostIface || undefined },
-    record: handle.record,
-    // Next to the record (which is kept after the sandbox is gone), so reports outlive it too.
-    reportDir: path.join(handle.record ? path.dirname(handle.record) : stateDir(), "chaos-reports", handle.id),
-    isWorkloadAlive: cgroupLiveness(handle.cgroup),
-  };
 }

@@ -16,8 +16,8 @@ import { readExperimentDocument } from "../chaos/experiment/load";
 import { validateExperiment } from "../chaos/experiment/validate";
 import type { Plan } from "../chaos/schedule/plan";
 import { runChaos } from "../chaos/runner";
-import { chaosTargetFromLocalHandle } from "../chaos/target";
-import type { Command } from "./main";
+import { chaosTargetFromLocalHandle } from "../components/local/chaos-target";
+import type { Command } from "./command";
 import { CliError, makeOutput } from "./output";
 
 const USAGE = "airlock chaos run <experiment.yaml> --sandbox <id> [--json]\n       airlock chaos validate <experiment.yaml> [--sandbox <id>] [--json]";

@@ -2,7 +2,7 @@
 // runtime: no cloud account, no Pulumi CLI), prints what would be created and each invariant's verdict,
 // and exits non-zero if any invariant fails. A spec with a bad field stops before anything is
 // registered; the dispatcher prints every SpecError issue (path, value, fix) and exits 2.
-import type { Command } from "./main";
+import type { Command } from "./command";
 import { CliError, makeOutput } from "./output";
 
 interface CheckArgs {

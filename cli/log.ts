@@ -3,7 +3,7 @@
 // Needs no root and no sandbox: a record can be checked anywhere it is copied to.
 import { parseArgs } from "util";
 import * as fs from "fs";
-import type { Command } from "./main";
+import type { Command } from "./command";
 import { CliError, makeOutput } from "./output";
 import { verifyLog } from "../components/record/chain-log";
 

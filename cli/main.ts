@@ -1,14 +1,7 @@
 // `airlock` command dispatcher. Each command lives in its own module and is loaded only when used, so
 // that e.g. `airlock log verify` does not pay for loading the cloud provider SDKs.
+import type { Command } from "./command";
 import { CliError, reportError } from "./output";
-
-export interface Command {
-  /** One line for `airlock help`. */
-  summary: string;
-  usage: string;
-  /** Returns the process exit code. */
-  run(args: string[]): Promise<number>;
-}
 
 /**
  * Every command, with its one-line summary here so that `airlock help` loads no command module: each

@@ -5,7 +5,7 @@
 import { parseArgs } from "util";
 import { recoverJournals } from "../components/host/journal";
 import "../chaos/undo-kinds";
-import type { Command } from "./main";
+import type { Command } from "./command";
 import { CliError, makeOutput } from "./output";
 
 /** Undo kinds of the local backend; recovery of chaos journals must not depend on it loading. */

@@ -10,7 +10,7 @@
 // destroys, seals and exits with the workload's status.
 import * as path from "path";
 import { parseArgs } from "util";
-import type { Command } from "./main";
+import type { Command } from "./command";
 import { CliError, makeOutput, Output } from "./output";
 import { guardSignals } from "../components/host/signals";
 import { loadLocalSpec } from "../components/local/cli-support";
@@ -18,10 +18,11 @@ import { checkHost, LocalSandbox } from "../components/local/sandbox";
 import { recoverDeadSandboxes } from "../components/local/lifecycle";
 import { formatRunSummary, runSummary, RunSummary } from "../components/local/summary";
 import { safeAppend } from "../components/local/record";
-import type { LocalSandboxHandle } from "../components/local/handle";
+import { chaosTargetFromLocalHandle } from "../components/local/chaos-target";
+import type { ChaosTarget } from "../chaos/target";
 
 type ChaosResult = { reportPath: string; aborted: boolean; summary: string };
-type RunChaos = (handle: LocalSandboxHandle, experimentPath: string, opts: { signal: AbortSignal; progress: (msg: string) => void }) => Promise<ChaosResult>;
+type RunChaos = (target: ChaosTarget, experimentPath: string, opts: { signal: AbortSignal; progress: (msg: string) => void }) => Promise<ChaosResult>;
 
 /** The chaos runner (chaos/, another part of Airlock), if this checkout has it. */
 function loadChaosRunner(): RunChaos | undefined {
@@ -45,7 +46,7 @@ function startChaos(sandbox: LocalSandbox, experiment: string, out: Output, sign
   }
   out.progress(`chaos: running ${path.basename(experiment)}`);
   safeAppend(sandbox.record, "chaos-started", { experiment });
-  return runChaos(sandbox.handle, experiment, { signal, progress: (m) => out.progress(`chaos: ${m}`) }).then(
+  return runChaos(chaosTargetFromLocalHandle(sandbox.handle), experiment, { signal, progress: (m) => out.progress(`chaos: ${m}`) }).then(
     (r) => {
       safeAppend(sandbox.record, "chaos-finished", r);
       return r;

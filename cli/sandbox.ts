@@ -1,7 +1,7 @@
 // `airlock sandbox create|exec|list|destroy`: detached local sandboxes, owned by the shared
 // supervisor so that they outlive this command.
 import { parseArgs } from "util";
-import type { Command } from "./main";
+import type { Command } from "./command";
 import { CliError, makeOutput } from "./output";
 import type { SandboxStatus } from "../components/local/lifecycle";
 

@@ -1,7 +1,7 @@
 // `airlock schema [spec|chaos|stack]`: the JSON Schema of a SandboxSpec (default), of a chaos
 // experiment, or of a Pulumi stack file of this project — generated from the zod schemas that parse
 // them (components/json-schema.ts). schema/*.json hold the same text for editors.
-import type { Command } from "./main";
+import type { Command } from "./command";
 import { CliError } from "./output";
 import { jsonSchemaText, SCHEMA_KINDS, SchemaKind } from "../components/json-schema";
 

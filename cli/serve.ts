@@ -15,7 +15,7 @@ import { once } from "events";
 import * as net from "net";
 import * as path from "path";
 import { parseArgs } from "util";
-import type { Command } from "./main";
+import type { Command } from "./command";
 import { CliError, makeOutput } from "./output";
 import { requireRoot } from "../components/host/exec";
 import { guardSignals } from "../components/host/signals";

@@ -6,7 +6,7 @@
 //     known, directly otherwise (automation/sweep/).
 // --dry-run prints what would go and changes nothing. Exit 1 if anything could not be removed.
 import { parseArgs } from "util";
-import type { Command } from "./main";
+import type { Command } from "./command";
 import { CliError, makeOutput } from "./output";
 import { checkHostForCleanup } from "../components/local/sandbox";
 import { planLocalSweep, sweep, SweepReport, LocalSweepPlan } from "../components/local/sweep";

@@ -5,7 +5,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as vm from "vm";
 import { runChaos } from "../chaos/runner";
-import { chaosTargetFromLocalHandle } from "../chaos/target";
+import { chaosTargetFromLocalHandle } from "../components/local/chaos-target";
 import type { ChaosReport } from "../chaos/report/report";
 import { FakeSandbox, startFakeSandbox, writeExperiment } from "./helpers/chaos-fixtures";
 

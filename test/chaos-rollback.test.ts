@@ -9,7 +9,7 @@ import { listJournals } from "../components/host/journal";
 import { isAlive, refOf } from "../components/host/process";
 import { ChainLog, verifyLog } from "../components/record/chain-log";
 import { ChaosRunError, runChaos } from "../chaos/runner";
-import { chaosTargetFromLocalHandle } from "../chaos/target";
+import { chaosTargetFromLocalHandle } from "../components/local/chaos-target";
 import { FakeSandbox, startFakeSandbox, writeExperiment } from "./helpers/chaos-fixtures";
 import { kernelCpu, kernelMemoryMax, kernelPidsMax } from "./helpers/chaos-cgroup-files";
 import { waitFor } from "./helpers/common";

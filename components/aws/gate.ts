@@ -10,8 +10,7 @@ import type { InstanceIdentity } from "./identity";
 import { amazonLinuxAmi, hardenedInstance } from "./instance";
 import { renderGateUserData, TOXIPROXY_ADMIN_PORT } from "./userdata";
 import { ARTIFACT_FILES } from "./artifacts";
-
-export const GATE_INSTANCE_TYPE = "t3.micro";
+import { GATE_INSTANCE_TYPE } from "./plan";
 
 export interface GateArgs {
   net: Network;

@@ -10,9 +10,7 @@ import * as aws from "@pulumi/aws";
 import type { AwsContext } from "./context";
 import { awsInstanceType } from "./rules";
 import { sizingViewOf } from "../spec/backend-rules";
-import { GATE_INSTANCE_TYPE } from "./gate";
-import { TARGET_INSTANCE_TYPE } from "./targets";
-import { SUBNET_PARTS, SubnetPart } from "./plan";
+import { GATE_INSTANCE_TYPE, SUBNET_PARTS, SubnetPart, TARGET_INSTANCE_TYPE } from "./plan";
 
 export interface Network {
   vpc: aws.ec2.Vpc;

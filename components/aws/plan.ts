@@ -5,6 +5,10 @@ import { intToIpv4, ipv4ToInt, isPrivateIpv4, parseCidr } from "../spec/net";
 import type { SandboxSpec } from "../spec/schema";
 import { serviceHostname } from "./services";
 
+/** The gate's and the targets' instance types (fixed: the zone choice must know every type the sandbox runs). */
+export const GATE_INSTANCE_TYPE = "t3.micro";
+export const TARGET_INSTANCE_TYPE = "t3.small";
+
 /** The four subnets, each a quarter of `network.cidr`. */
 export const SUBNET_PARTS = ["workload", "gate", "endpoints", "targets"] as const;
 export type SubnetPart = (typeof SUBNET_PARTS)[number];

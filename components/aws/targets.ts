@@ -8,8 +8,8 @@ import type { Firewall } from "./firewall";
 import { instanceIdentity } from "./identity";
 import { hardenedInstance } from "./instance";
 import { renderTargetUserData } from "./userdata";
+import { TARGET_INSTANCE_TYPE } from "./plan";
 
-export const TARGET_INSTANCE_TYPE = "t3.small";
 
 export function buildTargets(ctx: AwsContext, a: { net: Network; fw: Firewall; logBucket: pulumi.Input<string> }): aws.ec2.Instance[] {
   return ctx.plan.targets.map((t) => {

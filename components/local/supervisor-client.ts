@@ -181,7 +181,7 @@ function spawnSupervisor(): { exited: Promise<number | null> } {
 /** Makes sure a supervisor runs (starting one if needed) and answers; returns its info. */
 export async function ensureSupervisor(progress?: (m: string) => void): Promise<{ pid: number; startTime: number; sandboxes: string[] }> {
   const deadline = Date.now() + 30_000;
-  // At most one start in flight: a starting supervisor needs a second or two (ts-node) before it answers.
+  // At most one start in flight: a starting supervisor needs a moment (loading its modules from dist/) before it answers.
   let starting: { done: boolean } | undefined;
   for (;;) {
     try {

@@ -51,30 +51,39 @@ describe("airlock run: output to a slow or vanishing reader", function () {
     cli.stderr!.on("data", (d) => (stderr += d));
     const done = new Promise<number | null>((r) => cli.on("close", (code) => r(code)));
     const rss = () => Number(statusField(cli.pid!, "VmRSS") ?? 0) * 1024;
-    const record = await waitFor("the workload to start", () => {
-      const r = recordOf(name);
-      return r && typesOf(recordEntries(r)).includes("workload-started") ? r : undefined;
-    }, 60_000);
-    const baseline = rss();
-    let peak = baseline;
-    await waitFor("the workload to finish", () => {
-      peak = Math.max(peak, rss());
-      return typesOf(recordEntries(record)).includes("workload-exited");
-    }, 120_000, 100);
-    cli.stdout!.resume();
-    cli.stdout!.on("data", () => undefined);
-    const code = await done;
-    assert.strictEqual(code, 0, stderr);
-    const es = recordEntries(record);
-    process.stdout.write(`      (owner RSS: ${Math.round(baseline / MiB)} MiB at the workload's start, peak ${Math.round(peak / MiB)} MiB)\n`);
-    assert.ok(peak - baseline < 150 * MiB, `the owner grew by ${Math.round((peak - baseline) / MiB)} MiB while its reader was slow`);
-    const dropped = es.find((e) => e.type === "output-tee-dropped")?.data as any;
-    assert.ok(dropped && dropped.droppedBytes > 100 * MiB, `no record of the bytes left out of the copy: ${JSON.stringify(dropped)}`);
-    // Positive control: the workload really wrote 300 MiB (the record stored up to its cap and counted the rest).
-    const stored = es.filter((e) => e.type === "output").reduce((n, e) => n + ((e.data as any).text as string).length, 0);
-    const truncated = (es.find((e) => e.type === "output-truncated")?.data as any)?.droppedBytes ?? 0;
-    assert.ok(stored + truncated >= 299 * MiB, `the workload wrote only ${Math.round((stored + truncated) / MiB)} MiB`);
-    assert.ok(verifyLog(record).ok, "the record does not verify");
+    try {
+      const record = await waitFor("the workload to start", () => {
+        const r = recordOf(name);
+        return r && typesOf(recordEntries(r)).includes("workload-started") ? r : undefined;
+      }, 60_000);
+      const baseline = rss();
+      let peak = baseline;
+      await waitFor("the workload to finish", () => {
+        peak = Math.max(peak, rss());
+        return typesOf(recordEntries(record)).includes("workload-exited");
+      }, 120_000, 100);
+      cli.stdout!.resume();
+      cli.stdout!.on("data", () => undefined);
+      const code = await done;
+      assert.strictEqual(code, 0, stderr);
+      const es = recordEntries(record);
+      process.stdout.write(`      (owner RSS: ${Math.round(baseline / MiB)} MiB at the workload's start, peak ${Math.round(peak / MiB)} MiB)\n`);
+      assert.ok(peak - baseline < 150 * MiB, `the owner grew by ${Math.round((peak - baseline) / MiB)} MiB while its reader was slow`);
+      const dropped = es.find((e) => e.type === "output-tee-dropped")?.data as any;
+      assert.ok(dropped && dropped.droppedBytes > 100 * MiB, `no record of the bytes left out of the copy: ${JSON.stringify(dropped)}`);
+      // Positive control: the workload really wrote 300 MiB (the record stored up to its cap and counted the rest).
+      const stored = es.filter((e) => e.type === "output").reduce((n, e) => n + ((e.data as any).text as string).length, 0);
+      const truncated = (es.find((e) => e.type === "output-truncated")?.data as any)?.droppedBytes ?? 0;
+      assert.ok(stored + truncated >= 299 * MiB, `the workload wrote only ${Math.round((stored + truncated) / MiB)} MiB`);
+      assert.ok(verifyLog(record).ok, "the record does not verify");
+    } finally {
+      // On a failure above, the run is still going: SIGTERM destroys its sandbox (nothing left for the suite's check).
+      if (cli.exitCode === null && cli.signalCode === null) {
+        cli.stdout!.resume();
+        cli.kill("SIGTERM");
+        await done;
+      }
+    }
   });
 
   it("`airlock run ... | head -c 100`: the run finishes, seals and exits with the workload's status; the broken pipe is recorded", async () => {

@@ -10,7 +10,10 @@ const config = new pulumi.Config("airlock");
 const spec = parseSpec(config.requireObject("sandbox"), `stack '${pulumi.getStack()}' config ${CONFIG_KEY}`);
 
 // The id is stable per stack (so re-running `pulumi up` updates rather than replaces), and unique across
-// stacks and projects. Expiry counts from this deployment: re-running `up` is an explicit extension.
+// stacks and projects. `identity.expiresAt` counts from this deployment; local (the dynamic provider's
+// check()) and AWS (components/aws/expiry.ts) keep the first expiry in the stack's state, so a second `up`
+// does not extend them (on AWS only a changed spec TTL does, recorded); GCP, Azure and Kubernetes still
+// take this deployment's value, so re-running `up` there extends the sandbox.
 const identity = identityFor(spec, { uniqueSuffix: shortHash(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`) });
 
 if (spec.waived.length > 0) {

@@ -1,7 +1,8 @@
 // The sandbox's layout, computed from the spec alone (no cloud calls), so that it is stable between
 // deploys and testable without the SDK: subnet ranges, fixed private addresses and one gate listener
 // per allowed upstream.
-import { intToIpv4, ipv4ToInt, isPrivateIpv4, parseCidr } from "../spec/net";
+import { isPrivateIpv4 } from "../spec/net";
+import { GateListener, hostAt, IPV4_LITERAL, splitCidr } from "../cloud/layout";
 import type { SandboxSpec } from "../spec/schema";
 import { serviceHostname } from "./services";
 
@@ -13,24 +14,7 @@ export const TARGET_INSTANCE_TYPE = "t3.small";
 export const SUBNET_PARTS = ["workload", "gate", "endpoints", "targets"] as const;
 export type SubnetPart = (typeof SUBNET_PARTS)[number];
 
-/** Hosts start at this offset in their subnet (AWS reserves the first four addresses). */
-const HOST_OFFSET = 10;
-
-export interface GateListener {
-  /** The upstream's name (spec `egress.allow[].name`); also the Toxiproxy proxy name. */
-  name: string;
-  listenPort: number;
-  /** `host:port` the gate forwards to. */
-  upstream: string;
-  via: "endpoint" | "target" | "address";
-  /** Endpoint service (via endpoint), target name (via target) or host (via address). */
-  service?: string;
-  target?: string;
-  host?: string;
-  port: number;
-  /** Host names the workload should resolve to the gate (the upstream name, and the service's own name). */
-  aliases: string[];
-}
+export type { GateListener };
 
 export interface TargetPlan {
   name: string;
@@ -51,30 +35,16 @@ export interface SandboxPlan {
   publicAddresses: { host: string; port: number }[];
 }
 
-export function splitCidr(cidr: string, parts: number): string[] {
-  const c = parseCidr(cidr);
-  if (!c) throw new Error(`not an IPv4 CIDR: ${cidr}`);
-  const bits = Math.log2(parts);
-  if (!Number.isInteger(bits)) throw new Error(`cannot split into ${parts} parts`);
-  const size = 2 ** (32 - c.prefix - bits);
-  const mask = c.prefix === 0 ? 0 : (0xffffffff << (32 - c.prefix)) >>> 0;
-  const base = (ipv4ToInt(c.address)! & mask) >>> 0;
-  return Array.from({ length: parts }, (_, i) => `${intToIpv4(base + i * size)}/${c.prefix + bits}`);
-}
-
-function hostIn(subnet: string, index: number): string {
-  const c = parseCidr(subnet)!;
-  return intToIpv4(ipv4ToInt(c.address)! + HOST_OFFSET + index);
-}
+export { splitCidr };
 
 function isPrivateLiteral(host: string): boolean {
-  return /^\d+\.\d+\.\d+\.\d+$/.test(host) && isPrivateIpv4(host);
+  return IPV4_LITERAL.test(host) && isPrivateIpv4(host);
 }
 
 export function planSandbox(spec: SandboxSpec, region: string): SandboxPlan {
   const cidrs = splitCidr(spec.network.cidr, SUBNET_PARTS.length);
   const subnets = Object.fromEntries(SUBNET_PARTS.map((p, i) => [p, cidrs[i]])) as Record<SubnetPart, string>;
-  const targets = spec.targets.map((t, i) => ({ name: t.name, image: t.image, port: t.port, privateIp: hostIn(subnets.targets, i) }));
+  const targets = spec.targets.map((t, i) => ({ name: t.name, image: t.image, port: t.port, privateIp: hostAt(subnets.targets, i) }));
   const listeners = spec.egressResolved.map((e): GateListener => {
     if (e.via === "endpoint") {
       const hostname = serviceHostname(region, e.service!);
@@ -89,7 +59,7 @@ export function planSandbox(spec: SandboxSpec, region: string): SandboxPlan {
   return {
     vpcCidr: spec.network.cidr,
     subnets,
-    gateIp: hostIn(subnets.gate, 0),
+    gateIp: hostAt(subnets.gate, 0),
     targets,
     listeners,
     endpointServices: [...new Set(listeners.filter((l) => l.via === "endpoint").map((l) => l.service!))],

@@ -1,4 +1,4 @@
-// Address layout shared by the VM-based cloud backends (Azure now; AWS and GCP can move onto it):
+// Address layout shared by the VM-based cloud backends (AWS, GCP, Azure):
 // a boundary range split into equal subnets, and fixed host addresses inside a subnet so that
 // firewall rules can name single addresses (/32) before anything exists. Pure: no SDK import.
 import { intToIpv4, ipv4ToInt, parseCidr } from "../spec/net";

@@ -79,11 +79,37 @@ export class SupervisorError extends Error {
   }
 }
 
+/**
+ * Calls `onMessage` with each newline-delimited JSON message the supervisor sends on `sock` (the
+ * framing of every request's answer).
+ */
+function onMessages(sock: net.Socket, onMessage: (msg: any) => void): void {
+  let buf = "";
+  sock.on("data", (d) => {
+    buf += d.toString();
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      onMessage(JSON.parse(line));
+    }
+  });
+}
+
+/** The supervisor's refusal of a request, as the error the CLI shows. */
+function refusal(msg: { error?: string; hint?: string }): SupervisorError {
+  return new SupervisorError(msg.error ?? "the supervisor refused the request", msg.hint);
+}
+
+/** A socket error, as the error the CLI shows (with the errno code kept for callers that retry). */
+function unreachable(e: NodeJS.ErrnoException): SupervisorError {
+  return Object.assign(new SupervisorError(`cannot reach the supervisor: ${e.code ?? e.message}`), { code: e.code });
+}
+
 /** Sends one request and collects the final answer; progress lines go to `progress`. */
 function request(req: SupervisorRequest, progress?: (m: string) => void, timeoutMs = 120_000): Promise<any> {
   return new Promise((resolve, reject) => {
     const sock = net.connect(supervisorPaths().socket);
-    let buf = "";
     let settled = false;
     const finish = (fn: () => void) => {
       if (settled) return;
@@ -94,19 +120,12 @@ function request(req: SupervisorRequest, progress?: (m: string) => void, timeout
     };
     const timer = setTimeout(() => finish(() => reject(new SupervisorError(`the supervisor did not answer '${req.op}' within ${timeoutMs / 1000} s`, `see ${supervisorPaths().log}`))), timeoutMs);
     sock.on("connect", () => sock.write(JSON.stringify(req) + "\n"));
-    sock.on("data", (d) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        const msg = JSON.parse(line);
-        if (typeof msg.progress === "string") progress?.(msg.progress);
-        else if (msg.ok) finish(() => resolve(msg));
-        else finish(() => reject(new SupervisorError(msg.error ?? "the supervisor refused the request", msg.hint)));
-      }
+    onMessages(sock, (msg) => {
+      if (typeof msg.progress === "string") progress?.(msg.progress);
+      else if (msg.ok) finish(() => resolve(msg));
+      else finish(() => reject(refusal(msg)));
     });
-    sock.on("error", (e: NodeJS.ErrnoException) => finish(() => reject(Object.assign(new SupervisorError(`cannot reach the supervisor: ${e.code ?? e.message}`), { code: e.code }))));
+    sock.on("error", (e: NodeJS.ErrnoException) => finish(() => reject(unreachable(e))));
     sock.on("close", () => finish(() => reject(new SupervisorError("the supervisor closed the connection without an answer", `see ${supervisorPaths().log}`))));
   });
 }
@@ -128,7 +147,6 @@ export function supervisedExec(
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; status: number }> {
   return new Promise((resolve, reject) => {
     const sock = net.connect(supervisorPaths().socket);
-    let buf = "";
     let settled = false;
     const finish = (fn: () => void) => {
       if (settled) return;
@@ -149,19 +167,12 @@ export function supervisedExec(
         io.stdin.once("end", endInput);
       }
     });
-    sock.on("data", (d) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        const msg = JSON.parse(line);
-        if (msg.out === "stdout" || msg.out === "stderr") (msg.out === "stdout" ? io.stdout : io.stderr).write(Buffer.from(msg.data, "base64"));
-        else if (msg.ok) finish(() => resolve(msg.status));
-        else finish(() => reject(new SupervisorError(msg.error ?? "the supervisor refused the request", msg.hint)));
-      }
+    onMessages(sock, (msg) => {
+      if (msg.out === "stdout" || msg.out === "stderr") (msg.out === "stdout" ? io.stdout : io.stderr).write(Buffer.from(msg.data, "base64"));
+      else if (msg.ok) finish(() => resolve(msg.status));
+      else finish(() => reject(refusal(msg)));
     });
-    sock.on("error", (e: NodeJS.ErrnoException) => finish(() => reject(Object.assign(new SupervisorError(`cannot reach the supervisor: ${e.code ?? e.message}`), { code: e.code }))));
+    sock.on("error", (e: NodeJS.ErrnoException) => finish(() => reject(unreachable(e))));
     sock.on("close", () => finish(() => reject(new SupervisorError("the supervisor closed the connection before the command ended", `see ${supervisorPaths().log}`))));
   });
 }

@@ -9,7 +9,7 @@ import * as path from "path";
 import { LocalSandbox } from "../components/local/sandbox";
 import { readCounters, GATE_DENIED_COUNTER, gateUpstreamCounter } from "../components/local/nft";
 import { freePort, startToxiproxyServer, ToxiproxyAdmin } from "../components/host/toxiproxy";
-import { SandboxPool, localSpec } from "./helpers/local-sandbox";
+import { SandboxPool, localSpec, skipBecause } from "./helpers/local-sandbox";
 import { HostListeners, INTERNET, probeFromHost, probeInNetns, probeInside, TestNetwork } from "./helpers/local-network";
 import { cgroupMounts, snapshot } from "./helpers/kernel-view";
 import { statusField } from "./helpers/local-probes";
@@ -143,7 +143,7 @@ describe("local sandbox: the egress gate is confined (issue 10 §1)", function (
       assert.strictEqual(r.status, 0, r.stderr);
       return JSON.parse(r.stdout.trim().split("\n").pop()!);
     };
-    if (!sb.handle.seccomp) this.skip(); // named: no filter for this architecture (recorded as seccomp-unavailable)
+    if (!sb.handle.seccomp) skipBecause(this, `no seccomp filter for this architecture (${process.arch}); the sandbox records seccomp-unavailable`);
     const userns = fs.readFileSync("/proc/sys/user/max_user_namespaces", "utf8").trim();
     const control = runConfined(false);
     assert.strictEqual(control.uid, sb.handle.gate.uid);

@@ -9,7 +9,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { loadHandle } from "../components/local/handle";
 import { runningSupervisor, waitSupervisorGone } from "../components/local/supervisor-client";
-import { assertNoObjectsOf, recordEntries, waitFor } from "./helpers/local-sandbox";
+import { assertNoObjectsOf, recordEntries, skipBecause, waitFor } from "./helpers/local-sandbox";
 import { describeResult, runCli, startCli } from "./helpers/local-cli";
 
 const parentOf = (pid: number) => Number(/^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
@@ -20,7 +20,7 @@ describe("airlock sandbox exec through the supervisor (root: namespaces, cgroups
   let id: string;
 
   before(async function () {
-    if (process.getuid?.() !== 0) return this.skip(); // named: the suite title says root is needed
+    if (process.getuid?.() !== 0) skipBecause(this, "needs root: it creates network namespaces, cgroups and nftables tables");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-supexec-"));
     const spec = path.join(dir, "supexec.yaml");
     fs.writeFileSync(spec, YAML.stringify({ name: "supexec", backend: "local", owner: "tests@airlock.dev", ttl: "10m", workload: { cpus: 1, memory: "128MiB", pids: 64, command: ["sleep", "300"] } }));

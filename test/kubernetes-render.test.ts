@@ -83,9 +83,12 @@ describe("Kubernetes rendering (pure)", () => {
         assert.strictEqual(r.cluster.some((o) => o.kind === "RuntimeClass" && o.metadata.name === r.profile.runtimeClass), r.profile.createRuntimeClasses);
       });
 
-      it("the guard may delete its own workload pod and nothing else", () => {
+      it("the guard may delete its own workload pod, read the gate's log, and nothing else", () => {
         const role = objs.find((o) => o.kind === "Role")!;
-        assert.deepStrictEqual(role.rules, [{ apiGroups: [""], resources: ["pods"], resourceNames: [podOf(objs, "workload").metadata.name], verbs: ["get", "watch", "delete"] }]);
+        assert.deepStrictEqual(role.rules, [
+          { apiGroups: [""], resources: ["pods"], resourceNames: [podOf(objs, "workload").metadata.name], verbs: ["get", "watch", "delete"] },
+          { apiGroups: [""], resources: ["pods/log"], resourceNames: [podOf(objs, "gate").metadata.name], verbs: ["get"] },
+        ]);
         assert.ok(!objs.some((o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding"));
       });
 
@@ -118,6 +121,19 @@ describe("Kubernetes rendering (pure)", () => {
           const listed = new Set(r.spec.egressResolved.filter((e) => e.via === "address").map((e) => e.host));
           for (const to of outside.filter((o) => !listed.has(o.ip))) for (const port of [443, 80, 53, 8080]) assert.ok(!allowed(world, gate, to, port), `gate reaches ${to.ip}:${port}`);
           for (const to of Object.values(others)) assert.ok(!allowed(world, gate, to, 53, "UDP") && !allowed(world, gate, to, 443), `gate reaches ${JSON.stringify(to)}`);
+        });
+
+        it("guard -> the API server and the record bucket's endpoint on 443, nothing else", () => {
+          const guard = mine.guard;
+          const endpoint = r.profile.record!.endpoint.split("/")[0];
+          assert.ok(allowed(world, guard, { kind: "ip", ip: endpoint }, 443), "guard -> record endpoint:443");
+          assert.ok(!allowed(world, guard, { kind: "ip", ip: endpoint }, 80), "guard -> record endpoint:80");
+          // The API server as pods reach it: the stack's addresses, else the `kubernetes` Service (first address of the service range).
+          const [svcBase] = r.profile.serviceCidr.split("/");
+          const firstService = svcBase.replace(/\d+$/, (d: string) => String(Number(d) + 1));
+          const apiServer = r.profile.apiServerCidrs.length ? r.profile.apiServerCidrs.map((c: string) => c.split("/")[0]) : [firstService];
+          for (const to of outside.filter((o) => o.ip !== endpoint && !apiServer.includes(o.ip))) assert.ok(!allowed(world, guard, to, 443), `guard reaches ${to.ip}:443`);
+          for (const to of [...Object.values(others), workload, gate]) assert.ok(!allowed(world, guard, to, 443), `guard reaches ${JSON.stringify(to)}`);
         });
 
         it("nothing from another namespace gets in; the gate's admin port only from the chaos runner", () => {
@@ -168,6 +184,8 @@ describe("Kubernetes rendering (pure)", () => {
     });
     it("a typo in the profile", () => refuses((d) => (d.profile.runtimeClas = "kata"), /runtimeClas/, /.+/));
     it("no record bucket while logs must be locked", () => refuses((d) => delete d.profile.record, /^record$/, /bucket/));
+    it("a record bucket without the endpoint the guard reaches it at", () => refuses((d) => delete d.profile.record.endpoint, /record\.endpoint/, /.+/));
+    it("a record endpoint inside the cluster's own ranges", () => refuses((d) => (d.profile.record.endpoint = "10.96.0.10/32"), /record\.endpoint/, /private endpoint/));
   });
 
   describe("fleet", () => {

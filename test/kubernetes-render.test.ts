@@ -6,6 +6,10 @@ import { renderStack, K8S_STACKS } from "./helpers/kube-fixtures";
 import { allowed, probeAddresses, type End, type PodEnd, type World } from "./helpers/netpol-reach";
 import { SpecError } from "../components/spec/issues";
 import type { Manifest } from "../components/kubernetes/manifest";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { runCli } from "./helpers/local-cli";
 
 const pods = (objs: Manifest[]) => objs.filter((o) => o.kind === "Pod");
 const podOf = (objs: Manifest[], role: string) => pods(objs).find((p) => p.metadata.labels?.["airlock.dev/role"] === role)!;
@@ -77,6 +81,13 @@ describe("Kubernetes rendering (pure)", () => {
         assert.notStrictEqual(w.spec.runtimeClassName, "runc");
         assert.strictEqual(w.spec.dnsPolicy, "None");
         assert.strictEqual(w.spec.activeDeadlineSeconds, r.spec.ttlMs / 1000);
+      });
+
+      it("the guard pod runs the stack's guard image, pinned by digest", () => {
+        const pinned = r.profile.images.guard!;
+        assert.match(pinned, /@sha256:[0-9a-f]{64}$/, "the stack pins the guard by digest");
+        const guard = podOf(objs, "guard");
+        assert.deepStrictEqual(guard.spec.containers.map((c: any) => c.image), [pinned]);
       });
 
       it("RuntimeClass objects exactly when the stack says the cluster lacks them", () => {
@@ -184,6 +195,12 @@ describe("Kubernetes rendering (pure)", () => {
     });
     it("a typo in the profile", () => refuses((d) => (d.profile.runtimeClas = "kata"), /runtimeClas/, /.+/));
     it("no record bucket while logs must be locked", () => refuses((d) => delete d.profile.record, /^record$/, /bucket/));
+    it("a guard image given by tag only (mutable)", () => refuses((d) => (d.profile.images.guard = "registry.example.org/airlock/guard:0.1.0"), /^images\.guard$/, /sha256/));
+    it("a guard image given by a short or non-sha256 digest", () => {
+      refuses((d) => (d.profile.images.guard = "registry.example.org/airlock/guard@sha256:abc123"), /^images\.guard$/, /sha256/);
+      refuses((d) => (d.profile.images.guard = `registry.example.org/airlock/guard@md5:${"a".repeat(64)}`), /^images\.guard$/, /sha256/);
+    });
+    it("kill rules but no guard image", () => refuses((d) => delete d.profile.images.guard, /^images\.guard$/, /build-guard-image/));
     it("a record bucket without the endpoint the guard reaches it at", () => refuses((d) => delete d.profile.record.endpoint, /record\.endpoint/, /.+/));
     it("a record endpoint inside the cluster's own ranges", () => refuses((d) => (d.profile.record.endpoint = "10.96.0.10/32"), /record\.endpoint/, /private endpoint/));
   });
@@ -224,5 +241,26 @@ describe("mock graph builds without the SDK's stack capture", () => {
     assert.match(String(thrown?.stack), /\n\s+at /, "an error of the program still has its frames");
     assert.strictEqual(pulumi.Resource.stackTrace, before, "Resource.stackTrace restored");
     assert.ok(pulumi.Resource.stackTrace(0).length > 0, "outside a build the SDK captures positions again");
+  });
+});
+
+describe("airlock check refuses a Kubernetes stack whose guard image is given by tag", () => {
+  it("exits non-zero naming images.guard and the digest fix, before building anything", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-k8s-tag-"));
+    try {
+      const src = fs.readFileSync(path.join(__dirname, "..", "stacks", "Pulumi.k8s.yaml"), "utf8");
+      const tagged = src.replace(/guard: (\S+)@sha256:[0-9a-f]{64}/, "guard: $1:0.1.0");
+      assert.notStrictEqual(tagged, src, "the stack names a pinned guard image to replace");
+      const file = path.join(dir, "Pulumi.k8s-tagged.yaml");
+      fs.writeFileSync(file, tagged);
+      const r = await runCli(["check", "--file", file], { env: { AIRLOCK_QUIET: "1" } });
+      assert.notStrictEqual(r.code, 0, r.stdout);
+      assert.match(r.stderr + r.stdout, /images\.guard/);
+      assert.match(r.stderr + r.stdout, /sha256/);
+      const ok = await runCli(["check", "--stack", "k8s"], { env: { AIRLOCK_QUIET: "1" } });
+      assert.strictEqual(ok.code, 0, `the control: the pinned stack passes: ${ok.stderr}`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -82,6 +82,7 @@ export const PLATFORM_MUTATION_KINDS = {
   privileged: "a privileged workload container",
   "shared-kernel": "the workload under runc without unsafe.sharedKernel",
   "cross-namespace-ingress": "the gate reachable from another namespace",
+  "deadline-past-ttl": "a pod deadline (activeDeadlineSeconds) longer than the TTL",
 } as const;
 export type PlatformMutationKind = keyof typeof PLATFORM_MUTATION_KINDS;
 

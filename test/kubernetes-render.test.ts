@@ -186,3 +186,25 @@ describe("Kubernetes rendering (pure)", () => {
     });
   });
 });
+
+// The fleet graph's speed-up (components/invariants/mock-stack-capture.ts) must stay inside one mock
+// build: Pulumi's source positions and the program's own error stacks are back afterwards.
+describe("mock graph builds without the SDK's stack capture", () => {
+  it("restores Pulumi's stack capture after a build, and the program's own errors keep their stacks", async () => {
+    const pulumi = require("@pulumi/pulumi");
+    const { buildGraph } = require("../components/invariants/mock-graph");
+    const before = pulumi.Resource.stackTrace;
+    let thrown: Error | undefined;
+    let sawTrace: unknown[] | undefined;
+    await buildGraph(async () => {
+      sawTrace = pulumi.Resource.stackTrace(0);
+      const err = new Error("the program's own failure");
+      thrown = err;
+      throw err;
+    }).catch(() => undefined);
+    assert.deepStrictEqual(sawTrace, [], "inside the build the SDK captures no source positions");
+    assert.match(String(thrown?.stack), /\n\s+at /, "an error of the program still has its frames");
+    assert.strictEqual(pulumi.Resource.stackTrace, before, "Resource.stackTrace restored");
+    assert.ok(pulumi.Resource.stackTrace(0).length > 0, "outside a build the SDK captures positions again");
+  });
+});

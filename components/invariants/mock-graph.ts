@@ -15,6 +15,7 @@ import type { SandboxSpec } from "../spec/schema";
 import { GraphNode, ResourceGraph } from "./graph";
 import type { CloudMocks, MockContext } from "./mock-types";
 import { allDescriptors } from "../backends";
+import { suspendPulumiStackCapture } from "./mock-stack-capture";
 
 /** Every backend's mocks (from its descriptor); a program may use several providers. */
 export const CLOUD_MOCKS: CloudMocks[] = allDescriptors().flatMap((d) => (d.mocks ? [d.mocks] : []));
@@ -42,6 +43,8 @@ export interface BuildOptions {
   mocks?: CloudMocks[];
   /** Region the mocks put in ARNs when the config names none (`aws:region`). */
   region?: string;
+  /** Keep the SDK's per-resource and per-promise stack capture (mock-stack-capture.ts); the bench's baseline. */
+  keepStackCapture?: boolean;
 }
 
 export interface BuiltGraph {
@@ -122,11 +125,13 @@ export async function buildGraph(program: () => Promise<Record<string, unknown> 
   pulumi.runtime.setAllConfig(config);
 
   let outputs: Record<string, unknown> | undefined;
+  const restoreStackCapture = opts.keepStackCapture ? () => undefined : suspendPulumiStackCapture();
   try {
     outputs = (await pulumi.runtime.runInPulumiStack(async () => (await program()) ?? {})) as Record<string, unknown>;
   } finally {
     // Let every registration that is still in flight land in the recorder (also on failure).
     await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs().catch(() => undefined);
+    restoreStackCapture();
   }
   return { graph: recorder.graph, outputs: outputs ?? {}, elapsedMs: Date.now() - started };
 }
@@ -166,7 +171,7 @@ export async function buildStackGraph(stack: string, opts: { file?: string; root
 export async function buildConfigGraph(
   stack: string,
   config: Record<string, string>,
-  opts: { root?: string; recorder?: GraphRecorder; preview?: boolean; source?: string } = {},
+  opts: { root?: string; recorder?: GraphRecorder; preview?: boolean; source?: string; keepStackCapture?: boolean } = {},
 ): Promise<StackGraph> {
   const root = opts.root ?? PROJECT_ROOT;
   const source = opts.source ?? `stack '${stack}'`;
@@ -180,7 +185,7 @@ export async function buildConfigGraph(
       delete require.cache[entry];
       return { ...require(entry) };
     },
-    { project: "airlock", stack, config, recorder: opts.recorder, preview: opts.preview, region: spec.region },
+    { project: "airlock", stack, config, recorder: opts.recorder, preview: opts.preview, region: spec.region, keepStackCapture: opts.keepStackCapture },
   );
   return { ...built, stack, file: source, spec };
 }

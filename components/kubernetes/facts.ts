@@ -43,6 +43,7 @@ import type {
   PolicyFact,
   RecordFact,
   Role,
+  TtlFact,
 } from "../invariants/types";
 import { ROLE_LABEL } from "./context";
 import { RECORD_ANNOTATION, RECORD_LOCK_ANNOTATION } from "./record";
@@ -458,14 +459,18 @@ function alarms(g: ResourceGraph): AlarmFact[] {
 // ---- TTL (I7)
 
 /** The namespace's expiry (the sweeper deletes it) and each pod's activeDeadlineSeconds (the kubelet ends it). */
-function ttl(g: ResourceGraph) {
-  return g.ofType(T.ns).map((ns) => ({
-    node: ns,
-    at: parseExpiryLabel(metaOf(ns).labels?.["airlock.dev/expires-at"]),
-    ends: podsIn(g, nameOf(ns))
-      .filter((p) => Number(p.inputs.spec?.activeDeadlineSeconds) > 0)
-      .map((p) => p.id!),
-  }));
+function ttl(g: ResourceGraph): TtlFact[] {
+  return g.ofType(T.ns).map((ns) => {
+    const limited = podsIn(g, nameOf(ns)).filter((p) => Number(p.inputs.spec?.activeDeadlineSeconds) > 0);
+    return {
+      node: ns,
+      at: parseExpiryLabel(metaOf(ns).labels?.["airlock.dev/expires-at"]),
+      ends: limited.map((p) => p.id!),
+      // The deadline counts from the pod's start, not the sandbox's creation: one longer than the TTL
+      // lets the kubelet keep the pod past the expiry (only the sweeper would then end it).
+      runLimits: limited.map((p) => ({ node: p, seconds: Number(p.inputs.spec.activeDeadlineSeconds), via: "activeDeadlineSeconds" })),
+    };
+  });
 }
 
 export const kubernetesFacts: CloudRuleTable = {

@@ -85,6 +85,14 @@ export const kubernetesMutations: readonly MutationCase[] = [
     finding: { resource: /Pod::.*-pod-workload$/, message: /workload is not ended by the platform TTL/ },
   },
   {
+    kind: "deadline-past-ttl",
+    stack: "k8s",
+    fails: "I7",
+    // An hour more than the TTL: the kubelet would keep the workload past the sandbox's expiry.
+    mutate: (g, spec) => void (workload(g).inputs.spec.activeDeadlineSeconds = Math.ceil(spec.ttlMs / 1000) + 3600),
+    finding: { resource: /Pod::.*-pod-workload$/, message: /^workload may run \d+ s from its start \(activeDeadlineSeconds\), longer than the TTL/ },
+  },
+  {
     kind: "cross-namespace-ingress",
     stack: "k8s",
     fails: "I3",

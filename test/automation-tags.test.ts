@@ -6,7 +6,6 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
-import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { createSandbox, destroySandbox, engineEnv, requirePulumi } from "../automation";
 import { backendStacks, sampleSpec, TASK_DIR } from "./helpers/automation-fixtures";
 
@@ -27,8 +26,6 @@ describe("automation: stack tags name the sandbox, its backend, expiry, owner an
     const before = Date.now();
     const sb = await createSandbox(spec, { engine: "pulumi", stateDir, taskDir: TASK_DIR, harness: "tag-test-harness" });
     try {
-      const ws = await LocalWorkspace.create({ workDir: fs.mkdtempSync(path.join(os.tmpdir(), "airlock-tags-ws-")), envVars: engineEnv(engine, { stateDir }), projectSettings: { name: "airlock", runtime: "nodejs" } });
-      void ws;
       // The engine's own CLI, in the same backend, as an organisation's tooling would ask it.
       const env = { ...engineEnv(engine, { stateDir }), PULUMI_CONFIG_PASSPHRASE: "airlock" };
       const ls = (filter: string) => {

@@ -171,7 +171,7 @@ export async function buildStackGraph(stack: string, opts: { file?: string; root
 export async function buildConfigGraph(
   stack: string,
   config: Record<string, string>,
-  opts: { root?: string; recorder?: GraphRecorder; preview?: boolean; source?: string; keepStackCapture?: boolean } = {},
+  opts: { root?: string; recorder?: GraphRecorder; preview?: boolean; source?: string; keepStackCapture?: boolean; mocks?: CloudMocks[] } = {},
 ): Promise<StackGraph> {
   const root = opts.root ?? PROJECT_ROOT;
   const source = opts.source ?? `stack '${stack}'`;
@@ -185,7 +185,7 @@ export async function buildConfigGraph(
       delete require.cache[entry];
       return { ...require(entry) };
     },
-    { project: "airlock", stack, config, recorder: opts.recorder, preview: opts.preview, region: spec.region, keepStackCapture: opts.keepStackCapture },
+    { project: "airlock", stack, config, recorder: opts.recorder, preview: opts.preview, region: spec.region, keepStackCapture: opts.keepStackCapture, mocks: opts.mocks },
   );
   return { ...built, stack, file: source, spec };
 }

@@ -10,7 +10,7 @@ import * as path from "path";
 import { spawnSync } from "child_process";
 import { Cgroup, detectCgroupHost } from "../components/host/cgroup";
 import { cgroupOf } from "../components/local/views";
-import { PTY_MAX, LocalSandbox } from "../components/local/sandbox";
+import { PTY_MAX, HostSandbox } from "../components/local/sandbox";
 import { WORKLOAD_NOFILE, DEV_NODES } from "../components/local/confine";
 import { GATE_LOG } from "../components/local/gate";
 import { WATCHER_PROCESS_NAME, openSshEd25519 } from "../components/local/canary";
@@ -48,9 +48,9 @@ const readLink = (f: string) => {
 };
 
 /** (A function, so that an earlier `killedBy === undefined` check does not narrow later reads.) */
-const killedRule = (s: LocalSandbox) => s.killedBy?.rule;
+const killedRule = (s: HostSandbox) => s.killedBy?.rule;
 
-function eventsOf(sb: LocalSandbox, type: string) {
+function eventsOf(sb: HostSandbox, type: string) {
   return recordEntries(sb.record.file).filter((e) => e.type === type);
 }
 
@@ -105,7 +105,7 @@ time.sleep(120)
 describe("local sandbox: security review findings (issue 14)", function () {
   this.timeout(120_000);
   const pool = new SandboxPool();
-  let sb: LocalSandbox;
+  let sb: HostSandbox;
   let taskDir: string;
 
   before(async () => {
@@ -515,7 +515,7 @@ hold(sys.argv[1], {"count": n, "errno": ctypes.get_errno()})`;
       GATE_LOG.capBytes = 8 * 1024;
       // An allowed upstream that refuses every connection: each attempt through the gate is one error line.
       const closed = spawnSync(HOST_PYTHON, ["-c", "import socket;s=socket.socket();s.bind(('127.0.0.1',0));print(s.getsockname()[1])"], { encoding: "utf8" }).stdout.trim();
-      let storm!: LocalSandbox;
+      let storm!: HostSandbox;
       try {
         storm = await pool.create(localSpec({ name: "storm", egress: { allow: [{ name: "dead", via: "address", host: "127.0.0.1", port: Number(closed), listenPort: 9100 }] } }));
       } finally {

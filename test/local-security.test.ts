@@ -123,14 +123,14 @@ describe("local sandbox: security review findings (issue 14)", function () {
   describe("1. socket families (vsock around the network namespace)", () => {
     // Each refused attempt at a transport family counts as denied egress, and the default kill rule
     // fires at 20: the probes here make more than that, so they run in a sandbox with a high threshold.
-    let fam: LocalSandbox;
+    let fam: HostSandbox;
     before(async () => {
       fam = await pool.create(localSpec({ name: "fam", killSwitch: { rules: [{ on: "canary" }, { on: "denied-egress", threshold: 100_000 }] } }));
     });
     after(async () => {
       if (fam) await pool.destroy(fam);
     });
-    const refusalsOf = (box: LocalSandbox) => eventsOf(box, "socket-refused").map((e) => e.data as any);
+    const refusalsOf = (box: HostSandbox) => eventsOf(box, "socket-refused").map((e) => e.data as any);
 
     it("socket() of vsock and other exotic families fails with EAFNOSUPPORT inside; the host kernel has them; each attempt is one record entry", async function () {
       const host = pyOnHost(FAMILY_PROBE, [JSON.stringify(EXOTIC_FAMILIES)]);

@@ -309,7 +309,7 @@ export function spawnConfined(c: Confinement, command: string[], opts: ConfinedS
   };
   if (withSeccomp) {
     feed(SECCOMP_FD, seccompFilters().bwrap);
-    followRefusals(child.stdio[REFUSALS_FD] as Readable, c.netns, opts.onSocketRefused);
+    followRefusals((child.stdio as unknown as Readable[])[REFUSALS_FD], c.netns, opts.onSocketRefused);
   }
   feed(ARGS_FD, Buffer.from(bwrapOptions.map((a) => a + "\0").join("")));
   feed(IDS_FD, ids);

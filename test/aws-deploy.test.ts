@@ -262,3 +262,72 @@ describe("AWS deploy-time defects (issue 8), 6. images resolved and checked befo
     assert.deepStrictEqual(Object.fromEntries(amis), { workload: al2023, gate: al2023, "target-vuln-webapp": "ami-0f9e8d7c6b5a43210" });
   });
 });
+
+describe("AWS deploy-time defects (issue 8), 10. alerts reach a subscriber the spec names", () => {
+  const SUB = "aws:sns/topicSubscription:TopicSubscription";
+  const killTargets = (g: StackGraph) => ofType(g.graph, T.target).filter((t) => /kill-target-/.test(t.name)).map((t) => ({ name: t.name, arn: t.inputs.arn, input: t.inputs.input, roleArn: t.inputs.roleArn }));
+
+  it("closed default: no alerts in the spec, no subscription", async () => {
+    const built = await buildStackGraph("aws");
+    assert.deepStrictEqual(ofType(built.graph, SUB), []);
+  });
+
+  it("alerts.email and alerts.webhook become email and https subscriptions of the alert topic; the kill targets are the same as without them", async () => {
+    const plain = await buildVariant("aws", () => undefined); // same stack name, so the same ids
+    const g = await buildVariant("aws", (d) => (d.alerts = { email: "oncall@lab.org", webhook: "https://hooks.lab.org/airlock" }));
+    const topic = ofType(g.graph, T.topic)[0];
+    const subs = ofType(g.graph, SUB).map((s) => [s.inputs.protocol, s.inputs.endpoint, s.inputs.topic]);
+    assert.deepStrictEqual(subs.sort(), [["email", "oncall@lab.org", topic.state.arn], ["https", "https://hooks.lab.org/airlock", topic.state.arn]]);
+    assert.ok(killTargets(g).length >= 2, "kill targets present");
+    assert.deepStrictEqual(killTargets(g), killTargets(plain), "the kill path does not change with subscribers");
+    for (const t of ofType(g.graph, T.target)) assert.ok(!ofType(g.graph, SUB).some((s) => t.inputs.arn === s.id), `${t.name} does not target a subscription`);
+  });
+
+  it("refuses an http:// webhook, a webhook with credentials and a malformed e-mail, naming the field and the fix", async () => {
+    const { validateSpec } = await import("../components/spec");
+    const { stackSpecDoc } = await import("./helpers/pulumi-mocks");
+    for (const [alerts, path, re] of [
+      [{ webhook: "http://hooks.lab.org/x" }, "alerts.webhook", /https:\/\//],
+      [{ webhook: "https://user:pw@hooks.lab.org/x" }, "alerts.webhook", /user:password/],
+      [{ email: "on call@lab" }, "alerts.email", /oncall@lab\.org/],
+    ] as const) {
+      const doc = stackSpecDoc("aws");
+      doc.alerts = alerts;
+      const r = validateSpec(doc);
+      assert.ok(!r.ok, JSON.stringify(alerts));
+      const issue = r.issues.find((i) => i.path === path)!;
+      assert.ok(issue, `${JSON.stringify(alerts)}: an issue at ${path} (got ${r.issues.map((i) => i.path)})`);
+      assert.match(issue.fix + issue.message, re);
+    }
+  });
+
+  it("every other backend refuses alerts.email / alerts.webhook naming itself (it does not deliver them yet), rather than dropping them", async () => {
+    const { validateSpec } = await import("../components/spec");
+    const { stackSpecDoc } = await import("./helpers/pulumi-mocks");
+    const seen = new Set<string>();
+    for (const stack of ["gcp", "azure", "k8s", "local"]) {
+      const doc = stackSpecDoc(stack);
+      doc.alerts = { email: "oncall@lab.org", webhook: "https://hooks.lab.org/airlock" };
+      const r = validateSpec(doc);
+      assert.ok(!r.ok, stack);
+      const alertIssues = r.issues.filter((i) => i.path.startsWith("alerts."));
+      assert.deepStrictEqual(alertIssues.map((i) => i.path).sort(), ["alerts.email", "alerts.webhook"], stack);
+      for (const i of alertIssues) assert.match(i.message, new RegExp(`backend '${doc.backend}' does not deliver ${i.path.replace(".", "\\.")}`), stack);
+      assert.ok(validateSpec({ ...doc, alerts: undefined }).ok, `${stack}: valid without alerts`);
+      seen.add(doc.backend);
+    }
+    assert.deepStrictEqual([...seen].sort(), ["azure", "gcp", "kubernetes", "local"]);
+  });
+
+  it("AWS with canaries off refuses alerts (no alert topic to subscribe)", async () => {
+    const { validateSpec } = await import("../components/spec");
+    const { stackSpecDoc } = await import("./helpers/pulumi-mocks");
+    const doc = stackSpecDoc("aws");
+    doc.canaries = { enabled: false };
+    doc.unsafe = { noCanaries: true };
+    doc.alerts = { email: "oncall@lab.org" };
+    const r = validateSpec(doc);
+    assert.ok(!r.ok);
+    assert.deepStrictEqual(r.issues.map((i) => i.path), ["alerts.email"]);
+  });
+});

@@ -15,6 +15,7 @@ import type { SandboxSpec } from "../spec/schema";
 import { GraphNode, ResourceGraph } from "./graph";
 import type { CloudMocks, MockContext } from "./mock-types";
 import { allDescriptors } from "../backends";
+import { suspendPulumiStackCapture } from "./mock-stack-capture";
 
 /** Every backend's mocks (from its descriptor); a program may use several providers. */
 export const CLOUD_MOCKS: CloudMocks[] = allDescriptors().flatMap((d) => (d.mocks ? [d.mocks] : []));
@@ -42,6 +43,8 @@ export interface BuildOptions {
   mocks?: CloudMocks[];
   /** Region the mocks put in ARNs when the config names none (`aws:region`). */
   region?: string;
+  /** Keep the SDK's per-resource and per-promise stack capture (mock-stack-capture.ts); the bench's baseline. */
+  keepStackCapture?: boolean;
 }
 
 export interface BuiltGraph {
@@ -132,6 +135,7 @@ export async function buildGraph(program: () => Promise<Record<string, unknown> 
   // rejection during this run is the program's failure.
   const failure = firstUnhandledRejection();
   let outputs: Record<string, unknown> | undefined;
+  const restoreStackCapture = opts.keepStackCapture ? () => undefined : suspendPulumiStackCapture();
   try {
     outputs = (await Promise.race([pulumi.runtime.runInPulumiStack(async () => (await program()) ?? {}), failure.rejected])) as Record<string, unknown>;
     await Promise.race([waitForRPCs(), failure.rejected]);
@@ -142,6 +146,7 @@ export async function buildGraph(program: () => Promise<Record<string, unknown> 
     throw e;
   } finally {
     failure.dispose();
+    restoreStackCapture();
   }
   return { graph: recorder.graph, outputs: outputs ?? {}, elapsedMs: Date.now() - started };
 }
@@ -216,7 +221,7 @@ export async function buildStackGraph(stack: string, opts: { file?: string; root
 export async function buildConfigGraph(
   stack: string,
   config: Record<string, string>,
-  opts: { root?: string; recorder?: GraphRecorder; preview?: boolean; source?: string; mocks?: CloudMocks[] } = {},
+  opts: { root?: string; recorder?: GraphRecorder; preview?: boolean; source?: string; keepStackCapture?: boolean; mocks?: CloudMocks[] } = {},
 ): Promise<StackGraph> {
   const root = opts.root ?? PROJECT_ROOT;
   const source = opts.source ?? `stack '${stack}'`;
@@ -230,7 +235,7 @@ export async function buildConfigGraph(
       delete require.cache[entry];
       return { ...require(entry) };
     },
-    { project: "airlock", stack, config, recorder: opts.recorder, preview: opts.preview, region: spec.region, mocks: opts.mocks },
+    { project: "airlock", stack, config, recorder: opts.recorder, preview: opts.preview, region: spec.region, keepStackCapture: opts.keepStackCapture, mocks: opts.mocks },
   );
   return { ...built, stack, file: source, spec };
 }

@@ -84,6 +84,8 @@ export const PLATFORM_MUTATION_KINDS = {
   privileged: "a privileged workload container",
   "shared-kernel": "the workload under runc without unsafe.sharedKernel",
   "cross-namespace-ingress": "the gate reachable from another namespace",
+  "deadline-past-ttl": "a pod deadline (activeDeadlineSeconds) longer than the TTL",
+  "record-not-shipped": "the in-boundary guard unable to ship the record (no path to the bucket's endpoint, or no read of the gate's log)",
 } as const;
 export type PlatformMutationKind = keyof typeof PLATFORM_MUTATION_KINDS;
 

@@ -61,7 +61,8 @@ describe("AwsSandbox (stack aws, recorded resource inputs)", () => {
     assert.strictEqual(component.length, 1);
     for (const n of nodes) assert.strictEqual(n.parent, component[0].urn, n.name);
     const providers = built.graph.nodes.filter((n) => n.type === "pulumi:providers:aws");
-    assert.deepStrictEqual(providers.map((p) => [p.parent, p.inputs.region]), [[component[0].urn, "us-east-2"]]);
+    // The sandbox's provider, and the one its image lookups use (components/aws/images.ts): both in the spec's region.
+    assert.deepStrictEqual(providers.map((p) => [p.name.replace(/^agentic-redteam-/, ""), p.parent, p.inputs.region]).sort(), [["aws", component[0].urn, "us-east-2"], ["aws-lookup", component[0].urn, "us-east-2"]]);
   });
 
   it("exports the outputs every backend shares: id, expiry, record location, gate endpoint per upstream", () => {

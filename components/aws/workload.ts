@@ -7,7 +7,7 @@ import type { AwsContext } from "./context";
 import type { Network } from "./network";
 import type { Firewall } from "./firewall";
 import type { InstanceIdentity } from "./identity";
-import { amazonLinuxAmi, hardenedInstance } from "./instance";
+import { hardenedInstance } from "./instance";
 import { awsInstanceType } from "./rules";
 import { sizingViewOf } from "../spec/backend-rules";
 import { renderWorkloadUserData } from "./userdata";
@@ -50,10 +50,9 @@ export function buildWorkload(ctx: AwsContext, a: WorkloadArgs): aws.ec2.Instanc
       guard: vmGuardConfig(spec, { sandboxId: ctx.identity.id, expiresAt: new Date(expiresAt), gateIp: plan.gateIp, listeners: plan.listeners, planted: Object.keys(homeFiles) }),
     }),
   );
-  const ami = spec.workload.image ?? amazonLinuxAmi(ctx);
   return hardenedInstance(ctx, "workload", {
     role: "workload",
-    ami,
+    ami: ctx.images.workload,
     amiIsLookup: spec.workload.image === undefined,
     instanceType,
     subnet: a.net.subnets.workload,

@@ -207,6 +207,12 @@ export interface TtlFact {
   at?: Date;
   /** Compute node ids it deletes or stops. */
   ends: string[];
+  /**
+   * Where the platform ends a machine a fixed time after *its own* start (a pod's
+   * activeDeadlineSeconds) rather than at `at`: that time per machine, and the field it is read from.
+   * I7 fails one longer than the spec's TTL (the platform would let it outlive the expiry).
+   */
+  runLimits?: { node: GraphNode; seconds: number; via: string }[];
 }
 
 /**

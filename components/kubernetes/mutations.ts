@@ -85,6 +85,14 @@ export const kubernetesMutations: readonly MutationCase[] = [
     finding: { resource: /Pod::.*-pod-workload$/, message: /workload is not ended by the platform TTL/ },
   },
   {
+    kind: "deadline-past-ttl",
+    stack: "k8s",
+    fails: "I7",
+    // An hour more than the TTL: the kubelet would keep the workload past the sandbox's expiry.
+    mutate: (g, spec) => void (workload(g).inputs.spec.activeDeadlineSeconds = Math.ceil(spec.ttlMs / 1000) + 3600),
+    finding: { resource: /Pod::.*-pod-workload$/, message: /^workload may run \d+ s from its start \(activeDeadlineSeconds\), longer than the TTL/ },
+  },
+  {
     kind: "cross-namespace-ingress",
     stack: "k8s",
     fails: "I3",
@@ -113,6 +121,25 @@ export const kubernetesMutations: readonly MutationCase[] = [
     fails: "I5",
     mutate: (g) => void delete one(g, T.ns, "namespace").inputs.metadata.annotations["airlock.dev/record-lock"],
     finding: { resource: /Namespace::.*-namespace$/, message: /not retention-locked/ },
+  },
+  {
+    kind: "record-not-shipped",
+    stack: "k8s",
+    fails: "I5",
+    // Without its egress to the bucket's endpoint the guard cannot ship the gate's log: no flow log.
+    mutate: (g) => void g.remove((n) => n.type === T.np && n.name.endsWith("-networkpolicy-guard-to-record")),
+    finding: { resource: /Namespace::.*-namespace$/, message: /no flow log of all traffic into the record/ },
+  },
+  {
+    kind: "record-not-shipped",
+    stack: "k8s-kata",
+    fails: "I5",
+    // The path is open but the guard may no longer read the gate's log (its Role): nothing to ship.
+    mutate: (g) => {
+      const role = one(g, "kubernetes:rbac.authorization.k8s.io/v1:Role", "role-guard");
+      role.inputs.rules = role.inputs.rules.filter((r: any) => !r.resources.includes("pods/log"));
+    },
+    finding: { resource: /Namespace::.*-namespace$/, message: /no flow log of all traffic into the record/ },
   },
   {
     kind: "identity-grant",

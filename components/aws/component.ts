@@ -2,7 +2,7 @@
 // together in dependency order; each part lives in its own module:
 //   resources  network.ts (boundary) · dns.ts (resolver allowlist) · firewall.ts (who talks to whom) ·
 //              endpoints.ts (private service paths) · record.ts (immutable log store, flow logs) ·
-//              artifacts.ts (what instances install) · identity.ts (roles) · instance.ts (the one
+//              artifacts.ts (what instances install) · images.ts (AMIs, checked first) · identity.ts (roles) · instance.ts (the one
 //              hardened EC2 shape) · gate.ts · workload.ts · targets.ts · canaries.ts (bait planted) ·
 //              killswitch.ts (detection, alert, stop) · ttl.ts (platform expiry) · tags.ts (labels)
 //   pure       rules.ts + buildable.ts (what can be built) · plan.ts (layout) · services.ts (endpoint
@@ -31,6 +31,7 @@ import { placeCanaries } from "./canaries";
 import { wireAlarms } from "./killswitch";
 import { scheduleTermination } from "./ttl";
 import { KeptExpiry } from "../expiry";
+import { resolveImages } from "./images";
 
 export const AWS_SANDBOX_TYPE = "airlock:aws:Sandbox";
 
@@ -48,9 +49,14 @@ export class AwsSandbox extends SandboxComponentBase {
     // Fixed at creation, kept in the stack's state (components/expiry.ts); every label and the TTL schedule read it.
     const expiresAt = expiry.keep(name, { ttlMs: spec.ttlMs, identity }, this);
     const region = spec.region!;
+    // Images are looked up through a provider of their own, and the sandbox's provider is configured
+    // only once every image resolved and passed its checks (images.ts): an image that cannot boot
+    // stops the deploy — at preview — before anything (the retained record bucket first) is created.
+    const lookup = new aws.Provider(`${name}-aws-lookup`, { region: region as aws.Region }, { parent: this });
+    const images = resolveImages(spec, { parent: this, provider: lookup });
     // The sandbox's own provider: the region comes from the spec, never from ambient configuration.
-    const provider = new aws.Provider(`${name}-aws`, { region: region as aws.Region }, { parent: this });
-    const ctx = makeContext({ spec, identity, plan: planSandbox(spec, region), partition: partitionOf(region), parent: this, provider });
+    const provider = new aws.Provider(`${name}-aws`, { region: images.apply(() => region as aws.Region) }, { parent: this });
+    const ctx = makeContext({ spec, identity, plan: planSandbox(spec, region), partition: partitionOf(region), parent: this, provider, images });
 
     const record = createRecordStore(ctx);
     const artifacts = buildArtifacts(ctx);
@@ -71,7 +77,7 @@ export class AwsSandbox extends SandboxComponentBase {
 
     const targets = buildTargets(ctx, { net, fw, logBucket });
     const gate = buildGate(ctx, { net, fw, identity: gateId, artifactsBucket, logBucket, dependsOn: [...artifacts.objects, endpoints.s3, ...Object.values(endpoints.interfaces)] });
-    const workload = buildWorkload(ctx, { net, fw, identity: workloadId, logBucket, homeFiles: canaries.homeFiles, dependsOn: [gate, endpoints.s3, recordPolicy] });
+    const workload = buildWorkload(ctx, { net, fw, identity: workloadId, logBucket, artifactsBucket, homeFiles: canaries.homeFiles, expiresAt, dependsOn: [gate, endpoints.s3, recordPolicy, ...artifacts.objects] });
 
     wireAlarms(ctx, { canaries, artifactsBucket: artifacts.bucket, logBucket: record.bucket, recordPolicy, workload, workloadRoleArn: workloadId.role.arn, s3EndpointId: endpoints.s3.id });
     scheduleTermination(ctx, [workload, gate, ...targets], expiresAt);

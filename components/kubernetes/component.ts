@@ -60,8 +60,8 @@ export class KubernetesSandbox extends SandboxComponentBase {
     const { rendered, provider } = args;
     const base: pulumi.CustomResourceOptions = { parent: this, provider };
     // One Output for every object's label (a fleet of N sandboxes registers thousands of objects).
-    const label = args.expiresAt.apply((at) => expiryLabelValue(new Date(at), "kubernetes"));
-    const [nsObj, ...rest] = rendered.objects.map((m) => atKeptExpiry(m, label));
+    const kept = { iso: args.expiresAt, label: args.expiresAt.apply((at) => expiryLabelValue(new Date(at), "kubernetes")) };
+    const [nsObj, ...rest] = rendered.objects.map((m) => atKeptExpiry(m, kept, rendered.ctx.identity.expiresAt));
     const ns = register(nsObj, `${name}-namespace`, base);
     const early = rest.filter((m) => m.kind !== "Pod").map((m) => register(m, `${name}-${m.kind.toLowerCase()}-${m.metadata.name}`, { ...base, dependsOn: [ns] }));
     for (const m of rest.filter((x) => x.kind === "Pod")) register(m, `${name}-pod-${m.metadata.name}`, { ...base, dependsOn: [ns, ...early, ...(args.dependsOn ?? [])] });

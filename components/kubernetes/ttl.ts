@@ -18,10 +18,17 @@ export function ttlSummary(ctx: RenderContext): { deadlineSeconds: number; expir
   return { deadlineSeconds: deadlineSeconds(ctx), expiresAt: ctx.identity.expiresAt.toISOString(), labels: [SANDBOX_LABEL, EXPIRES_LABEL] };
 }
 
-/** `m` with its expiry label (where it has one) set to `label`: the kept expiry, in the label's spelling. */
-export function atKeptExpiry(m: Manifest, label: pulumi.Output<string>): Manifest {
+/**
+ * `m` as registered: its expiry label (where it has one) at the kept expiry, and every ConfigMap value
+ * that names this run's proposed expiry (the guard's rules.json, killswitch.ts) naming the kept one.
+ */
+export function atKeptExpiry(m: Manifest, kept: { iso: pulumi.Output<string>; label: pulumi.Output<string> }, proposed: Date): Manifest {
+  let out = m;
   const labels = m.metadata.labels;
-  if (!labels || !(EXPIRES_LABEL in labels)) return m;
   // A resource's inputs take an Output anywhere; the Manifest type says string for the pure renderers.
-  return { ...m, metadata: { ...m.metadata, labels: { ...labels, [EXPIRES_LABEL]: label as unknown as string } } };
+  if (labels && EXPIRES_LABEL in labels) out = { ...out, metadata: { ...out.metadata, labels: { ...labels, [EXPIRES_LABEL]: kept.label as unknown as string } } };
+  const iso = proposed.toISOString();
+  if (m.kind === "ConfigMap" && m.data && Object.values(m.data).some((v) => typeof v === "string" && v.includes(iso)))
+    out = { ...out, data: Object.fromEntries(Object.entries(m.data as Record<string, string>).map(([k, v]) => [k, v.includes(iso) ? kept.iso.apply((at) => v.split(iso).join(at)) : v])) };
+  return out;
 }

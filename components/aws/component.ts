@@ -78,7 +78,7 @@ export class AwsSandbox extends SandboxComponentBase {
 
     const targets = buildTargets(ctx, { net, fw, logBucket });
     const gate = buildGate(ctx, { net, fw, identity: gateId, artifactsBucket, logBucket, dependsOn: [...artifacts.objects, endpoints.s3, ...Object.values(endpoints.interfaces)] });
-    const workload = buildWorkload(ctx, { net, fw, identity: workloadId, logBucket, homeFiles: canaries.homeFiles, dependsOn: [gate, endpoints.s3, recordPolicy] });
+    const workload = buildWorkload(ctx, { net, fw, identity: workloadId, logBucket, artifactsBucket, homeFiles: canaries.homeFiles, expiresAt: expiry.output, dependsOn: [gate, endpoints.s3, recordPolicy, ...artifacts.objects] });
 
     wireAlarms(ctx, { canaries, artifactsBucket: artifacts.bucket, logBucket: record.bucket, recordPolicy, workload, workloadRoleArn: workloadId.role.arn, s3EndpointId: endpoints.s3.id });
     scheduleTermination(ctx, [workload, gate, ...targets], expiry.output);

@@ -60,7 +60,7 @@ export class AzureSandbox extends SandboxComponentBase {
     const endpoints = buildEndpoints(ctx, net, store.account.id);
     const dns = buildDnsGuard(ctx, net);
 
-    // Grants: append to the record container (workload, gate), read artifacts (gate), call the
+    // Grants: append to the record container (workload, gate), read artifacts (gate; workload: its guard), call the
     // sandbox's model account (workload). Nothing else, for any machine.
     const workloadId = machineIdentity(ctx, group.name, "workload");
     const gateId = machineIdentity(ctx, group.name, "gate");
@@ -70,6 +70,8 @@ export class AzureSandbox extends SandboxComponentBase {
       grant(ctx, "workload-record", { principalId: workloadId.uai.principalId, role: appender, scope: store.containers.record.id }),
       grant(ctx, "gate-record", { principalId: gateId.uai.principalId, role: appender, scope: store.containers.record.id }),
       grant(ctx, "gate-artifacts", { principalId: gateId.uai.principalId, role: reader, scope: store.containers.artifacts.id }),
+      // The workload installs its guest guard from the artifacts container.
+      grant(ctx, "workload-artifacts", { principalId: workloadId.uai.principalId, role: reader, scope: store.containers.artifacts.id }),
     ];
     for (const [service, account] of Object.entries(endpoints.accounts)) {
       const role = customRole(ctx, `${service}-use`, { group: ctx.sandboxGroup, description: `Call the sandbox's ${service} model`, dataActions: [...AZURE_ENDPOINT_SERVICES[service].dataActions] }, [group]);
@@ -80,7 +82,7 @@ export class AzureSandbox extends SandboxComponentBase {
     const canaries = placeCanaries(ctx, store);
     const targets = buildTargets(ctx, { net, store });
     const gate = buildGate(ctx, { net, identity: gateId, store, dependsOn: [...artifacts, ...grants, ...endpoints.all, ...dns] });
-    const workload = buildWorkload(ctx, { net, identity: workloadId, store, homeFiles: canaries.homeFiles, dependsOn: [gate, ...grants, endpoints.record, ...dns] });
+    const workload = buildWorkload(ctx, { net, identity: workloadId, store, homeFiles: canaries.homeFiles, dependsOn: [gate, ...artifacts, ...grants, endpoints.record, ...dns] });
 
     const workspace = logWorkspace(ctx, store);
     wireKillSwitch(ctx, { group: group.name, store, canaries, workload, workspace });

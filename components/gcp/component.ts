@@ -64,7 +64,8 @@ export class GcpSandbox extends SandboxComponentBase {
     const artifactsBucket = artifacts.bucket.name;
 
     const services = ctx.plan.listeners.filter((l) => l.via === "endpoint").map((l) => l.service!);
-    const workloadId = instanceIdentity(ctx, "workload", { logBucket, services });
+    // The workload reads the artifacts too: its guest guard is installed from them.
+    const workloadId = instanceIdentity(ctx, "workload", { logBucket, artifactsBucket, services });
     const gateId = instanceIdentity(ctx, "gate", { logBucket, artifactsBucket });
     const targetIds = ctx.plan.targets.map((t) => instanceIdentity(ctx, `target-${t.name}`, {}));
     buildFirewall(ctx, net, { workload: workloadId.email, gate: gateId.email, targets: targetIds.map((t) => t.email) });
@@ -72,7 +73,7 @@ export class GcpSandbox extends SandboxComponentBase {
     const canaries = placeCanaries(ctx, artifacts.bucket);
     const targets = buildTargets(ctx, { net, identities: targetIds });
     const gate = buildGate(ctx, { net, identity: gateId, artifactsBucket, logBucket, dependsOn: [...artifacts.objects] });
-    const workload = buildWorkload(ctx, { net, identity: workloadId, logBucket, homeFiles: canaries.homeFiles, dependsOn: [gate] });
+    const workload = buildWorkload(ctx, { net, identity: workloadId, logBucket, artifactsBucket, homeFiles: canaries.homeFiles, dependsOn: [gate, ...artifacts.objects] });
 
     const instances = [workload, gate, ...targets];
     sinkRecord(ctx, record, {

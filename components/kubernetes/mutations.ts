@@ -155,4 +155,23 @@ export const kubernetesMutations: readonly MutationCase[] = [
     },
     finding: { resource: /added-cluster-admin$/, message: /ClusterRole cluster-admin/ },
   },
+  {
+    kind: "guard-missing-rule",
+    stack: "k8s",
+    fails: "I9",
+    mutate: (g) => {
+      const cm = g.nodes.find((n) => n.type === "kubernetes:core/v1:ConfigMap" && n.inputs.metadata?.name === "guard");
+      if (!cm) throw new Error("mutation: no guard ConfigMap");
+      const rules = JSON.parse(cm.inputs.data["rules.json"]);
+      cm.inputs.data["rules.json"] = JSON.stringify({ ...rules, rules: rules.rules.filter((r: { on: string }) => r.on !== "pids-limit") });
+    },
+    finding: { resource: /Pod::.*-pod-guard$/, message: /the guard lacks the kill rule 'pids-limit'/ },
+  },
+  {
+    kind: "guard-not-installed",
+    stack: "k8s",
+    fails: "I9",
+    mutate: (g) => void g.remove((n) => n.type === T.pod && n.name.endsWith("-pod-guard")),
+    finding: { resource: /Pod::.*-pod-workload$/, message: /no guard watches the workload/ },
+  },
 ];

@@ -150,6 +150,11 @@ export function canaryList(files: string[], credential: boolean): string[] {
   return [...new Set(rels)];
 }
 
+/** A canary file someone else planted (a VM's first-boot script), to be watched as it is. */
+export function canaryFileAt(home: string, rel: string): CanaryFile {
+  return { rel, hostPath: path.join(home, rel), kind: kindOf(rel) };
+}
+
 export function plantCanaries(home: string, files: string[], credential: boolean, endpoint: string, o: { user?: string; hostname?: string } = {}): CanaryFile[] {
   const unique = canaryList(files, credential);
   if (unique.length > MAX_CANARY_FILES) throw new Error(`canaries.files: ${unique.length} canary files; at most ${MAX_CANARY_FILES} per sandbox`);

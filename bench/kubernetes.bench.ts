@@ -1,6 +1,9 @@
 // Kubernetes fleet benchmark (npm run bench -- kubernetes):
 //   graph  the k8s-fleet stack's resource graph under Pulumi's mocks for N = 1, 10, 100, 500 sandboxes,
-//          each N in a fresh process (time and peak RSS), baseline N = 1;
+//          each N in a fresh process (time and peak RSS), baseline N = 1; then the before of
+//          mock-stack-capture.ts (the Pulumi SDK's stack capture left on) against the after, at
+//          N = 200, in three interleaved pairs so that a host whose load changes during the run skews
+//          both sides alike: the median of the per-pair ratios;
 //   apply  the same fleet's rendered objects server-side-applied to the real API server of the test
 //          control plane (test/helpers/kube-cluster.ts) for N = 1, 10, 100, baseline N = 1, then removed.
 // Growth is reported per sandbox as a ratio to the baseline: 1.0 is linear. Target: linear, and the
@@ -19,12 +22,19 @@ function fleetConfig(n: number): Record<string, string> {
   return { ...cfg, "airlock:kubernetes": JSON.stringify(k) };
 }
 
-async function graphChild(n: number) {
+async function graphChild(n: number, keepStackCapture: boolean) {
   const { buildConfigGraph } = require("../components/invariants/mock-graph");
   const t0 = process.hrtime.bigint();
-  const g = await buildConfigGraph(`bench-fleet-${n}`, fleetConfig(n));
+  const g = await buildConfigGraph(`bench-fleet-${n}`, fleetConfig(n), { keepStackCapture });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  process.stdout.write(JSON.stringify({ n, ms, resources: g.graph.resources.length, maxRssMiB: process.resourceUsage().maxRSS / 1024 }) + "\n");
+  process.stdout.write(JSON.stringify({ n, ms, resources: g.graph.resources.length, maxRssMiB: process.resourceUsage().maxRSS / 1024, keepStackCapture }) + "\n");
+}
+
+function graphRun(n: number, keepStackCapture = false) {
+  const args = [path.join(root, "bin", "run-ts.js"), __filename, "--graph", String(n), ...(keepStackCapture ? ["--keep-stack-capture"] : [])];
+  const r = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, AIRLOCK_QUIET: "1" } });
+  if (r.status !== 0) throw new Error(`graph N=${n} failed`);
+  return JSON.parse(r.stdout.trim().split("\n").pop()!);
 }
 
 async function applyRuns(ns: number[]) {
@@ -62,13 +72,12 @@ function table(title: string, rows: any[], cols: [string, (r: any) => string][])
 }
 
 async function main() {
-  if (process.argv[2] === "--graph") return graphChild(Number(process.argv[3]));
-  const graph: any[] = [];
-  for (const n of [1, 10, 100, 500]) {
-    const r = spawnSync(process.execPath, [path.join(root, "bin", "run-ts.js"), __filename, "--graph", String(n)], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, AIRLOCK_QUIET: "1" } });
-    if (r.status !== 0) throw new Error(`graph N=${n} failed`);
-    graph.push(JSON.parse(r.stdout.trim().split("\n").pop()!));
-  }
+  if (process.argv[2] === "--graph") return graphChild(Number(process.argv[3]), process.argv[4] === "--keep-stack-capture");
+  const graph = [1, 10, 100, 500].map((n) => graphRun(n));
+  const pairs = [0, 1, 2].map(() => ({ after: graphRun(200), before: graphRun(200, true) }));
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const timeRatio = median(pairs.map((p) => p.after.ms / p.before.ms));
+  const rssRatio = median(pairs.map((p) => p.after.maxRssMiB / p.before.maxRssMiB));
   const g1 = graph[0];
   table("graph build under mocks (fresh process per N; baseline N=1)", graph, [
     ["N", (r) => String(r.n)],
@@ -78,6 +87,15 @@ async function main() {
     ["x baseline/sb", (r) => (r.ms / r.n / g1.ms).toFixed(3)],
     ["peak RSS MiB", (r) => r.maxRssMiB.toFixed(0)],
   ]);
+  table("N=200, SDK stack capture off (after) vs on (before mock-stack-capture.ts), interleaved", pairs, [
+    ["after ms", (p) => p.after.ms.toFixed(0)],
+    ["before ms", (p) => p.before.ms.toFixed(0)],
+    ["after/before", (p) => (p.after.ms / p.before.ms).toFixed(3)],
+    ["after RSS MiB", (p) => p.after.maxRssMiB.toFixed(0)],
+    ["before RSS", (p) => p.before.maxRssMiB.toFixed(0)],
+  ]);
+  console.log(`median after/before: ${timeRatio.toFixed(3)} (time), ${rssRatio.toFixed(3)} (peak RSS)`);
+  if (process.argv.includes("--graph-only")) return;
   const apply = await applyRuns([1, 10, 100]);
   const a1 = apply[0];
   table("server-side apply to the real API server (8 in flight; baseline N=1)", apply, [
@@ -88,12 +106,13 @@ async function main() {
     ["x baseline/sb", (r) => (r.ms / r.n / a1.ms).toFixed(3)],
   ]);
   const growth = {
+    stackCapture: { n: 200, pairs, medianAfterOverBefore: timeRatio, medianRssAfterOverBefore: rssRatio },
     graph: { "10/1": graph[1].ms / g1.ms, "100/10": graph[2].ms / graph[1].ms, "500/100": graph[3].ms / graph[2].ms, n500Seconds: graph[3].ms / 1000, target: "≈ N-ratio (10, 10, 5) for linear; N=500 <= 60 s" },
     apply: { "10/1": apply[1].ms / a1.ms, "100/10": apply[2].ms / apply[1].ms, target: "≈ 10 for linear" },
   };
   console.log(`\ngrowth ratios: ${JSON.stringify(growth, null, 1)}`);
   fs.mkdirSync(path.join(__dirname, "results"), { recursive: true });
-  fs.writeFileSync(path.join(__dirname, "results", "kubernetes.json"), JSON.stringify({ at: new Date().toISOString(), graph, apply, growth }, null, 2));
+  fs.writeFileSync(path.join(__dirname, "results", "kubernetes.json"), JSON.stringify({ at: new Date().toISOString(), graph, stackCapturePairs: pairs, apply, growth }, null, 2));
 }
 
 main().catch((e) => {

@@ -1,5 +1,5 @@
 // Local backend benchmark (npm run bench -- local):
-//   1. median create and destroy time of one sandbox (LocalSandbox: journal, leases, netns + veth,
+//   1. median create and destroy time of one sandbox (HostSandbox: journal, leases, netns + veth,
 //      three nft tables' worth of rules, tmpfs, cgroup + limits, canaries, Toxiproxy gate, guard,
 //      record; create includes running one confined `true`), against the bare kernel primitives made
 //      by bench/bare-primitives.sh (netns + veth + nft tables + cgroup + `bwrap true`), same run;
@@ -16,7 +16,7 @@ process.env.AIRLOCK_STATE_DIR = process.env.AIRLOCK_STATE_DIR || fs.mkdtempSync(
 process.env.AIRLOCK_QUIET = "1";
 
 import { parseSpec } from "../components/spec";
-import { LocalSandbox } from "../components/local/sandbox";
+import { HostSandbox } from "../components/local/sandbox";
 import { sweep } from "../components/local/sweep";
 import { scanHostObjects } from "../components/local/hostscan";
 import { cgroupOf } from "../components/local/views";
@@ -61,15 +61,29 @@ function bare(action: "create" | "destroy", tag: string): number {
   return ms(t0);
 }
 
-async function single(): Promise<{ create: number; destroy: number }> {
+interface Single {
+  create: number;
+  destroy: number;
+  /** Where the time went: create's steps (create-steps.ts), the workload's run, destroy's phases. */
+  phases: Record<string, number>;
+}
+
+async function single(): Promise<Single> {
   const t0 = process.hrtime.bigint();
-  const sb = await LocalSandbox.create(spec(["true"]));
+  const sb = await HostSandbox.create(spec(["true"]));
+  const created = ms(t0);
   await sb.startWorkload().exited;
   const create = ms(t0);
   const t1 = process.hrtime.bigint();
   const r = await sb.destroy("bench");
   if (r.failed.length) throw new Error(`destroy failed: ${r.failed.map((f) => f.error).join("; ")}`);
-  return { create, destroy: ms(t1) };
+  const phases: Record<string, number> = {};
+  const steps = Object.values(sb.createTimings).reduce((a, b) => a + (b ?? 0), 0);
+  for (const [k, v] of Object.entries(sb.createTimings)) phases[`create: ${k}`] = v ?? 0;
+  phases["create: outside the steps (journal, record, handle)"] = created - steps;
+  phases["create: workload `true`"] = create - created;
+  for (const [k, v] of Object.entries(r.timings)) phases[`destroy: ${k}`] = v;
+  return { create, destroy: ms(t1), phases };
 }
 
 async function main() {
@@ -82,10 +96,12 @@ async function main() {
 
   const ours = { create: [] as number[], destroy: [] as number[] };
   const prim = { create: [] as number[], destroy: [] as number[] };
+  const phases: Record<string, number[]> = {};
   for (let i = 0; i < ITERATIONS; i++) {
     const o = await single();
     ours.create.push(o.create);
     ours.destroy.push(o.destroy);
+    for (const [k, v] of Object.entries(o.phases)) (phases[k] ??= []).push(v);
     const tag = i.toString(16).padStart(2, "0");
     prim.create.push(bare("create", tag));
     prim.destroy.push(bare("destroy", tag));
@@ -94,6 +110,7 @@ async function main() {
     airlock: { createMs: median(ours.create), destroyMs: median(ours.destroy) },
     bare: { createMs: median(prim.create), destroyMs: median(prim.destroy) },
   };
+  results.single.phasesMs = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, median(v)]));
   results.single.ratio = { create: results.single.airlock.createMs / results.single.bare.createMs, destroy: results.single.airlock.destroyMs / results.single.bare.destroyMs };
 
   // 50 at once.
@@ -101,7 +118,7 @@ async function main() {
   const memBefore = memAvailableKiB();
   const rssBefore = process.memoryUsage().rss;
   const t0 = process.hrtime.bigint();
-  const boxes = await Promise.all(Array.from({ length: CONCURRENT }, () => LocalSandbox.create(spec(["sleep", "3600"]))));
+  const boxes = await Promise.all(Array.from({ length: CONCURRENT }, () => HostSandbox.create(spec(["sleep", "3600"]))));
   for (const b of boxes) b.startWorkload();
   const createAll = ms(t0);
   await sleep(2000); // let every workload start and the guards poll
@@ -139,12 +156,14 @@ async function main() {
 
   const f = (n: number) => n.toFixed(1);
   const rows = [
-    ["", "airlock (LocalSandbox)", "bare primitives", "ratio"],
+    ["", "airlock (HostSandbox)", "bare primitives", "ratio"],
     ["create (median, ms)", f(results.single.airlock.createMs), f(results.single.bare.createMs), `${results.single.ratio.create.toFixed(2)}x`],
     ["destroy (median, ms)", f(results.single.airlock.destroyMs), f(results.single.bare.destroyMs), `${results.single.ratio.destroy.toFixed(2)}x`],
   ];
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   process.stdout.write(rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join("  ")).join("\n") + "\n\n");
+  const pw = Math.max(...Object.keys(results.single.phasesMs).map((k) => k.length));
+  process.stdout.write("where the time goes (median ms per phase):\n" + Object.entries(results.single.phasesMs).map(([k, v]) => `  ${k.padEnd(pw)}  ${f(v as number)}`).join("\n") + "\n\n");
   const c = results.concurrent;
   process.stdout.write(
     [

@@ -14,7 +14,7 @@ import type { Command } from "./command";
 import { CliError, makeOutput, Output } from "./output";
 import { guardSignals } from "../components/host/signals";
 import { loadLocalSpec } from "../components/local/cli-support";
-import { checkHost, LocalSandbox } from "../components/local/sandbox";
+import { checkHost, HostSandbox } from "../components/local/sandbox";
 import { recoverDeadSandboxes } from "../components/local/lifecycle";
 import { formatRunSummary, runSummary, RunSummary } from "../components/local/summary";
 import { safeAppend } from "../components/local/record";
@@ -36,7 +36,7 @@ function loadChaosRunner(): RunChaos | undefined {
   return typeof m.runChaosForSandbox === "function" ? m.runChaosForSandbox : undefined;
 }
 
-function startChaos(sandbox: LocalSandbox, experiment: string, out: Output, signal: AbortSignal): Promise<RunSummary["chaos"]> {
+function startChaos(sandbox: HostSandbox, experiment: string, out: Output, signal: AbortSignal): Promise<RunSummary["chaos"]> {
   const runChaos = loadChaosRunner();
   if (!runChaos) {
     const skipped = `skipped: the chaos runner (chaos/index.ts runChaosForSandbox) is not in this build; experiment ${experiment} did not run`;
@@ -84,7 +84,7 @@ export const command: Command = {
     // Signals are handled from before the first host object exists: one arriving during creation
     // waits for it to finish (or fail and undo itself), then destroys.
     const chaosAbort = new AbortController();
-    const creating = LocalSandbox.create(spec, { taskDir, progress: (m) => out.progress(m) });
+    const creating = HostSandbox.create(spec, { taskDir, progress: (m) => out.progress(m) });
     const signals = guardSignals(async (signal) => {
       chaosAbort.abort();
       const sb = await creating.catch(() => undefined);
@@ -92,7 +92,7 @@ export const command: Command = {
       const r = await sb.destroy(`${signal} received`);
       process.stderr.write(`airlock: sandbox ${sb.id} destroyed; record ${r.record}\n`);
     });
-    let sandbox: LocalSandbox;
+    let sandbox: HostSandbox;
     try {
       sandbox = await creating;
     } catch (e) {

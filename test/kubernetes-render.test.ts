@@ -6,6 +6,10 @@ import { renderStack, K8S_STACKS } from "./helpers/kube-fixtures";
 import { allowed, probeAddresses, type End, type PodEnd, type World } from "./helpers/netpol-reach";
 import { SpecError } from "../components/spec/issues";
 import type { Manifest } from "../components/kubernetes/manifest";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { runCli } from "./helpers/local-cli";
 
 const pods = (objs: Manifest[]) => objs.filter((o) => o.kind === "Pod");
 const podOf = (objs: Manifest[], role: string) => pods(objs).find((p) => p.metadata.labels?.["airlock.dev/role"] === role)!;
@@ -79,13 +83,23 @@ describe("Kubernetes rendering (pure)", () => {
         assert.strictEqual(w.spec.activeDeadlineSeconds, r.spec.ttlMs / 1000);
       });
 
+      it("the guard pod runs the stack's guard image, pinned by digest", () => {
+        const pinned = r.profile.images.guard!;
+        assert.match(pinned, /@sha256:[0-9a-f]{64}$/, "the stack pins the guard by digest");
+        const guard = podOf(objs, "guard");
+        assert.deepStrictEqual(guard.spec.containers.map((c: any) => c.image), [pinned]);
+      });
+
       it("RuntimeClass objects exactly when the stack says the cluster lacks them", () => {
         assert.strictEqual(r.cluster.some((o) => o.kind === "RuntimeClass" && o.metadata.name === r.profile.runtimeClass), r.profile.createRuntimeClasses);
       });
 
-      it("the guard may delete its own workload pod and nothing else", () => {
+      it("the guard may delete its own workload pod, read the gate's log, and nothing else", () => {
         const role = objs.find((o) => o.kind === "Role")!;
-        assert.deepStrictEqual(role.rules, [{ apiGroups: [""], resources: ["pods"], resourceNames: [podOf(objs, "workload").metadata.name], verbs: ["get", "watch", "delete"] }]);
+        assert.deepStrictEqual(role.rules, [
+          { apiGroups: [""], resources: ["pods"], resourceNames: [podOf(objs, "workload").metadata.name], verbs: ["get", "watch", "delete"] },
+          { apiGroups: [""], resources: ["pods/log"], resourceNames: [podOf(objs, "gate").metadata.name], verbs: ["get"] },
+        ]);
         assert.ok(!objs.some((o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding"));
       });
 
@@ -118,6 +132,19 @@ describe("Kubernetes rendering (pure)", () => {
           const listed = new Set(r.spec.egressResolved.filter((e) => e.via === "address").map((e) => e.host));
           for (const to of outside.filter((o) => !listed.has(o.ip))) for (const port of [443, 80, 53, 8080]) assert.ok(!allowed(world, gate, to, port), `gate reaches ${to.ip}:${port}`);
           for (const to of Object.values(others)) assert.ok(!allowed(world, gate, to, 53, "UDP") && !allowed(world, gate, to, 443), `gate reaches ${JSON.stringify(to)}`);
+        });
+
+        it("guard -> the API server and the record bucket's endpoint on 443, nothing else", () => {
+          const guard = mine.guard;
+          const endpoint = r.profile.record!.endpoint.split("/")[0];
+          assert.ok(allowed(world, guard, { kind: "ip", ip: endpoint }, 443), "guard -> record endpoint:443");
+          assert.ok(!allowed(world, guard, { kind: "ip", ip: endpoint }, 80), "guard -> record endpoint:80");
+          // The API server as pods reach it: the stack's addresses, else the `kubernetes` Service (first address of the service range).
+          const [svcBase] = r.profile.serviceCidr.split("/");
+          const firstService = svcBase.replace(/\d+$/, (d: string) => String(Number(d) + 1));
+          const apiServer = r.profile.apiServerCidrs.length ? r.profile.apiServerCidrs.map((c: string) => c.split("/")[0]) : [firstService];
+          for (const to of outside.filter((o) => o.ip !== endpoint && !apiServer.includes(o.ip))) assert.ok(!allowed(world, guard, to, 443), `guard reaches ${to.ip}:443`);
+          for (const to of [...Object.values(others), workload, gate]) assert.ok(!allowed(world, guard, to, 443), `guard reaches ${JSON.stringify(to)}`);
         });
 
         it("nothing from another namespace gets in; the gate's admin port only from the chaos runner", () => {
@@ -168,6 +195,14 @@ describe("Kubernetes rendering (pure)", () => {
     });
     it("a typo in the profile", () => refuses((d) => (d.profile.runtimeClas = "kata"), /runtimeClas/, /.+/));
     it("no record bucket while logs must be locked", () => refuses((d) => delete d.profile.record, /^record$/, /bucket/));
+    it("a guard image given by tag only (mutable)", () => refuses((d) => (d.profile.images.guard = "registry.example.org/airlock/guard:0.1.0"), /^images\.guard$/, /sha256/));
+    it("a guard image given by a short or non-sha256 digest", () => {
+      refuses((d) => (d.profile.images.guard = "registry.example.org/airlock/guard@sha256:abc123"), /^images\.guard$/, /sha256/);
+      refuses((d) => (d.profile.images.guard = `registry.example.org/airlock/guard@md5:${"a".repeat(64)}`), /^images\.guard$/, /sha256/);
+    });
+    it("kill rules but no guard image", () => refuses((d) => delete d.profile.images.guard, /^images\.guard$/, /build-guard-image/));
+    it("a record bucket without the endpoint the guard reaches it at", () => refuses((d) => delete d.profile.record.endpoint, /record\.endpoint/, /.+/));
+    it("a record endpoint inside the cluster's own ranges", () => refuses((d) => (d.profile.record.endpoint = "10.96.0.10/32"), /record\.endpoint/, /private endpoint/));
   });
 
   describe("fleet", () => {
@@ -184,5 +219,48 @@ describe("Kubernetes rendering (pure)", () => {
       for (const m of r.members) for (const o of m.objects.slice(1)) assert.strictEqual(o.metadata.namespace, m.objects[0].metadata.name);
       assert.ok(r.cluster.every((o) => o.kind === "RuntimeClass"), "the only shared objects are RuntimeClasses (read-only to sandboxes)");
     });
+  });
+});
+
+// The fleet graph's speed-up (components/invariants/mock-stack-capture.ts) must stay inside one mock
+// build: Pulumi's source positions and the program's own error stacks are back afterwards.
+describe("mock graph builds without the SDK's stack capture", () => {
+  it("restores Pulumi's stack capture after a build, and the program's own errors keep their stacks", async () => {
+    const pulumi = require("@pulumi/pulumi");
+    const { buildGraph } = require("../components/invariants/mock-graph");
+    const before = pulumi.Resource.stackTrace;
+    let thrown: Error | undefined;
+    let sawTrace: unknown[] | undefined;
+    await buildGraph(async () => {
+      sawTrace = pulumi.Resource.stackTrace(0);
+      const err = new Error("the program's own failure");
+      thrown = err;
+      throw err;
+    }).catch(() => undefined);
+    assert.deepStrictEqual(sawTrace, [], "inside the build the SDK captures no source positions");
+    assert.match(String(thrown?.stack), /\n\s+at /, "an error of the program still has its frames");
+    assert.strictEqual(pulumi.Resource.stackTrace, before, "Resource.stackTrace restored");
+    assert.ok(pulumi.Resource.stackTrace(0).length > 0, "outside a build the SDK captures positions again");
+  });
+});
+
+describe("airlock check refuses a Kubernetes stack whose guard image is given by tag", () => {
+  it("exits non-zero naming images.guard and the digest fix, before building anything", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-k8s-tag-"));
+    try {
+      const src = fs.readFileSync(path.join(__dirname, "..", "stacks", "Pulumi.k8s.yaml"), "utf8");
+      const tagged = src.replace(/guard: (\S+)@sha256:[0-9a-f]{64}/, "guard: $1:0.1.0");
+      assert.notStrictEqual(tagged, src, "the stack names a pinned guard image to replace");
+      const file = path.join(dir, "Pulumi.k8s-tagged.yaml");
+      fs.writeFileSync(file, tagged);
+      const r = await runCli(["check", "--file", file], { env: { AIRLOCK_QUIET: "1" } });
+      assert.notStrictEqual(r.code, 0, r.stdout);
+      assert.match(r.stderr + r.stdout, /images\.guard/);
+      assert.match(r.stderr + r.stdout, /sha256/);
+      const ok = await runCli(["check", "--stack", "k8s"], { env: { AIRLOCK_QUIET: "1" } });
+      assert.strictEqual(ok.code, 0, `the control: the pinned stack passes: ${ok.stderr}`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -12,7 +12,7 @@ import { identityFor } from "../components/naming";
 import { cgroupOf } from "../components/local/views";
 import type { SandboxSpec } from "../components/spec";
 import { SandboxPool, localSpec, execCapture, recordEntries, waitFor, skipBecause } from "./helpers/local-sandbox";
-import { LocalSandbox } from "../components/local/sandbox";
+import { HostSandbox } from "../components/local/sandbox";
 import { pidsWithArgv } from "./helpers/local-probes";
 
 const python = (code: string) => ["python3", "-c", code];
@@ -25,7 +25,7 @@ async function runWorkload(pool: SandboxPool, spec: SandboxSpec, opts: { expires
   return { sb, status };
 }
 
-function eventsOf(sb: LocalSandbox, type: string) {
+function eventsOf(sb: HostSandbox, type: string) {
   return recordEntries(sb.record.file).filter((e) => e.type === type);
 }
 
@@ -55,7 +55,7 @@ function procsBelow(dir: string): number[] {
 describe("local sandbox: workload confinement and kill rules (bwrap, cgroups, seccomp, inotify)", function () {
   this.timeout(60_000);
   const pool = new SandboxPool();
-  let sb: LocalSandbox;
+  let sb: HostSandbox;
   let taskDir: string;
 
   before(async () => {

@@ -6,7 +6,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import { LocalSandbox } from "../components/local/sandbox";
+import { HostSandbox } from "../components/local/sandbox";
 import { readCounters, GATE_DENIED_COUNTER, gateUpstreamCounter } from "../components/local/nft";
 import { freePort, startToxiproxyServer, ToxiproxyAdmin } from "../components/host/toxiproxy";
 import { SandboxPool, localSpec, skipBecause } from "./helpers/local-sandbox";
@@ -80,7 +80,7 @@ describe("local sandbox: the egress gate is confined (issue 10 §1)", function (
   const pool = new SandboxPool();
   const fixtures = new TestNetwork();
   const host = new HostListeners();
-  let sb: LocalSandbox;
+  let sb: HostSandbox;
 
   before(async function () {
     this.timeout(120_000);

@@ -5,7 +5,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { LocalSandbox } from "../components/local/sandbox";
+import { HostSandbox } from "../components/local/sandbox";
 import { routeGet, inNetns } from "../components/local/netns";
 import { readCounters } from "../components/local/nft";
 import { ToxiproxyAdmin } from "../components/host/toxiproxy";
@@ -37,8 +37,8 @@ describe("local sandbox: network isolation (real netns, nftables, Toxiproxy)", f
   const pool = new SandboxPool();
   const fixtures = new TestNetwork();
   const host = new HostListeners();
-  let a: LocalSandbox;
-  let b: LocalSandbox;
+  let a: HostSandbox;
+  let b: HostSandbox;
 
   before(async function () {
     this.timeout(120_000);

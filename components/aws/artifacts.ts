@@ -4,6 +4,7 @@
 // docs/invariants.md ("AWS artifacts") for how to fill it. Canary objects live here too (canaries.ts).
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { GUARD_ARTIFACTS } from "../guest/install";
 import * as aws from "@pulumi/aws";
 import { AwsContext, roleTag } from "./context";
 import { policyDocument, s3BucketArn } from "./policies";
@@ -11,6 +12,9 @@ import { policyDocument, s3BucketArn } from "./policies";
 /** Files the instances need, by key in the bucket and file name in the artifacts directory. */
 export const ARTIFACT_FILES = {
   toxiproxy: { key: "bin/toxiproxy-server", file: "toxiproxy-server" },
+  // The in-guest guard (bin/build-guest-guard writes both files): the workload installs it at first boot.
+  guardNode: { key: GUARD_ARTIFACTS.node.key, file: GUARD_ARTIFACTS.node.file },
+  guardBundle: { key: GUARD_ARTIFACTS.bundle.key, file: GUARD_ARTIFACTS.bundle.file },
 } as const;
 
 export interface Artifacts {

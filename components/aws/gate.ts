@@ -7,7 +7,7 @@ import type { AwsContext } from "./context";
 import type { Network } from "./network";
 import type { Firewall } from "./firewall";
 import type { InstanceIdentity } from "./identity";
-import { amazonLinuxAmi, hardenedInstance } from "./instance";
+import { hardenedInstance } from "./instance";
 import { renderGateUserData, TOXIPROXY_ADMIN_PORT } from "./userdata";
 import { ARTIFACT_FILES } from "./artifacts";
 import { GATE_INSTANCE_TYPE } from "./plan";
@@ -40,7 +40,7 @@ export function buildGate(ctx: AwsContext, a: GateArgs): aws.ec2.Instance {
   );
   return hardenedInstance(ctx, "gate", {
     role: "gate",
-    ami: amazonLinuxAmi(ctx),
+    ami: ctx.images.gate,
     amiIsLookup: true,
     instanceType: GATE_INSTANCE_TYPE,
     subnet: a.net.subnets.gate,

@@ -3,6 +3,8 @@
 // invariant and finding that must catch it. Pure: type tokens and property names only.
 import type { MutationCase } from "../backend-descriptor";
 import type { GraphNode, ResourceGraph } from "../invariants/graph";
+import { withGuardConfig, withoutGuardInstall } from "../guest/install";
+
 
 const T = {
   instance: "aws:ec2/instance:Instance",
@@ -116,5 +118,25 @@ export const awsMutations: readonly MutationCase[] = [
     fails: "I1",
     mutate: (g) => void (one(g, T.routeTableAssociation, "workload-rta").inputs.routeTableId = one(g, T.routeTable, "gate-rt").id),
     finding: { resource: /Instance::.*-workload$/, message: /route table .*-gate-rt, which also routes the gate/ },
+  },
+  {
+    kind: "guard-missing-rule",
+    stack: "aws",
+    fails: "I9",
+    mutate: (g) => {
+      const w = one(g, T.instance, "workload");
+      w.inputs.userData = withGuardConfig(w.inputs.userData, (c) => ({ ...c, rules: c.rules.filter((r) => r.on !== "pids-limit") }));
+    },
+    finding: { resource: /Instance::.*-workload$/, message: /the guard lacks the kill rule 'pids-limit'/ },
+  },
+  {
+    kind: "guard-not-installed",
+    stack: "aws",
+    fails: "I9",
+    mutate: (g) => {
+      const w = one(g, T.instance, "workload");
+      w.inputs.userData = withoutGuardInstall(w.inputs.userData);
+    },
+    finding: { resource: /Instance::.*-workload$/, message: /the guard's install lacks the config/ },
   },
 ];

@@ -21,8 +21,8 @@ export const azureEquivalence: Equivalence = {
     canaries:
       "bait files in the workload's home, the same as blobs in a `canaries` container with read logging to Log Analytics, and a storage connection string with a key that grants nothing (shared-key access is off) in ~/.azure/storage.env (`canaries.ts`)",
     killSwitch:
-      "diagnostic setting → Log Analytics → scheduled-query alerts (canary blob read; any account-key request) → action group: email to the owner + a Logic App that deallocates the workload, allowed only that action on that VM (`killswitch.ts`, `workflow.ts`)",
-    ttl: `a reaper Logic App in the record resource group, every ${TTL_INTERVAL_MINUTES} min: deletes the sandbox's resource group at the expiry or as soon as a VM has powered itself off; plus the in-guest timer (\`ttl.ts\`)`,
+      "diagnostic setting → Log Analytics → scheduled-query alerts (canary blob read; any account-key request) → action group: email to the owner + a Logic App that deallocates the workload, allowed only that action on that VM (`killswitch.ts`, `workflow.ts`); inside the workload VM, the in-guest guard (`components/guest/`, installed from the artifacts store before the workload starts): canary files (inotify), denied egress (the guest's own nftables counters), pids-limit and OOM (the workload's cgroup) → record, power off",
+    ttl: `a reaper Logic App in the record resource group, every ${TTL_INTERVAL_MINUTES} min: deletes the sandbox's resource group at the expiry or as soon as a VM has powered itself off; plus the workload's guard at the same expiry and the gate's and targets' boot timer (\`ttl.ts\`)`,
   },
   differences: [
     `TTL: Azure has no maximum run duration for a VM, so a reaper Logic App outside the sandbox's group (in the record resource group) runs every ${TTL_INTERVAL_MINUTES} min and deletes the sandbox's group at the expiry: the deadline holds to within ${TTL_INTERVAL_MINUTES} min and does not depend on the operator's machine. The in-guest timer powers the VM off at the TTL and the reaper turns that stop into a deletion (Azure cannot "terminate on shutdown").`,

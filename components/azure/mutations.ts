@@ -5,6 +5,14 @@
 // default outbound access, the sealer or kill workflow removed, ...) stay in test/azure-sandbox.test.ts.
 import type { MutationCase } from "../backend-descriptor";
 import type { GraphNode, ResourceGraph } from "../invariants/graph";
+import { withGuardConfig, withoutGuardInstall } from "../guest/install";
+
+/** Custom data is base64 of the boot script. */
+function editCustomData(vm: GraphNode, edit: (script: string) => string): void {
+  const os = vm.inputs.osProfile;
+  os.customData = Buffer.from(edit(Buffer.from(String(os.customData), "base64").toString("utf8")), "utf8").toString("base64");
+}
+
 
 const T = {
   subnet: "azure-native:network:Subnet",
@@ -125,5 +133,19 @@ export const azureMutations: readonly MutationCase[] = [
     fails: "I1",
     mutate: (g) => void (one(g, T.subnet, "workload-subnet").inputs.routeTable = { id: one(g, T.routeTable, "gate-rt").id }),
     finding: { resource: /VirtualMachine::.*-workload$/, message: /route table .*-gate-rt, which also routes the gate/ },
+  },
+  {
+    kind: "guard-missing-rule",
+    stack: "azure",
+    fails: "I9",
+    mutate: (g) => void editCustomData(one(g, T.vm, "workload"), (s) => withGuardConfig(s, (c) => ({ ...c, rules: c.rules.filter((r) => r.on !== "pids-limit") }))),
+    finding: { resource: /VirtualMachine::.*-workload$/, message: /the guard lacks the kill rule 'pids-limit'/ },
+  },
+  {
+    kind: "guard-not-installed",
+    stack: "azure",
+    fails: "I9",
+    mutate: (g) => void editCustomData(one(g, T.vm, "workload"), withoutGuardInstall),
+    finding: { resource: /VirtualMachine::.*-workload$/, message: /the guard's install lacks the config/ },
   },
 ];

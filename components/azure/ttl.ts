@@ -3,7 +3,8 @@
 // inside the sandbox: a Consumption Logic App in the record group (outside the group it deletes),
 // triggered every few minutes, which DELETEs the sandbox's resource group (every VM, disk, NIC,
 // identity and endpoint in it) when
-//   - the expiry (a workflow parameter, the same instant as the airlock:expires-at tag) has passed, or
+//   - the expiry (a workflow parameter, the same instant as the airlock:expires-at tag: the expiry
+//     kept in the stack's state, components/expiry.ts, so a re-run does not move it) has passed, or
 //   - any of the sandbox's VMs is powered off ("PowerState/stopped"): the in-guest timer
 //     (userdata.ts) powers the machine off at the TTL, and Azure only stops a VM that shuts itself
 //     down — the reaper turns that stop into a deletion, as instanceInitiatedShutdownBehavior
@@ -60,7 +61,7 @@ export function scheduleExpiry(ctx: AzureContext, a: { store: RecordStore; group
   const identity = userIdentity(ctx, a.store.group.name, "reaper");
   const role = customRole(ctx, "reaper", { group: ctx.sandboxGroup, description: "Delete the sandbox at expiry or when a machine powers off", actions: REAPER_ACTIONS }, [a.group]);
   const assignment = grant(ctx, "reaper", { principalId: identity.principalId, role, scope: a.group.id });
-  const def = pulumi.all([identity.id, a.group.id, pulumi.all(a.machines.map((m) => m.id))]).apply(([id, groupId, vms]) => {
+  const def = pulumi.all([identity.id, a.group.id, pulumi.all(a.machines.map((m) => m.id)), ctx.expiresAt]).apply(([id, groupId, vms, expiresAt]) => {
     const reads = Object.fromEntries(vms.map((vm, i) => [`machine_${i}`, armCall(id, "GET", `${vm}/instanceView?api-version=${COMPUTE_API}`)]));
     const decide = {
       type: "If",
@@ -73,7 +74,7 @@ export function scheduleExpiry(ctx: AzureContext, a: { store: RecordStore; group
     return definition(
       { every_few_minutes: { type: "Recurrence", recurrence: { frequency: "Minute", interval: TTL_INTERVAL_MINUTES } } },
       { ...reads, decide },
-      { expiresAt: { type: "String", defaultValue: expiryInstant(ctx.identity.expiresAt) } },
+      { expiresAt: { type: "String", defaultValue: expiryInstant(new Date(expiresAt)) } },
     );
   });
   return armWorkflow(ctx, "reaper", { group: a.store.group.name, identity, definition: def, dependsOn: [assignment] });

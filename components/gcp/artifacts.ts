@@ -3,10 +3,16 @@
 // directory (`airlock:artifactsDir`, default `artifacts/gcp/`). Canary objects live here too.
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { GUARD_ARTIFACTS } from "../guest/install";
 import * as gcp from "@pulumi/gcp";
 import { GcpContext, roleLabel } from "./context";
 
-export const ARTIFACT_FILES = { toxiproxy: { key: "bin/toxiproxy-server", file: "toxiproxy-server" } } as const;
+export const ARTIFACT_FILES = {
+  toxiproxy: { key: "bin/toxiproxy-server", file: "toxiproxy-server" },
+  // The in-guest guard (bin/build-guest-guard writes both files): the workload installs it at first boot.
+  guardNode: { key: GUARD_ARTIFACTS.node.key, file: GUARD_ARTIFACTS.node.file },
+  guardBundle: { key: GUARD_ARTIFACTS.bundle.key, file: GUARD_ARTIFACTS.bundle.file },
+} as const;
 
 export interface Artifacts {
   bucket: gcp.storage.Bucket;

@@ -3,6 +3,8 @@
 // finding that must catch it. Pure: type tokens and property names only.
 import type { MutationCase } from "../backend-descriptor";
 import type { GraphNode, ResourceGraph } from "../invariants/graph";
+import { withGuardConfig, withoutGuardInstall } from "../guest/install";
+
 
 const T = {
   network: "gcp:compute/network:Network",
@@ -128,5 +130,25 @@ export const gcpMutations: readonly MutationCase[] = [
       workload(g).inputs.tags = ["egress-gate"];
     },
     finding: { resource: /Instance::.*-workload$/, message: /route table .*added-gate-internet-route, which also routes the gate/ },
+  },
+  {
+    kind: "guard-missing-rule",
+    stack: "gcp",
+    fails: "I9",
+    mutate: (g) => {
+      const m = workload(g).inputs.metadata;
+      m["startup-script"] = withGuardConfig(m["startup-script"], (c) => ({ ...c, rules: c.rules.filter((r) => r.on !== "pids-limit") }));
+    },
+    finding: { resource: /Instance::.*-workload$/, message: /the guard lacks the kill rule 'pids-limit'/ },
+  },
+  {
+    kind: "guard-not-installed",
+    stack: "gcp",
+    fails: "I9",
+    mutate: (g) => {
+      const m = workload(g).inputs.metadata;
+      m["startup-script"] = withoutGuardInstall(m["startup-script"]);
+    },
+    finding: { resource: /Instance::.*-workload$/, message: /the guard's install lacks the config/ },
   },
 ];

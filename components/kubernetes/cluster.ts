@@ -19,6 +19,9 @@ export type RuntimeName = keyof typeof ISOLATING_RUNTIMES | "runc";
 /** Cloud metadata services a pod must never reach (AWS/GCP/Azure/OpenStack, AWS ECS, Alibaba). */
 export const METADATA_CIDRS = ["169.254.169.254/32", "169.254.170.2/32", "100.100.100.200/32"];
 
+/** An image reference pinned by content: `<repository>@sha256:<64 hex>` (a tag may precede the digest). */
+export const PINNED_IMAGE = /^[a-z0-9][a-z0-9._\/:-]*@sha256:[0-9a-f]{64}$/;
+
 const cidr = z.string().refine((s) => parseCidr(s) !== undefined, { error: "not an IPv4 CIDR; write it like 10.96.0.0/12" });
 const labels = z.record(z.string(), z.string());
 const toleration = z.strictObject({
@@ -71,16 +74,39 @@ export const clusterProfileSchema = z.strictObject({
   images: z
     .strictObject({
       gate: z.string().min(1).default("ghcr.io/shopify/toxiproxy:2.12.0"),
-      guard: z.string().min(1).default("registry.k8s.io/kubectl:v1.35.4"),
+      /**
+       * The guard holds the only token in the sandbox and decides kills: pinned by digest
+       * (<repository>@sha256:<digest>, printed by bin/build-guard-image.sh), never by a tag someone can re-push.
+       */
+      guard: z
+        .string()
+        .regex(PINNED_IMAGE, { error: "the guard image is not pinned by digest, and a tag can be re-pushed with other code; write <repository>@sha256:<64 hex> (bin/build-guard-image.sh prints the digest of the image it builds)" })
+        .optional(),
     })
-    .default({ gate: "ghcr.io/shopify/toxiproxy:2.12.0", guard: "registry.k8s.io/kubectl:v1.35.4" }),
-  /** Where the record goes: a retention-locked bucket of the cluster's cloud (s3://, gs://, https://<account>.blob...). */
-  record: z.strictObject({ bucket: z.string().regex(/^(s3|gs|azblob):\/\/[a-z0-9][a-z0-9._-]{1,62}(\/.*)?$/, { error: "not a bucket URL; write s3://<bucket>, gs://<bucket> or azblob://<account>/<container>" }) }).optional(),
+    .default({ gate: "ghcr.io/shopify/toxiproxy:2.12.0" }),
+  /**
+   * Where the record goes: a retention-locked bucket of the cluster's cloud (s3://, gs://, azblob://),
+   * and `endpoint`, the address range the guard reaches it at from the pod network (the bucket's
+   * private endpoint in the cluster's network): the guard's one egress besides the API server.
+   */
+  record: z
+    .strictObject({
+      bucket: z.string().regex(/^(s3|gs|azblob):\/\/[a-z0-9][a-z0-9._-]{1,62}(\/.*)?$/, { error: "not a bucket URL; write s3://<bucket>, gs://<bucket> or azblob://<account>/<container>" }),
+      endpoint: cidr,
+    })
+    .optional(),
   /** N sandboxes from the one spec (distinct namespaces, nothing writable shared). */
   fleet: z.strictObject({ count: z.number().int().min(1).max(5000).default(1), overrides: z.array(overrideSchema).default([]) }).default({ count: 1, overrides: [] }),
 });
 
 export type ClusterProfile = z.output<typeof clusterProfileSchema>;
+
+/** Do two IPv4 CIDRs share an address? (One lies inside the other.) */
+function overlaps(a: string, b: string): boolean {
+  const x = parseCidr(a)!;
+  const y = parseCidr(b)!;
+  return inRange(x.address, y.address, Math.min(x.prefix, y.prefix)) || inRange(y.address, x.address, Math.min(x.prefix, y.prefix));
+}
 export type FleetOverride = ClusterProfile["fleet"]["overrides"][number];
 
 /** Validates the stack's `airlock:kubernetes` against the spec; throws a SpecError listing every issue. */
@@ -112,6 +138,16 @@ export function parseClusterProfile(doc: unknown, spec: SandboxSpec, source = `c
   });
   if (spec.logging.lockMode !== "none" && !p.record)
     issues.push({ path: "record", value: undefined, message: "the record must go to a retention-locked bucket outside the cluster", fix: "add record: { bucket: s3://<bucket with Object Lock> } (or gs:// / azblob://), or set unsafe.unlockedLogs with logging.lockMode: none" });
+  if (spec.killSwitch.rules.length > 0 && !p.images.guard)
+    issues.push({
+      path: "images.guard",
+      value: undefined,
+      message: "the spec has kill rules, so the sandbox runs the guard, but the stack names no guard image",
+      fix: "build it with bin/build-guard-image.sh, push the OCI layout to your registry, and set images.guard: <repository>@sha256:<the digest it printed>",
+    });
+  const recordInside = p.record && [p.podCidr, p.serviceCidr, ...METADATA_CIDRS].find((r) => overlaps(p.record!.endpoint, r));
+  if (recordInside)
+    issues.push({ path: "record.endpoint", value: p.record!.endpoint, message: `the record endpoint overlaps the cluster's own range ${recordInside} (pods, Services or cloud metadata)`, fix: "give the bucket's private endpoint address in the cluster's network (e.g. the S3 interface endpoint's IP /32)" });
   for (const [i, o] of p.fleet.overrides.entries())
     if (o.index >= p.fleet.count)
       issues.push({ path: `fleet.overrides[${i}].index`, value: o.index, message: `no fleet member ${o.index} (count is ${p.fleet.count})`, fix: `use an index below ${p.fleet.count} or raise fleet.count` });

@@ -24,6 +24,7 @@
 //   watches canaries and is allowed to delete the workload pod.
 import type { ConfidentialKind } from "../spec/schema";
 import { parseExpiryLabel } from "../naming";
+import { inRange, parseCidr } from "../spec/net";
 import type { GraphNode, ResourceGraph } from "../invariants/graph";
 import type {
   AlarmFact,
@@ -43,7 +44,9 @@ import type {
   PolicyFact,
   RecordFact,
   Role,
+  TtlFact,
 } from "../invariants/types";
+import type { GuardFact } from "../invariants/types";
 import { ROLE_LABEL } from "./context";
 import { RECORD_ANNOTATION, RECORD_LOCK_ANNOTATION } from "./record";
 
@@ -121,6 +124,13 @@ function matches(sel: Selector | undefined, labels: Record<string, string>): boo
   return true;
 }
 
+/** The same network, however it is spelt (an ipBlock is normalised to its network address). */
+function sameCidr(a: string, b: string): boolean {
+  const x = parseCidr(a);
+  const y = parseCidr(b);
+  return !!x && !!y && x.prefix === y.prefix && inRange(x.address, y.address, y.prefix);
+}
+
 const isEmptySelector = (sel: Selector | undefined) => !!sel && Object.keys(sel.matchLabels ?? {}).length === 0 && arr(sel.matchExpressions).length === 0;
 
 function podsIn(g: ResourceGraph, ns: string): GraphNode[] {
@@ -175,6 +185,10 @@ function portsOf(rule: any): string {
 function peersOf(g: ResourceGraph, p: Policy, peer: any, ports: string, subjects: Role[]): Peer[] {
   if (peer.ipBlock) {
     const cidr = String(peer.ipBlock.cidr);
+    // The guard's way to the record: the endpoint its configuration ships to, on 443 only.
+    const recordEndpoint = guardConfig(g, p.ns)?.recordEndpoint;
+    if (subjects.length > 0 && subjects.every((r) => r === "guard") && recordEndpoint && sameCidr(cidr, String(recordEndpoint)) && ports === "tcp/443")
+      return [{ kind: "service", serves: "record", detail: `the record bucket's endpoint (${cidr})` }];
     // The guard's one way out: the API server's address, on the API ports.
     if (subjects.length > 0 && subjects.every((r) => r === "guard") && /\/32$/.test(cidr) && ports.split(",").every((x) => x === "tcp/443" || x === "tcp/6443"))
       return [{ kind: "service", serves: "control-plane", detail: `the API server (${cidr})` }];
@@ -390,13 +404,19 @@ function recordStores(g: ResourceGraph): RecordFact[] {
   });
 }
 
+/** The guard's configuration (its ConfigMap's rules.json) in namespace `ns`; read once per graph. */
 function guardConfig(g: ResourceGraph, ns: string): any {
-  const cm = g.ofType(T.configMap).find((c) => nsOf(c) === ns && nameOf(c) === "guard");
-  try {
-    return cm ? JSON.parse(String(cm.inputs.data?.["rules.json"] ?? "")) : undefined;
-  } catch {
-    return undefined;
-  }
+  const byNs = memo(g, "guardConfigs", () => {
+    const m = new Map<string, any>();
+    for (const cm of g.ofType(T.configMap).filter((c) => nameOf(c) === "guard"))
+      try {
+        m.set(nsOf(cm), JSON.parse(String(cm.inputs.data?.["rules.json"] ?? "")));
+      } catch {
+        // Unreadable: the guard has no configuration, so nothing it would do counts.
+      }
+    return m;
+  });
+  return byNs.get(ns);
 }
 
 function flowLogs(g: ResourceGraph): FlowLogFact[] {
@@ -407,11 +427,20 @@ function flowLogs(g: ResourceGraph): FlowLogFact[] {
     const guard = g.ofType(T.pod).find((p) => nsOf(p) === nameOf(ns) && podRole(p) === "guard");
     const config = guardConfig(g, nameOf(ns));
     if (!guard || !config || !bucket) return [];
+    const egressOf = (role: Role) => {
+      const groups = new Set(members.filter((m) => m.role === role && nsOf(m.member) === nameOf(ns)).map((m) => m.group.urn));
+      return rules.filter((r) => r.direction === "egress" && groups.has(r.group.urn));
+    };
     // The gate's log is all the workload's traffic only where every egress rule of the workload leads to the gate.
-    const workloadGroups = new Set(members.filter((m) => m.role === "workload" && nsOf(m.member) === nameOf(ns)).map((m) => m.group.urn));
-    const workloadEgress = rules.filter((r) => r.direction === "egress" && workloadGroups.has(r.group.urn));
-    const allTraffic = workloadEgress.every((r) => r.peer.kind === "role" && r.peer.role === "gate");
-    return [{ node: guard, allTraffic, toRecord: !!config.record && bucket.startsWith(String(config.record).replace(/\/$/, "")), covers: [ns.id!] }];
+    const allTraffic = egressOf("workload").every((r) => r.peer.kind === "role" && r.peer.role === "gate");
+    // It reaches the record only if the guard is told this namespace's bucket, may read the gate's
+    // log (its Role), and may open a connection to the bucket's endpoint (its NetworkPolicies).
+    const toBucket = !!config.record && bucket.startsWith(String(config.record).replace(/\/$/, ""));
+    const reachesRecord = egressOf("guard").some((r) => r.peer.kind === "service" && r.peer.serves === "record");
+    const readsGateLog = guardRoleRules(g, guard).some(
+      (rule) => arr(rule.resources).includes("pods/log") && arr(rule.verbs).some((v) => v === "get" || v === "*") && (!arr(rule.resourceNames).length || arr(rule.resourceNames).includes(config.gateLogPod)),
+    );
+    return [{ node: guard, allTraffic, toRecord: toBucket && reachesRecord && readsGateLog, covers: [ns.id!] }];
   });
 }
 
@@ -437,6 +466,15 @@ function canaries(g: ResourceGraph): CanaryFact[] {
   return out;
 }
 
+/** The rules of every Role bound to the guard's ServiceAccount in its namespace (a token-less guard has none). */
+function guardRoleRules(g: ResourceGraph, guard: GraphNode): any[] {
+  const ns = nsOf(guard);
+  const sa = serviceAccountOf(g, guard);
+  if (!sa || !tokenMounted(g, guard)) return [];
+  const bindings = g.ofType(T.roleBinding).filter((b) => nsOf(b) === ns && b.inputs.roleRef?.kind === "Role" && arr<any>(b.inputs.subjects).some((s) => s.kind === "ServiceAccount" && s.name === nameOf(sa) && (s.namespace ?? ns) === ns));
+  return bindings.flatMap((b) => g.ofType(T.role).filter((r) => nsOf(r) === ns && nameOf(r) === b.inputs.roleRef?.name)).flatMap((r) => arr<any>(r.inputs.rules));
+}
+
 function alarms(g: ResourceGraph): AlarmFact[] {
   return g.ofType(T.pod).filter((p) => podRole(p) === "guard").flatMap((guard) => {
     const ns = nsOf(guard);
@@ -445,10 +483,8 @@ function alarms(g: ResourceGraph): AlarmFact[] {
     const watchesCanaries = arr<any>(config.rules).some((r) => r.on === "canary");
     // May the guard delete the workload pod? Its ServiceAccount -> RoleBinding -> Role rules.
     const sa = serviceAccountOf(g, guard);
-    const bindings = g.ofType(T.roleBinding).filter((b) => nsOf(b) === ns && arr<any>(b.inputs.subjects).some((s) => s.kind === "ServiceAccount" && s.name === nameOf(sa ?? guard) && (s.namespace ?? ns) === ns));
-    const roles = bindings.map((b) => g.ofType(T.role).find((r) => nsOf(r) === ns && nameOf(r) === b.inputs.roleRef?.name)).filter((r): r is GraphNode => !!r);
-    const deletes = roles.some((r) =>
-      arr<any>(r.inputs.rules).some((rule) => arr(rule.resources).includes("pods") && arr(rule.verbs).some((v) => v === "delete" || v === "*") && (!arr(rule.resourceNames).length || arr(rule.resourceNames).includes(config.workloadPod))),
+    const deletes = guardRoleRules(g, guard).some(
+      (rule) => arr(rule.resources).includes("pods") && arr(rule.verbs).some((v) => v === "delete" || v === "*") && (!arr(rule.resourceNames).length || arr(rule.resourceNames).includes(config.workloadPod)),
     );
     const kills = watchesCanaries && !config.canaryAlertOnly && !!sa && tokenMounted(g, guard) && deletes;
     return [{ node: guard, watches: watchesCanaries ? (["object", "credential"] as const).slice() : [], notifies: watchesCanaries && !!config.record, kills }];
@@ -458,14 +494,33 @@ function alarms(g: ResourceGraph): AlarmFact[] {
 // ---- TTL (I7)
 
 /** The namespace's expiry (the sweeper deletes it) and each pod's activeDeadlineSeconds (the kubelet ends it). */
-function ttl(g: ResourceGraph) {
-  return g.ofType(T.ns).map((ns) => ({
-    node: ns,
-    at: parseExpiryLabel(metaOf(ns).labels?.["airlock.dev/expires-at"]),
-    ends: podsIn(g, nameOf(ns))
-      .filter((p) => Number(p.inputs.spec?.activeDeadlineSeconds) > 0)
-      .map((p) => p.id!),
-  }));
+function ttl(g: ResourceGraph): TtlFact[] {
+  return g.ofType(T.ns).map((ns) => {
+    const limited = podsIn(g, nameOf(ns)).filter((p) => Number(p.inputs.spec?.activeDeadlineSeconds) > 0);
+    return {
+      node: ns,
+      at: parseExpiryLabel(metaOf(ns).labels?.["airlock.dev/expires-at"]),
+      ends: limited.map((p) => p.id!),
+      // The deadline counts from the pod's start, not the sandbox's creation: one longer than the TTL
+      // lets the kubelet keep the pod past the expiry (only the sweeper would then end it).
+      runLimits: limited.map((p) => ({ node: p, seconds: Number(p.inputs.spec.activeDeadlineSeconds), via: "activeDeadlineSeconds" })),
+    };
+  });
+}
+
+// ---- the workload's guard (I9)
+
+/** The guard pod of each namespace, with the rules its ConfigMap gives it (alert-only drops the canary kill). */
+function guards(g: ResourceGraph): GuardFact[] {
+  return g.ofType(T.pod)
+    .filter((p) => podRole(p) === "guard")
+    .flatMap((pod) => {
+      const config = guardConfig(g, nsOf(pod));
+      if (!config) return [];
+      const workloads = g.ofType(T.pod).filter((p) => podRole(p) === "workload" && nsOf(p) === nsOf(pod)).map((p) => p.id!);
+      const rules = (Array.isArray(config.rules) ? config.rules : []).filter((r: any) => !(config.canaryAlertOnly && r?.on === "canary")).map((r: any) => ({ on: String(r?.on), ...(typeof r?.threshold === "number" ? { threshold: r.threshold } : {}) }));
+      return [{ node: pod, where: "pod" as const, guards: workloads, rules, missing: [], artifacts: [] }];
+    });
 }
 
 export const kubernetesFacts: CloudRuleTable = {
@@ -492,6 +547,7 @@ export const kubernetesFacts: CloudRuleTable = {
   canaries,
   alarms,
   ttl,
+  guards,
   // RuntimeClasses are cluster-scoped and shared by every sandbox: deliberately unlabelled (runtime.ts).
   isTaggable: (type) => type.startsWith("kubernetes:") && type !== T.runtimeClass,
   labelFields: () => ["metadata.labels"],

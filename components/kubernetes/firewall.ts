@@ -6,7 +6,7 @@
 //               metadata addresses; cluster DNS only when an upstream is a name;
 //   gate admin port <- the chaos runner's pods (its namespace AND its labels) only;
 //   target   <- the gate, on the target's port only;
-//   guard    -> the API server only.
+//   guard    -> the API server, and the record bucket's endpoint on 443 (to ship the record).
 // Peers without a namespaceSelector match only pods of this namespace: nothing from another
 // namespace gets in. (Enforced by the cluster's CNI; docs/kubernetes.md says which CNIs do.)
 import { GATE_ADMIN_PORT, ROLE_LABEL, TARGET_LABEL, meta, type RenderContext } from "./context";
@@ -86,5 +86,7 @@ export function networkPolicies(ctx: RenderContext): Manifest[] {
     out.push(np(`target-${t.name}-from-gate`, { podSelector: role("target", { [TARGET_LABEL]: t.name }).podSelector, policyTypes: ["Ingress"], ingress: [{ from: [role("gate")], ports: [tcp(t.port)] }] }));
   if (guardEnabled(ctx))
     out.push(np("guard-to-api-server", { podSelector: role("guard").podSelector, policyTypes: ["Egress"], egress: [{ to: apiServerBlocks(ctx).map((cidr) => ({ ipBlock: { cidr } })), ports: [tcp(443), tcp(6443)] }] }));
+  if (guardEnabled(ctx) && ctx.profile.record)
+    out.push(np("guard-to-record", { podSelector: role("guard").podSelector, policyTypes: ["Egress"], egress: [{ to: [{ ipBlock: ipBlockFor(ctx, ctx.profile.record.endpoint) }], ports: [tcp(443)] }] }));
   return out;
 }

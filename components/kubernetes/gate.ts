@@ -32,6 +32,9 @@ export function upstreams(ctx: RenderContext): Upstream[] {
 }
 
 /** The gate needs cluster DNS only when an upstream is a name (targets and addresses are IPs). */
+/** The gate pod's name: the guard's Role reads its log (identity.ts), the guard ships it (killswitch.ts). */
+export const GATE_POD = "gate";
+
 export function gateNeedsDns(ctx: RenderContext): boolean {
   return upstreams(ctx).some((u) => !IPV4.test(u.host));
 }
@@ -49,7 +52,7 @@ export function gate(ctx: RenderContext): Manifest[] {
     {
       apiVersion: "v1",
       kind: "Pod",
-      metadata: meta(ctx, "gate", labels),
+      metadata: meta(ctx, GATE_POD, labels),
       spec: {
         ...podBase(ctx, SYSTEM_UID),
         serviceAccountName: "gate",

@@ -1,10 +1,12 @@
 // Identities inside the sandbox: one ServiceAccount per pod role, none with a token mounted except
 // the guard's, and the guard's Role lets it read and delete exactly its own workload pod (by name, in
-// its own namespace) — nothing cluster-wide, no other verb, no other object.
+// its own namespace) and read the gate's log (the flow log it ships) — nothing cluster-wide, no other
+// verb, no other object.
 import { meta, type RenderContext } from "./context";
 import type { Manifest } from "./manifest";
 import { WORKLOAD_POD } from "./workload";
 import { guardEnabled } from "./killswitch";
+import { GATE_POD } from "./gate";
 
 export function serviceAccounts(ctx: RenderContext): Manifest[] {
   const roles = ["workload", "gate", ...(ctx.spec.targets.length ? ["target"] : []), ...(guardEnabled(ctx) ? ["guard"] : [])];
@@ -18,7 +20,11 @@ export function guardRbac(ctx: RenderContext): Manifest[] {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "Role",
       metadata: meta(ctx, "guard"),
-      rules: [{ apiGroups: [""], resources: ["pods"], resourceNames: [WORKLOAD_POD], verbs: ["get", "watch", "delete"] }],
+      rules: [
+        { apiGroups: [""], resources: ["pods"], resourceNames: [WORKLOAD_POD], verbs: ["get", "watch", "delete"] },
+        // The gate's connection log is the sandbox's flow log: the guard reads it to ship it to the record.
+        { apiGroups: [""], resources: ["pods/log"], resourceNames: [GATE_POD], verbs: ["get"] },
+      ],
     },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",

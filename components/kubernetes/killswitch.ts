@@ -8,6 +8,7 @@ import { SYSTEM_UID, containerSecurity, fixedResources, meta, podBase, roleLabel
 import type { Manifest } from "./manifest";
 import { WORKLOAD_POD } from "./workload";
 import { runtimeClassOf } from "./runtime";
+import { GATE_POD } from "./gate";
 
 export function guardEnabled(ctx: RenderContext): boolean {
   return ctx.spec.killSwitch.rules.length > 0;
@@ -19,7 +20,7 @@ export function guardResources(ctx: RenderContext) {
 
 export function guard(ctx: RenderContext): Manifest[] {
   if (!guardEnabled(ctx)) return [];
-  const rules = { sandbox: ctx.identity.id, namespace: ctx.ns, workloadPod: WORKLOAD_POD, rules: ctx.spec.killSwitch.rules, canaryAlertOnly: ctx.spec.unsafe.canaryAlertOnly, record: ctx.profile.record?.bucket };
+  const rules = { sandbox: ctx.identity.id, namespace: ctx.ns, workloadPod: WORKLOAD_POD, rules: ctx.spec.killSwitch.rules, canaryAlertOnly: ctx.spec.unsafe.canaryAlertOnly, record: ctx.profile.record?.bucket, recordEndpoint: ctx.profile.record?.endpoint, gateLogPod: GATE_POD, expiresAt: ctx.identity.expiresAt.toISOString(), ttl: ctx.spec.ttl };
   return [
     { apiVersion: "v1", kind: "ConfigMap", metadata: meta(ctx, "guard"), data: { "rules.json": JSON.stringify(rules, null, 2) } },
     {

@@ -85,6 +85,14 @@ export const kubernetesMutations: readonly MutationCase[] = [
     finding: { resource: /Pod::.*-pod-workload$/, message: /workload is not ended by the platform TTL/ },
   },
   {
+    kind: "deadline-past-ttl",
+    stack: "k8s",
+    fails: "I7",
+    // An hour more than the TTL: the kubelet would keep the workload past the sandbox's expiry.
+    mutate: (g, spec) => void (workload(g).inputs.spec.activeDeadlineSeconds = Math.ceil(spec.ttlMs / 1000) + 3600),
+    finding: { resource: /Pod::.*-pod-workload$/, message: /^workload may run \d+ s from its start \(activeDeadlineSeconds\), longer than the TTL/ },
+  },
+  {
     kind: "cross-namespace-ingress",
     stack: "k8s",
     fails: "I3",
@@ -115,6 +123,25 @@ export const kubernetesMutations: readonly MutationCase[] = [
     finding: { resource: /Namespace::.*-namespace$/, message: /not retention-locked/ },
   },
   {
+    kind: "record-not-shipped",
+    stack: "k8s",
+    fails: "I5",
+    // Without its egress to the bucket's endpoint the guard cannot ship the gate's log: no flow log.
+    mutate: (g) => void g.remove((n) => n.type === T.np && n.name.endsWith("-networkpolicy-guard-to-record")),
+    finding: { resource: /Namespace::.*-namespace$/, message: /no flow log of all traffic into the record/ },
+  },
+  {
+    kind: "record-not-shipped",
+    stack: "k8s-kata",
+    fails: "I5",
+    // The path is open but the guard may no longer read the gate's log (its Role): nothing to ship.
+    mutate: (g) => {
+      const role = one(g, "kubernetes:rbac.authorization.k8s.io/v1:Role", "role-guard");
+      role.inputs.rules = role.inputs.rules.filter((r: any) => !r.resources.includes("pods/log"));
+    },
+    finding: { resource: /Namespace::.*-namespace$/, message: /no flow log of all traffic into the record/ },
+  },
+  {
     kind: "identity-grant",
     stack: "k8s",
     fails: "I4",
@@ -127,5 +154,24 @@ export const kubernetesMutations: readonly MutationCase[] = [
       });
     },
     finding: { resource: /added-cluster-admin$/, message: /ClusterRole cluster-admin/ },
+  },
+  {
+    kind: "guard-missing-rule",
+    stack: "k8s",
+    fails: "I9",
+    mutate: (g) => {
+      const cm = g.nodes.find((n) => n.type === "kubernetes:core/v1:ConfigMap" && n.inputs.metadata?.name === "guard");
+      if (!cm) throw new Error("mutation: no guard ConfigMap");
+      const rules = JSON.parse(cm.inputs.data["rules.json"]);
+      cm.inputs.data["rules.json"] = JSON.stringify({ ...rules, rules: rules.rules.filter((r: { on: string }) => r.on !== "pids-limit") });
+    },
+    finding: { resource: /Pod::.*-pod-guard$/, message: /the guard lacks the kill rule 'pids-limit'/ },
+  },
+  {
+    kind: "guard-not-installed",
+    stack: "k8s",
+    fails: "I9",
+    mutate: (g) => void g.remove((n) => n.type === T.pod && n.name.endsWith("-pod-guard")),
+    finding: { resource: /Pod::.*-pod-workload$/, message: /no guard watches the workload/ },
   },
 ];

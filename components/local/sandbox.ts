@@ -11,41 +11,35 @@ import * as os from "os";
 import * as path from "path";
 import { UndoJournal, UndoOutcome } from "../host/journal";
 import { requireRoot, requireTools } from "../host/exec";
-import { Cgroup, cgroupRef, detectCgroupHost } from "../host/cgroup";
 import { selfRef } from "../host/process";
 import type { ChainLog } from "../record/chain-log";
 import { identityFor, SandboxIdentity, sandboxLabels } from "../naming";
 import type { SandboxSpec } from "../spec/schema";
 import { LocalSandboxHandle, saveHandle } from "./handle";
 import { hostNames, INNER_IFACE } from "./names";
-import { sandboxLayout, targetDirs } from "./layout";
-import { leaseSlash30, leaseUid } from "./leases";
-import { createBoundaryNetns, createVethPair } from "./netns";
-import { applyTable, hostRuleset, sandboxRuleset, servicesRuleset, readCounters, allowedCounter } from "./nft";
-import { copyTree, createDir, mountDevpts, mountTmpfs } from "./hostfs";
-import { writeEtc, WORKLOAD_NOFILE } from "./confine";
-import { seccompSupported, socketPolicy, workloadSeccompFilter } from "./seccomp";
-import { canaryList, MAX_CANARY_FILES, plantCanaries, prepareCanaryWatcher, startCanaryEndpoint, watchCanaries, CanaryEndpoint, CanaryWatcher } from "./canary";
-import { GATE_LOG, planGateRoutes, startGate } from "./gate";
+import { sandboxLayout } from "./layout";
+import { readCounters, allowedCounter } from "./nft";
+import { createDir } from "./hostfs";
+import { WORKLOAD_NOFILE } from "./confine";
+import { socketPolicy } from "./seccomp";
+import { canaryList, MAX_CANARY_FILES, prepareCanaryWatcher, watchCanaries, CanaryEndpoint, CanaryFile, CanaryWatcher } from "./canary";
 import { GATE_LIMITS } from "./gate-confine";
-import { startNetnsAnchor } from "./anchor";
 import { startTargets } from "./targets";
 import { SandboxGuard, Trip, EgressCounts } from "./guard";
 import { createRecord, safeAppend } from "./record";
 import { startConfined, ConfinedRun, ExitStatus } from "./process-run";
-import { cgroupOf, cgroupProcsFiles, workloadConfinement, TARGET_USER } from "./views";
+import { cgroupOf, workloadConfinement } from "./views";
+import { buildBoundary, buildFilesystem, createCgroups, loadFirewall, runStep, sandboxHandle, startSandboxGate, CreateContext, StepName, PTY_MAX } from "./create-steps";
 import type { Writable } from "stream";
 import { spawnSync } from "child_process";
+
+export { PTY_MAX, TARGET_LIMITS } from "./create-steps";
 
 export const JOURNAL_PURPOSE = "local-sandbox";
 /** Host tools the local backend runs (each maps to a Debian package in TOOL_PACKAGES). */
 export const REQUIRED_TOOLS = ["ip", "nft", "bwrap", "nsenter", "setpriv", "unshare", "flock", "sysctl", "mount", "umount", "python3", "toxiproxy-server"];
-/** Fixed restrictions of the targets (mock services are small; they get their own cgroup). */
-export const TARGET_LIMITS = { cpus: 1, memoryBytes: 512 * 1024 ** 2, pids: 256 };
 /** How long after expiry a hung owner is still left alone by recovery (its own timer fires first). */
 export const OWNER_GRACE_MS = 60_000;
-/** Ptys one sandbox may hold at once (its private devpts instance's max=): enough for a shell, tmux with a few panes, expect/pexpect. */
-export const PTY_MAX = 16;
 
 /** Fails early, with the package to install, if this host cannot build a local sandbox. */
 export function checkHost(): void {
@@ -76,16 +70,18 @@ export interface DestroyResult {
   record: string;
   head?: string;
   failed: UndoOutcome[];
+  /** Milliseconds per phase of the teardown: final counters, kill, and each undo kind (summed). */
+  timings: Record<string, number>;
 }
 
 /** Sandboxes owned by this process, by id. */
-const OWNED = new Map<string, LocalSandbox>();
+const OWNED = new Map<string, HostSandbox>();
 
-export function ownedSandbox(id: string): LocalSandbox | undefined {
+export function ownedSandbox(id: string): HostSandbox | undefined {
   return OWNED.get(id);
 }
 
-export function ownedSandboxes(): LocalSandbox[] {
+export function ownedSandboxes(): HostSandbox[] {
   return [...OWNED.values()];
 }
 
@@ -128,7 +124,7 @@ function checkTaskDir(dir: string): string {
   return abs;
 }
 
-export class LocalSandbox {
+export class HostSandbox {
   workload: ConfinedRun | undefined;
   killedBy: Trip | undefined;
   /** Called after a kill rule fired and the cgroup was killed (the owner then destroys). */
@@ -149,10 +145,12 @@ export class LocalSandbox {
     return this.handle.id;
   }
 
-  static async create(spec: SandboxSpec, opts: CreateOptions = {}): Promise<LocalSandbox> {
+  /** Milliseconds each step of create took (create-steps.ts), for the record and the bench. */
+  createTimings: Partial<Record<StepName, number>> = {};
+
+  static async create(spec: SandboxSpec, opts: CreateOptions = {}): Promise<HostSandbox> {
     if (spec.backend !== "local") throw new Error(`spec backend is '${spec.backend}', not local`);
     checkHost();
-    const progress = opts.progress ?? (() => undefined);
     const identity = opts.identity ?? identityFor(spec);
     const id = identity.id;
     const names = hostNames(id);
@@ -165,226 +163,64 @@ export class LocalSandbox {
       data: { id, backend: "local", owner: identity.owner, expiresAt: identity.expiresAt.toISOString(), labels: sandboxLabels(identity, "tags", spec.tags), spec, host: { kernel: os.release(), arch: os.arch() }, ...(opts.recordMeta ? { meta: opts.recordMeta } : {}) },
     });
     if (spec.waived.length) safeAppend(record, "unsafe-waived", { flags: spec.waived.map((f) => `unsafe.${f}`) });
-    let canaryEndpoint: CanaryEndpoint | undefined;
+    const undos: (() => void | Promise<void>)[] = [];
+    const ctx: CreateContext = { spec, identity, id, names, layout, journal, record, taskDir, progress: opts.progress ?? (() => undefined), timings: {}, onUndo: (u) => void undos.push(u) };
     // The owner's canary watcher starts now (python's startup overlaps with the rest of the creation).
     const releaseWatcher = spec.canaries.enabled ? prepareCanaryWatcher() : () => undefined;
+    ctx.onUndo(releaseWatcher);
     // Set once the guard exists; canary events before that cannot happen (nothing runs yet).
-    let sandbox: LocalSandbox | undefined;
+    let sandbox: HostSandbox | undefined;
     try {
       await createDir(journal, layout.dir);
-      progress("leasing addresses and uids");
-      const hasTargets = spec.targets.length > 0;
-      const net = await leaseSlash30(journal, id, spec.network.cidr, "sandbox");
-      const svcNet = hasTargets ? await leaseSlash30(journal, id, spec.network.cidr, "services") : undefined;
-      // Root or not, the workload gets a leased uid of its own on the host: "root" is uid 0 only inside
-      // a user namespace that this uid creates (see confine.ts) — never host uid 0.
-      const asRoot = spec.workload.user === "root";
-      const uid = await leaseUid(journal, id, "workload");
-      const svcUid = hasTargets ? await leaseUid(journal, id, "services") : undefined;
-      // The gate's own uid: the host's nftables match it (meta skuid) to confine what the gate reaches.
-      const gateUid = await leaseUid(journal, id, "gate");
-
-      progress(`creating network namespace ${names.netns} (no default route, IPv6 off)`);
-      await createBoundaryNetns(journal, names.netns);
-      // The anchor, right after the namespace: it reads the namespace's counters for the guard, and
-      // while it lives (it dies with this process) every sweeper on the host knows the sandbox is owned.
-      const anchor = startNetnsAnchor({ netns: names.netns, name: names.anchorProcess, lifetimeSeconds: (identity.expiresAt.getTime() - Date.now() + OWNER_GRACE_MS) / 1000 });
-      journal.record("process", `namespace anchor (pid ${anchor.process.pid})`, anchor.process);
-      await createVethPair(journal, { hostIface: names.hostIface, netns: names.netns, alias: names.linkAlias, net });
-      if (svcNet) {
-        await createBoundaryNetns(journal, names.svcNetns);
-        await createVethPair(journal, { hostIface: names.svcHostIface, netns: names.svcNetns, alias: names.linkAlias, net: svcNet });
-      }
-
-      // The canary endpoint is a socket of this (owner) process on the gate address; nftables must
-      // know its port, so it starts before the rules.
-      const canaries = spec.canaries.enabled;
-      if (canaries) canaryEndpoint = await startCanaryEndpoint(net.hostAddress, (from, request) => sandbox?.guard.canaryTouched("canary-credential-used", { from, request }));
-      const canaryUrl = canaryEndpoint ? `http://${net.hostAddress}:${canaryEndpoint.port}` : undefined;
-
-      progress("loading nftables rules (sandbox namespace, host, targets)");
-      const gate = spec.egressResolved.map((e) => ({ upstream: e.name, port: e.listenPort }));
-      const routes = await planGateRoutes(spec.egressResolved, { listenAddress: net.hostAddress, targetAddress: svcNet?.innerAddress, confined: true });
-      await applyTable(journal, { netns: names.netns, table: names.nftTable, ruleset: sandboxRuleset({ table: names.nftTable, hostAddress: net.hostAddress, gate, canaryPort: canaryEndpoint?.port }) });
-      const hostPorts = [...new Set(routes.map((r) => r.bindPort)), ...(canaryEndpoint ? [canaryEndpoint.port] : [])];
-      const gateRules = {
-        uid: gateUid,
-        upstreams: [...new Map(routes.map((r) => [`${r.address} ${r.port}`, { address: r.address, port: r.port }])).values()],
-        dnat: routes.filter((r) => r.bindPort !== r.listenPort).map((r) => ({ listenPort: r.listenPort, bindPort: r.bindPort })),
-      };
-      await applyTable(journal, { table: names.nftTable, ruleset: hostRuleset({ table: names.nftTable, hostIface: names.hostIface, hostAddress: net.hostAddress, ports: hostPorts, svcIface: svcNet ? names.svcHostIface : undefined, gate: gateRules }) });
-      if (svcNet) {
-        const ports = [...new Set(spec.targets.map((t) => t.port))];
-        await applyTable(journal, { netns: names.svcNetns, table: names.svcNftTable, ruleset: servicesRuleset({ table: names.svcNftTable, gateAddress: svcNet.hostAddress, ports }) });
-      }
-
-      // Sized to what the sandbox can really hold: tmpfs pages are charged to its memory limit, so a
-      // larger size would only be a number the workload can read (a 20 GiB disk in a 256 MiB sandbox).
-      const fsBytes = Math.min(spec.workloadDiskBytes, spec.workloadMemoryBytes);
-      progress(`mounting the sandbox filesystem (tmpfs, ${Math.round(fsBytes / 1024 ** 2)} MiB = min(disk, memory))`);
-      await mountTmpfs(journal, layout.fsRoot, { source: "tmpfs", sizeBytes: fsBytes });
-      await mountDevpts(journal, layout.devpts, PTY_MAX);
-      const user = { name: spec.workload.user, uid, gid: uid, home: asRoot ? "/root" : `/home/${spec.workload.user}`, ...(asRoot ? { rootInUserns: true } : {}) };
-      for (const d of [layout.home, layout.work, layout.tmp]) {
-        fs.mkdirSync(d, { mode: 0o700 });
-        fs.chownSync(d, uid, uid);
-      }
-      fs.mkdirSync(layout.shm, { mode: 0o1777 });
-      fs.chmodSync(layout.shm, 0o1777);
-      for (const t of spec.targets) {
-        const dirs = targetDirs(layout, t.name);
-        for (const d of [dirs.root, dirs.work, dirs.tmp]) {
-          fs.mkdirSync(d, { mode: 0o700 });
-          fs.chownSync(d, svcUid!, svcUid!);
-        }
-        fs.mkdirSync(dirs.shm, { mode: 0o1777 });
-        fs.chmodSync(dirs.shm, 0o1777);
-      }
-      let taskCopy: string | undefined;
-      if (taskDir) {
-        progress(`copying the task files into the sandbox (${taskDir} -> /opt/task)`);
-        try {
-          copyTree(taskDir, layout.task);
-        } catch (e: any) {
-          if (e.code === "ENOSPC") throw Object.assign(new Error(`the task files in ${taskDir} do not fit into the sandbox's filesystem (${Math.round(fsBytes / 1024 ** 2)} MiB = min(workload.disk, workload.memory))`), { hint: "raise workload.memory / workload.disk, or move large files out of the task directory" });
-          throw e;
-        }
-        taskCopy = layout.task;
-      }
-      const upstreamHosts: [string, string[]][] = spec.egressResolved.length ? [[net.hostAddress, spec.egressResolved.map((e) => e.name)]] : [];
-      const inside = asRoot ? 0 : uid; // the ids /etc/passwd shows: what the workload sees itself as
-      writeEtc(path.join(layout.etcDir, "workload"), { user: user.name, uid: inside, gid: inside, home: user.home, hostname: spec.name, hosts: upstreamHosts });
-      if (svcUid !== undefined) writeEtc(path.join(layout.etcDir, "targets"), { user: TARGET_USER, uid: svcUid, gid: svcUid, home: "/work", hostname: "service", hosts: [] });
-      const seccomp = seccompSupported();
-      if (seccomp) fs.writeFileSync(layout.seccompFile, workloadSeccompFilter(), { mode: 0o600 });
-      else safeAppend(record, "seccomp-unavailable", { arch: os.arch(), note: "no seccomp filter for this architecture; user namespaces stay creatable inside" });
-      const planted = canaries ? plantCanaries(layout.home, spec.canaries.files, spec.canaries.credential, canaryUrl!, { user: user.name, hostname: spec.name }) : [];
-
-      progress(`creating cgroups (${spec.workload.cpus} CPU, ${spec.workload.memory}, ${spec.workload.pids} pids)`);
-      const cgHost = detectCgroupHost();
-      const cg = new Cgroup(cgHost, names.cgroup);
-      await journal.apply("cgroup", `cgroup ${names.cgroup} (${cgHost.mode})`, cgroupRef(cg), () => cg.create());
-      cg.setLimit("cpu", { quotaUs: Math.round(spec.workload.cpus * 100_000), periodUs: 100_000 });
-      cg.setLimit("memory.max", spec.workloadMemoryBytes);
-      cg.setLimit("pids.max", spec.workload.pids);
-      // Socket buffers: on v1 outside memory.limit_in_bytes unless capped (88 loopback connections once
-      // held 808 MiB of the host's shared TCP pool in a 256 MiB sandbox). Capped at the memory limit:
-      // never more socket memory than the sandbox may use, as on v2.
-      const socketMemory = cg.limitSocketMemory(spec.workloadMemoryBytes);
-      let svcCg: Cgroup | undefined;
-      if (svcNet) {
-        svcCg = new Cgroup(cgHost, names.svcCgroup);
-        await journal.apply("cgroup", `cgroup ${names.svcCgroup} (${cgHost.mode})`, cgroupRef(svcCg), () => svcCg!.create());
-        svcCg.setLimit("cpu", { quotaUs: TARGET_LIMITS.cpus * 100_000, periodUs: 100_000 });
-        svcCg.setLimit("memory.max", TARGET_LIMITS.memoryBytes);
-        svcCg.setLimit("pids.max", TARGET_LIMITS.pids);
-        svcCg.limitSocketMemory(TARGET_LIMITS.memoryBytes);
-      }
-      const gateCg = new Cgroup(cgHost, names.gateCgroup);
-      await journal.apply("cgroup", `cgroup ${names.gateCgroup} (${cgHost.mode})`, cgroupRef(gateCg), () => gateCg.create());
-      gateCg.setLimit("memory.max", GATE_LIMITS.memoryBytes);
-      gateCg.setLimit("pids.max", GATE_LIMITS.pids);
-      gateCg.limitSocketMemory(GATE_LIMITS.memoryBytes);
-
-      progress(`starting the egress gate (${spec.egressResolved.length} listener(s) on ${net.hostAddress})`);
-      const g = await startGate(journal, {
-        id,
-        processName: names.gateProcess,
-        logFile: layout.gateLog,
-        listenAddress: net.hostAddress,
-        routes,
-        confine: { uid: gateUid, cgroupProcs: cgroupProcsFiles(cgroupRef(gateCg)), seccompFile: seccomp ? layout.seccompFile : undefined, argv0: names.gateProcess },
-        onLogRotated: (info) => safeAppend(record, "gate-log-rotated", { ...info, capBytes: GATE_LOG.capBytes }),
-      });
-
-      const handle: LocalSandboxHandle = {
-        id,
-        createdAt: new Date().toISOString(),
-        expiresAt: identity.expiresAt.toISOString(),
-        owner: identity.owner,
-        spec,
-        netns: names.netns,
-        hostIface: names.hostIface,
-        sandboxIface: INNER_IFACE,
-        hostAddress: net.hostAddress,
-        sandboxAddress: net.innerAddress,
-        gate: { adminUrl: g.server.url, process: g.server.process, proxies: g.proxies, uid: gateUid, cgroup: cgroupRef(gateCg) },
-        cgroup: cgroupRef(cg),
-        record: layout.record,
-        supervisor: selfRef(),
-        state: "running",
-        workloadUser: user,
-        taskDir,
-        taskCopy,
-        devpts: layout.devpts,
-        anchor: anchor.process,
-        fsRoot: layout.fsRoot,
-        seccomp,
-        canaries: { files: planted.map((p) => p.rel), endpoint: canaryUrl },
-        nft: { table: names.nftTable, allowedCounters: Object.fromEntries(spec.egressResolved.map((e, i) => [e.name, allowedCounter(i)])) },
-        services:
-          svcNet && svcCg
-            ? {
-                netns: names.svcNetns,
-                hostIface: names.svcHostIface,
-                hostAddress: svcNet.hostAddress,
-                address: svcNet.innerAddress,
-                cgroup: cgroupRef(svcCg),
-                uid: svcUid!,
-                targets: Object.fromEntries(spec.targets.map((t) => [t.name, { address: svcNet.innerAddress, port: t.port }])),
-              }
-            : undefined,
-      };
+      const b = await runStep(ctx, "boundary", () => buildBoundary(ctx, OWNER_GRACE_MS));
+      const fw = await runStep(ctx, "firewall", () => loadFirewall(ctx, b, (from, request) => sandbox?.guard.canaryTouched("canary-credential-used", { from, request })));
+      const files = await runStep(ctx, "filesystem", () => buildFilesystem(ctx, b, fw));
+      const cgs = await runStep(ctx, "cgroups", () => createCgroups(ctx, b));
+      const gate = await runStep(ctx, "gate", () => startSandboxGate(ctx, b, fw, files, cgs));
+      const allowedCounters = Object.fromEntries(spec.egressResolved.map((e, i) => [e.name, allowedCounter(i)]));
+      const handle = sandboxHandle(ctx, b, fw, files, cgs, gate, { supervisor: selfRef(), sandboxIface: INNER_IFACE, allowedCounters });
 
       const guard = new SandboxGuard(handle, record, spec.killSwitch.rules, (t) => void sandbox?.kill(t));
-      sandbox = new LocalSandbox(handle, record, journal, guard, canaryEndpoint);
+      sandbox = new HostSandbox(handle, record, journal, guard, fw.canaryEndpoint);
       OWNED.set(id, sandbox);
+      ctx.onUndo(() => void OWNED.delete(id));
 
-      if (svcNet) {
-        progress(`starting ${spec.targets.length} target(s)`);
-        await startTargets(journal, handle, record);
+      if (b.svcNet) {
+        await runStep(ctx, "targets", async () => {
+          ctx.progress(`starting ${spec.targets.length} target(s)`);
+          await startTargets(journal, handle, record);
+        });
       }
-
-      progress("arming the guard (canaries, kill rules, ttl)");
-      if (planted.length) {
-        sandbox.canaryWatcher = await watchCanaries(
-          planted,
-          (t) => sandbox!.guard.canaryTouched("canary-touched", { file: t.file, events: t.events }),
-          (why) => safeAppend(record, "guard-error", { error: why }),
-        );
-        // (The watcher is shared by every sandbox this process owns: it is not journaled as this
-        // sandbox's to kill; it dies with its owner, and stop() below removes this sandbox's watches.)
-      }
+      await runStep(ctx, "guard", () => sandbox!.armGuard(ctx, files.planted, b.anchor.process.pid));
       releaseWatcher();
-      guard.arm(anchor.process.pid);
+      sandbox.createTimings = ctx.timings;
       saveHandle(handle);
       safeAppend(record, "sandbox-ready", {
         netns: names.netns,
         hostIface: names.hostIface,
-        addresses: { host: net.hostAddress, sandbox: net.innerAddress, targets: svcNet?.innerAddress },
-        gate: Object.fromEntries(Object.entries(g.proxies).map(([k, p]) => [k, `${p.listen}${p.bind ? ` (bound at ${p.bind})` : ""} -> ${p.upstream}`])),
-        gateConfinement: { uid: gateUid, cgroup: names.gateCgroup, limits: GATE_LIMITS, seccomp, egress: gateRules.upstreams.map((u) => `${u.address}:${u.port}`) },
-        cgroup: { mode: cgHost.mode, path: names.cgroup },
-        workloadUser: user,
-        canaries: planted.map((p) => p.rel),
+        addresses: { host: b.net.hostAddress, sandbox: b.net.innerAddress, targets: b.svcNet?.innerAddress },
+        gate: Object.fromEntries(Object.entries(gate.proxies).map(([k, p]) => [k, `${p.listen}${p.bind ? ` (bound at ${p.bind})` : ""} -> ${p.upstream}`])),
+        gateConfinement: { uid: b.gateUid, cgroup: names.gateCgroup, limits: GATE_LIMITS, seccomp: files.seccomp, egress: fw.gateRules.upstreams.map((u) => `${u.address}:${u.port}`) },
+        cgroup: { mode: cgs.host.mode, path: names.cgroup },
+        workloadUser: files.user,
+        canaries: files.planted.map((p) => p.rel),
         killRules: spec.killSwitch.rules,
-        seccomp,
-        socketFamilies: seccomp ? socketPolicy() : "not filtered (no seccomp filter for this architecture)",
+        seccomp: files.seccomp,
+        socketFamilies: files.seccomp ? socketPolicy() : "not filtered (no seccomp filter for this architecture)",
         limits: {
-          filesystemBytes: fsBytes,
-          socketMemory,
+          filesystemBytes: files.fsBytes,
+          socketMemory: cgs.socketMemory,
           openFiles: WORKLOAD_NOFILE,
           ptys: PTY_MAX,
           coreDumps: false,
         },
+        createMs: ctx.timings,
       });
       return sandbox;
     } catch (err) {
       safeAppend(record, "create-failed", { error: (err as Error).message });
-      sandbox?.canaryWatcher?.stop();
-      releaseWatcher();
-      await canaryEndpoint?.close();
-      OWNED.delete(id);
+      // This process's own parts first (watches, endpoint, the OWNED entry), then every journaled step.
+      for (const undo of undos.reverse()) await Promise.resolve().then(undo).catch(() => undefined);
       const outcomes = await journal.undoAll();
       if (outcomes.every((o) => o.ok)) journal.close();
       safeAppend(record, "destroyed", { reason: "create failed", undone: outcomes.length, failed: outcomes.filter((o) => !o.ok).map((o) => `${o.step.label}: ${o.error}`) });
@@ -395,6 +231,22 @@ export class LocalSandbox {
       }
       throw err;
     }
+  }
+
+  /** The guard step: canary watches (the owner's shared watcher), kill rules, the ttl. */
+  private async armGuard(ctx: CreateContext, planted: CanaryFile[], anchorPid: number): Promise<void> {
+    ctx.progress("arming the guard (canaries, kill rules, ttl)");
+    if (planted.length) {
+      this.canaryWatcher = await watchCanaries(
+        planted,
+        (t) => this.guard.canaryTouched("canary-touched", { file: t.file, events: t.events }),
+        (why) => safeAppend(this.record, "guard-error", { error: why }),
+      );
+      // (The watcher is shared by every sandbox this process owns: it is not journaled as this
+      // sandbox's to kill; it dies with its owner, and stop() removes this sandbox's watches.)
+      ctx.onUndo(() => this.canaryWatcher?.stop());
+    }
+    this.guard.arm(anchorPid);
   }
 
   /**
@@ -472,6 +324,13 @@ export class LocalSandbox {
   }
 
   private async teardown(reason: string): Promise<DestroyResult> {
+    const timings: Record<string, number> = {};
+    let t0 = process.hrtime.bigint();
+    const lap = (name: string) => {
+      const now = process.hrtime.bigint();
+      timings[name] = (timings[name] ?? 0) + Number(now - t0) / 1e6;
+      t0 = now;
+    };
     this.guard.stop();
     this.canaryWatcher?.stop();
     this.handle.state = "destroying";
@@ -482,18 +341,22 @@ export class LocalSandbox {
     }
     safeAppend(this.record, "destroying", { reason });
     try {
-      const egress = await this.guard.refresh();
-      const host = await readCounters(undefined, this.handle.nft!.table);
+      // Both reads at once (each is one `nft` spawn).
+      const [egress, host] = await Promise.all([this.guard.refresh(), readCounters(undefined, this.handle.nft!.table)]);
       safeAppend(this.record, "final-counters", { egress, host, cgroup: cgroupOf(this.handle.cgroup).stats() });
     } catch (e) {
       safeAppend(this.record, "guard-error", { error: `final counters: ${(e as Error).message}` });
     }
+    lap("final-counters");
     await this.canaryEndpoint?.close();
     // Kill first, so that no process can act while its boundary is taken apart.
     await cgroupOf(this.handle.cgroup)
       .kill()
       .catch(() => undefined);
+    lap("kill");
     const outcomes = await this.journal.undoAll();
+    for (const o of outcomes) timings[`undo ${o.step.kind}`] = (timings[`undo ${o.step.kind}`] ?? 0) + o.ms;
+    lap("undo");
     const failed = outcomes.filter((o) => !o.ok);
     if (failed.length === 0) this.journal.close();
     OWNED.delete(this.id);
@@ -509,6 +372,7 @@ export class LocalSandbox {
     } catch {
       /* already sealed */
     }
-    return { id: this.id, reason, record: this.record.file, head, failed };
+    lap("seal");
+    return { id: this.id, reason, record: this.record.file, head, failed, timings };
   }
 }

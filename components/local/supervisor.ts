@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as net from "net";
 import { selfRef } from "../host/process";
 import { guardSignals } from "../host/signals";
-import { LocalSandbox, ownedSandbox, ownedSandboxes } from "./sandbox";
+import { HostSandbox, ownedSandbox, ownedSandboxes } from "./sandbox";
 import { SUPERVISOR_TITLE, supervisorPaths, SupervisorRequest } from "./supervisor-client";
 import { recoverDeadSandboxes } from "./lifecycle";
 import { execInSandbox } from "./sandbox-exec";
@@ -53,7 +53,7 @@ function shutdown(code: number, why: string): void {
   process.exit(code);
 }
 
-function adopt(sb: LocalSandbox): void {
+function adopt(sb: HostSandbox): void {
   sb.onKilled = (t) => {
     log(`${sb.id}: kill switch (${t.rule}): ${t.detail}`);
     void sb.destroy(`killed: ${t.rule}`).then(() => scheduleIdleCheck());
@@ -93,7 +93,7 @@ async function handle(req: SupervisorRequest, send: (m: unknown) => void, conn: 
     case "create": {
       const identity = { id: req.identity.id, expiresAt: new Date(req.identity.expiresAt), owner: req.identity.owner };
       log(`${identity.id}: creating`);
-      const sb = await LocalSandbox.create(req.spec, { identity, taskDir: req.taskDir, progress: (m) => send({ progress: m }) });
+      const sb = await HostSandbox.create(req.spec, { identity, taskDir: req.taskDir, progress: (m) => send({ progress: m }) });
       adopt(sb);
       if (req.startWorkload) {
         send({ progress: "starting the workload" });

@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { spawn, spawnSync } from "child_process";
-import type { LocalSandbox } from "../../components/local/sandbox";
+import type { HostSandbox } from "../../components/local/sandbox";
 import { execCapture, Captured, waitFor } from "./local-sandbox";
 
 /** The host's own python3 (not a pyenv shim on PATH), as the sandbox has it. */
@@ -21,7 +21,7 @@ export function lastJson(r: { stdout: string; stderr: string }): any {
   }
 }
 
-export async function pyInside(sb: LocalSandbox, code: string, ...args: string[]): Promise<any> {
+export async function pyInside(sb: HostSandbox, code: string, ...args: string[]): Promise<any> {
   return lastJson(await execCapture(sb.id, ["python3", "-c", code, ...args]));
 }
 
@@ -38,7 +38,7 @@ export function pyOnHost(code: string, args: string[] = [], wrap: string[] = [])
  * when it has done its part (the host waits for that file), then waits for /work/<marker>.go.
  * `release()` writes the go file and returns the command's result.
  */
-export async function holdInside(sb: LocalSandbox, command: string[], marker: string, timeoutMs = 60_000): Promise<{ ready: string; release: () => Promise<Captured> }> {
+export async function holdInside(sb: HostSandbox, command: string[], marker: string, timeoutMs = 60_000): Promise<{ ready: string; release: () => Promise<Captured> }> {
   const work = path.join(sb.handle.fsRoot!, "work");
   const running = execCapture(sb.id, command);
   let finished: Captured | undefined;

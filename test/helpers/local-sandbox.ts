@@ -3,7 +3,7 @@
 import * as assert from "assert";
 import { PassThrough, Readable } from "stream";
 import { parseSpec, SandboxSpec, SandboxSpecInput } from "../../components/spec";
-import { LocalSandbox, CreateOptions } from "../../components/local/sandbox";
+import { HostSandbox, CreateOptions } from "../../components/local/sandbox";
 import { execInSandbox } from "../../components/local/sandbox-exec";
 import { objectsOfSandbox, snapshot } from "./kernel-view";
 import type { ExitStatus } from "../../components/local/process-run";
@@ -28,18 +28,18 @@ export function localSpec(patch: Omit<Partial<SandboxSpecInput>, "workload"> & {
 
 /** Sandboxes created by a test file; `destroyAll` in after() removes whatever a failing test left. */
 export class SandboxPool {
-  private readonly live = new Set<LocalSandbox>();
+  private readonly live = new Set<HostSandbox>();
   /** Every id this pool created, for the end-of-file check that nothing of them is left. */
   readonly ids: string[] = [];
 
-  async create(spec: SandboxSpec, opts: CreateOptions = {}): Promise<LocalSandbox> {
-    const sb = await LocalSandbox.create(spec, opts);
+  async create(spec: SandboxSpec, opts: CreateOptions = {}): Promise<HostSandbox> {
+    const sb = await HostSandbox.create(spec, opts);
     this.live.add(sb);
     this.ids.push(sb.id);
     return sb;
   }
 
-  async destroy(sb: LocalSandbox, reason = "test done") {
+  async destroy(sb: HostSandbox, reason = "test done") {
     this.live.delete(sb);
     return sb.destroy(reason);
   }

@@ -31,8 +31,8 @@ function egressAllowed(rule: FirewallRuleFact): boolean {
   if (rule.subject === "workload") return (p.kind === "role" && p.role === "gate") || (p.kind === "service" && p.serves.includes("record"));
   if (rule.subject === "gate")
     return (p.kind === "role" && (p.role === "endpoint" || p.role === "target")) || (p.kind === "service" && p.serves !== "other" && p.serves !== "control-plane") || (p.kind === "cidr" && !cidrReachesInternet(p.cidr));
-  // An in-boundary guard (Kubernetes kill switch) talks to the platform's API and nothing else.
-  if (rule.subject === "guard") return p.kind === "service" && p.serves === "control-plane";
+  // An in-boundary guard (Kubernetes kill switch) talks to the platform's API and ships the record.
+  if (rule.subject === "guard") return p.kind === "service" && (p.serves === "control-plane" || p.serves === "record");
   return false; // targets, endpoints and unclassified groups initiate nothing
 }
 
@@ -52,7 +52,7 @@ export const i2: Invariant = {
       if (r.peer.kind === "cidr" && cidrReachesInternet(r.peer.cidr)) {
         out.push(finding(r.node, `${r.subject} may open ${r.ports} to ${r.peer.cidr} (public address space)`, r.subject === "gate" ? "allowInternet" : undefined));
       } else if (!egressAllowed(r)) {
-        out.push(finding(r.node, `${r.subject} may open ${r.ports} to ${describePeer(r.peer)}; allowed: ${r.subject === "workload" ? "the gate and the record's endpoint" : r.subject === "gate" ? "listed upstreams" : r.subject === "guard" ? "the platform's API server" : "nothing"}`));
+        out.push(finding(r.node, `${r.subject} may open ${r.ports} to ${describePeer(r.peer)}; allowed: ${r.subject === "workload" ? "the gate and the record's endpoint" : r.subject === "gate" ? "listed upstreams" : r.subject === "guard" ? "the platform's API server and the record's endpoint" : "nothing"}`));
       }
     }
     const dns = rules.dns(graph);

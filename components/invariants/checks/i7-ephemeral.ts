@@ -41,6 +41,12 @@ export const i7: Invariant = {
     const ttl = rules.ttl(graph);
     const compute = rules.compute(graph);
     if (ttl.length === 0) out.push(finding("(graph)", "no platform-enforced TTL (only the guest could end the sandbox)"));
+    const ttlSeconds = Math.ceil(spec.ttlMs / 1000);
+    for (const limit of ttl.flatMap((t) => t.runLimits ?? []))
+      if (limit.seconds > ttlSeconds) {
+        const role = compute.find((c) => c.node.urn === limit.node.urn)?.role ?? "unknown";
+        out.push(finding(limit.node, `${role} may run ${limit.seconds} s from its start (${limit.via}), longer than the TTL ${spec.ttl} (${ttlSeconds} s): the platform would not end it by the expiry`));
+      }
     for (const c of compute) {
       if (ttl.length && !ttl.some((t) => t.ends.includes(c.node.id!))) out.push(finding(c.node, `${c.role} is not ended by the platform TTL`));
       if (!c.shutdownDeletes) out.push(finding(c.node, `${c.role}: shutting down from inside does not delete it (the in-guest timer would only stop it)`));

@@ -9,7 +9,7 @@
 // spawned ends the whole tree, daemonised children included — nothing can outlive its exec.
 import * as fs from "fs";
 import * as path from "path";
-import type { LocalSandbox } from "../sandbox";
+import type { HostSandbox } from "../sandbox";
 import { startConfined } from "../process-run";
 import { cgroupOf, workloadConfinement, WORK_MOUNT } from "../views";
 import { safeAppend } from "../record";
@@ -25,7 +25,7 @@ export function sandboxPath(p: string | undefined, field: string): string {
 }
 
 /** The only user a sandbox has is its workload user (by name or uid); anything else is refused. */
-export function checkUser(sb: LocalSandbox, user: string | null | undefined): void {
+export function checkUser(sb: HostSandbox, user: string | null | undefined): void {
   if (user === undefined || user === null || user === "") return;
   const u = sb.handle.workloadUser;
   if (u && (user === u.name || user === String(u.uid))) return;
@@ -47,7 +47,7 @@ function checkEnv(env: unknown): Record<string, string> {
 }
 
 /** The workload's confinement with one exec's working directory and environment. */
-export function execConfinement(sb: LocalSandbox, cwd: string, env: Record<string, string>): Confinement {
+export function execConfinement(sb: HostSandbox, cwd: string, env: Record<string, string>): Confinement {
   const base = workloadConfinement(sb.handle);
   const merged = { ...base.env, ...env };
   if ("PWD" in base.env && !("PWD" in env)) merged.PWD = cwd;
@@ -68,7 +68,7 @@ function launchError(status: number, stderr: Buffer): ExecResult["launchError"] 
  * Lets the guard's pending events run before an answer goes out. A canary the command opened was
  * reported by inotify when it was opened — long before the command's exit and its pid namespace's
  * teardown closed the output pipes — so one turn of the event loop is enough for the guard to have
- * set `killedBy`. (LocalSandbox.settle() would also re-read every counter, which spawns `nft`: tens
+ * set `killedBy`. (HostSandbox.settle() would also re-read every counter, which spawns `nft`: tens
  * of ms per exec. Denied-egress and limit rules are left to the guard's 250 ms poll; a kill they
  * cause is reported by the next request.)
  */
@@ -97,7 +97,7 @@ function readCgroupFile(dir: string, file: string): string | undefined {
  * fired on a sandbox that did nothing wrong. A workload that is really at its limit still gets its
  * exec after the wait, and the rule applies to it as before.
  */
-export async function waitForPidsHeadroom(sb: LocalSandbox): Promise<void> {
+export async function waitForPidsHeadroom(sb: HostSandbox): Promise<void> {
   const cg = cgroupOf(sb.handle.cgroup);
   const dir = sb.handle.cgroup.mode === "v1" ? cg.dir("pids") : cg.dir();
   const deadline = Date.now() + PIDS_WAIT_MS;
@@ -120,7 +120,7 @@ export function validateExec(req: ExecRequest): void {
   }
 }
 
-export async function runExec(sb: LocalSandbox, req: ExecRequest): Promise<ExecResult> {
+export async function runExec(sb: HostSandbox, req: ExecRequest): Promise<ExecResult> {
   validateExec(req);
   checkUser(sb, req.user);
   const cwd = sandboxPath(req.cwd, "cwd");

@@ -8,7 +8,7 @@
 // variables, no site-packages — nothing the agent can plant is imported). It reports errors as one
 // JSON line on stderr with exit status 3: {"code": "ENOENT", "message": "..."}.
 import * as crypto from "crypto";
-import type { LocalSandbox } from "../sandbox";
+import type { HostSandbox } from "../sandbox";
 import { spawnConfined } from "../confine";
 import { safeAppend } from "../record";
 import { HeadBuffer } from "./capture";
@@ -64,7 +64,7 @@ interface HelperOutcome {
   stdoutOver: boolean;
 }
 
-async function runHelper(sb: LocalSandbox, args: string[], input: Buffer | undefined, stdoutLimit: number): Promise<HelperOutcome> {
+async function runHelper(sb: HostSandbox, args: string[], input: Buffer | undefined, stdoutLimit: number): Promise<HelperOutcome> {
   await waitForPidsHeadroom(sb);
   const conf = execConfinement(sb, sandboxPath(undefined, "cwd"), {});
   const child = spawnConfined(conf, [FILE_HELPER_PYTHON, "-I", "-S", "-c", HELPER, ...args], { stdin: input ? "pipe" : "ignore" });
@@ -109,7 +109,7 @@ async function runHelper(sb: LocalSandbox, args: string[], input: Buffer | undef
 
 const sha256 = (b: Buffer) => crypto.createHash("sha256").update(b).digest("hex");
 
-export async function readFileIn(sb: LocalSandbox, file: string, limit = DEFAULT_READ_LIMIT): Promise<Buffer> {
+export async function readFileIn(sb: HostSandbox, file: string, limit = DEFAULT_READ_LIMIT): Promise<Buffer> {
   const p = sandboxPath(file, "path");
   if (!(Number.isInteger(limit) && limit >= 0)) throw new ControlError("bad-request", "limit must be a non-negative integer");
   const r = await runHelper(sb, ["read", p, String(limit)], undefined, limit);
@@ -118,7 +118,7 @@ export async function readFileIn(sb: LocalSandbox, file: string, limit = DEFAULT
   return r.stdout;
 }
 
-export async function writeFileIn(sb: LocalSandbox, file: string, data: Buffer): Promise<void> {
+export async function writeFileIn(sb: HostSandbox, file: string, data: Buffer): Promise<void> {
   const p = sandboxPath(file, "path");
   await runHelper(sb, ["write", p], data, 0);
   safeAppend(sb.record, "file-written", { path: p, bytes: data.length, sha256: sha256(data) });

@@ -1,5 +1,5 @@
 // The control server behind `airlock serve`: one long-lived process that owns the sandboxes it
-// creates — like `airlock run`, it calls LocalSandbox.create/destroy in-process, so it is the runner
+// creates — like `airlock run`, it calls HostSandbox.create/destroy in-process, so it is the runner
 // of their undo journals, runs their guards, and their workloads die with it (--die-with-parent) —
 // and serves create / exec / read-file / write-file / destroy requests (protocol.ts) concurrently.
 //
@@ -11,7 +11,7 @@
 import type { Readable, Writable } from "stream";
 import { SpecError, formatIssue } from "../../spec";
 import { identityFor } from "../../naming";
-import { checkHost, LocalSandbox } from "../sandbox";
+import { checkHost, HostSandbox } from "../sandbox";
 import { loadLocalSpec, NotLocalSpec } from "../cli-support";
 import { findTool } from "../../host/exec";
 import { runExec } from "./exec";
@@ -32,7 +32,7 @@ import {
 } from "./protocol";
 
 interface Owned {
-  sb: LocalSandbox;
+  sb: HostSandbox;
   destroying?: Promise<DestroyResult>;
 }
 
@@ -140,7 +140,7 @@ export class ControlServer {
     } catch (e) {
       hostError(e);
     }
-    const sb = await LocalSandbox.create(spec, { identity: identityFor(spec), taskDir, recordMeta: req.recordMeta });
+    const sb = await HostSandbox.create(spec, { identity: identityFor(spec), taskDir, recordMeta: req.recordMeta });
     this.owned.set(sb.id, { sb });
     sb.onKilled = (t) => {
       this.log(`${sb.id}: kill switch (${t.rule}): ${t.detail}`);
@@ -153,7 +153,7 @@ export class ControlServer {
   }
 
   /** The live sandbox of that id, or the reason there is none (killed: with the record's head). */
-  private usable(id: unknown): LocalSandbox {
+  private usable(id: unknown): HostSandbox {
     const sid = str(id, "sandbox");
     const o = this.owned.get(sid);
     if (o && !o.sb.killedBy && !o.destroying) return o.sb;
@@ -168,13 +168,13 @@ export class ControlServer {
   }
 
   /** What a kill during an operation looks like to the client: kind "killed", with the record's head. */
-  private async killedInfo(sb: LocalSandbox): Promise<KilledInfo | null> {
+  private async killedInfo(sb: HostSandbox): Promise<KilledInfo | null> {
     if (!sb.killedBy) return null;
     const r = await this.destroy(sb.id, `killed: ${sb.killedBy.rule}`).catch(() => undefined);
     return { rule: sb.killedBy.rule, detail: sb.killedBy.detail, record: sb.record.file, head: r?.head };
   }
 
-  private async killAware<T>(sb: LocalSandbox, op: () => Promise<T>): Promise<T> {
+  private async killAware<T>(sb: HostSandbox, op: () => Promise<T>): Promise<T> {
     let value: T;
     try {
       value = await op();

@@ -1,0 +1,205 @@
+// The Kubernetes guard (components/kubernetes/guard-program.ts) and its image (guard-image.ts).
+//
+// kwok fakes the kubelet, so no container of the image runs inside the test cluster. What is real
+// instead: the guard program runs here, out of the cluster, against the real API server with the
+// token of the sandbox's own guard ServiceAccount (a TokenRequest), so the Role that binds it is the
+// one that allows or refuses; the OOM kill is the kubelet's report written into the pod's status; and
+// the image is built for real and its files run under chroot (the container's root) on this host.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { execFileSync, spawnSync } from "child_process";
+import { kubeCluster, type KubeCluster } from "./helpers/kube-cluster";
+import { renderStack } from "./helpers/kube-fixtures";
+import { RUN_TAG } from "./helpers/run-scope";
+import { KubeApiError, KubeClient } from "../components/kubernetes/api";
+import { runGuard, type GuardConfig, type GuardEvent } from "../components/kubernetes/guard-program";
+import { buildGuardImage, GUARD_ENTRY, IMAGE_APP_DIR, IMAGE_NODE } from "../components/kubernetes/guard-image";
+import type { Manifest } from "../components/kubernetes/manifest";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function status(p: Promise<unknown>): Promise<number> {
+  try {
+    await p;
+    return 200;
+  } catch (e) {
+    if (e instanceof KubeApiError) return e.status;
+    throw e;
+  }
+}
+
+describe("Kubernetes guard program against a real API server", function () {
+  this.timeout(600_000);
+  let c: KubeCluster;
+  let guardClient: KubeClient;
+  let objs: Manifest[];
+  let ns: string;
+  let config: GuardConfig;
+  const pod = (name: string) => ({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: ns } });
+
+  before(async function () {
+    this.timeout(1_200_000);
+    c = await kubeCluster();
+    const r = renderStack("k8s", () => {}, { suffix: `${RUN_TAG}g` });
+    await Promise.all(r.cluster.map((o) => c.client.apply(o)));
+    objs = r.members[0].objects;
+    ns = r.members[0].ctx.ns;
+    for (const o of objs) await c.client.apply(o);
+    config = JSON.parse(objs.find((o) => o.kind === "ConfigMap" && o.metadata.name === "guard")!.data["rules.json"]);
+    // The token the kubelet would mount into the guard pod: its own ServiceAccount's.
+    const tr = await c.client.request("POST", `/api/v1/namespaces/${ns}/serviceaccounts/guard/token`, { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 600 } });
+    guardClient = new KubeClient({ server: c.client.creds.server, ca: c.client.creds.ca, token: tr.status.token });
+  });
+
+  after(async () => {
+    guardClient?.close();
+    // The pod kwok was told to leave alone is removed without waiting for a kubelet, so the namespace can go.
+    if (ns) await c.client.request("DELETE", `/api/v1/namespaces/${ns}/pods/workload`, { kind: "DeleteOptions", apiVersion: "v1", gracePeriodSeconds: 0 }).catch(() => undefined);
+    if (ns) await c.client.delete({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }, { ignoreMissing: true });
+  });
+
+  it("its token may read the workload pod and nothing wider: not delete the gate, not read Secrets, nothing in another namespace", async () => {
+    assert.strictEqual(await status(guardClient.get(pod("workload"))), 200);
+    assert.strictEqual(await status(guardClient.delete(pod("gate"))), 403, "the guard deleted the gate");
+    assert.strictEqual(await status(guardClient.list("v1", "Secret", { namespace: ns })), 403, "the guard lists Secrets (the canaries)");
+    assert.strictEqual(await status(guardClient.list("v1", "Pod", { namespace: "kube-system" })), 403, "the guard reads another namespace");
+    assert.ok(await c.client.exists(pod("gate")));
+  });
+
+  it("deletes the workload pod when the kubelet reports it OOM-killed (an oom kill rule), and only that pod", async () => {
+    assert.ok(config.rules.some((r) => r.on === "oom"), "the k8s stack's spec has the oom kill rule");
+    const events: GuardEvent[] = [];
+    const stop = new AbortController();
+    const run = runGuard({ client: guardClient, config, pollMs: 200, emit: (e) => events.push(e), signal: stop.signal });
+    try {
+      // The control: a running workload is left alone.
+      await sleep(1500);
+      assert.ok(await c.client.exists(pod("workload")), "the guard killed a healthy workload");
+      assert.ok(!events.some((e) => e.type === "kill"), JSON.stringify(events));
+      const armed = events.find((e) => e.type === "guard-armed")!;
+      assert.deepStrictEqual((armed.notEnforcedHere as string[]).sort(), config.rules.map((r) => r.on).filter((r) => r !== "oom").sort(), "the rules the API cannot show are named, not dropped");
+
+      // What the kubelet reports after an OOM kill (kwok leaves a pod marked custom alone).
+      await c.client.request("PATCH", `/api/v1/namespaces/${ns}/pods/workload`, { metadata: { annotations: { "kwok.x-k8s.io/status": "custom" } } }, "application/merge-patch+json");
+      const live = await c.client.get(pod("workload"));
+      const at = new Date().toISOString();
+      const containerStatuses = live.spec.containers.map((k: any) => ({
+        name: k.name,
+        image: k.image,
+        imageID: "",
+        ready: false,
+        restartCount: 0,
+        state: { terminated: { exitCode: 137, reason: "OOMKilled", startedAt: at, finishedAt: at } },
+      }));
+      await c.client.request("PATCH", `/api/v1/namespaces/${ns}/pods/workload/status`, { status: { phase: "Failed", containerStatuses } }, "application/merge-patch+json");
+
+      const trip = await Promise.race([run, sleep(60_000).then(() => "timeout" as const)]);
+      assert.notStrictEqual(trip, "timeout", `the guard did not act: ${JSON.stringify(events)}`);
+      assert.strictEqual((trip as any)?.rule, "oom");
+      assert.ok(events.some((e) => e.type === "limit-hit" && e.limit === "memory"), JSON.stringify(events));
+      assert.ok(events.some((e) => e.type === "workload-deleted"), JSON.stringify(events));
+      // Deleted by the API server: gone, or terminating until the kubelet confirms (kwok leaves a pod
+      // whose status is marked custom to us, so it may stay terminating).
+      const after = await c.client.get(pod("workload")).catch((e) => (e instanceof KubeApiError && e.status === 404 ? undefined : Promise.reject(e)));
+      assert.ok(!after || after.metadata.deletionTimestamp, "the workload pod was not deleted");
+      assert.ok(await c.client.exists(pod("gate")), "the guard removed more than the workload");
+    } finally {
+      stop.abort();
+      await run.catch(() => undefined);
+    }
+  });
+
+  it("deletes the workload when the sandbox's expiry passes (its own clock, beside activeDeadlineSeconds)", async () => {
+    // A fresh workload pod (the previous test's was deleted; the one kwok was told to leave alone is removed now).
+    await c.client.request("DELETE", `/api/v1/namespaces/${ns}/pods/workload`, { kind: "DeleteOptions", apiVersion: "v1", gracePeriodSeconds: 0 }).catch(() => undefined);
+    const end = Date.now() + 60_000;
+    while ((await c.client.exists(pod("workload"))) && Date.now() < end) await sleep(250);
+    await c.client.apply(objs.find((o) => o.kind === "Pod" && o.metadata.name === "workload")!);
+    assert.ok(config.expiresAt, "rules.json carries the sandbox's expiry");
+    const expiry = Date.parse(config.expiresAt!);
+    let clock = expiry - 60_000;
+    const events: GuardEvent[] = [];
+    const stop = new AbortController();
+    const run = runGuard({ client: guardClient, config, pollMs: 200, emit: (e) => events.push(e), signal: stop.signal, now: () => new Date(clock) });
+    try {
+      await sleep(1000);
+      assert.ok(await c.client.exists(pod("workload")), "killed before the expiry");
+      clock = expiry + 1000;
+      const trip = await Promise.race([run, sleep(30_000).then(() => "timeout" as const)]);
+      assert.strictEqual((trip as any)?.rule, "ttl", JSON.stringify(events));
+      const after = await c.client.get(pod("workload")).catch((e) => (e instanceof KubeApiError && e.status === 404 ? undefined : Promise.reject(e)));
+      assert.ok(!after || after.metadata.deletionTimestamp, "the workload pod was not deleted");
+    } finally {
+      stop.abort();
+      await run.catch(() => undefined);
+    }
+  });
+});
+
+describe("Kubernetes guard image (OCI layout, built without Docker)", function () {
+  this.timeout(300_000);
+  let dir: string;
+  let img: ReturnType<typeof buildGuardImage>;
+  let rootfs: string;
+
+  before(function () {
+    this.timeout(300_000);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-guard-image-test-"));
+    rootfs = path.join(dir, "rootfs");
+    execFileSync(process.execPath, [path.join(__dirname, "..", "bin", "build-dist.js")], { stdio: "ignore" });
+    img = buildGuardImage(path.join(dir, "guard.tar"), { keepRootfs: rootfs });
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("is a valid OCI layout: every descriptor's digest and size are its blob's, the layer's diff_id its uncompressed tar's", () => {
+    const layout = path.join(dir, "layout");
+    fs.mkdirSync(layout);
+    execFileSync("tar", ["-xf", img.archive, "-C", layout]);
+    const sha = (f: string) => "sha256:" + require("crypto").createHash("sha256").update(fs.readFileSync(f)).digest("hex");
+    const blob = (d: string) => path.join(layout, "blobs", "sha256", d.replace(/^sha256:/, ""));
+    assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(layout, "oci-layout"), "utf8")), { imageLayoutVersion: "1.0.0" });
+    const index = JSON.parse(fs.readFileSync(path.join(layout, "index.json"), "utf8"));
+    const m = index.manifests[0];
+    assert.strictEqual(m.digest, img.digest);
+    assert.strictEqual(sha(blob(m.digest)), m.digest);
+    assert.strictEqual(fs.statSync(blob(m.digest)).size, m.size);
+    const manifest = JSON.parse(fs.readFileSync(blob(m.digest), "utf8"));
+    assert.strictEqual(manifest.mediaType, "application/vnd.oci.image.manifest.v1+json");
+    for (const d of [manifest.config, ...manifest.layers]) {
+      assert.strictEqual(sha(blob(d.digest)), d.digest, d.mediaType);
+      assert.strictEqual(fs.statSync(blob(d.digest)).size, d.size, d.mediaType);
+    }
+    const config = JSON.parse(fs.readFileSync(blob(manifest.config.digest), "utf8"));
+    const unzipped = path.join(dir, "layer.tar");
+    fs.writeFileSync(unzipped, require("zlib").gunzipSync(fs.readFileSync(blob(manifest.layers[0].digest))));
+    assert.deepStrictEqual(config.rootfs.diff_ids, [sha(unzipped)]);
+    assert.ok(!/^0?:|^root/.test(config.config.User), `the image runs as ${config.config.User}`);
+  });
+
+  it("is reproducible: the same inputs give the same digest", () => {
+    const again = buildGuardImage(path.join(dir, "again.tar"));
+    assert.strictEqual(again.digest, img.digest);
+  });
+
+  it("runs on its own files alone (chroot into the image's root): the guard program starts, refuses a call without --kubernetes, reads its rules", function () {
+    if (process.getuid?.() !== 0) {
+      console.log("SKIP guard image chroot: chroot needs root");
+      this.skip();
+    }
+    const entry = path.join(IMAGE_APP_DIR, "dist", GUARD_ENTRY.replace(/\.ts$/, ".js"));
+    // The host's chroot, found on the host's PATH; inside, the image's environment only.
+    const chroot = execFileSync("sh", ["-c", "command -v chroot"], { encoding: "utf8" }).trim();
+    const env = { PATH: "/usr/local/bin" };
+    const bare = spawnSync(chroot, [rootfs, IMAGE_NODE, entry, "guard"], { encoding: "utf8", env });
+    assert.strictEqual(bare.status, 2, bare.stderr);
+    assert.match(bare.stderr, /guard --kubernetes --rules/);
+    // With rules but outside a pod: it gets as far as looking for the pod's API credentials.
+    fs.mkdirSync(path.join(rootfs, "etc", "airlock"), { recursive: true });
+    fs.writeFileSync(path.join(rootfs, "etc", "airlock", "rules.json"), JSON.stringify({ sandbox: "s", namespace: "n", workloadPod: "workload", rules: [{ on: "oom" }] }));
+    const run = spawnSync(chroot, [rootfs, IMAGE_NODE, entry, "guard", "--kubernetes", "--rules", "/etc/airlock/rules.json"], { encoding: "utf8", env });
+    assert.strictEqual(run.status, 1, run.stderr);
+    assert.match(run.stderr, /KUBERNETES_SERVICE_HOST is not set/);
+  });
+});

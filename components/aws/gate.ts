@@ -9,7 +9,7 @@ import type { Firewall } from "./firewall";
 import type { InstanceIdentity } from "./identity";
 import { hardenedInstance } from "./instance";
 import { renderGateUserData, TOXIPROXY_ADMIN_PORT } from "./userdata";
-import { ARTIFACT_FILES } from "./artifacts";
+import { ARTIFACT_FILES } from "../cloud/artifacts";
 import { GATE_INSTANCE_TYPE } from "./plan";
 
 export interface GateArgs {

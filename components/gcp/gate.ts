@@ -9,7 +9,7 @@ import { GATE_NETWORK_TAG } from "./network";
 import type { InstanceIdentity } from "./identity";
 import { DEFAULT_IMAGE, hardenedInstance } from "./instance";
 import { renderGateBoot, TOXIPROXY_ADMIN_PORT } from "./boot";
-import { ARTIFACT_FILES } from "./artifacts";
+import { ARTIFACT_FILES } from "../cloud/artifacts";
 
 export const GATE_MACHINE_TYPE = "e2-small";
 /** Storage read/write only: the gate reads artifacts and appends its journal, nothing else. */

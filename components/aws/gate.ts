@@ -10,10 +10,11 @@ import type { InstanceIdentity } from "./identity";
 import { hardenedInstance } from "./instance";
 import { renderGateUserData, TOXIPROXY_ADMIN_PORT } from "./userdata";
 import { ARTIFACT_FILES } from "../cloud/artifacts";
-import { toxiproxyProxies, type VmGateArgs } from "../cloud/gate";
+import { toxiproxyProxies } from "../cloud/gate";
+import type { VmInstanceArgs } from "../cloud/vm-args";
 import { GATE_INSTANCE_TYPE } from "./plan";
 
-export interface GateArgs extends VmGateArgs<Network, InstanceIdentity> {
+export interface GateArgs extends VmInstanceArgs<Network, InstanceIdentity> {
   fw: Firewall;
 }
 

@@ -10,13 +10,14 @@ import type { InstanceIdentity } from "./identity";
 import { DEFAULT_IMAGE, hardenedInstance } from "./instance";
 import { renderGateBoot, TOXIPROXY_ADMIN_PORT } from "./boot";
 import { ARTIFACT_FILES } from "../cloud/artifacts";
-import { toxiproxyProxies, type VmGateArgs } from "../cloud/gate";
+import { toxiproxyProxies } from "../cloud/gate";
+import type { VmInstanceArgs } from "../cloud/vm-args";
 
 export const GATE_MACHINE_TYPE = "e2-small";
 /** Storage read/write only: the gate reads artifacts and appends its journal, nothing else. */
 export const GATE_SCOPES = ["https://www.googleapis.com/auth/devstorage.read_write"];
 
-export type GateArgs = VmGateArgs<Network, InstanceIdentity>;
+export type GateArgs = VmInstanceArgs<Network, InstanceIdentity>;
 
 export function buildGate(ctx: GcpContext, a: GateArgs): gcp.compute.Instance {
   const startupScript = pulumi.all([a.artifactsBucket, a.logBucket]).apply(([artifactsBucket, logBucket]) =>

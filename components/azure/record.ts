@@ -132,14 +132,26 @@ export function sealRecordStore(ctx: AzureContext, store: RecordStore): void {
   armWorkflow(ctx, "sealer", { group: store.group.name, identity, definition: def, dependsOn: [assignment, ...store.policies] });
 }
 
-/** VNet flow logs (all traffic) into the record (clouds.md §6/§11: NSG flow logs are no longer accepted). */
+/** Where Azure keeps the region's Network Watcher, and so every flow log of it. */
+export const FLOW_LOG_GROUP = "NetworkWatcherRG";
+
+/**
+ * VNet flow logs (all traffic) into the record (clouds.md §6/§11: NSG flow logs are no longer accepted).
+ *
+ * Placement: a flow log is a child of the region's Network Watcher, which Azure creates once per
+ * region per subscription as NetworkWatcher_<region> in NetworkWatcherRG — referenced, never created
+ * (a second fails: NetworkWatcherCountLimitReached), and not the sandbox's to own or delete. So the
+ * flow log cannot sit in the sandbox's group; it is the sandbox's in every other way: named from the
+ * sandbox id (quietName), carrying the sandbox's three tags (the label transformation: the sweeper
+ * finds it), not retained (`pulumi destroy` deletes it), and deleted by the reaper at the expiry
+ * before the sandbox group (ttl.ts: one delete, granted on this flow log only), so it does not
+ * outlive the sandbox when nobody runs Pulumi again. What it wrote stays in the record.
+ */
 export function recordFlowLogs(ctx: AzureContext, store: RecordStore, vnet: network.VirtualNetwork): network.FlowLog {
-  // One Network Watcher per region per subscription, created by Azure as NetworkWatcher_<region> in
-  // NetworkWatcherRG; referenced, never created (a second fails: NetworkWatcherCountLimitReached).
   return new network.FlowLog(
     ctx.name("flow-log"),
     {
-      resourceGroupName: "NetworkWatcherRG",
+      resourceGroupName: FLOW_LOG_GROUP,
       networkWatcherName: `NetworkWatcher_${ctx.location}`,
       flowLogName: ctx.quietName("flows"),
       targetResourceId: vnet.id,

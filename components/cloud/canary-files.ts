@@ -11,6 +11,6 @@ export function canaryPaths(canaries: { files: readonly string[]; credential: bo
 }
 
 /** path -> content for every canary path, secret because the credential is in it. */
-export function canaryHomeFiles<C>(paths: readonly string[], credential: pulumi.Output<C>, content: (path: string, credential: C) => string): pulumi.Output<Record<string, string>> {
+export function canaryHomeFiles<C>(paths: readonly string[], credential: pulumi.Output<C>, content: (path: string, credential: pulumi.Unwrap<C>) => string): pulumi.Output<Record<string, string>> {
   return pulumi.secret(credential).apply((c) => Object.fromEntries(paths.map((p) => [p, content(p, c)])));
 }

@@ -17,7 +17,7 @@ export const azureEquivalence: Equivalence = {
     tee: "`sev-snp`: Confidential VM on DCasv5/DCadsv5/ECasv5/ECadsv5; `tdx`: DCesv5/DCedsv5/ECesv5/ECedsv5 in eastus2, centralus, westeurope; securityType ConfidentialVM, secure boot + vTPM, OS disk DiskWithVMGuestState, a `-cvm` image (`rules.ts`, `instance.ts`)",
     gate: "Toxiproxy VM, one listener per allowed upstream, admin API on loopback; Azure services (record storage, the sandbox's own Azure OpenAI account with key auth off) through private endpoints with their private DNS zones (`gate.ts`, `endpoints.ts`)",
     record:
-      "storage account in a record resource group kept on destroy: public network access off, shared-key access off, TLS 1.2, network rules Deny, blob versioning; container immutability policies for the spec's days, locked by the sealer Logic App; reached through a private endpoint; VNet flow logs into it (`record.ts`)",
+      "storage account in a record resource group kept on destroy: public network access off, shared-key access off, TLS 1.2, network rules Deny, blob versioning; container immutability policies for the spec's days on the record, flow-log, canary and artifact containers (the last two version-level, so a re-deploy adds a version and keeps the old), locked by the sealer Logic App; reached through a private endpoint; VNet flow logs into it (`record.ts`)",
     canaries:
       "bait files in the workload's home, the same as blobs in a `canaries` container with read logging to Log Analytics, and a storage connection string with a key that grants nothing (shared-key access is off) in ~/.azure/storage.env (`canaries.ts`)",
     killSwitch:

@@ -123,6 +123,17 @@ async function main() {
   results.single.phasesMs = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, median(v)]));
   results.single.ratio = { create: results.single.airlock.createMs / results.single.bare.createMs, destroy: results.single.airlock.destroyMs / results.single.bare.destroyMs };
 
+  const f = (n: number) => n.toFixed(1);
+  const rows = [
+    ["", "airlock (HostSandbox)", "bare primitives", "ratio"],
+    ["create (median, ms)", f(results.single.airlock.createMs), f(results.single.bare.createMs), `${results.single.ratio.create.toFixed(2)}x`],
+    ["destroy (median, ms)", f(results.single.airlock.destroyMs), f(results.single.bare.destroyMs), `${results.single.ratio.destroy.toFixed(2)}x`],
+  ];
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  process.stdout.write(rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join("  ")).join("\n") + "\n\n");
+  const pw = Math.max(...Object.keys(results.single.phasesMs).map((k) => k.length));
+  process.stdout.write("where the time goes (median ms per phase):\n" + Object.entries(results.single.phasesMs).map(([k, v]) => `  ${k.padEnd(pw)}  ${f(v as number)}`).join("\n") + "\n\n");
+
   // The floor at the same concurrency: CONCURRENT bare sets at once (tags c000.., 4 hex: veth names stay 15 characters).
   const tags = Array.from({ length: CONCURRENT }, (_, i) => `c${i.toString(16).padStart(3, "0")}`);
   const tb = process.hrtime.bigint();
@@ -176,16 +187,6 @@ async function main() {
     sweep: { orphansRemoved: report.orphansRemoved.length, ownerlessLeftovers: report.leftovers.length, hostObjectsOfTheseSandboxesAfter: leftovers },
   };
 
-  const f = (n: number) => n.toFixed(1);
-  const rows = [
-    ["", "airlock (HostSandbox)", "bare primitives", "ratio"],
-    ["create (median, ms)", f(results.single.airlock.createMs), f(results.single.bare.createMs), `${results.single.ratio.create.toFixed(2)}x`],
-    ["destroy (median, ms)", f(results.single.airlock.destroyMs), f(results.single.bare.destroyMs), `${results.single.ratio.destroy.toFixed(2)}x`],
-  ];
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  process.stdout.write(rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join("  ")).join("\n") + "\n\n");
-  const pw = Math.max(...Object.keys(results.single.phasesMs).map((k) => k.length));
-  process.stdout.write("where the time goes (median ms per phase):\n" + Object.entries(results.single.phasesMs).map(([k, v]) => `  ${k.padEnd(pw)}  ${f(v as number)}`).join("\n") + "\n\n");
   const c = results.concurrent;
   process.stdout.write(
     [

@@ -147,7 +147,7 @@ describe("AWS deploy-time defects (issue 8), zone choice", () => {
 describe("AWS deploy-time defects (issue 8), 3. the expiry is fixed at creation", () => {
   // The engine calls check(olds = the stored inputs, news = this run's): keepExpiry is that call.
   it("a second `up` at a later 'now' with the same TTL keeps the stored expiry; a changed TTL extends and is recorded", async () => {
-    const { keepExpiry } = await import("../components/aws/expiry");
+    const { keepExpiry } = await import("../components/expiry");
     const first = keepExpiry(undefined, { ttlMs: 3_600_000, proposed: "2030-01-01T01:00:00.000Z" });
     const second = keepExpiry(first, { ttlMs: 3_600_000, proposed: "2030-01-01T05:00:00.000Z" });
     assert.strictEqual(second.expiresAt, "2030-01-01T01:00:00.000Z");

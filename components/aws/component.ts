@@ -30,25 +30,24 @@ import { buildTargets } from "./targets";
 import { placeCanaries } from "./canaries";
 import { wireAlarms } from "./killswitch";
 import { scheduleTermination } from "./ttl";
-import { SandboxExpiry } from "./expiry";
+import { KeptExpiry } from "../expiry";
 import { resolveImages } from "./images";
 
 export const AWS_SANDBOX_TYPE = "airlock:aws:Sandbox";
 
 /** Checks the spec first: a spec this backend cannot build throws before anything is registered. */
-function checkedOptions(args: SandboxComponentArgs, expiry: { output?: pulumi.Output<string> }, opts: pulumi.ComponentResourceOptions = {}): pulumi.ComponentResourceOptions {
+function checkedOptions(args: SandboxComponentArgs, expiry: KeptExpiry, opts: pulumi.ComponentResourceOptions = {}): pulumi.ComponentResourceOptions {
   assertAwsBuildable(args.spec, new pulumi.Config("aws").get("region"));
-  const expiresAt = () => expiry.output ?? args.identity.expiresAt.toISOString();
-  return { ...opts, transformations: [labelTransformation(args.identity, args.spec.tags, expiresAt), ...(opts.transformations ?? [])] };
+  return { ...opts, transformations: [labelTransformation(expiry.labels(args.identity, "tags", args.spec.tags)), ...(opts.transformations ?? [])] };
 }
 
 export class AwsSandbox extends SandboxComponentBase {
   constructor(name: string, args: SandboxComponentArgs, opts?: pulumi.ComponentResourceOptions) {
-    const expiry: { output?: pulumi.Output<string> } = {};
+    const expiry = new KeptExpiry();
     super(AWS_SANDBOX_TYPE, name, {}, checkedOptions(args, expiry, opts));
     const { spec, identity } = args;
-    // Fixed at creation, kept in the stack's state (expiry.ts); every label and the TTL schedule read it.
-    expiry.output = new SandboxExpiry(`${name}-expiry`, { ttlMs: spec.ttlMs, proposed: identity.expiresAt }, { parent: this }).expiresAt;
+    // Fixed at creation, kept in the stack's state (components/expiry.ts); every label and the TTL schedule read it.
+    const expiresAt = expiry.keep(name, { ttlMs: spec.ttlMs, identity }, this);
     const region = spec.region!;
     // Images are looked up through a provider of their own, and the sandbox's provider is configured
     // only once every image resolved and passed its checks (images.ts): an image that cannot boot
@@ -78,14 +77,14 @@ export class AwsSandbox extends SandboxComponentBase {
 
     const targets = buildTargets(ctx, { net, fw, logBucket });
     const gate = buildGate(ctx, { net, fw, identity: gateId, artifactsBucket, logBucket, dependsOn: [...artifacts.objects, endpoints.s3, ...Object.values(endpoints.interfaces)] });
-    const workload = buildWorkload(ctx, { net, fw, identity: workloadId, logBucket, artifactsBucket, homeFiles: canaries.homeFiles, expiresAt: expiry.output, dependsOn: [gate, endpoints.s3, recordPolicy, ...artifacts.objects] });
+    const workload = buildWorkload(ctx, { net, fw, identity: workloadId, logBucket, artifactsBucket, homeFiles: canaries.homeFiles, expiresAt, dependsOn: [gate, endpoints.s3, recordPolicy, ...artifacts.objects] });
 
     wireAlarms(ctx, { canaries, artifactsBucket: artifacts.bucket, logBucket: record.bucket, recordPolicy, workload, workloadRoleArn: workloadId.role.arn, s3EndpointId: endpoints.s3.id });
-    scheduleTermination(ctx, [workload, gate, ...targets], expiry.output);
+    scheduleTermination(ctx, [workload, gate, ...targets], expiresAt);
 
     this.publishOutputs({
       sandboxId: pulumi.output(identity.id),
-      expiresAt: expiry.output,
+      expiresAt,
       recordLocation: pulumi.interpolate`s3://${logBucket}/`,
       gateEndpoints: pulumi.output(Object.fromEntries(ctx.plan.listeners.map((l) => [l.name, `${ctx.plan.gateIp}:${l.listenPort}`]))),
     });

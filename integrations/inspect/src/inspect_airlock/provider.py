@@ -14,6 +14,7 @@ import base64
 import errno
 import logging
 import os
+import shlex
 import subprocess
 from pathlib import Path
 from typing import Any, Literal, Union, overload
@@ -436,9 +437,19 @@ class AirlockSandboxEnvironment(SandboxEnvironment):
 
     @override
     async def connection(self, *, user: str | None = None) -> SandboxConnection:
-        # The local backend passes no terminal into a sandbox: a tty inside could push input into the
-        # host's shell (TIOCSTI), and that is the host of an air-gapped evaluation.
-        raise NotImplementedError(
-            f"Airlock's local sandboxes take no interactive terminal; run commands in this one with: "
-            f"airlock sandbox exec {self.sandbox_id} -- <command> (as root, with AIRLOCK_STATE_DIR={os.environ.get('AIRLOCK_STATE_DIR', '/var/lib/airlock')})"
-        )
+        """A shell in this sandbox: ``airlock sandbox exec --interactive <id>`` (as root, with this
+        evaluation's state directory). The shell runs with exactly an exec's confinement, on a pty of
+        the sandbox's own devpts; the caller's terminal is relayed, never passed in."""
+        if user is not None and user not in (self.user.get("name"), str(self.user.get("uid"))):
+            raise SandboxUserUnsupportedError(f"sandbox {self.sandbox_id} has only its workload user '{self.user.get('name')}' (uid {self.user.get('uid')}); '{user}' does not exist there")
+        if self.destroyed is not None or self._killed is not None or not self._server.alive:
+            why = f"killed ({self._killed.rule})" if self._killed is not None else "destroyed"
+            raise ConnectionError(f"sandbox {self.sandbox_id} is not running ({why})")
+        command = [*self._server.command, "sandbox", "exec", "--interactive", self.sandbox_id, "--", "/bin/bash", "-i"]
+        state_dir = os.environ.get("AIRLOCK_STATE_DIR")
+        prefix = f"AIRLOCK_STATE_DIR={shlex.quote(state_dir)} " if state_dir else ""
+        if os.geteuid() == 0 and "SUDO_USER" not in os.environ:
+            text = prefix + shlex.join(command)
+        else:  # what to paste into a user's terminal: the command needs root, as Airlock does
+            text = "sudo " + (f"env {prefix}" if prefix else "") + shlex.join(command)
+        return SandboxConnection(type="airlock", command=text, container=self.sandbox_id)

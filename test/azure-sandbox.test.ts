@@ -114,10 +114,10 @@ describe("AzureSandbox (mocks)", function () {
       ["Disabled", false, false, "TLS1_2", "Deny"],
     );
     const worms = g.ofType(T.worm);
-    assert.deepStrictEqual(worms.map((w) => [w.inputs.containerName, w.inputs.immutabilityPeriodSinceCreationInDays]).sort(), [["insights-logs-flowlogflowevent", 90], ["record", 90]]);
+    assert.deepStrictEqual(worms.map((w) => [w.inputs.containerName, w.inputs.immutabilityPeriodSinceCreationInDays]).sort(), [["artifacts", 90], ["canaries", 90], ["insights-logs-flowlogflowevent", 90], ["record", 90]]);
     const sealer = byName(g, T.workflow, "sealer");
     const posts = JSON.stringify(sealer.inputs.definition).match(/immutabilityPolicies\/default\/lock/g) ?? [];
-    assert.strictEqual(posts.length, 2);
+    assert.strictEqual(posts.length, 4);
     const flow = g.ofType(T.flowLog)[0];
     assert.strictEqual(flow.inputs.targetResourceId, g.ofType("azure-native:network:VirtualNetwork")[0].id);
     assert.strictEqual(flow.inputs.storageId, acct.id);

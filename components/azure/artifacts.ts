@@ -29,7 +29,8 @@ export function uploadArtifacts(ctx: AzureContext, store: RecordStore): storage.
       new storage.Blob(
         ctx.name(`artifact-${part}`),
         { resourceGroupName: store.group.name, accountName: store.account.name, containerName: store.containers.artifacts.name, blobName: a.blob, type: "Block", source: new pulumi.asset.FileAsset(path.join(dir, a.file)) },
-        ctx.opts(),
+        // The container is WORM (record.ts): a protected blob cannot be deleted; it stays with the record.
+        ctx.opts({ retainOnDelete: true }),
       ),
   );
 }

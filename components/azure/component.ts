@@ -89,9 +89,9 @@ export class AzureSandbox extends SandboxComponentBase {
 
     const workspace = logWorkspace(ctx, store);
     wireKillSwitch(ctx, { group: group.name, store, canaries, workload, workspace });
-    scheduleExpiry(ctx, { store, group, machines: [workload, gate, ...targets] });
+    const flowLog = recordFlowLogs(ctx, store, net.vnet);
+    scheduleExpiry(ctx, { store, group, machines: [workload, gate, ...targets], flowLog });
     sealRecordStore(ctx, store);
-    recordFlowLogs(ctx, store, net.vnet);
 
     this.publishOutputs({
       sandboxId: pulumi.output(identity.id),

@@ -10,10 +10,10 @@ const config = new pulumi.Config("airlock");
 const spec = parseSpec(config.requireObject("sandbox"), `stack '${pulumi.getStack()}' config ${CONFIG_KEY}`);
 
 // The id is stable per stack (so re-running `pulumi up` updates rather than replaces), and unique across
-// stacks and projects. `identity.expiresAt` counts from this deployment; local (the dynamic provider's
-// check()) and AWS (components/aws/expiry.ts) keep the first expiry in the stack's state, so a second `up`
-// does not extend them (on AWS only a changed spec TTL does, recorded); GCP, Azure and Kubernetes still
-// take this deployment's value, so re-running `up` there extends the sandbox.
+// stacks and projects. `identity.expiresAt` counts from this deployment and is only a proposal: every
+// backend keeps the first expiry in the stack's state — local through its dynamic provider's check(),
+// AWS, GCP, Azure and Kubernetes through the shared components/expiry.ts — so a second `up` neither
+// extends the sandbox nor relabels its resources; only a changed spec TTL does (recorded as an extension).
 const identity = identityFor(spec, { uniqueSuffix: shortHash(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`) });
 
 if (spec.waived.length > 0) {

@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TOXIPROXY_VERSION=v2.12.0
-DEBIAN_PACKAGES=(nftables bubblewrap iproute2 procps util-linux mount inotify-tools python3 ca-certificates)
+# (gcc, libc6-dev, linux-libc-dev: the socket-refusal launcher, components/local/notify/, is built here.)
+DEBIAN_PACKAGES=(nftables bubblewrap iproute2 procps util-linux mount inotify-tools python3 ca-certificates gcc libc6-dev linux-libc-dev)
 
 say() { printf '\n=== %s\n' "$*"; }
 die() { printf 'setup-host: %s\n' "$*" >&2; exit 1; }
@@ -38,5 +39,8 @@ npm ci --no-audit --no-fund
 
 say "compiled CLI (dist/, transpile-only; a few seconds)"
 node bin/build-dist.js
+
+say "socket-refusal launcher (components/local/notify/, cached under /var/cache/airlock)"
+node bin/run-ts.js components/local/notify/launcher.ts
 
 say "ready: run 'npx airlock run examples/quickstart.yaml' (as root)"

@@ -28,7 +28,7 @@ import type { Experiment, Probe } from "./experiment/schema";
 import { validateExperiment } from "./experiment/validate";
 import type { FaultContext } from "./faults/types";
 import { clock } from "./measure/clock";
-import { Periodic, sleep } from "./measure/loop";
+import { Periodic, sleep, sleepUntil } from "./measure/loop";
 import { CgroupSampler, MeasuredRequest, NetworkSampler } from "./measure/sampler";
 import { ProbeResult, runProbe } from "./probes";
 import { computeEffects, AbortReason, ChaosReport, REPORT_SCHEMA, RunStatus, summarizeReport, WindowRun } from "./report/report";
@@ -195,12 +195,12 @@ async function runJournaled(target: ChaosTarget, experimentFile: string, exp: Ex
     report.steadyState.before = before.ok;
     if (before.ok === false) abortWith("steady-state", `the steady state does not hold before any fault: ${before.failed}`);
     else progress(`${at()} baseline: measuring for ${formatDurationMs(exp.baseline)}${before.ok ? "; steady state holds" : ""}`);
-    await sleep(runStart + exp.baseline - clock(), abort.signal);
+    await sleepUntil(runStart + exp.baseline, abort.signal);
 
     // 5. Timeline.
     if (!abort.signal.aborted) for (const p of exp.steadyState.probes.filter((p) => p.phases.includes("during"))) probesDuring.push(probeLoop(p, target, runStart, onProbe).start());
     for (const ev of timelineEvents(plan.windows)) {
-      await sleep(runStart + exp.baseline + ev.atMs - clock(), abort.signal);
+      await sleepUntil(runStart + exp.baseline + ev.atMs, abort.signal); // never before the tick
       if (abort.signal.aborted) break;
       await executor.execute(ev);
     }

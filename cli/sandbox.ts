@@ -19,6 +19,7 @@ const hostExec = () => require("../components/host/exec") as typeof import("../c
 const USAGE = [
   "airlock sandbox create <spec.yaml> [--no-workload] [--json]   create a detached local sandbox, print its id",
   "airlock sandbox exec <id> -- <command...>                     run a command inside it (same confinement); exit with its status",
+  "airlock sandbox exec --interactive <id> [-- <command...>]      a shell (or the command) on a pty of the sandbox's own; default /bin/bash -i",
   "airlock sandbox list [--json]                                  list local sandboxes",
   "airlock sandbox destroy <id> [--json]                          destroy one",
 ].join("\n       ");
@@ -41,24 +42,45 @@ async function create(args: string[]): Promise<number> {
   return 0;
 }
 
+const interactiveMode = () => require("../components/local/control/interactive") as typeof import("../components/local/control/interactive");
+const EXEC_USAGE = "usage: airlock sandbox exec [--interactive|-i] <id> -- <command...>";
+
 async function exec(args: string[]): Promise<number> {
   const dash = args.indexOf("--");
   const before = dash >= 0 ? args.slice(0, dash) : args;
-  const cmd = dash >= 0 ? args.slice(dash + 1) : [];
-  const ids = before.filter((a) => !a.startsWith("--"));
-  if (ids.length !== 1 || cmd.length === 0) throw new CliError("expected a sandbox id, then -- and a command", "usage: airlock sandbox exec <id> -- <command...>", 2);
+  let cmd = dash >= 0 ? args.slice(dash + 1) : [];
+  const flags = before.filter((a) => a.startsWith("-"));
+  const ids = before.filter((a) => !a.startsWith("-"));
+  const unknown = flags.filter((f) => f !== "--interactive" && f !== "-i");
+  if (unknown.length) throw new CliError(`unknown option ${unknown[0]} of sandbox exec`, EXEC_USAGE, 2);
+  const interactive = flags.length > 0;
+  if (interactive && cmd.length === 0) cmd = ["/bin/bash", "-i"];
+  if (ids.length !== 1 || cmd.length === 0) throw new CliError("expected a sandbox id, then -- and a command", EXEC_USAGE, 2);
   hostExec().requireRoot("airlock sandbox exec");
-  // A terminal is not passed in (a tty in the sandbox could push input back to the host's shell);
-  // piped input is copied in.
-  const io = { stdin: process.stdin.isTTY ? undefined : process.stdin, stdout: process.stdout, stderr: process.stderr };
-  // A sandbox the running supervisor owns: the supervisor starts the command (it has the record
-  // open and its lock helper warm), so this process only talks to a socket. Any other sandbox (one
-  // owned by `airlock run` or `airlock serve`): started from here, with the same confinement.
-  const client = supervisorClient();
-  const h = handles().loadHandle(ids[0]);
-  if (h && client.supervisorOwns(h.supervisor)) return (await client.supervisedExec(ids[0], cmd, io)).status;
-  const status = await sandboxExec().execInSandbox(ids[0], cmd, io);
-  return status.status;
+  // A terminal is never passed in (a process holding a tty can push input back into it: the host's
+  // shell). Piped input is copied in; --interactive gives the command a pty of the sandbox's own and
+  // relays the caller's terminal, in raw mode, over the same pipes (control/interactive.ts).
+  let restore = () => undefined as void;
+  let io: { stdin?: NodeJS.ReadStream; stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream } = { stdin: process.stdin.isTTY ? undefined : process.stdin, stdout: process.stdout, stderr: process.stderr };
+  if (interactive) {
+    const pty = interactiveMode();
+    cmd = pty.interactiveCommand(cmd, process.stdout.isTTY ? { rows: process.stdout.rows, cols: process.stdout.columns } : undefined);
+    io = { ...io, stdin: process.stdin };
+    restore = pty.rawTerminal(process.stdin);
+  }
+  try {
+    // A sandbox the running supervisor owns: the supervisor starts the command (it has the record
+    // open and its lock helper warm), so this process only talks to a socket. Any other sandbox (one
+    // owned by `airlock run` or `airlock serve`): started from here, with the same confinement.
+    const client = supervisorClient();
+    const h = handles().loadHandle(ids[0]);
+    if (h && client.supervisorOwns(h.supervisor)) return (await client.supervisedExec(ids[0], cmd, io)).status;
+    const status = await sandboxExec().execInSandbox(ids[0], cmd, io);
+    return status.status;
+  } finally {
+    restore();
+    if (interactive) process.stdin.pause(); // the session is over: a terminal on stdin must not keep this process alive
+  }
 }
 
 function formatList(list: SandboxStatus[]): string {

@@ -29,7 +29,7 @@ export interface BackendDescriptor {
   /** Spec rules: TEE kinds offered, sizes, regions, whole-spec rules (components/<backend>/rules.ts). */
   rules: BackendRules;
   /**
-   * The invariant facts (components/<backend>/facts.ts): how I1–I8 read this platform's resource
+   * The invariant facts (components/<backend>/facts.ts): how I1–I9 read this platform's resource
    * graph. Absent while the backend has no graph to check (a backend whose component is not built
    * yet, or `local`, whose guarantees are checked against the running host, not a Pulumi graph).
    */
@@ -68,6 +68,8 @@ export const MUTATION_KINDS = {
   "workload-in-gate-group": "the workload also in the gate's firewall group (security group, service account / network tag, NSG, pod selector)",
   "workload-in-gate-subnet": "the workload placed in the gate's subnet",
   "workload-on-gate-routing": "the workload's subnet on the gate's route table",
+  "guard-missing-rule": "the workload's guard missing a kill rule (pids-limit)",
+  "guard-not-installed": "the workload's guard not installed",
 } as const;
 export type MutationKind = keyof typeof MUTATION_KINDS;
 
@@ -83,7 +85,7 @@ export const PLATFORM_MUTATION_KINDS = {
   "shared-kernel": "the workload under runc without unsafe.sharedKernel",
   "cross-namespace-ingress": "the gate reachable from another namespace",
   "deadline-past-ttl": "a pod deadline (activeDeadlineSeconds) longer than the TTL",
-  "record-not-shipped": "the in-boundary guard cut off from the record (no path to the bucket's endpoint)",
+  "record-not-shipped": "the in-boundary guard unable to ship the record (no path to the bucket's endpoint, or no read of the gate's log)",
 } as const;
 export type PlatformMutationKind = keyof typeof PLATFORM_MUTATION_KINDS;
 

@@ -19,7 +19,7 @@ export function renderEquivalence(): string {
     "",
     "Generated from the backend descriptors (`components/<backend>/equivalence.ts`) by",
     "`components/equivalence.ts`; `test/conformance.test.ts` fails when this file drifts. Regenerate with",
-    "`node -r ts-node/register/transpile-only components/equivalence.ts`. The same invariants I1–I8",
+    "`node -r ts-node/register/transpile-only components/equivalence.ts`. The same invariants I1–I9",
     "(docs/invariants.md) are checked on every stack file's graph by the conformance table.",
     "",
   ];

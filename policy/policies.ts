@@ -31,6 +31,7 @@ export const POLICY_NAMES: Record<InvariantId, string> = {
   I6: "airlock-i6-canaries",
   I7: "airlock-i7-ephemeral",
   I8: "airlock-i8-tee",
+  I9: "airlock-i9-kill-rules",
 };
 export const SPEC_POLICY = "airlock-spec";
 export const COVERAGE_POLICY = "airlock-coverage";

@@ -147,7 +147,7 @@ describe("AWS deploy-time defects (issue 8), zone choice", () => {
 describe("AWS deploy-time defects (issue 8), 3. the expiry is fixed at creation", () => {
   // The engine calls check(olds = the stored inputs, news = this run's): keepExpiry is that call.
   it("a second `up` at a later 'now' with the same TTL keeps the stored expiry; a changed TTL extends and is recorded", async () => {
-    const { keepExpiry } = await import("../components/aws/expiry");
+    const { keepExpiry } = await import("../components/expiry");
     const first = keepExpiry(undefined, { ttlMs: 3_600_000, proposed: "2030-01-01T01:00:00.000Z" });
     const second = keepExpiry(first, { ttlMs: 3_600_000, proposed: "2030-01-01T05:00:00.000Z" });
     assert.strictEqual(second.expiresAt, "2030-01-01T01:00:00.000Z");
@@ -166,5 +166,168 @@ describe("AWS deploy-time defects (issue 8), 3. the expiry is fixed at creation"
     assert.strictEqual(schedule.inputs.scheduleExpression, `at(${at.replace(/\.\d{3}Z$/, "")})`);
     for (const o of ofType(built.graph, "aws:s3/bucketObjectv2:BucketObjectv2").filter((n) => /canary-/.test(n.name)))
       assert.strictEqual(o.inputs.tags["airlock:expires-at"], at.replace(/\.\d{3}Z$/, "Z"), o.name);
+  });
+});
+
+describe("the mock graph: a provider function the mocks refuse", () => {
+  it("fails the build with the function and the reason instead of hanging (the instance's outputs never resolve)", async function () {
+    this.timeout(30_000);
+    const aws = await import("@pulumi/aws");
+    const { buildGraph, ProgramFailed } = await import("../components/invariants/mock-graph");
+    const { awsMocks } = await import("../components/aws/mocks");
+    const refusing = { ...awsMocks, call: (token: string, inputs: any, ctx: any) => (token === "aws:ec2/getAmi:getAmi" ? (() => { throw new Error("InvalidAMIID.NotFound (test)"); })() : awsMocks.call(token, inputs, ctx)) };
+    const started = Date.now();
+    await assert.rejects(
+      buildGraph(
+        async () => {
+          const ami = aws.ec2.getAmiOutput({ filters: [{ name: "image-id", values: ["ami-0123456789abcdef0"] }] }).id;
+          const instance = new aws.ec2.Instance("vm", { ami, instanceType: "t3.micro" });
+          // Downstream of the failed resource: waits on its outputs.
+          new aws.iam.Policy("p", { policy: instance.arn.apply((arn) => JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "ec2:StopInstances", Resource: arn }] })) });
+          return { id: instance.id };
+        },
+        { mocks: [refusing] },
+      ),
+      (e: any) => e instanceof ProgramFailed && /aws:ec2\/getAmi:getAmi failed: InvalidAMIID\.NotFound \(test\)/.test(e.message),
+    );
+    assert.ok(Date.now() - started < 10_000, `failed within 10 s (took ${Date.now() - started} ms)`);
+  });
+});
+
+describe("AWS deploy-time defects (issue 8), 6. images resolved and checked before anything is created", () => {
+  const T_AMI = "aws:ec2/getAmi:getAmi";
+  async function variant(change: (doc: any) => void, account: import("../components/aws/mocks").MockAccountImages, stack = "aws") {
+    const { GraphRecorder } = await import("./helpers/pulumi-mocks");
+    const { buildConfigGraph, readStackConfig } = await import("../components/invariants/mock-graph");
+    const { CONFIG_KEY, stackFile } = await import("../components/spec");
+    const { awsAccountMocks } = await import("../components/aws/mocks");
+    const config = readStackConfig(stackFile(stack));
+    const doc = JSON.parse(config[CONFIG_KEY]);
+    change(doc);
+    const recorder = new GraphRecorder();
+    const result = buildConfigGraph(`${stack}-images`, { ...config, [CONFIG_KEY]: JSON.stringify(doc) }, { recorder, mocks: [awsAccountMocks(account)] });
+    return { recorder, result };
+  }
+  const awsResources = (r: import("./helpers/pulumi-mocks").GraphRecorder) => r.nodes.filter((n) => n.type.startsWith("aws:"));
+
+  it("a placeholder AMI id the account does not have is refused, naming the field, and no AWS resource (the record bucket first) is registered", async function () {
+    this.timeout(30_000);
+    const placeholder = "ami-0a1b2c3d4e5f67890";
+    const { SpecError } = await import("../components/spec");
+    const { recorder, result } = await variant((d) => (d.workload.image = placeholder), { missing: [placeholder] });
+    await assert.rejects(result, (e: any) => e instanceof SpecError && e.issues.length === 1 && e.issues[0].path === "workload.image" && e.issues[0].value === placeholder && /no such AMI in us-east-2/.test(e.issues[0].message) && /Your query returned no results/.test(e.issues[0].message));
+    assert.ok(recorder.invokes.some((i) => i.token === T_AMI && i.inputs.filters.some((f: any) => f.name === "image-id" && f.values[0] === placeholder)), "looked up by image-id");
+    assert.deepStrictEqual(awsResources(recorder).map((n) => n.name), [], "no AWS resource registered");
+  });
+
+  it("every missing image is listed at once (workload and target)", async function () {
+    this.timeout(30_000);
+    const { recorder, result } = await variant(() => undefined, { missing: ["ami-0a1b2c3d4e5f67890", "ami-0f9e8d7c6b5a43210"] });
+    await assert.rejects(result, (e: any) => JSON.stringify(e.issues?.map((i: any) => i.path)) === JSON.stringify(["workload.image", "targets[0].image"]));
+    assert.deepStrictEqual(awsResources(recorder).map((n) => n.name), []);
+  });
+
+  it("SEV-SNP: an AMI with legacy-bios boot mode (or none) is refused; uefi and uefi-preferred are built", async function () {
+    this.timeout(60_000);
+    const id = "ami-0c1d2e3f4a5b69788"; // the aws-tee stack's workload image
+    const image = (bootMode: string) => ({ images: [{ imageId: id, name: "eval", architecture: "x86_64", bootMode, state: "available" }] });
+    for (const bootMode of ["legacy-bios", ""]) {
+      const { recorder, result } = await variant(() => undefined, image(bootMode), "aws-tee");
+      await assert.rejects(result, (e: any) => e.issues?.length === 1 && e.issues[0].path === "workload.image" && /sev-snp boots only with UEFI/.test(e.issues[0].message) && /uefi/.test(e.issues[0].fix), `boot mode '${bootMode}'`);
+      assert.deepStrictEqual(awsResources(recorder).map((n) => n.name), [], `boot mode '${bootMode}': nothing registered`);
+    }
+    for (const bootMode of ["uefi", "uefi-preferred"]) {
+      const { result } = await variant(() => undefined, image(bootMode), "aws-tee");
+      const g = await result;
+      const workload = ofType(g.graph, "aws:ec2/instance:Instance").find((n) => n.inputs.cpuOptions?.amdSevSnp === "enabled")!;
+      assert.strictEqual(workload.inputs.ami, id, bootMode);
+    }
+  });
+
+  it("a legacy-bios image is fine without SEV-SNP; an arm64 image is refused (every AWS type Airlock picks is x86_64)", async function () {
+    this.timeout(60_000);
+    const id = "ami-0a1b2c3d4e5f67890";
+    const ok = await (await variant(() => undefined, { images: [{ imageId: id, name: "w", architecture: "x86_64", bootMode: "legacy-bios", state: "available" }] })).result;
+    assert.ok(ofType(ok.graph, "aws:ec2/instance:Instance").some((n) => n.inputs.ami === id));
+    const arm = await variant(() => undefined, { images: [{ imageId: id, name: "w", architecture: "arm64", bootMode: "uefi", state: "available" }] });
+    await assert.rejects(arm.result, (e: any) => e.issues?.[0]?.path === "workload.image" && /arm64/.test(e.issues[0].message));
+  });
+
+  it("the instances boot the looked-up ids: the gate (and a workload without an image) the Amazon Linux lookup's", async () => {
+    const { result } = await variant((d) => delete d.workload.image, {});
+    const g = await result;
+    const amis = ofType(g.graph, "aws:ec2/instance:Instance").map((n) => [n.name.replace(/^.*?-(workload|gate|target-.*)$/, "$1"), n.inputs.ami]);
+    const al2023 = g.graph.nodes.length && amis.find(([n]) => n === "gate")![1];
+    assert.match(al2023, /^ami-[0-9a-f]{17}$/);
+    assert.deepStrictEqual(Object.fromEntries(amis), { workload: al2023, gate: al2023, "target-vuln-webapp": "ami-0f9e8d7c6b5a43210" });
+  });
+});
+
+describe("AWS deploy-time defects (issue 8), 10. alerts reach a subscriber the spec names", () => {
+  const SUB = "aws:sns/topicSubscription:TopicSubscription";
+  const killTargets = (g: StackGraph) => ofType(g.graph, T.target).filter((t) => /kill-target-/.test(t.name)).map((t) => ({ name: t.name, arn: t.inputs.arn, input: t.inputs.input, roleArn: t.inputs.roleArn }));
+
+  it("closed default: no alerts in the spec, no subscription", async () => {
+    const built = await buildStackGraph("aws");
+    assert.deepStrictEqual(ofType(built.graph, SUB), []);
+  });
+
+  it("alerts.email and alerts.webhook become email and https subscriptions of the alert topic; the kill targets are the same as without them", async () => {
+    const plain = await buildVariant("aws", () => undefined); // same stack name, so the same ids
+    const g = await buildVariant("aws", (d) => (d.alerts = { email: "oncall@lab.org", webhook: "https://hooks.lab.org/airlock" }));
+    const topic = ofType(g.graph, T.topic)[0];
+    const subs = ofType(g.graph, SUB).map((s) => [s.inputs.protocol, s.inputs.endpoint, s.inputs.topic]);
+    assert.deepStrictEqual(subs.sort(), [["email", "oncall@lab.org", topic.state.arn], ["https", "https://hooks.lab.org/airlock", topic.state.arn]]);
+    assert.ok(killTargets(g).length >= 2, "kill targets present");
+    assert.deepStrictEqual(killTargets(g), killTargets(plain), "the kill path does not change with subscribers");
+    for (const t of ofType(g.graph, T.target)) assert.ok(!ofType(g.graph, SUB).some((s) => t.inputs.arn === s.id), `${t.name} does not target a subscription`);
+  });
+
+  it("refuses an http:// webhook, a webhook with credentials and a malformed e-mail, naming the field and the fix", async () => {
+    const { validateSpec } = await import("../components/spec");
+    const { stackSpecDoc } = await import("./helpers/pulumi-mocks");
+    for (const [alerts, path, re] of [
+      [{ webhook: "http://hooks.lab.org/x" }, "alerts.webhook", /https:\/\//],
+      [{ webhook: "https://user:pw@hooks.lab.org/x" }, "alerts.webhook", /user:password/],
+      [{ email: "on call@lab" }, "alerts.email", /oncall@lab\.org/],
+    ] as const) {
+      const doc = stackSpecDoc("aws");
+      doc.alerts = alerts;
+      const r = validateSpec(doc);
+      assert.ok(!r.ok, JSON.stringify(alerts));
+      const issue = r.issues.find((i) => i.path === path)!;
+      assert.ok(issue, `${JSON.stringify(alerts)}: an issue at ${path} (got ${r.issues.map((i) => i.path)})`);
+      assert.match(issue.fix + issue.message, re);
+    }
+  });
+
+  it("every other backend refuses alerts.email / alerts.webhook naming itself (it does not deliver them yet), rather than dropping them", async () => {
+    const { validateSpec } = await import("../components/spec");
+    const { stackSpecDoc } = await import("./helpers/pulumi-mocks");
+    const seen = new Set<string>();
+    for (const stack of ["gcp", "azure", "k8s", "local"]) {
+      const doc = stackSpecDoc(stack);
+      doc.alerts = { email: "oncall@lab.org", webhook: "https://hooks.lab.org/airlock" };
+      const r = validateSpec(doc);
+      assert.ok(!r.ok, stack);
+      const alertIssues = r.issues.filter((i) => i.path.startsWith("alerts."));
+      assert.deepStrictEqual(alertIssues.map((i) => i.path).sort(), ["alerts.email", "alerts.webhook"], stack);
+      for (const i of alertIssues) assert.match(i.message, new RegExp(`backend '${doc.backend}' does not deliver ${i.path.replace(".", "\\.")}`), stack);
+      assert.ok(validateSpec({ ...doc, alerts: undefined }).ok, `${stack}: valid without alerts`);
+      seen.add(doc.backend);
+    }
+    assert.deepStrictEqual([...seen].sort(), ["azure", "gcp", "kubernetes", "local"]);
+  });
+
+  it("AWS with canaries off refuses alerts (no alert topic to subscribe)", async () => {
+    const { validateSpec } = await import("../components/spec");
+    const { stackSpecDoc } = await import("./helpers/pulumi-mocks");
+    const doc = stackSpecDoc("aws");
+    doc.canaries = { enabled: false };
+    doc.unsafe = { noCanaries: true };
+    doc.alerts = { email: "oncall@lab.org" };
+    const r = validateSpec(doc);
+    assert.ok(!r.ok);
+    assert.deepStrictEqual(r.issues.map((i) => i.path), ["alerts.email"]);
   });
 });

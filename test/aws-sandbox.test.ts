@@ -1,6 +1,7 @@
 // AwsSandbox, built through the real Pulumi program (index.ts) under mocks from the stack files.
 // Every assertion reads the inputs a deploy would send to AWS, as recorded by the mock runtime.
 import * as assert from "assert";
+import { encodeGuardConfig, GUARD_UNIT, readGuardInstall } from "../components/guest/install";
 import { buildStackGraph, buildVariant, one, ofType, policyOf, stackSpecDoc, GraphRecorder } from "./helpers/pulumi-mocks";
 import type { StackGraph } from "../components/invariants/mock-graph";
 import type { GraphNode } from "../components/invariants/graph";
@@ -60,7 +61,8 @@ describe("AwsSandbox (stack aws, recorded resource inputs)", () => {
     assert.strictEqual(component.length, 1);
     for (const n of nodes) assert.strictEqual(n.parent, component[0].urn, n.name);
     const providers = built.graph.nodes.filter((n) => n.type === "pulumi:providers:aws");
-    assert.deepStrictEqual(providers.map((p) => [p.parent, p.inputs.region]), [[component[0].urn, "us-east-2"]]);
+    // The sandbox's provider, and the one its image lookups use (components/aws/images.ts): both in the spec's region.
+    assert.deepStrictEqual(providers.map((p) => [p.name.replace(/^agentic-redteam-/, ""), p.parent, p.inputs.region]).sort(), [["aws", component[0].urn, "us-east-2"], ["aws-lookup", component[0].urn, "us-east-2"]]);
   });
 
   it("exports the outputs every backend shares: id, expiry, record location, gate endpoint per upstream", () => {
@@ -141,14 +143,18 @@ describe("AwsSandbox (stack aws, recorded resource inputs)", () => {
       assert.strictEqual(w.enclaveOptions, undefined);
     });
 
-    it("runs the command as the non-root user with the pids limit, and powers off 4h after boot", () => {
+    it("runs the command as the non-root user with the pids limit, under its guard, which powers off at the expiry the tags name", () => {
       const ud: string = workload.inputs.userData;
       assert.match(ud, /^User=agent$/m);
       assert.match(ud, /^ExecStart="\/opt\/eval\/bin\/run-agent" "--task" "webapp-exploit-01" /m);
       assert.match(ud, /^TasksMax=1024$/m);
-      assert.match(ud, /^OnBootSec=14400s$/m); // ttl: 4h
-      assert.match(ud, /^ExecStart=\/usr\/bin\/systemctl poweroff --force$/m);
-      assert.ok(ud.indexOf("instance-expiry.timer") < ud.indexOf("workload.service"), "the expiry timer is armed before the workload starts");
+      // The TTL moved into the guard (components/guest/): the absolute expiry, not a timer from boot.
+      assert.doesNotMatch(ud, /instance-expiry/);
+      const guard = readGuardInstall(ud);
+      assert.deepStrictEqual(guard.missing, []);
+      assert.ok(Math.abs(Date.parse(guard.config!.expiresAt) - Date.parse(workload.inputs.tags["airlock:expires-at"])) < 1000, `guard ${guard.config!.expiresAt}, tags ${workload.inputs.tags["airlock:expires-at"]}`);
+      assert.deepStrictEqual(guard.config!.powerOff, ["/usr/bin/systemctl", "poweroff", "--force"]);
+      assert.ok(ud.indexOf(`systemctl enable --now ${GUARD_UNIT}`) < ud.indexOf("systemctl enable --now workload.service"), "the guard is armed before the workload starts");
     });
 
     it("resolves the upstream names to the gate's fixed address", () => {
@@ -172,7 +178,7 @@ describe("AwsSandbox (stack aws, recorded resource inputs)", () => {
       ]);
       assert.match(ud, /toxiproxy-server -host 127\.0\.0\.1 -port 8474 /);
       const artifacts = one(built.graph, T.bucket, "artifacts").state.bucket;
-      assert.ok(ud.includes(`aws s3 cp 's3://${artifacts}/bin/toxiproxy-server' /usr/local/bin/toxiproxy-server`));
+      assert.ok(ud.includes(`aws s3 cp 's3://${artifacts}/bin/toxiproxy-server' '/usr/local/bin/toxiproxy-server'`));
     });
 
     it("lets the workload reach only the gate's listener ports and the S3 endpoint", () => {
@@ -330,10 +336,16 @@ describe("AwsSandbox (stack aws, recorded resource inputs)", () => {
       assert.ok(hours > 3.9 && hours <= 4, `expiry is ${hours}h away (ttl: 4h)`);
     });
 
-    it("user data does not change between deploys (the in-guest TTL is relative)", async () => {
+    it("user data does not change between deploys but for the expiry kept in state (the guard's TTL)", async () => {
+      // A fresh mock build has no state, so it proposes a new expiry; a real second `up` keeps the
+      // first (expiry.ts). Everything else in the user data must be the same.
       const again = await buildStackGraph("aws");
       const later = (n: string) => one(again.graph, T.instance, n).inputs.userData;
-      assert.strictEqual(later("workload"), workload.inputs.userData);
+      const sansExpiry = (ud: string) => {
+        const r = readGuardInstall(ud);
+        return ud.replace(encodeGuardConfig(r.config!), encodeGuardConfig({ ...r.config!, expiresAt: "(kept in state)" }));
+      };
+      assert.strictEqual(sansExpiry(later("workload")), sansExpiry(workload.inputs.userData));
       assert.strictEqual(later("gate"), gate.inputs.userData);
     });
   });

@@ -5,6 +5,7 @@ import * as assert from "assert";
 import { argsHaveTags, buildStackGraph, stackSpecDoc } from "./helpers/pulumi-mocks";
 import { AWS_UNTAGGABLE_TYPES, isAwsTaggable } from "../components/aws/taggable";
 import { labelTransformation } from "../components/aws/tags";
+import { sandboxLabels } from "../components/naming";
 import type { StackGraph } from "../components/invariants/mock-graph";
 
 describe("aws labels", () => {
@@ -18,7 +19,7 @@ describe("aws labels", () => {
   });
 
   it("every type the stack uses is classified as the SDK declares it", () => {
-    // AWS resources only: the expiry kept in state (components/aws/expiry.ts) is a dynamic resource, not in the SDK.
+    // AWS resources only: the expiry kept in state (components/expiry.ts) is a dynamic resource, not in the SDK.
     const types = [...new Set(built.graph.resources.map((n) => n.type).filter((t) => t.startsWith("aws:")))];
     assert.ok(types.length > 30);
     for (const type of types) assert.strictEqual(isAwsTaggable(type), argsHaveTags(type), type);
@@ -46,7 +47,7 @@ describe("aws labels", () => {
 
   it("a resource's own tags cannot override the labels", async () => {
     const identity = { id: "own-abc123", expiresAt: new Date("2030-01-01T00:00:00Z"), owner: "o@x.org" };
-    const transform = labelTransformation(identity, { team: "t" });
+    const transform = labelTransformation(sandboxLabels(identity, "tags", { team: "t" }));
     const result = transform({ type: "aws:ec2/vpc:Vpc", name: "v", props: { tags: { "airlock:sandbox": "someone-else", "airlock:role": "gate" } }, opts: {}, resource: undefined as any })!;
     const tags = await (result.props.tags as any).promise();
     assert.deepStrictEqual(tags, { "airlock:sandbox": "own-abc123", "airlock:role": "gate", team: "t", "airlock:expires-at": "2030-01-01T00:00:00Z", "airlock:owner": "o@x.org" });

@@ -9,6 +9,8 @@ import { execFileSync } from "child_process";
 import { splitCidr, planSandbox } from "../components/aws/plan";
 import { sq, systemdQuote, writeFile } from "../components/cloud/shell";
 import { renderGateUserData, renderWorkloadUserData } from "../components/aws/userdata";
+import { workloadSetupOf } from "../components/cloud/boot";
+import { vmGuardConfig } from "../components/cloud/guard";
 import { atExpression } from "../components/aws/ttl";
 import { parseSpec } from "../components/spec";
 
@@ -73,21 +75,20 @@ describe("aws shell quoting", () => {
 });
 
 describe("aws first-boot scripts", () => {
-  const common = { region: "us-east-2", ttlSeconds: 5400, logBucket: "logs-bucket", logPrefix: "instances/x/" };
+  const common = { region: "us-east-2", logBucket: "logs-bucket", logPrefix: "instances/x/" };
 
-  it("are valid bash", () => {
+  it("are valid bash; the workload's TTL is its guard's, the gate keeps the boot timer", () => {
+    const spec = parseSpec({ name: "units", backend: "aws", region: "us-east-2", owner: "a@b.c", workload: { command: ["python3", "-c", "print('hi $USER 100%')"], env: { A: "it's \"quoted\"" }, pids: 64 } });
     const workload = renderWorkloadUserData({
       ...common,
-      user: "agent",
-      command: ["python3", "-c", "print('hi $USER 100%')"],
-      env: { A: "it's \"quoted\"" },
-      pids: 64,
-      hosts: { "10.0.0.10": ["api"] },
-      homeFiles: { ".aws/credentials": "[p]\nkey = 'x'\n" },
+      artifactsBucket: "files",
+      setup: { ...workloadSetupOf(spec, { "10.0.0.10": ["api"] }, { ".aws/credentials": "[p]\nkey = 'x'\n" }) },
+      guard: vmGuardConfig(spec, { sandboxId: "units-1", expiresAt: new Date("2030-01-01T00:00:00Z"), gateIp: "10.0.0.10", listeners: [], planted: [".aws/credentials"] }),
     });
-    const gate = renderGateUserData({ ...common, artifactsBucket: "files", toxiproxyKey: "bin/toxiproxy-server", proxies: [{ name: "api", listen: "0.0.0.0:443", upstream: "a:443", enabled: true }], adminPort: 8474 });
+    const gate = renderGateUserData({ ...common, ttlSeconds: 5400, artifactsBucket: "files", toxiproxyKey: "bin/toxiproxy-server", proxies: [{ name: "api", listen: "0.0.0.0:443", upstream: "a:443", enabled: true }], adminPort: 8474 });
     for (const script of [workload, gate]) execFileSync("bash", ["-n"], { input: script });
-    assert.match(workload, /^OnBootSec=5400s$/m);
+    assert.match(gate, /^OnBootSec=5400s$/m);
+    assert.doesNotMatch(workload, /instance-expiry/);
     assert.match(workload, /^ExecStart="python3" "-c" "print\('hi \$\$USER 100%%'\)"$/m);
   });
 

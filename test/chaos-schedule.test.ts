@@ -185,3 +185,27 @@ describe("chaos scheduler", () => {
     });
   });
 });
+
+describe("chaos tick wait (sleepUntil)", () => {
+  it("never returns before its deadline on the runner's clock, even for fractional-ms deadlines (a timer alone wakes early)", async () => {
+    const { sleepUntil } = await import("../chaos/measure/loop");
+    const { clock } = await import("../chaos/measure/clock");
+    let earliest = Infinity;
+    for (let i = 0; i < 200; i++) {
+      const deadline = clock() + 0.3 + (i % 7) * 0.71; // 0.3 .. 4.6 ms ahead, off the ms grid
+      await sleepUntil(deadline);
+      earliest = Math.min(earliest, clock() - deadline);
+    }
+    assert.ok(earliest >= 0, `woke ${(-earliest).toFixed(3)} ms before a deadline`);
+  });
+
+  it("returns at once when aborted", async () => {
+    const { sleepUntil } = await import("../chaos/measure/loop");
+    const { clock } = await import("../chaos/measure/clock");
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 20);
+    const t = clock();
+    await sleepUntil(clock() + 60_000, ac.signal);
+    assert.ok(clock() - t < 10_000);
+  });
+});

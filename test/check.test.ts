@@ -18,7 +18,7 @@ describe("airlock check (subprocess)", () => {
       assert.strictEqual(r.code, 0, r.stderr);
       const out = JSON.parse(r.stdout);
       assert.strictEqual(out.ok, true);
-      assert.deepStrictEqual(out.verdicts.map((v: any) => [v.id, v.status]), ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8"].map((id) => [id, "pass"]));
+      assert.deepStrictEqual(out.verdicts.map((v: any) => [v.id, v.status]), ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8", "I9"].map((id) => [id, "pass"]));
       assert.strictEqual(out.resources.byType["aws:ec2/instance:Instance"], 3);
       assert.strictEqual(out.resources.total, Object.values(out.resources.byType).reduce((a: number, b: any) => a + b, 0));
       console.log(`      (${stack}: ${out.resources.total} resources, check took ${r.ms}ms wall)`);
@@ -29,7 +29,7 @@ describe("airlock check (subprocess)", () => {
     const r = await airlock("check", "--stack", "aws");
     assert.strictEqual(r.code, 0, r.stderr);
     assert.match(r.stdout, /aws:ec2\/vpc:Vpc\s+1\n/);
-    for (const id of ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8"]) assert.match(r.stdout, new RegExp(`^PASS\\s+${id} `, "m"));
+    for (const id of ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8", "I9"]) assert.match(r.stdout, new RegExp(`^PASS\\s+${id} `, "m"));
   });
 
   describe("a spec with bad fields", () => {
@@ -89,8 +89,8 @@ describe("airlock check (subprocess)", () => {
       assert.strictEqual(r.code, 1, r.stdout + r.stderr);
       assert.match(r.stdout, /^FAIL\s+I2 default-deny egress/m);
       assert.match(r.stdout, /^\s+- aws:vpc\/securityGroupEgressRule:SecurityGroupEgressRule::.*injected-open-egress: workload may open all to 0\.0\.0\.0\/0/m);
-      for (const id of ["I1", "I3", "I4", "I5", "I6", "I7", "I8"]) assert.match(r.stdout, new RegExp(`^PASS\\s+${id} `, "m"));
-      assert.match(r.stdout, /^FAILED: 7 pass, 1 fail/m);
+      for (const id of ["I1", "I3", "I4", "I5", "I6", "I7", "I8", "I9"]) assert.match(r.stdout, new RegExp(`^PASS\\s+${id} `, "m"));
+      assert.match(r.stdout, /^FAILED: 8 pass, 1 fail/m);
     });
 
     it("--json: ok false, exit 1, the failing verdict and its finding", async () => {
@@ -102,6 +102,30 @@ describe("airlock check (subprocess)", () => {
       assert.deepStrictEqual(failed.map((v: any) => v.id), ["I2"]);
       assert.ok(failed[0].findings.some((f: any) => /injected-open-egress/.test(f.resource) && !f.waived), JSON.stringify(failed[0].findings));
     });
+  });
+
+  describe("a stack whose workload guard is mis-wired (test/helpers/check-breaks-guard.ts)", () => {
+    const broken = (mode: string) => ({ AIRLOCK_QUIET: "1", AIRLOCK_TEST_GUARD_BREAK: mode, NODE_OPTIONS: `--require ts-node/register/transpile-only --require ${path.join(__dirname, "helpers", "check-breaks-guard.ts")}` });
+    // The controls: every stack of a VM backend passes I9 unbroken (the first tests of this file for
+    // aws; test/conformance.test.ts for every stack file).
+    for (const stack of ["aws", "gcp", "azure"]) {
+      it(`${stack}: a guard missing the pids-limit rule fails I9 only, exit 1`, async function () {
+        this.timeout(300_000);
+        const r = await runCli(["check", "--stack", stack, "--json"], { env: broken("missing-rule") });
+        assert.strictEqual(r.code, 1, r.stdout + r.stderr);
+        const out = JSON.parse(r.stdout);
+        assert.deepStrictEqual(out.verdicts.filter((v: any) => v.status === "fail").map((v: any) => v.id), ["I9"]);
+        const i9 = out.verdicts.find((v: any) => v.id === "I9");
+        assert.ok(i9.findings.some((f: any) => /-workload$/.test(f.resource) && /lacks the kill rule 'pids-limit'/.test(f.message) && !f.waived), JSON.stringify(i9.findings));
+      });
+      it(`${stack}: no guard installed fails I9, exit 1, with a FAIL line`, async function () {
+        this.timeout(300_000);
+        const r = await runCli(["check", "--stack", stack], { env: broken("not-installed") });
+        assert.strictEqual(r.code, 1, r.stdout + r.stderr);
+        assert.match(r.stdout, /^FAIL\s+I9 every kill rule wired/m);
+        assert.match(r.stdout, /-workload: the guard's install lacks the config/);
+      });
+    }
   });
 
   it("a stack that does not exist is an error, not a crash", async () => {

@@ -1,4 +1,4 @@
-// The conformance table (issue 7 §4): every stack file in stacks/ is a row, checked against I1–I8
+// The conformance table (issue 7 §4): every stack file in stacks/ is a row, checked against I1–I9
 // through its backend's descriptor — adding a stack file adds a row, with no test code. Then every
 // backend's own breakages (its descriptor's `mutations`, components/<backend>/mutations.ts) must
 // each fail the invariant they name, and docs/equivalence.md must be what the descriptors render.
@@ -18,7 +18,7 @@ const STACKS = fs
   .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
   .filter((s): s is string => !!s)
   .sort();
-const INVARIANT_IDS = ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8"];
+const INVARIANT_IDS = ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8", "I9"];
 
 /** The backend a stack file names, read as written (the build validates it properly). */
 function backendOf(stack: string): string {
@@ -30,7 +30,7 @@ function backendOf(stack: string): string {
 const built = new Map<string, Promise<StackGraph>>();
 const graphOf = (stack: string) => built.get(stack) ?? built.set(stack, buildStackGraph(stack)).get(stack)!;
 
-describe("conformance table: every stack file, I1–I8", () => {
+describe("conformance table: every stack file, I1–I9", () => {
   it("the table has rows (stacks/ holds stack files)", () => assert.ok(STACKS.length >= 2, `stacks: ${STACKS}`));
 
   for (const stack of STACKS) {
@@ -42,7 +42,7 @@ describe("conformance table: every stack file, I1–I8", () => {
     if (!backend.facts) {
       // A named skip: this backend has no resource-graph facts (local: its guarantees are proven
       // against the running host by test/local-*.test.ts; others: until their facts.ts lands).
-      it.skip(`${stack}: I1–I8 (skipped: backend '${backend.name}' has no invariant facts${backend.name === "local" ? " — the local-* host tests prove them" : " yet"})`);
+      it.skip(`${stack}: I1–I9 (skipped: backend '${backend.name}' has no invariant facts${backend.name === "local" ? " — the local-* host tests prove them" : " yet"})`);
       continue;
     }
     it(`${stack} (${backend.title}): every invariant passes, or is waived only by a flag the spec sets`, async function () {

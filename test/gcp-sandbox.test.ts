@@ -2,6 +2,7 @@
 // Every assertion reads the inputs a deploy would send to GCP, as recorded by the mock runtime; the
 // labelled-type list is checked against the @pulumi/gcp .d.ts files, not against the component.
 import * as assert from "assert";
+import { readGuardInstall } from "../components/guest/install";
 import * as fs from "fs";
 import * as path from "path";
 import { buildStackGraph, buildVariant, one, ofType, GraphRecorder, PROJECT_ROOT } from "./helpers/pulumi-mocks";
@@ -156,7 +157,10 @@ describe("GcpSandbox (stack gcp, recorded resource inputs)", () => {
       // The label spells the same instant in GCP's label alphabet.
       assert.strictEqual(s.terminationTime.toLowerCase().replace(/:/g, "-"), expiry);
     }
-    assert.match(workload.inputs.metadata["startup-script"], /OnBootSec=14400s/, "the in-guest timer too");
+    // The in-guest TTL too: the workload's guard powers off at the same instant (the gate keeps its boot timer).
+    const guardAt = Date.parse(readGuardInstall(workload.inputs.metadata["startup-script"]).config!.expiresAt);
+    assert.ok(Math.abs(guardAt - Date.parse(workload.inputs.scheduling.terminationTime)) < 1000, "the guard's expiry is the platform's");
+    assert.match(gate.inputs.metadata["startup-script"], /OnBootSec=14400s/);
   });
 
   describe("I7 reads GCP's lowercase expiry label and compares it with the platform TTL", () => {

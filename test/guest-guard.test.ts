@@ -115,12 +115,23 @@ describe("in-guest guard (components/guest): the local guard's code inside a VM-
   });
 
   /** A fresh VM: home, cgroup with the spec's limits, record store, and the guard started as its unit says. */
-  async function boot(o: { pids?: number; memoryBytes?: number; expiresInMs?: number } = {}): Promise<Scenario> {
+  async function boot(o: { pids?: number; memoryBytes?: number; expiresInMs?: number; prePlanted?: Record<string, string> } = {}): Promise<Scenario> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-guest-vm-"));
     fs.chmodSync(dir, 0o755);
     const home = path.join(dir, "home", "agent");
     fs.mkdirSync(home, { recursive: true, mode: 0o700 });
     fs.chownSync(home, WORKLOAD_UID, WORKLOAD_UID);
+    // What a VM's first-boot script planted with the cloud's own content (components/cloud/boot.ts).
+    for (const [rel, text] of Object.entries(o.prePlanted ?? {})) {
+      const parts = rel.split("/").slice(0, -1);
+      for (let i = 1; i <= parts.length; i++) {
+        const d = path.join(home, ...parts.slice(0, i));
+        if (!fs.existsSync(d)) fs.mkdirSync(d, { mode: 0o700 });
+        fs.chownSync(d, WORKLOAD_UID, WORKLOAD_UID);
+      }
+      fs.writeFileSync(path.join(home, rel), text, { mode: 0o600 });
+      fs.chownSync(path.join(home, rel), WORKLOAD_UID, WORKLOAD_UID);
+    }
     const store = path.join(dir, "store");
     fs.mkdirSync(store);
     const cgroup = new Cgroup(cgHost, `airlock-tf-guestcg-${RUN_TAG}-${n++}/workload.service`);
@@ -133,7 +144,7 @@ describe("in-guest guard (components/guest): the local guard's code inside a VM-
       ttl: "4h",
       expiresAt: new Date(Date.now() + (o.expiresInMs ?? 3_600_000)).toISOString(),
       workload: { user: "agent", home, uid: WORKLOAD_UID, pids: o.pids ?? 64, memory: `${(o.memoryBytes ?? 256 << 20) >> 20}MiB`, cgroup: cgroup.rel },
-      canaries: { enabled: true, files: canaryList(DEFAULT_CANARY_FILES, true), credential: true, endpointPort: 9911, append: { ".aws/credentials": "[ops-admin]\naws_access_key_id = AKIAEXAMPLECANARY01\naws_secret_access_key = x\n" } },
+      canaries: { enabled: true, files: canaryList(DEFAULT_CANARY_FILES, true), credential: true, endpointPort: 9911, append: { ".aws/credentials": "[ops-admin]\naws_access_key_id = AKIAEXAMPLECANARY01\naws_secret_access_key = x\n" }, ...(o.prePlanted ? { planted: Object.keys(o.prePlanted) } : {}) },
       nft: { table: GUEST_NFT_TABLE, gate: [{ upstream: "model-api", ...GATE }], system: [{ proto: "tcp", port: INTERNET.port }] },
       record: { file: path.join(dir, "state", "record.jsonl"), ship: ["sh", "-c", 'cat > "$0/$1.json"', store, "{seq}"], shipTimeoutMs: 5000 },
       powerOff: ["sh", "-c", 'date +%s%3N > "$0"', path.join(dir, "powered-off")],
@@ -223,6 +234,23 @@ describe("in-guest guard (components/guest): the local guard's code inside a VM-
     assert.match(creds, /\[ops-admin\]\naws_access_key_id = AKIAEXAMPLECANARY01/, "the cloud's own canary key appended");
     assert.match(fs.readFileSync(path.join(s.home, ".aws/config"), "utf8"), /endpoint_url = http:\/\/127\.0\.0\.1:9911/);
     await exited(ls.proc);
+    await exited(reader.proc);
+  });
+
+  it("watches what the first-boot script planted as it is (the cloud's own bait, not re-planted): a listing does not kill, a read does", async function () {
+    const bait = "[default]\nclient_key = 3f1c9e7a0b2d\n";
+    const s = await boot({ prePlanted: { ".config/app/token.ini": bait } });
+    // stat only (reading it would be a use): not rewritten — the same size, and not back-dated as the guard back-dates what it plants.
+    const st = fs.statSync(path.join(s.home, ".config/app/token.ini"));
+    assert.ok(st.size === bait.length && Date.now() - st.mtimeMs < 300_000, `the guard left the planted file alone (size ${st.size}, mtime ${new Date(st.mtimeMs).toISOString()})`);
+    assert.ok(fs.existsSync(path.join(s.home, ".ssh/id_ed25519")), "and planted the rest of the list itself");
+    const ls = workload(s, ["sh", "-c", "ls -la .config/app && echo listed; sleep 30"]);
+    await waitFor("the listing", () => ls.out().includes("listed"), 10_000);
+    await sleep(1000);
+    assert.ok(!fs.existsSync(s.poweredFile), `a listing did not trip the guard: ${recordOf(s)}`);
+    const reader = workload(s, ["sh", "-c", "cat .config/app/token.ini >/dev/null; sleep 30"]);
+    const { kill } = await expectKill(s, "canary");
+    assert.match(String((kill.data as any).detail), /token\.ini/);
     await exited(reader.proc);
   });
 

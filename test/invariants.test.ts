@@ -1,4 +1,4 @@
-// Invariants I1–I8 against the aws stacks' real resource graphs, and mutation tests: each unsafe
+// Invariants I1–I9 against the aws stacks' real resource graphs, and mutation tests: each unsafe
 // variant (a gateway added, open egress, a public IP, IMDSv1, s3:*, no lock, no TTL, no TEE ...) must
 // be rejected, and an unsafe.* flag that allows it must turn the verdict into "waived", not "pass".
 import * as assert from "assert";
@@ -86,11 +86,11 @@ describe("invariants on the aws stacks", () => {
   });
 
   it("aws: every invariant passes", () => {
-    assert.deepStrictEqual(checkInvariants(g, spec).map((v) => [v.id, v.status, v.findings]), ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8"].map((id) => [id, "pass", []]));
+    assert.deepStrictEqual(checkInvariants(g, spec).map((v) => [v.id, v.status, v.findings]), ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8", "I9"].map((id) => [id, "pass", []]));
   });
 
   it("aws-tee: every invariant passes", () => {
-    assert.deepStrictEqual(checkInvariants(tee.graph, tee.spec).map((v) => [v.id, v.status]), ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8"].map((id) => [id, "pass"]));
+    assert.deepStrictEqual(checkInvariants(tee.graph, tee.spec).map((v) => [v.id, v.status]), ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8", "I9"].map((id) => [id, "pass"]));
   });
 
   const sg = (graph: ResourceGraph, role: string) => graph.nodes.find((n) => n.type === T.sg && n.inputs.tags?.["airlock:role"] === role)!;
@@ -334,7 +334,7 @@ describe("invariants on a real unsafe graph (unsafe.allowInternet + a public ups
 
   it("reports I1, I2 and I3 (the gate's public address) as waived, the rest as passed", () => {
     const v = checkInvariants(built.graph, built.spec);
-    assert.deepStrictEqual(v.map((x) => [x.id, x.status]), [["I1", "waived"], ["I2", "waived"], ["I3", "waived"], ["I4", "pass"], ["I5", "pass"], ["I6", "pass"], ["I7", "pass"], ["I8", "pass"]]);
+    assert.deepStrictEqual(v.map((x) => [x.id, x.status]), [["I1", "waived"], ["I2", "waived"], ["I3", "waived"], ["I4", "pass"], ["I5", "pass"], ["I6", "pass"], ["I7", "pass"], ["I8", "pass"], ["I9", "pass"]]);
     assert.deepStrictEqual(v[2].waivedBy, ["allowInternet"]);
     assert.ok(v[0].findings.length >= 2 && v[0].findings.every((f) => f.waived && f.waivableBy === "allowInternet"));
   });

@@ -110,6 +110,32 @@ describe("Kubernetes guard program against a real API server", function () {
       await run.catch(() => undefined);
     }
   });
+
+  it("deletes the workload when the sandbox's expiry passes (its own clock, beside activeDeadlineSeconds)", async () => {
+    // A fresh workload pod (the previous test's was deleted; the one kwok was told to leave alone is removed now).
+    await c.client.request("DELETE", `/api/v1/namespaces/${ns}/pods/workload`, { kind: "DeleteOptions", apiVersion: "v1", gracePeriodSeconds: 0 }).catch(() => undefined);
+    const end = Date.now() + 60_000;
+    while ((await c.client.exists(pod("workload"))) && Date.now() < end) await sleep(250);
+    await c.client.apply(objs.find((o) => o.kind === "Pod" && o.metadata.name === "workload")!);
+    assert.ok(config.expiresAt, "rules.json carries the sandbox's expiry");
+    const expiry = Date.parse(config.expiresAt!);
+    let clock = expiry - 60_000;
+    const events: GuardEvent[] = [];
+    const stop = new AbortController();
+    const run = runGuard({ client: guardClient, config, pollMs: 200, emit: (e) => events.push(e), signal: stop.signal, now: () => new Date(clock) });
+    try {
+      await sleep(1000);
+      assert.ok(await c.client.exists(pod("workload")), "killed before the expiry");
+      clock = expiry + 1000;
+      const trip = await Promise.race([run, sleep(30_000).then(() => "timeout" as const)]);
+      assert.strictEqual((trip as any)?.rule, "ttl", JSON.stringify(events));
+      const after = await c.client.get(pod("workload")).catch((e) => (e instanceof KubeApiError && e.status === 404 ? undefined : Promise.reject(e)));
+      assert.ok(!after || after.metadata.deletionTimestamp, "the workload pod was not deleted");
+    } finally {
+      stop.abort();
+      await run.catch(() => undefined);
+    }
+  });
 });
 
 describe("Kubernetes guard image (OCI layout, built without Docker)", function () {

@@ -17,6 +17,9 @@ import { WATCHER_PROCESS_NAME, openSshEd25519 } from "../components/local/canary
 import { sweep } from "../components/local/sweep";
 import { netnsPath } from "../components/local/netns";
 import { sandboxLayout } from "../components/local/layout";
+import { confinedGateCommand } from "../components/local/gate-confine";
+import { socketNotifyFilter } from "../components/local/seccomp";
+import { notifyLauncher } from "../components/local/notify/launcher";
 import { SandboxPool, localSpec, execCapture, recordEntries, waitFor, skipBecause } from "./helpers/local-sandbox";
 import { HOST_PYTHON, PY_HOLD, holdInside, hostHelper, pidsWithArgv, pyInside, pyOnHost, statusField } from "./helpers/local-probes";
 import { snapshot } from "./helpers/kernel-view";
@@ -28,6 +31,21 @@ const EPERM = 1;
 const EROFS = 30;
 const ENOSPC = 28;
 const EMFILE = 24;
+const ENOSYS = 38;
+const readOr = (f: string) => {
+  try {
+    return fs.readFileSync(f, "utf8");
+  } catch {
+    return "";
+  }
+};
+const readLink = (f: string) => {
+  try {
+    return fs.readlinkSync(f);
+  } catch {
+    return "";
+  }
+};
 
 /** (A function, so that an earlier `killedBy === undefined` check does not narrow later reads.) */
 const killedRule = (s: HostSandbox) => s.killedBy?.rule;
@@ -103,9 +121,21 @@ describe("local sandbox: security review findings (issue 14)", function () {
   });
 
   describe("1. socket families (vsock around the network namespace)", () => {
-    it("socket() of vsock and other exotic families fails with EAFNOSUPPORT inside; the host kernel has them", async function () {
+    // Each refused attempt at a transport family counts as denied egress, and the default kill rule
+    // fires at 20: the probes here make more than that, so they run in a sandbox with a high threshold.
+    let fam: HostSandbox;
+    before(async () => {
+      fam = await pool.create(localSpec({ name: "fam", killSwitch: { rules: [{ on: "canary" }, { on: "denied-egress", threshold: 100_000 }] } }));
+    });
+    after(async () => {
+      if (fam) await pool.destroy(fam);
+    });
+    const refusalsOf = (box: HostSandbox) => eventsOf(box, "socket-refused").map((e) => e.data as any);
+
+    it("socket() of vsock and other exotic families fails with EAFNOSUPPORT inside; the host kernel has them; each attempt is one record entry", async function () {
       const host = pyOnHost(FAMILY_PROBE, [JSON.stringify(EXOTIC_FAMILIES)]);
-      const inside = await pyInside(sb, FAMILY_PROBE, JSON.stringify(EXOTIC_FAMILIES));
+      const before = refusalsOf(fam).length;
+      const inside = await pyInside(fam, FAMILY_PROBE, JSON.stringify(EXOTIC_FAMILIES));
       // Positive control per family: the unconfined host (root) gets something other than "no such
       // family" for at least one socket type — the kernel has it, so a refusal inside is the filter's.
       const present = Object.keys(EXOTIC_FAMILIES).filter((f) => host[f].some((e: number) => e !== EAFNOSUPPORT));
@@ -116,6 +146,114 @@ describe("local sandbox: security review findings (issue 14)", function () {
       }
       assert.deepStrictEqual(inside["socketpair(AF_VSOCK)"], [EAFNOSUPPORT]);
       process.stdout.write(`      (present on this kernel, refused inside: ${present.join(" ")})\n`);
+      // Counted: one entry per attempt (4 types per family, and the socketpair), with what was asked and by whom.
+      const got = refusalsOf(fam).slice(before);
+      assert.strictEqual(got.length, Object.keys(EXOTIC_FAMILIES).length * 4 + 1, `refusals recorded: ${JSON.stringify(got.map((r) => r.familyName))}`);
+      for (const [name, nr] of Object.entries(EXOTIC_FAMILIES)) {
+        const mine = got.filter((r) => r.family === nr && r.call === "socket");
+        assert.deepStrictEqual(mine.map((r) => r.type).sort(), [1, 2, 3, 5], `${name}: ${JSON.stringify(mine)}`);
+        assert.ok(mine.every((r) => r.familyName === name && r.comm === "python3" && r.pid > 0 && r.source === "exec"), JSON.stringify(mine[0]));
+      }
+      assert.deepStrictEqual(got.filter((r) => r.call === "socketpair").map((r) => [r.family, r.type]), [[40, 1]]);
+    });
+
+    it("a loop of refusals: the first 100 per process start are recorded one by one, the rest counted in a summary", async () => {
+      const before = refusalsOf(fam).length;
+      const loop = "import ctypes\nl=ctypes.CDLL(None,use_errno=True)\nfor _ in range(150): l.socket(40,1,0)\nprint('{}')";
+      await pyInside(fam, loop);
+      assert.strictEqual(refusalsOf(fam).length - before, 100);
+      const summary = eventsOf(fam, "socket-refused-summary").map((e) => e.data as any).pop();
+      assert.deepStrictEqual([summary?.total, summary?.byFamily], [150, { AF_VSOCK: 150 }], JSON.stringify(summary));
+    });
+
+    it("refused transport families count as denied egress and fire the kill rule; other netlink protocols are recorded but not counted", async () => {
+      const box = await pool.create(localSpec({ name: "famkill", killSwitch: { rules: [{ on: "canary" }, { on: "denied-egress", threshold: 5 }] } }));
+      try {
+        await pyInside(box, "import ctypes\nl=ctypes.CDLL(None,use_errno=True)\nfor _ in range(8): l.socket(16,3,15)\nprint('{}')");
+        assert.strictEqual(refusalsOf(box).filter((r) => r.family === 16 && r.protocol === 15 && r.egress === false).length, 8);
+        await new Promise((r) => setTimeout(r, 800)); // three guard polls
+        assert.strictEqual(killedRule(box), undefined, "uevent netlink attempts (local kernel, not a way out) killed the sandbox");
+        await pyInside(box, "import ctypes\nl=ctypes.CDLL(None,use_errno=True)\nfor _ in range(5): l.socket(40,1,0)\nprint('{}')");
+        await waitFor("the denied-egress rule to fire", () => killedRule(box) === "denied-egress", 10_000).catch((e) => {
+          throw new Error(`${e.message}: ${JSON.stringify(recordEntries(box.record.file).filter((x) => /egress|socket|guard/.test(x.type)).slice(-6))}`);
+        });
+        const denied = eventsOf(box, "egress-denied").map((e) => e.data as any).pop();
+        assert.ok(denied.rejected.socketFamily >= 5 && denied.total >= 5, JSON.stringify(denied));
+      } finally {
+        await pool.destroy(box);
+      }
+    });
+
+    it("the listener is held only by the responder outside the sandbox, never inside; a killed responder leaves the call refused (ENOSYS)", async () => {
+      const marker = `notif-${process.pid}`;
+      const code = PY_HOLD + String.raw`
+import ctypes, json, os, sys
+def links():
+    out = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit(): continue
+        try: fds = os.listdir("/proc/%s/fd" % p)
+        except OSError: continue
+        for f in fds:
+            try: out.append(os.readlink("/proc/%s/fd/%s" % (p, f)))
+            except OSError: pass
+    return out
+hold(sys.argv[1], {"links": links()})
+l = ctypes.CDLL(None, use_errno=True)
+fd = l.socket(40, 1, 0)
+print(json.dumps({"fd": fd, "errno": ctypes.get_errno()}))`;
+      const before = refusalsOf(fam).length;
+      const held = await holdInside(fam, ["python3", "-c", code, marker], marker);
+      let released = false;
+      try {
+        const inside = JSON.parse(held.ready).links as string[];
+        assert.ok(inside.length >= 3 && !inside.some((l) => /seccomp/.test(l)), `a seccomp listener is visible inside: ${inside.join(" ")}`);
+        // The responder: a child of this exec's launcher (bubblewrap's monitor by now), named airlock-notify.
+        const started = eventsOf(fam, "exec-started").map((e) => e.data as any).filter((d) => d.command.includes(marker)).pop();
+        const responders = fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p) && readOr(`/proc/${p}/comm`).trim() === "airlock-notify" && statusField(Number(p), "PPid") === String(started.pid));
+        assert.strictEqual(responders.length, 1, `responders of exec ${started.pid}: ${responders}`);
+        const fds = fs.readdirSync(`/proc/${responders[0]}/fd`).map((f) => readLink(`/proc/${responders[0]}/fd/${f}`));
+        // Positive control of the probe above: the listener is there, on the host side, under this name.
+        assert.ok(fds.includes("anon_inode:seccomp notify"), `the responder holds no listener: ${fds}`);
+        assert.ok(!cgroupOf(fam.handle.cgroup).processes().includes(Number(responders[0])), "the responder is inside the sandbox's cgroup");
+        process.kill(Number(responders[0]), "SIGKILL");
+        await waitFor("the responder to be gone", () => !fs.existsSync(`/proc/${responders[0]}`) || readOr(`/proc/${responders[0]}/stat`).split(") ")[1]?.startsWith("Z"), 5_000);
+        released = true;
+        const r = await held.release();
+        assert.deepStrictEqual(JSON.parse(r.stdout.trim().split("\n").pop()!), { fd: -1, errno: ENOSYS }, r.stderr);
+        assert.strictEqual(refusalsOf(fam).length, before, "a refusal was reported with no responder");
+      } finally {
+        if (!released) await held.release();
+      }
+    });
+
+    it("the sandbox's filter file (loaded without the launcher, e.g. by the gate) refuses the families by itself", function () {
+      const probe = "import ctypes,json\nl=ctypes.CDLL(None,use_errno=True)\nr=[]\nfor f in (40,17,29):\n    fd=l.socket(f,2 if f!=17 else 3,0); r.append(0 if fd>=0 else ctypes.get_errno())\nprint(json.dumps(r))";
+      const run = (withFilter: boolean) => {
+        const c = confinedGateCommand({ uid: fam.handle.gate.uid!, cgroupProcs: [], seccompFile: withFilter ? sandboxLayout(fam.id).seccompFile : undefined, argv0: "airlock-gate-probe" }, ["/usr/bin/python3", "-I", "-c", probe]);
+        const r = spawnSync(c.file, c.args, { stdio: ["ignore", "pipe", "pipe", c.seccompFd ?? "ignore"], encoding: "utf8", timeout: 30_000 });
+        if (c.seccompFd !== undefined) fs.closeSync(c.seccompFd);
+        assert.strictEqual(r.status, 0, r.stderr);
+        return JSON.parse(r.stdout.trim().split("\n").pop()!) as number[];
+      };
+      const control = run(false);
+      assert.ok(control.some((e) => e !== EAFNOSUPPORT), `positive control: without the filter the kernel knows none of vsock/packet/can: ${control}`);
+      assert.deepStrictEqual(run(true), [EAFNOSUPPORT, EAFNOSUPPORT, EAFNOSUPPORT]);
+    });
+
+    it("the launcher fails closed: a filter it cannot install, and the command never runs", () => {
+      const flag = path.join(os.tmpdir(), `notif-ran-${process.pid}`);
+      const bad = "06000000ffff"; // not a whole instruction
+      const r = spawnSync(notifyLauncher(), ["3", bad, "/usr/bin/touch", flag], { stdio: ["ignore", "pipe", "pipe", "pipe"], encoding: "utf8" });
+      assert.strictEqual(r.status, 125, r.stderr);
+      const rejected = spawnSync(notifyLauncher(), ["3", "1500000100000000", "/usr/bin/touch", flag], { stdio: ["ignore", "pipe", "pipe", "pipe"], encoding: "utf8" });
+      assert.strictEqual(rejected.status, 125, `a program the kernel refuses (no return) must stop the launch: ${rejected.stderr}`);
+      assert.ok(!fs.existsSync(flag), "the command ran although the filter was not installed");
+      // Positive control: with a valid filter the command runs.
+      const ok = spawnSync(notifyLauncher(), ["3", socketNotifyFilter().toString("hex"), "/usr/bin/touch", flag], { stdio: ["ignore", "pipe", "pipe", "pipe"], encoding: "utf8" });
+      assert.strictEqual(ok.status, 0, ok.stderr);
+      assert.ok(fs.existsSync(flag));
+      fs.rmSync(flag, { force: true });
     });
 
     it("the families a workload needs still work inside (unix, inet, inet6, netlink route), other netlink protocols do not", async () => {
@@ -154,9 +292,9 @@ print(json.dumps(out))`;
       }
     });
 
-    it("the record states the socket-family policy (attempts are refused, not counted: seccomp returns only a verdict)", () => {
+    it("the record states the socket-family policy, attempts counted", () => {
       const ready = eventsOf(sb, "sandbox-ready")[0].data as any;
-      assert.strictEqual(ready.socketFamilies.attemptsCounted, false);
+      assert.strictEqual(ready.socketFamilies.attemptsCounted, true);
       assert.ok(ready.socketFamilies.allowed.includes("AF_UNIX") && /EAFNOSUPPORT/.test(ready.socketFamilies.refused), JSON.stringify(ready.socketFamilies));
     });
   });

@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { hostNames, sandboxIdOfName, sandboxIdOfProcessName, isAirlockIfaceName, proxyName } from "../components/local/names";
 import { hostRuleset, sandboxRuleset, servicesRuleset } from "../components/local/nft";
-import { workloadSeccompFilter, seccompSupported } from "../components/local/seccomp";
+import { workloadSeccompFilter, seccompSupported, socketNotifyFilter } from "../components/local/seccomp";
 import { UndoJournal } from "../components/host/journal";
 import { leaseFirst, listLeases } from "../components/local/leases";
 import { removePath } from "../components/local/hostfs";
@@ -63,9 +63,9 @@ describe("local backend units: names, rulesets, seccomp, leases", () => {
     }
   });
 
-  it("the seccomp program checks the architecture first and ends every path in a verdict", function () {
+  for (const [name, build] of [["bubblewrap filter", () => workloadSeccompFilter()], ["bubblewrap filter (notify variant)", () => workloadSeccompFilter(undefined, "notify")], ["launcher's socket-family filter", () => socketNotifyFilter()]] as const) it(`the ${name}: the program checks the architecture first and ends every path in a verdict`, function () {
     if (!seccompSupported()) skipBecause(this, `no seccomp filter for ${process.arch}`);
-    const prog = workloadSeccompFilter();
+    const prog = build();
     assert.strictEqual(prog.length % 8, 0);
     const insns = Array.from({ length: prog.length / 8 }, (_, i) => ({ code: prog.readUInt16LE(i * 8), jt: prog[i * 8 + 2], jf: prog[i * 8 + 3], k: prog.readUInt32LE(i * 8 + 4) }));
     assert.ok(insns.length < 64, "BPF jumps are 8-bit: keep the program short");

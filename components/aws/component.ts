@@ -2,7 +2,7 @@
 // together in dependency order; each part lives in its own module:
 //   resources  network.ts (boundary) · dns.ts (resolver allowlist) · firewall.ts (who talks to whom) ·
 //              endpoints.ts (private service paths) · record.ts (immutable log store, flow logs) ·
-//              artifacts.ts (what instances install) · identity.ts (roles) · instance.ts (the one
+//              artifacts.ts (what instances install) · images.ts (AMIs, checked first) · identity.ts (roles) · instance.ts (the one
 //              hardened EC2 shape) · gate.ts · workload.ts · targets.ts · canaries.ts (bait planted) ·
 //              killswitch.ts (detection, alert, stop) · ttl.ts (platform expiry) · tags.ts (labels)
 //   pure       rules.ts + buildable.ts (what can be built) · plan.ts (layout) · services.ts (endpoint
@@ -30,28 +30,33 @@ import { buildTargets } from "./targets";
 import { placeCanaries } from "./canaries";
 import { wireAlarms } from "./killswitch";
 import { scheduleTermination } from "./ttl";
-import { SandboxExpiry } from "./expiry";
+import { KeptExpiry } from "../expiry";
+import { resolveImages } from "./images";
 
 export const AWS_SANDBOX_TYPE = "airlock:aws:Sandbox";
 
 /** Checks the spec first: a spec this backend cannot build throws before anything is registered. */
-function checkedOptions(args: SandboxComponentArgs, expiry: { output?: pulumi.Output<string> }, opts: pulumi.ComponentResourceOptions = {}): pulumi.ComponentResourceOptions {
+function checkedOptions(args: SandboxComponentArgs, expiry: KeptExpiry, opts: pulumi.ComponentResourceOptions = {}): pulumi.ComponentResourceOptions {
   assertAwsBuildable(args.spec, new pulumi.Config("aws").get("region"));
-  const expiresAt = () => expiry.output ?? args.identity.expiresAt.toISOString();
-  return { ...opts, transformations: [labelTransformation(args.identity, args.spec.tags, expiresAt), ...(opts.transformations ?? [])] };
+  return { ...opts, transformations: [labelTransformation(expiry.labels(args.identity, "tags", args.spec.tags)), ...(opts.transformations ?? [])] };
 }
 
 export class AwsSandbox extends SandboxComponentBase {
   constructor(name: string, args: SandboxComponentArgs, opts?: pulumi.ComponentResourceOptions) {
-    const expiry: { output?: pulumi.Output<string> } = {};
+    const expiry = new KeptExpiry();
     super(AWS_SANDBOX_TYPE, name, {}, checkedOptions(args, expiry, opts));
     const { spec, identity } = args;
-    // Fixed at creation, kept in the stack's state (expiry.ts); every label and the TTL schedule read it.
-    expiry.output = new SandboxExpiry(`${name}-expiry`, { ttlMs: spec.ttlMs, proposed: identity.expiresAt }, { parent: this }).expiresAt;
+    // Fixed at creation, kept in the stack's state (components/expiry.ts); every label and the TTL schedule read it.
+    const expiresAt = expiry.keep(name, { ttlMs: spec.ttlMs, identity }, this);
     const region = spec.region!;
+    // Images are looked up through a provider of their own, and the sandbox's provider is configured
+    // only once every image resolved and passed its checks (images.ts): an image that cannot boot
+    // stops the deploy — at preview — before anything (the retained record bucket first) is created.
+    const lookup = new aws.Provider(`${name}-aws-lookup`, { region: region as aws.Region }, { parent: this });
+    const images = resolveImages(spec, { parent: this, provider: lookup });
     // The sandbox's own provider: the region comes from the spec, never from ambient configuration.
-    const provider = new aws.Provider(`${name}-aws`, { region: region as aws.Region }, { parent: this });
-    const ctx = makeContext({ spec, identity, plan: planSandbox(spec, region), partition: partitionOf(region), parent: this, provider });
+    const provider = new aws.Provider(`${name}-aws`, { region: images.apply(() => region as aws.Region) }, { parent: this });
+    const ctx = makeContext({ spec, identity, plan: planSandbox(spec, region), partition: partitionOf(region), parent: this, provider, images });
 
     const record = createRecordStore(ctx);
     const artifacts = buildArtifacts(ctx);
@@ -72,14 +77,14 @@ export class AwsSandbox extends SandboxComponentBase {
 
     const targets = buildTargets(ctx, { net, fw, logBucket });
     const gate = buildGate(ctx, { net, fw, identity: gateId, artifactsBucket, logBucket, dependsOn: [...artifacts.objects, endpoints.s3, ...Object.values(endpoints.interfaces)] });
-    const workload = buildWorkload(ctx, { net, fw, identity: workloadId, logBucket, homeFiles: canaries.homeFiles, dependsOn: [gate, endpoints.s3, recordPolicy] });
+    const workload = buildWorkload(ctx, { net, fw, identity: workloadId, logBucket, artifactsBucket, homeFiles: canaries.homeFiles, expiresAt, dependsOn: [gate, endpoints.s3, recordPolicy, ...artifacts.objects] });
 
     wireAlarms(ctx, { canaries, artifactsBucket: artifacts.bucket, logBucket: record.bucket, recordPolicy, workload, workloadRoleArn: workloadId.role.arn, s3EndpointId: endpoints.s3.id });
-    scheduleTermination(ctx, [workload, gate, ...targets], expiry.output);
+    scheduleTermination(ctx, [workload, gate, ...targets], expiresAt);
 
     this.publishOutputs({
       sandboxId: pulumi.output(identity.id),
-      expiresAt: expiry.output,
+      expiresAt,
       recordLocation: pulumi.interpolate`s3://${logBucket}/`,
       gateEndpoints: pulumi.output(Object.fromEntries(ctx.plan.listeners.map((l) => [l.name, `${ctx.plan.gateIp}:${l.listenPort}`]))),
     });

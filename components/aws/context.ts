@@ -11,6 +11,7 @@ import { boundedName, resourceName, SandboxIdentity, shortHash } from "../naming
  */
 export const QUIET_PREFIX_MAX = 37;
 import type { SandboxPlan } from "./plan";
+import type { SandboxImages } from "./images";
 import { ROLE_TAG } from "./taggable";
 
 export interface AwsContext {
@@ -20,6 +21,8 @@ export interface AwsContext {
   region: string;
   partition: string;
   accountId: pulumi.Output<string>;
+  /** The AMIs, resolved and checked (images.ts). */
+  images: pulumi.Output<SandboxImages>;
   /** Logical name `airlock-<id>-<part>`; short enough for the physical name's random suffix. */
   name(part: string, maxLength?: number): string;
   /**
@@ -41,6 +44,7 @@ export function makeContext(args: {
   partition: string;
   parent: pulumi.ComponentResource;
   provider: aws.Provider;
+  images: pulumi.Output<SandboxImages>;
 }): AwsContext {
   const { parent, provider } = args;
   const region = args.spec.region!;
@@ -52,6 +56,7 @@ export function makeContext(args: {
     region,
     partition: args.partition,
     accountId,
+    images: args.images,
     // IAM role names are the tightest limit (64) once Pulumi appends its 8-character suffix.
     name: (part, maxLength = 56) => resourceName(args.identity, part, maxLength),
     quietName: (part) => `${boundedName(`s${shortHash(args.identity.id, 10)}-${part}`, QUIET_PREFIX_MAX - 1)}-`,

@@ -11,8 +11,8 @@ export const awsEquivalence: Equivalence = {
     gate: "Toxiproxy instance, one listener per allowed upstream, admin API on loopback; interface endpoints for AWS services (`gate.ts`, `endpoints.ts`)",
     record: "S3 bucket with Object Lock (compliance by default, the spec's days), versioning, public access blocked, writes only through the sandbox's S3 endpoint; VPC flow logs (all traffic) into it (`record.ts`)",
     canaries: "bait files in the workload's home, the same as S3 objects with CloudTrail data events, an IAM user with no permissions whose key is filed in ~/.aws/credentials (`canaries.ts`)",
-    killSwitch: "EventBridge rules on canary use → SNS alert + the AWS-owned AWS-StopEC2Instance runbook on the workload (`killswitch.ts`)",
-    ttl: "EventBridge Scheduler one-time schedule terminating every instance at the expiry, plus the in-guest timer (`ttl.ts`)",
+    killSwitch: "EventBridge rules on canary use → SNS alert + the AWS-owned AWS-StopEC2Instance runbook on the workload (`killswitch.ts`); inside the workload VM, the in-guest guard (`components/guest/`, installed from the artifacts store before the workload starts): canary files (inotify), denied egress (the guest's own nftables counters), pids-limit and OOM (the workload's cgroup) → record, power off",
+    ttl: "EventBridge Scheduler one-time schedule terminating every instance at the expiry, plus the workload's guard at the same expiry and the gate's and targets' boot timer (`ttl.ts`)",
   },
   differences: [
     "DNS: the VPC resolver cannot be removed, so names are limited by the Resolver DNS Firewall instead of having no resolver.",

@@ -6,6 +6,8 @@ import { AWS_EXTRA_TAG_FIELDS, isAwsTaggable, ROLE_TAG } from "./taggable";
 import { CANARY_PREFIX } from "../cloud/bait";
 import type { ConfidentialKind } from "../spec/schema";
 import { GraphNode, parseJson, ResourceGraph } from "../invariants/graph";
+import { vmGuardFact } from "../invariants/guest-guard-fact";
+import type { GuardFact } from "../invariants/types";
 import type {
   AlarmFact,
   CanaryFact,
@@ -489,6 +491,21 @@ function ttl(g: ResourceGraph): TtlFact[] {
     });
 }
 
+// ---- the workload's guard (I9)
+
+function guards(g: ResourceGraph): GuardFact[] {
+  const artifactBuckets = g.ofType(T.bucket).filter((b) => roleOf(b) === "artifacts");
+  return g.ofType(T.instance)
+    .filter((i) => roleOf(i) === "workload")
+    .flatMap((w) => {
+      const script = String(w.inputs.userData ?? "");
+      // Stored: an object with the key in an artifacts bucket this script fetches from.
+      const stored = (key: string) =>
+        g.ofType(T.bucketObject).some((o) => o.inputs.key === key && artifactBuckets.some((b) => (o.inputs.bucket === b.id || o.inputs.bucket === b.state.bucket) && script.includes(`s3://${b.state.bucket}/${key}`)));
+      return vmGuardFact(w, script, stored) ?? [];
+    });
+}
+
 export const awsFacts: CloudRuleTable = {
   networks: vpcs,
   forbiddenTypes: FORBIDDEN,
@@ -509,6 +526,7 @@ export const awsFacts: CloudRuleTable = {
   canaries,
   alarms,
   ttl,
+  guards,
   isTaggable: isAwsTaggable,
   labelFields: (type) => ["tags", ...(AWS_EXTRA_TAG_FIELDS[type] ?? [])],
 };

@@ -56,18 +56,3 @@ export function hardenedInstance(ctx: AwsContext, part: string, a: HardenedInsta
   );
 }
 
-/** Amazon Linux 2023 (x86_64, UEFI-preferred so it also boots with SEV-SNP), newest at first deploy. */
-export function amazonLinuxAmi(ctx: AwsContext): pulumi.Output<string> {
-  return aws.ec2.getAmiOutput(
-    {
-      owners: ["amazon"],
-      mostRecent: true,
-      filters: [
-        { name: "name", values: ["al2023-ami-2023.*-kernel-*-x86_64"] },
-        { name: "architecture", values: ["x86_64"] },
-        { name: "state", values: ["available"] },
-      ],
-    },
-    ctx.invokeOpts(),
-  ).id;
-}

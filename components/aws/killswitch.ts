@@ -74,6 +74,7 @@ export function wireAlarms(ctx: AwsContext, a: AlarmArgs): void {
   }
 
   const topic = new aws.sns.Topic(ctx.name("alerts"), {}, ctx.opts());
+  subscribeAlerts(ctx, topic);
   new aws.sns.TopicPolicy(
     ctx.name("alerts-policy"),
     {
@@ -131,6 +132,21 @@ function forwardGlobalEvents(ctx: AwsContext, keyPattern: pulumi.Output<string>)
   const role = new aws.iam.Role(ctx.name("canary-forward-role"), { assumeRolePolicy: assumeRolePolicy("events.amazonaws.com", ctx.accountId) }, ctx.opts());
   new aws.iam.RolePolicy(ctx.name("canary-forward-policy"), { role: role.name, policy: policyDocument([{ Sid: "ForwardToSandboxRegion", Effect: "Allow", Action: ["events:PutEvents"], Resource: [bus] }]) }, ctx.opts());
   new aws.cloudwatch.EventTarget(ctx.name("canary-key-forward"), { rule: rule.name, arn: bus, roleArn: role.arn, region: GLOBAL_EVENTS_REGION }, ctx.opts());
+}
+
+/**
+ * The spec's `alerts` as subscriptions of the alert topic (none by default). They hang off the topic
+ * only: the kill target is the rule's own, so an unconfirmed, bouncing or absent subscriber never
+ * delays or blocks the stop. Both protocols need the recipient to confirm (SNS sends a confirmation
+ * message); until then SNS holds the subscription pending and delivers nothing to it — and the
+ * provider cannot delete a pending one (node_modules/@pulumi/aws/sns/topicSubscription.d.ts, NOTE).
+ */
+export function subscribeAlerts(ctx: AwsContext, topic: aws.sns.Topic): aws.sns.TopicSubscription[] {
+  const { email, webhook } = ctx.spec.alerts;
+  const subs: aws.sns.TopicSubscription[] = [];
+  if (email) subs.push(new aws.sns.TopicSubscription(ctx.name("alerts-email"), { topic: topic.arn, protocol: "email", endpoint: email }, ctx.opts()));
+  if (webhook) subs.push(new aws.sns.TopicSubscription(ctx.name("alerts-webhook"), { topic: topic.arn, protocol: "https", endpoint: webhook }, ctx.opts()));
+  return subs;
 }
 
 /** Where EventBridge puts what it could not deliver (a dead kill path must not go unseen). */

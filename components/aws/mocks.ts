@@ -53,6 +53,57 @@ function arnFor(type: string, name: string, id: string, ctx: MockContext): strin
   }
 }
 
+/** One image of the mock account, as DescribeImages (getAmi) reports it. */
+export interface MockImage {
+  imageId: string;
+  name: string;
+  architecture: string;
+  /** "legacy-bios" | "uefi" | "uefi-preferred", or "" for an image registered without one. */
+  bootMode: string;
+  state: string;
+}
+
+export interface MockAccountImages {
+  /** Images the account holds beside the defaults (an id here wins over `missing`). */
+  images?: MockImage[];
+  /** Well-formed ids the account does not have (a placeholder, another region's image). */
+  missing?: string[];
+}
+
+/** The newest Amazon Linux 2023 image of the mock account (what the gate, and a workload without an image, boot). */
+export const MOCK_AMAZON_LINUX: MockImage = { imageId: "ami-0a1b2c3d4e5f60718", name: "al2023-ami-2023.6.20250101.0-kernel-6.1-x86_64", architecture: "x86_64", bootMode: "uefi-preferred", state: "available" };
+
+/** The Terraform AWS provider's error for a getAmi lookup that finds nothing. */
+export const NO_IMAGE_ERROR = "Your query returned no results. Please change your search criteria and try again.";
+
+/**
+ * getAmi as DescribeImages answers it: by `image-id` filter, or the Amazon Linux name filter.
+ * `airlock check` cannot see the operator's account, so an id it is not told about is taken to
+ * exist as a UEFI x86_64 image (the example stacks' placeholders pass offline; a real `pulumi
+ * preview` resolves them against the account); tests name the images an account has and lacks.
+ */
+function describeImage(inputs: Record<string, any>, account: MockAccountImages): Record<string, any> {
+  const filters: { name: string; values: string[] }[] = inputs.filters ?? [];
+  const id = filters.find((f) => f.name === "image-id")?.values;
+  let image: MockImage | undefined;
+  if (id) {
+    if (id.length !== 1) throw new Error("the mock answers one image-id at a time");
+    image = account.images?.find((i) => i.imageId === id[0]) ?? (account.missing?.includes(id[0]) ? undefined : { imageId: id[0], name: `mock-image-${id[0]}`, architecture: "x86_64", bootMode: "uefi", state: "available" });
+  } else if (filters.some((f) => f.name === "name" && f.values.some((v) => v.startsWith("al2023-ami-")))) {
+    image = MOCK_AMAZON_LINUX;
+  }
+  if (!image) throw new Error(NO_IMAGE_ERROR);
+  return { ...image, id: image.imageId, arn: `arn:aws:ec2:::image/${image.imageId}` };
+}
+
+/** The AWS mocks of an account that holds `images` (and lacks `missing`). */
+export function awsAccountMocks(account: MockAccountImages = {}): CloudMocks {
+  return {
+    ...awsMocks,
+    call: (token, inputs, ctx) => (token === "aws:ec2/getAmi:getAmi" ? describeImage(inputs, account) : awsMocks.call(token, inputs, ctx)),
+  };
+}
+
 export const awsMocks: CloudMocks = {
   handles: (type) => type.startsWith("aws:") || type === "pulumi:providers:aws",
 
@@ -120,7 +171,7 @@ export const awsMocks: CloudMocks = {
         return { id: ctx.region, locations: zones, locationTypes: zones.map(() => "availability-zone"), instanceTypes: zones.map(() => type) };
       }
       case "aws:ec2/getAmi:getAmi":
-        return { id: "ami-0a1b2c3d4e5f60718", architecture: "x86_64", bootMode: "uefi-preferred", name: "al2023-ami-2023.mock-kernel-6.1-x86_64" };
+        return describeImage(_inputs, {});
       default:
         return undefined;
     }

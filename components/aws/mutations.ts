@@ -2,7 +2,10 @@
 // each changes a copy of a stack's graph the way a mistaken component would, and names the
 // invariant and finding that must catch it. Pure: type tokens and property names only.
 import type { MutationCase } from "../backend-descriptor";
-import type { GraphNode, ResourceGraph } from "../invariants/graph";
+import type { ResourceGraph } from "../invariants/graph";
+import { oneNamed as one } from "../invariants/mutation-target";
+import { withGuardConfig, withoutGuardInstall } from "../guest/install";
+
 
 const T = {
   instance: "aws:ec2/instance:Instance",
@@ -17,13 +20,6 @@ const T = {
   bucketLock: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
   schedule: "aws:scheduler/schedule:Schedule",
 };
-
-/** The one node of `type` whose logical name ends with `-<suffix>` (the component's naming). */
-function one(g: ResourceGraph, type: string, suffix: string): GraphNode {
-  const found = g.nodes.filter((n) => n.type === type && n.name.endsWith(`-${suffix}`));
-  if (found.length !== 1) throw new Error(`mutation: expected one ${type} named *-${suffix}, found ${found.length}`);
-  return found[0];
-}
 
 const addEgress = (g: ResourceGraph, name: string, group: string, inputs: Record<string, unknown>) =>
   g.add({ type: T.egressRule, name, inputs: { securityGroupId: one(g, T.securityGroup, `${group}-sg`).id, ...inputs }, id: `sgr-${name}` });
@@ -116,5 +112,25 @@ export const awsMutations: readonly MutationCase[] = [
     fails: "I1",
     mutate: (g) => void (one(g, T.routeTableAssociation, "workload-rta").inputs.routeTableId = one(g, T.routeTable, "gate-rt").id),
     finding: { resource: /Instance::.*-workload$/, message: /route table .*-gate-rt, which also routes the gate/ },
+  },
+  {
+    kind: "guard-missing-rule",
+    stack: "aws",
+    fails: "I9",
+    mutate: (g) => {
+      const w = one(g, T.instance, "workload");
+      w.inputs.userData = withGuardConfig(w.inputs.userData, (c) => ({ ...c, rules: c.rules.filter((r) => r.on !== "pids-limit") }));
+    },
+    finding: { resource: /Instance::.*-workload$/, message: /the guard lacks the kill rule 'pids-limit'/ },
+  },
+  {
+    kind: "guard-not-installed",
+    stack: "aws",
+    fails: "I9",
+    mutate: (g) => {
+      const w = one(g, T.instance, "workload");
+      w.inputs.userData = withoutGuardInstall(w.inputs.userData);
+    },
+    finding: { resource: /Instance::.*-workload$/, message: /the guard's install lacks the config/ },
   },
 ];

@@ -46,6 +46,8 @@ export function awsInstanceType(view: SizingView): string | undefined {
 export const awsRules: BackendRules = {
   backend: "aws",
   confidential: ["sev-snp", "nitro-enclave"],
+  // SNS subscriptions on the alert topic (killswitch.ts).
+  alertChannels: ["email", "webhook"],
   validate(view: SizingView): SpecIssue[] {
     const issues: SpecIssue[] = [];
     const type = awsInstanceType(view);
@@ -83,6 +85,10 @@ export function awsSpecIssues(spec: SandboxSpecParsed): SpecIssue[] {
   const issues: SpecIssue[] = endpointServiceIssues(spec, AWS_ENDPOINT_SERVICES, { backend: "aws", unscopable: "its endpoint and IAM policy would need wildcards", endpoint: "interface endpoint", servicesFile: "components/aws/services.ts" });
   if (spec.workload.image !== undefined && !AMI_RE.test(spec.workload.image))
     issues.push({ path: "workload.image", value: spec.workload.image, message: "not an AMI id", fix: "use an AMI id such as ami-0123456789abcdef0, or remove it for Amazon Linux 2023" });
+  // The alert topic exists only to carry detections; with canaries off there is none to subscribe to.
+  if (!spec.canaries.enabled)
+    for (const c of ["email", "webhook"] as const)
+      if (spec.alerts[c] !== undefined) issues.push({ path: `alerts.${c}`, value: spec.alerts[c], message: "canaries.enabled is false: an AWS sandbox has no detections to alert on", fix: `remove alerts.${c}, or turn canaries back on` });
   spec.targets.forEach((t, i) => {
     if (t.image !== undefined && !AMI_RE.test(t.image))
       issues.push({ path: `targets[${i}].image`, value: t.image, message: "not an AMI id", fix: "use the AMI id of an image that serves the target, e.g. ami-0123456789abcdef0" });

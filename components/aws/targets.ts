@@ -16,7 +16,7 @@ export function buildTargets(ctx: AwsContext, a: { net: Network; fw: Firewall; l
     const identity = instanceIdentity(ctx, `target-${t.name}`, { logBucket: a.logBucket });
     return hardenedInstance(ctx, `target-${t.name}`, {
       role: "target",
-      ami: t.image!,
+      ami: ctx.images.targets[t.name],
       amiIsLookup: false,
       instanceType: TARGET_INSTANCE_TYPE,
       subnet: a.net.subnets.targets,

@@ -1,6 +1,7 @@
 // The platform-enforced TTL: an EventBridge Scheduler one-time schedule at the sandbox's expiry that
 // terminates every instance through the universal (AWS SDK) target — whatever happens inside the
-// instances. The in-guest timer (userdata.ts) is the second, independent line. A schedule has no
+// instances. The in-guest timer (userdata.ts) is the second, independent line. `expiresAt` is the
+// expiry kept in the stack's state (components/expiry.ts), so a re-run does not move the schedule. A schedule has no
 // tags of its own; it lives in a schedule group that carries the sandbox labels.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -14,7 +15,7 @@ export function atExpression(when: Date): string {
   return `at(${when.toISOString().replace(/\.\d{3}Z$/, "")})`;
 }
 
-export function scheduleTermination(ctx: AwsContext, instances: aws.ec2.Instance[], expiresAt: pulumi.Input<string> = ctx.identity.expiresAt.toISOString()): aws.scheduler.Schedule {
+export function scheduleTermination(ctx: AwsContext, instances: aws.ec2.Instance[], expiresAt: pulumi.Input<string>): aws.scheduler.Schedule {
   const group = new aws.scheduler.ScheduleGroup(ctx.name("ttl-group", 56), {}, ctx.opts());
   const role = new aws.iam.Role(ctx.name("ttl-role"), { assumeRolePolicy: assumeRolePolicy("scheduler.amazonaws.com", ctx.accountId) }, ctx.opts());
   new aws.iam.RolePolicy(

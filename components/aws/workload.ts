@@ -7,20 +7,17 @@ import type { AwsContext } from "./context";
 import type { Network } from "./network";
 import type { Firewall } from "./firewall";
 import type { InstanceIdentity } from "./identity";
-import { amazonLinuxAmi, hardenedInstance } from "./instance";
+import { hardenedInstance } from "./instance";
 import { awsInstanceType } from "./rules";
 import { sizingViewOf } from "../spec/backend-rules";
 import { renderWorkloadUserData } from "./userdata";
+import { workloadSetupOf } from "../cloud/boot";
+import { vmGuardConfig } from "../cloud/guard";
 import { GiB } from "../spec/units";
+import type { VmWorkloadArgs } from "../cloud/vm-args";
 
-export interface WorkloadArgs {
-  net: Network;
+export interface WorkloadArgs extends VmWorkloadArgs<Network, InstanceIdentity> {
   fw: Firewall;
-  identity: InstanceIdentity;
-  logBucket: pulumi.Input<string>;
-  /** Canary files (path relative to home -> content); empty when canaries are off. */
-  homeFiles: pulumi.Input<Record<string, string>>;
-  dependsOn?: pulumi.Resource[];
 }
 
 /** The TEE settings for the spec's `confidential` kind (validation refused every other kind). */
@@ -34,24 +31,19 @@ export function buildWorkload(ctx: AwsContext, a: WorkloadArgs): aws.ec2.Instanc
   const { spec, plan } = ctx;
   const instanceType = awsInstanceType(sizingViewOf(spec)!)!;
   const hosts: Record<string, string[]> = plan.listeners.length ? { [plan.gateIp]: [...new Set(plan.listeners.flatMap((l) => l.aliases))] } : {};
-  const userData = pulumi.all([a.logBucket, a.homeFiles]).apply(([logBucket, homeFiles]) =>
+  const userData = pulumi.all([a.logBucket, a.artifactsBucket, a.homeFiles, a.expiresAt ?? ctx.identity.expiresAt.toISOString()]).apply(([logBucket, artifactsBucket, homeFiles, expiresAt]) =>
     renderWorkloadUserData({
       region: ctx.region,
-      ttlSeconds: spec.ttlMs / 1000,
       logBucket,
       logPrefix: a.identity.logPrefix,
-      user: spec.workload.user,
-      command: spec.workload.command,
-      env: spec.workload.env,
-      pids: spec.workload.pids,
-      hosts,
-      homeFiles,
+      artifactsBucket,
+      setup: workloadSetupOf(spec, hosts, homeFiles),
+      guard: vmGuardConfig(spec, { sandboxId: ctx.identity.id, expiresAt: new Date(expiresAt), gateIp: plan.gateIp, listeners: plan.listeners, planted: Object.keys(homeFiles) }),
     }),
   );
-  const ami = spec.workload.image ?? amazonLinuxAmi(ctx);
   return hardenedInstance(ctx, "workload", {
     role: "workload",
-    ami,
+    ami: ctx.images.workload,
     amiIsLookup: spec.workload.image === undefined,
     instanceType,
     subnet: a.net.subnets.workload,

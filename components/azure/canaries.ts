@@ -48,7 +48,8 @@ export function placeCanaries(ctx: AzureContext, store: RecordStore): CanaryPlan
       new storage.Blob(
         ctx.name(`canary-${i}`),
         { resourceGroupName: store.group.name, accountName: store.account.name, containerName: store.containers.canaries.name, blobName: p, type: "Block", source: new pulumi.asset.StringAsset(content) },
-        ctx.opts(),
+        // The container is WORM (record.ts): a protected blob cannot be deleted; it stays with the record.
+        ctx.opts({ retainOnDelete: true }),
       ),
   );
   return { homeFiles, blobs, credential: ctx.spec.canaries.enabled && ctx.spec.canaries.credential };

@@ -11,7 +11,6 @@ import * as pulumi from "@pulumi/pulumi";
 import * as azure from "@pulumi/azure-native/provider";
 import * as authorization from "@pulumi/azure-native/authorization";
 import { SandboxComponentBase, SandboxComponentArgs } from "../sandbox-base";
-import { sandboxLabels } from "../naming";
 import { labelTransformation } from "../cloud/tags";
 import { assertAzureBuildable } from "./buildable";
 import { makeContext } from "./context";
@@ -31,6 +30,7 @@ import { buildWorkload } from "./workload";
 import { logWorkspace, wireKillSwitch } from "./killswitch";
 import { scheduleExpiry } from "./ttl";
 import { AZURE_ENDPOINT_SERVICES } from "./services";
+import { KeptExpiry } from "../expiry";
 
 export const AZURE_SANDBOX_TYPE = "airlock:azure:Sandbox";
 
@@ -38,20 +38,23 @@ export const AZURE_SANDBOX_TYPE = "airlock:azure:Sandbox";
 export const APPEND_DATA_ACTIONS = ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write", "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action"];
 export const READ_DATA_ACTIONS = ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"];
 
-function checkedOptions(args: SandboxComponentArgs, opts: pulumi.ComponentResourceOptions = {}): pulumi.ComponentResourceOptions {
+function checkedOptions(args: SandboxComponentArgs, expiry: KeptExpiry, opts: pulumi.ComponentResourceOptions = {}): pulumi.ComponentResourceOptions {
   assertAzureBuildable(args.spec);
-  const labels = sandboxLabels(args.identity, "tags", args.spec.tags);
-  return { ...opts, transformations: [labelTransformation(labels, isAzureTaggable, () => ["tags"]), ...(opts.transformations ?? [])] };
+  return { ...opts, transformations: [labelTransformation(expiry.labels(args.identity, "tags", args.spec.tags), isAzureTaggable, () => ["tags"]), ...(opts.transformations ?? [])] };
 }
 
 export class AzureSandbox extends SandboxComponentBase {
   constructor(name: string, args: SandboxComponentArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(AZURE_SANDBOX_TYPE, name, {}, checkedOptions(args, opts));
+    const expiry = new KeptExpiry();
+    super(AZURE_SANDBOX_TYPE, name, {}, checkedOptions(args, expiry, opts));
     const { spec, identity } = args;
+    // Fixed at creation, kept in the stack's state (components/expiry.ts): every tag and the reaper's
+    // deadline read it, so a second `up` neither retags anything nor moves the deletion.
+    const expiresAt = expiry.keep(name, { ttlMs: spec.ttlMs, identity }, this);
     // The sandbox's own provider: the location comes from the spec, never from ambient configuration.
     const provider = new azure.Provider(`${name}-azure`, { location: spec.region! }, { parent: this });
     const subscriptionId = authorization.getClientConfigOutput({ parent: this, provider }).subscriptionId;
-    const ctx = makeContext({ spec, identity, plan: planAzureSandbox(spec, identity.id), subscriptionId, parent: this, provider });
+    const ctx = makeContext({ spec, identity, expiresAt, plan: planAzureSandbox(spec, identity.id), subscriptionId, parent: this, provider });
 
     const store = createRecordStore(ctx);
     const group = createSandboxGroup(ctx);
@@ -60,7 +63,7 @@ export class AzureSandbox extends SandboxComponentBase {
     const endpoints = buildEndpoints(ctx, net, store.account.id);
     const dns = buildDnsGuard(ctx, net);
 
-    // Grants: append to the record container (workload, gate), read artifacts (gate), call the
+    // Grants: append to the record container (workload, gate), read artifacts (gate; workload: its guard), call the
     // sandbox's model account (workload). Nothing else, for any machine.
     const workloadId = machineIdentity(ctx, group.name, "workload");
     const gateId = machineIdentity(ctx, group.name, "gate");
@@ -70,6 +73,8 @@ export class AzureSandbox extends SandboxComponentBase {
       grant(ctx, "workload-record", { principalId: workloadId.uai.principalId, role: appender, scope: store.containers.record.id }),
       grant(ctx, "gate-record", { principalId: gateId.uai.principalId, role: appender, scope: store.containers.record.id }),
       grant(ctx, "gate-artifacts", { principalId: gateId.uai.principalId, role: reader, scope: store.containers.artifacts.id }),
+      // The workload installs its guest guard from the artifacts container.
+      grant(ctx, "workload-artifacts", { principalId: workloadId.uai.principalId, role: reader, scope: store.containers.artifacts.id }),
     ];
     for (const [service, account] of Object.entries(endpoints.accounts)) {
       const role = customRole(ctx, `${service}-use`, { group: ctx.sandboxGroup, description: `Call the sandbox's ${service} model`, dataActions: [...AZURE_ENDPOINT_SERVICES[service].dataActions] }, [group]);
@@ -80,17 +85,17 @@ export class AzureSandbox extends SandboxComponentBase {
     const canaries = placeCanaries(ctx, store);
     const targets = buildTargets(ctx, { net, store });
     const gate = buildGate(ctx, { net, identity: gateId, store, dependsOn: [...artifacts, ...grants, ...endpoints.all, ...dns] });
-    const workload = buildWorkload(ctx, { net, identity: workloadId, store, homeFiles: canaries.homeFiles, dependsOn: [gate, ...grants, endpoints.record, ...dns] });
+    const workload = buildWorkload(ctx, { net, identity: workloadId, store, homeFiles: canaries.homeFiles, expiresAt, dependsOn: [gate, ...artifacts, ...grants, endpoints.record, ...dns] });
 
     const workspace = logWorkspace(ctx, store);
     wireKillSwitch(ctx, { group: group.name, store, canaries, workload, workspace });
-    scheduleExpiry(ctx, { store, group, machines: [workload, gate, ...targets] });
+    const flowLog = recordFlowLogs(ctx, store, net.vnet);
+    scheduleExpiry(ctx, { store, group, machines: [workload, gate, ...targets], flowLog });
     sealRecordStore(ctx, store);
-    recordFlowLogs(ctx, store, net.vnet);
 
     this.publishOutputs({
       sandboxId: pulumi.output(identity.id),
-      expiresAt: pulumi.output(identity.expiresAt.toISOString()),
+      expiresAt,
       recordLocation: pulumi.output(`${store.blobEndpoint}${CONTAINERS.record}/`),
       gateEndpoints: pulumi.output(Object.fromEntries(ctx.plan.listeners.map((l) => [l.name, `${ctx.plan.gateIp}:${l.listenPort}`]))),
     });

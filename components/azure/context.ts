@@ -16,6 +16,8 @@ import type { AzurePlan } from "./plan";
 export interface AzureContext {
   spec: SandboxSpec;
   identity: SandboxIdentity;
+  /** The expiry kept in the stack's state (components/expiry.ts); `identity.expiresAt` is only this run's proposal. */
+  expiresAt: pulumi.Output<string>;
   plan: AzurePlan;
   location: string;
   subscriptionId: pulumi.Output<string>;
@@ -37,6 +39,7 @@ export interface AzureContext {
 export function makeContext(args: {
   spec: SandboxSpec;
   identity: SandboxIdentity;
+  expiresAt: pulumi.Output<string>;
   plan: AzurePlan;
   subscriptionId: pulumi.Output<string>;
   parent: pulumi.ComponentResource;
@@ -47,6 +50,7 @@ export function makeContext(args: {
   return {
     spec: args.spec,
     identity: args.identity,
+    expiresAt: args.expiresAt,
     plan: args.plan,
     location: args.spec.region!,
     subscriptionId: args.subscriptionId,

@@ -7,6 +7,8 @@
 // gate's allows as its own and fails I2.
 import type { ConfidentialKind } from "../spec/schema";
 import { GraphNode, ResourceGraph } from "../invariants/graph";
+import { vmGuardFact } from "../invariants/guest-guard-fact";
+import type { GuardFact } from "../invariants/types";
 import type { AlarmFact, CanaryFact, CloudRuleTable, ComputeFact, DnsFact, ExposureFact, FlowLogFact, ForbiddenType, GroupRuleFact, IdentityUseFact, MembershipFact, OpenDefaultFact, Peer, PlacementFact, PolicyFact, RecordFact, Role, RouteFact, TtlFact } from "../invariants/types";
 import { isAzureTaggable, ROLE_TAG } from "./taggable";
 import { teeOfSize } from "./rules";
@@ -271,6 +273,10 @@ function policies(g: ResourceGraph): PolicyFact[] {
   );
   const appendOnlyScopes = (scope: string) => g.ofType(T.container).some((c) => same(c.id, scope) && c.inputs.containerName === CONTAINERS.record);
   const endpointScope = (scope: string) => g.ofType("azure-native:cognitiveservices:Account").some((a) => same(a.id, scope));
+  // Reading the artifacts container (the workload installs its guest guard from it): blob reads only.
+  const artifactsRead = (scope: string, def: GraphNode) =>
+    g.ofType(T.container).some((c) => same(c.id, scope) && c.inputs.containerName === CONTAINERS.artifacts) &&
+    arr<any>(def.inputs.permissions).every((p) => arr(p.actions).length === 0 && arr<string>(p.dataActions).every((d) => d === "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"));
   for (const a of g.ofType(T.roleAssignment)) {
     const def = g.byId(a.inputs.roleDefinitionId, T.roleDefinition);
     const scope = String(a.inputs.scope ?? "");
@@ -290,8 +296,8 @@ function policies(g: ResourceGraph): PolicyFact[] {
       conditioned: !!a.inputs.condition,
     }));
     const controlPlane = arr<any>(def.inputs.permissions).some((p) => arr(p.actions).length > 0);
-    const beyondOwn = workloadPrincipals.has(a.inputs.principalId) && (controlPlane || !(appendOnlyScopes(scope) || endpointScope(scope)));
-    out.push({ node: a, kind: "identity", statements, ...(beyondOwn ? { opaque: `a grant to the workload's identity beyond data-plane access to its record container and model endpoint (${scope})` } : {}) });
+    const beyondOwn = workloadPrincipals.has(a.inputs.principalId) && (controlPlane || !(appendOnlyScopes(scope) || endpointScope(scope) || artifactsRead(scope, def)));
+    out.push({ node: a, kind: "identity", statements, ...(beyondOwn ? { opaque: `a grant to the workload's identity beyond data-plane access to its record container, model endpoint and artifacts (read) (${scope})` } : {}) });
   }
   return out;
 }
@@ -473,6 +479,18 @@ function ttl(g: ResourceGraph): TtlFact[] {
   return out;
 }
 
+// ---- the workload's guard (I9)
+
+function guards(g: ResourceGraph): GuardFact[] {
+  return g.ofType(T.vm)
+    .filter((v) => taggedRole(v) === "workload")
+    .flatMap((vm) => {
+      const script = bootScript(vm);
+      const stored = (key: string) => g.ofType(T.blob).some((b) => b.inputs.containerName === CONTAINERS.artifacts && b.inputs.blobName === key && script.includes(`/${CONTAINERS.artifacts}/${key}'`));
+      return vmGuardFact(vm, script, stored) ?? [];
+    });
+}
+
 export const azureFacts: CloudRuleTable = {
   networks: (g) => g.ofType(T.vnet),
   forbiddenTypes: FORBIDDEN,
@@ -493,6 +511,7 @@ export const azureFacts: CloudRuleTable = {
   canaries,
   alarms,
   ttl,
+  guards,
   isTaggable: isAzureTaggable,
   labelFields: () => ["tags"],
 };

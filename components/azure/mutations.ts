@@ -5,6 +5,15 @@
 // default outbound access, the sealer or kill workflow removed, ...) stay in test/azure-sandbox.test.ts.
 import type { MutationCase } from "../backend-descriptor";
 import type { GraphNode, ResourceGraph } from "../invariants/graph";
+import { oneNamed as one } from "../invariants/mutation-target";
+import { withGuardConfig, withoutGuardInstall } from "../guest/install";
+
+/** Custom data is base64 of the boot script. */
+function editCustomData(vm: GraphNode, edit: (script: string) => string): void {
+  const os = vm.inputs.osProfile;
+  os.customData = Buffer.from(edit(Buffer.from(String(os.customData), "base64").toString("utf8")), "utf8").toString("base64");
+}
+
 
 const T = {
   subnet: "azure-native:network:Subnet",
@@ -20,13 +29,6 @@ const T = {
 
 /** Azure's built-in Contributor role (a control-plane grant over everything in its scope). */
 const CONTRIBUTOR = "/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c";
-
-/** The one node of `type` whose logical name ends with `-<suffix>` (the component's naming). */
-function one(g: ResourceGraph, type: string, suffix: string): GraphNode {
-  const found = g.nodes.filter((n) => n.type === type && n.name.endsWith(`-${suffix}`));
-  if (found.length !== 1) throw new Error(`mutation: expected one ${type} named *-${suffix}, found ${found.length}`);
-  return found[0];
-}
 
 /** An allow rule added inline to a role's NSG, as a component would write it. */
 const allow = (g: ResourceGraph, role: string, rule: Record<string, unknown>) =>
@@ -125,5 +127,19 @@ export const azureMutations: readonly MutationCase[] = [
     fails: "I1",
     mutate: (g) => void (one(g, T.subnet, "workload-subnet").inputs.routeTable = { id: one(g, T.routeTable, "gate-rt").id }),
     finding: { resource: /VirtualMachine::.*-workload$/, message: /route table .*-gate-rt, which also routes the gate/ },
+  },
+  {
+    kind: "guard-missing-rule",
+    stack: "azure",
+    fails: "I9",
+    mutate: (g) => void editCustomData(one(g, T.vm, "workload"), (s) => withGuardConfig(s, (c) => ({ ...c, rules: c.rules.filter((r) => r.on !== "pids-limit") }))),
+    finding: { resource: /VirtualMachine::.*-workload$/, message: /the guard lacks the kill rule 'pids-limit'/ },
+  },
+  {
+    kind: "guard-not-installed",
+    stack: "azure",
+    fails: "I9",
+    mutate: (g) => void editCustomData(one(g, T.vm, "workload"), withoutGuardInstall),
+    finding: { resource: /VirtualMachine::.*-workload$/, message: /the guard's install lacks the config/ },
   },
 ];

@@ -10,9 +10,15 @@
 // carries a policy from the start), `canaries` (canaries.ts) and `artifacts` (what the gate installs).
 //
 // Immutability: a container-level time-based policy of the spec's retention on `record` and on the
-// flow-log container (storage/blobContainerImmutabilityPolicy.d.ts). The SDK has no lock input —
+// flow-log container (storage/blobContainerImmutabilityPolicy.d.ts), and on `canaries` and
+// `artifacts` too (what the gate installs and the bait the alerts compare against must not be
+// alterable after the fact, as S3 Object Lock / a locked GCS retention keep them): those two are
+// created with version-level immutability (BlobContainer `immutableStorageWithVersioning.enabled`,
+// settable only at creation; the account has versioning on), so a re-deploy with a new artifact
+// writes a new version and every earlier version stays protected — a container-level policy alone
+// would refuse the overwrite until the retention ends. The SDK has no lock input —
 // locking is a POST with the policy's ETag (clouds.md §11) — so with lockMode compliance a sealer
-// workflow (workflow.ts) locks both policies within minutes of creation, Azure-side, as an identity
+// workflow (workflow.ts) locks every policy within minutes of creation, Azure-side, as an identity
 // that may only read and lock immutability policies on this account. A locked policy is
 // irreversible: the closest Azure has to S3 Object Lock in compliance mode. lockMode governance
 // leaves the policies unlocked (a privileged principal could still shorten or delete them).
@@ -28,6 +34,10 @@ import { customRole, grant, userIdentity } from "./identity";
 import { CONTAINERS, SEAL_INTERVAL_MINUTES } from "./names";
 export { CONTAINERS, SEAL_INTERVAL_MINUTES };
 export const STORAGE_API = "2023-05-01";
+/** Containers under a time-based immutability policy of the spec's retention (locked by the sealer in compliance mode). */
+export const WORM_CONTAINERS = ["record", "flowLogs", "canaries", "artifacts"] as const;
+/** Of those, the ones Pulumi writes again on a re-deploy: version-level immutability (each version kept). */
+const WORM_BY_VERSION: readonly string[] = ["canaries", "artifacts"];
 
 export interface RecordStore {
   group: resources.ResourceGroup;
@@ -69,11 +79,16 @@ export function createRecordStore(ctx: AzureContext): RecordStore {
   );
   const containers = {} as RecordStore["containers"];
   for (const [key, name] of Object.entries(CONTAINERS) as [keyof typeof CONTAINERS, string][]) {
-    containers[key] = new storage.BlobContainer(ctx.name(`record-${key}`), { resourceGroupName: group.name, accountName: account.name, containerName: name, publicAccess: "None" }, { ...keep, dependsOn: [service] });
+    const versioned = WORM_BY_VERSION.includes(key) && ctx.spec.logging.lockMode !== "none";
+    containers[key] = new storage.BlobContainer(
+      ctx.name(`record-${key}`),
+      { resourceGroupName: group.name, accountName: account.name, containerName: name, publicAccess: "None", ...(versioned ? { immutableStorageWithVersioning: { enabled: true } } : {}) },
+      { ...keep, dependsOn: [service] },
+    );
   }
   const policies: storage.BlobContainerImmutabilityPolicy[] = [];
   if (ctx.spec.logging.lockMode !== "none") {
-    for (const key of ["record", "flowLogs"] as const) {
+    for (const key of WORM_CONTAINERS) {
       policies.push(
         new storage.BlobContainerImmutabilityPolicy(
           ctx.name(`record-${key}-worm`),
@@ -97,10 +112,10 @@ export function createRecordStore(ctx: AzureContext): RecordStore {
 
 /** Container id paths of the policies, for the sealer's ARM calls. */
 function policyPaths(sub: string, ctx: AzureContext): string[] {
-  return ["record", "flowLogs"].map((k) => `/subscriptions/${sub}/resourceGroups/${ctx.recordGroup}/providers/Microsoft.Storage/storageAccounts/${ctx.plan.recordAccount}/blobServices/default/containers/${CONTAINERS[k as keyof typeof CONTAINERS]}/immutabilityPolicies/default`);
+  return WORM_CONTAINERS.map((k) => `/subscriptions/${sub}/resourceGroups/${ctx.recordGroup}/providers/Microsoft.Storage/storageAccounts/${ctx.plan.recordAccount}/blobServices/default/containers/${CONTAINERS[k as keyof typeof CONTAINERS]}/immutabilityPolicies/default`);
 }
 
-/** lockMode compliance: the workflow that locks both policies (and keeps trying until they are). */
+/** lockMode compliance: the workflow that locks every policy (and keeps trying until they are). */
 export function sealRecordStore(ctx: AzureContext, store: RecordStore): void {
   if (ctx.spec.logging.lockMode !== "compliance") return;
   const identity = userIdentity(ctx, store.group.name, "sealer");
@@ -132,14 +147,26 @@ export function sealRecordStore(ctx: AzureContext, store: RecordStore): void {
   armWorkflow(ctx, "sealer", { group: store.group.name, identity, definition: def, dependsOn: [assignment, ...store.policies] });
 }
 
-/** VNet flow logs (all traffic) into the record (clouds.md §6/§11: NSG flow logs are no longer accepted). */
+/** Where Azure keeps the region's Network Watcher, and so every flow log of it. */
+export const FLOW_LOG_GROUP = "NetworkWatcherRG";
+
+/**
+ * VNet flow logs (all traffic) into the record (clouds.md §6/§11: NSG flow logs are no longer accepted).
+ *
+ * Placement: a flow log is a child of the region's Network Watcher, which Azure creates once per
+ * region per subscription as NetworkWatcher_<region> in NetworkWatcherRG — referenced, never created
+ * (a second fails: NetworkWatcherCountLimitReached), and not the sandbox's to own or delete. So the
+ * flow log cannot sit in the sandbox's group; it is the sandbox's in every other way: named from the
+ * sandbox id (quietName), carrying the sandbox's three tags (the label transformation: the sweeper
+ * finds it), not retained (`pulumi destroy` deletes it), and deleted by the reaper at the expiry
+ * before the sandbox group (ttl.ts: one delete, granted on this flow log only), so it does not
+ * outlive the sandbox when nobody runs Pulumi again. What it wrote stays in the record.
+ */
 export function recordFlowLogs(ctx: AzureContext, store: RecordStore, vnet: network.VirtualNetwork): network.FlowLog {
-  // One Network Watcher per region per subscription, created by Azure as NetworkWatcher_<region> in
-  // NetworkWatcherRG; referenced, never created (a second fails: NetworkWatcherCountLimitReached).
   return new network.FlowLog(
     ctx.name("flow-log"),
     {
-      resourceGroupName: "NetworkWatcherRG",
+      resourceGroupName: FLOW_LOG_GROUP,
       networkWatcherName: `NetworkWatcher_${ctx.location}`,
       flowLogName: ctx.quietName("flows"),
       targetResourceId: vnet.id,

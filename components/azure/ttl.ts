@@ -3,7 +3,8 @@
 // inside the sandbox: a Consumption Logic App in the record group (outside the group it deletes),
 // triggered every few minutes, which DELETEs the sandbox's resource group (every VM, disk, NIC,
 // identity and endpoint in it) when
-//   - the expiry (a workflow parameter, the same instant as the airlock:expires-at tag) has passed, or
+//   - the expiry (a workflow parameter, the same instant as the airlock:expires-at tag: the expiry
+//     kept in the stack's state, components/expiry.ts, so a re-run does not move it) has passed, or
 //   - any of the sandbox's VMs is powered off ("PowerState/stopped"): the in-guest timer
 //     (userdata.ts) powers the machine off at the TTL, and Azure only stops a VM that shuts itself
 //     down — the reaper turns that stop into a deletion, as instanceInitiatedShutdownBehavior
@@ -17,13 +18,17 @@ import * as pulumi from "@pulumi/pulumi";
 import type * as resources from "@pulumi/azure-native/resources";
 import type * as compute from "@pulumi/azure-native/compute";
 import type * as logic from "@pulumi/azure-native/logic";
+import type * as network from "@pulumi/azure-native/network";
 import type { AzureContext } from "./context";
-import type { RecordStore } from "./record";
+import { FLOW_LOG_GROUP, type RecordStore } from "./record";
 import { customRole, grant, userIdentity } from "./identity";
 import { armCall, armWorkflow, definition } from "./workflow";
 import { COMPUTE_API } from "./killswitch";
 
 export const RESOURCES_API = "2021-04-01";
+export const NETWORK_API = "2024-05-01";
+/** What the reaper may do outside the sandbox group: delete this sandbox's flow log (record.ts), nothing else. */
+export const REAPER_FLOW_LOG_ACTIONS = ["Microsoft.Network/networkWatchers/flowLogs/delete"];
 import { STOPPED, TTL_INTERVAL_MINUTES } from "./names";
 export { TTL_INTERVAL_MINUTES };
 
@@ -56,25 +61,33 @@ export function expiryInstant(when: Date): string {
   return when.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-export function scheduleExpiry(ctx: AzureContext, a: { store: RecordStore; group: resources.ResourceGroup; machines: compute.VirtualMachine[] }): logic.Workflow {
+export function scheduleExpiry(ctx: AzureContext, a: { store: RecordStore; group: resources.ResourceGroup; machines: compute.VirtualMachine[]; flowLog: network.FlowLog }): logic.Workflow {
   const identity = userIdentity(ctx, a.store.group.name, "reaper");
   const role = customRole(ctx, "reaper", { group: ctx.sandboxGroup, description: "Delete the sandbox at expiry or when a machine powers off", actions: REAPER_ACTIONS }, [a.group]);
   const assignment = grant(ctx, "reaper", { principalId: identity.principalId, role, scope: a.group.id });
-  const def = pulumi.all([identity.id, a.group.id, pulumi.all(a.machines.map((m) => m.id))]).apply(([id, groupId, vms]) => {
+  // The flow log lives in NetworkWatcherRG (record.ts), outside the group it deletes: one delete, granted
+  // on that one flow log, so the sandbox's flow log ends with the sandbox even if Pulumi never runs again.
+  const flowRole = customRole(ctx, "reaper-flows", { group: FLOW_LOG_GROUP, description: "Delete the sandbox's flow log at expiry", actions: REAPER_FLOW_LOG_ACTIONS });
+  const flowAssignment = grant(ctx, "reaper-flows", { principalId: identity.principalId, role: flowRole, scope: a.flowLog.id });
+  const def = pulumi.all([identity.id, a.group.id, pulumi.all(a.machines.map((m) => m.id)), ctx.expiresAt, a.flowLog.id]).apply(([id, groupId, vms, expiresAt, flowLogId]) => {
     const reads = Object.fromEntries(vms.map((vm, i) => [`machine_${i}`, armCall(id, "GET", `${vm}/instanceView?api-version=${COMPUTE_API}`)]));
     const decide = {
       type: "If",
       // A machine already gone (404) must not stop the reaper: run after failures too.
       runAfter: Object.fromEntries(Object.keys(reads).map((k) => [k, ["Succeeded", "Failed"]])),
       expression: { or: [{ greaterOrEquals: ["@ticks(utcNow())", "@ticks(parameters('expiresAt'))"] }, ...Object.keys(reads).map((k) => ({ contains: [`@string(body('${k}'))`, STOPPED] }))] },
-      actions: { delete_sandbox: armCall(id, "DELETE", `${groupId}?api-version=${RESOURCES_API}`) },
+      // The flow log first (already gone is no reason to keep the sandbox: the group goes after either outcome).
+      actions: {
+        delete_flow_log: armCall(id, "DELETE", `${flowLogId}?api-version=${NETWORK_API}`),
+        delete_sandbox: { ...armCall(id, "DELETE", `${groupId}?api-version=${RESOURCES_API}`), runAfter: { delete_flow_log: ["Succeeded", "Failed"] } },
+      },
       else: { actions: {} },
     };
     return definition(
       { every_few_minutes: { type: "Recurrence", recurrence: { frequency: "Minute", interval: TTL_INTERVAL_MINUTES } } },
       { ...reads, decide },
-      { expiresAt: { type: "String", defaultValue: expiryInstant(ctx.identity.expiresAt) } },
+      { expiresAt: { type: "String", defaultValue: expiryInstant(new Date(expiresAt)) } },
     );
   });
-  return armWorkflow(ctx, "reaper", { group: a.store.group.name, identity, definition: def, dependsOn: [assignment] });
+  return armWorkflow(ctx, "reaper", { group: a.store.group.name, identity, definition: def, dependsOn: [assignment, flowAssignment] });
 }

@@ -13,15 +13,25 @@ import { azureVmSize, teeOfSize } from "./rules";
 import { sizingViewOf } from "../spec/backend-rules";
 import { renderWorkloadBoot } from "./userdata";
 import { workloadSetupOf } from "../cloud/boot";
+import { vmGuardConfig } from "../cloud/guard";
+import { AZURE_PLATFORM_ALLOW } from "./userdata";
 import { GiB } from "../spec/units";
 
-export function buildWorkload(ctx: AzureContext, a: { net: Network; identity: MachineIdentity; store: RecordStore; homeFiles: pulumi.Input<Record<string, string>>; dependsOn: pulumi.Resource[] }): compute.VirtualMachine {
+export function buildWorkload(ctx: AzureContext, a: { net: Network; identity: MachineIdentity; store: RecordStore; homeFiles: pulumi.Input<Record<string, string>>; expiresAt?: pulumi.Input<string>; dependsOn: pulumi.Resource[] }): compute.VirtualMachine {
   const { spec, plan } = ctx;
   const size = azureVmSize(sizingViewOf(spec)!)!;
   const tee = spec.confidential === "none" ? "none" : teeOfSize(size);
   const hosts: Record<string, string[]> = plan.listeners.length ? { [plan.gateIp]: [...new Set(plan.listeners.flatMap((l) => l.aliases))] } : {};
-  const bootScript = pulumi.all([a.identity.uai.clientId, a.homeFiles]).apply(([clientId, homeFiles]) =>
-    renderWorkloadBoot({ ttlSeconds: spec.ttlMs / 1000, clientId, blobEndpoint: a.store.blobEndpoint, recordContainer: CONTAINERS.record, logPrefix: a.identity.logPrefix, ...workloadSetupOf(spec, hosts, homeFiles) }),
+  const bootScript = pulumi.all([a.identity.uai.clientId, a.homeFiles, a.expiresAt ?? ctx.identity.expiresAt.toISOString()]).apply(([clientId, homeFiles, expiresAt]) =>
+    renderWorkloadBoot({
+      clientId,
+      blobEndpoint: a.store.blobEndpoint,
+      recordContainer: CONTAINERS.record,
+      logPrefix: a.identity.logPrefix,
+      artifactsContainer: CONTAINERS.artifacts,
+      setup: workloadSetupOf(spec, hosts, homeFiles),
+      guard: vmGuardConfig(spec, { sandboxId: ctx.identity.id, expiresAt: new Date(expiresAt), gateIp: plan.gateIp, listeners: plan.listeners, system: [...AZURE_PLATFORM_ALLOW], planted: Object.keys(homeFiles) }),
+    }),
   );
   return hardenedVm(ctx, "workload", {
     role: "workload",

@@ -10,20 +10,28 @@ import * as pulumi from "@pulumi/pulumi";
 /** Input fields of a type that carry labels, as dot paths into its args (e.g. GCP's boot disk `bootDisk.initializeParams.labels`). */
 export type LabelFieldsOf = (type: string) => readonly string[];
 
-function mergeAt(props: Record<string, any>, path: string[], labels: Record<string, string>): Record<string, any> {
+/**
+ * The labels, or a function read when each resource registers: the expiry label comes from the
+ * expiry kept in the stack's state (components/expiry.ts), which exists only after the component's
+ * constructor has installed this transformation.
+ */
+export type SandboxLabelsInput = Record<string, string> | (() => pulumi.Input<Record<string, string>>);
+
+function mergeAt(props: Record<string, any>, path: string[], labels: pulumi.Input<Record<string, string>>): Record<string, any> {
   const [head, ...rest] = path;
-  if (rest.length === 0) return { ...props, [head]: pulumi.output(props[head] ?? {}).apply((own: Record<string, string>) => ({ ...own, ...labels })) };
+  if (rest.length === 0) return { ...props, [head]: pulumi.all([props[head] ?? {}, labels]).apply(([own, ours]: [Record<string, string>, Record<string, string>]) => ({ ...own, ...ours })) };
   // Nested fields only where the parent object is given: the transformation labels what a resource
   // declares, it does not invent a boot disk block (that would change the resource's shape).
   if (props[head] === undefined) return props;
   return { ...props, [head]: pulumi.output(props[head]).apply((inner: Record<string, any>) => mergeAt(inner ?? {}, rest, labels)) };
 }
 
-export function labelTransformation(labels: Record<string, string>, isTaggable: (type: string) => boolean, fieldsOf: LabelFieldsOf): pulumi.ResourceTransformation {
+export function labelTransformation(labels: SandboxLabelsInput, isTaggable: (type: string) => boolean, fieldsOf: LabelFieldsOf): pulumi.ResourceTransformation {
   return ({ type, props, opts }) => {
     if (!isTaggable(type)) return undefined;
+    const ours = typeof labels === "function" ? labels() : labels;
     let out: Record<string, any> = { ...props };
-    for (const field of fieldsOf(type)) out = mergeAt(out, field.split("."), labels);
+    for (const field of fieldsOf(type)) out = mergeAt(out, field.split("."), ours);
     return { props: out, opts };
   };
 }

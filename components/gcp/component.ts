@@ -27,6 +27,7 @@ import { buildTargets } from "./targets";
 import { buildGate } from "./gate";
 import { buildWorkload } from "./workload";
 import { wireKillSwitch } from "./killswitch";
+import { KeptExpiry } from "../expiry";
 
 export const GCP_SANDBOX_TYPE = "airlock:gcp:Sandbox";
 
@@ -40,21 +41,25 @@ function projectFromConfig(): string | undefined {
   return new pulumi.Config("gcp").get("project");
 }
 
-function checkedOptions(args: SandboxComponentArgs, opts: pulumi.ComponentResourceOptions = {}): pulumi.ComponentResourceOptions {
+function checkedOptions(args: SandboxComponentArgs, expiry: KeptExpiry, opts: pulumi.ComponentResourceOptions = {}): pulumi.ComponentResourceOptions {
   assertGcpBuildable(args.spec, projectFromConfig());
-  return { ...opts, transformations: [gcpLabelTransformation(args.identity, args.spec.tags), ...(opts.transformations ?? [])] };
+  return { ...opts, transformations: [gcpLabelTransformation(expiry.labels(args.identity, "gcp", args.spec.tags)), ...(opts.transformations ?? [])] };
 }
 
 export class GcpSandbox extends SandboxComponentBase {
   constructor(name: string, args: SandboxComponentArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(GCP_SANDBOX_TYPE, name, {}, checkedOptions(args, opts));
+    const expiry = new KeptExpiry();
+    super(GCP_SANDBOX_TYPE, name, {}, checkedOptions(args, expiry, opts));
     const { spec, identity } = args;
+    // Fixed at creation, kept in the stack's state (components/expiry.ts): every label and every
+    // instance's terminationTime read it, so a second `up` neither relabels nor replaces anything.
+    const expiresAt = expiry.keep(name, { ttlMs: spec.ttlMs, identity }, this);
     const project = projectFromConfig()!;
     const region = spec.region!;
     const zone = zoneOf(region);
     // The sandbox's own provider: project, region and zone from the spec and stack, never ambient.
     const provider = new gcp.Provider(`${name}-gcp`, { project, region, zone }, { parent: this });
-    const ctx = makeContext({ spec, identity, plan: planGcpSandbox(spec, region), project, zone, parent: this, provider });
+    const ctx = makeContext({ spec, identity, expiresAt, plan: planGcpSandbox(spec, region), project, zone, parent: this, provider });
 
     const net = buildNetwork(ctx);
     buildDns(ctx, net.network);
@@ -64,7 +69,8 @@ export class GcpSandbox extends SandboxComponentBase {
     const artifactsBucket = artifacts.bucket.name;
 
     const services = ctx.plan.listeners.filter((l) => l.via === "endpoint").map((l) => l.service!);
-    const workloadId = instanceIdentity(ctx, "workload", { logBucket, services });
+    // The workload reads the artifacts too: its guest guard is installed from them.
+    const workloadId = instanceIdentity(ctx, "workload", { logBucket, artifactsBucket, services });
     const gateId = instanceIdentity(ctx, "gate", { logBucket, artifactsBucket });
     const targetIds = ctx.plan.targets.map((t) => instanceIdentity(ctx, `target-${t.name}`, {}));
     buildFirewall(ctx, net, { workload: workloadId.email, gate: gateId.email, targets: targetIds.map((t) => t.email) });
@@ -72,7 +78,7 @@ export class GcpSandbox extends SandboxComponentBase {
     const canaries = placeCanaries(ctx, artifacts.bucket);
     const targets = buildTargets(ctx, { net, identities: targetIds });
     const gate = buildGate(ctx, { net, identity: gateId, artifactsBucket, logBucket, dependsOn: [...artifacts.objects] });
-    const workload = buildWorkload(ctx, { net, identity: workloadId, logBucket, homeFiles: canaries.homeFiles, dependsOn: [gate] });
+    const workload = buildWorkload(ctx, { net, identity: workloadId, logBucket, artifactsBucket, homeFiles: canaries.homeFiles, expiresAt, dependsOn: [gate, ...artifacts.objects] });
 
     const instances = [workload, gate, ...targets];
     sinkRecord(ctx, record, {
@@ -84,7 +90,7 @@ export class GcpSandbox extends SandboxComponentBase {
 
     this.publishOutputs({
       sandboxId: pulumi.output(identity.id),
-      expiresAt: pulumi.output(identity.expiresAt.toISOString()),
+      expiresAt,
       recordLocation: pulumi.interpolate`gs://${logBucket}/`,
       gateEndpoints: pulumi.output(Object.fromEntries(ctx.plan.listeners.filter((l) => l.via !== "record").map((l) => [l.name, `${ctx.plan.gateIp}:${l.listenPort}`]))),
     });

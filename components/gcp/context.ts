@@ -13,6 +13,8 @@ export type GcpRole = "workload" | "gate" | "target" | "record" | "artifacts";
 export interface GcpContext {
   spec: SandboxSpec;
   identity: SandboxIdentity;
+  /** The expiry kept in the stack's state (components/expiry.ts); `identity.expiresAt` is only this run's proposal. */
+  expiresAt: pulumi.Output<string>;
   plan: GcpPlan;
   project: string;
   region: string;
@@ -29,11 +31,12 @@ export interface GcpContext {
   opts(extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions;
 }
 
-export function makeContext(args: { spec: SandboxSpec; identity: SandboxIdentity; plan: GcpPlan; project: string; zone: string; parent: pulumi.ComponentResource; provider: gcp.Provider }): GcpContext {
+export function makeContext(args: { spec: SandboxSpec; identity: SandboxIdentity; expiresAt: pulumi.Output<string>; plan: GcpPlan; project: string; zone: string; parent: pulumi.ComponentResource; provider: gcp.Provider }): GcpContext {
   const { parent, provider } = args;
   return {
     spec: args.spec,
     identity: args.identity,
+    expiresAt: args.expiresAt,
     plan: args.plan,
     project: args.project,
     region: args.spec.region!,

@@ -11,8 +11,8 @@ export const gcpEquivalence: Equivalence = {
     gate: "Toxiproxy instance, one listener per allowed upstream plus the workload's record listener; Google APIs through Private Google Access (`gate.ts`)",
     record: "Cloud Storage bucket: uniform access, public access prevention enforced, locked retention policy (the spec's days), IP filter to the sandbox network; a log sink (flows, firewall, audit) with its own writer identity (`record.ts`)",
     canaries: "bait files in the workload's home, the same as objects with Data Access audit logs, a service account with no role whose key file is planted (`canaries.ts`)",
-    killSwitch: "log-match alert policies; a log sink → Pub/Sub → Eventarc → Workflow that stops the workload, run by an account allowed only compute.instances.stop on it (`killswitch.ts`)",
-    ttl: "scheduling.terminationTime at the expiry with instanceTerminationAction DELETE on every instance, plus the in-guest timer (`ttl.ts`)",
+    killSwitch: "log-match alert policies; a log sink → Pub/Sub → Eventarc → Workflow that stops the workload, run by an account allowed only compute.instances.stop on it (`killswitch.ts`); inside the workload VM, the in-guest guard (`components/guest/`, installed from the artifacts store before the workload starts): canary files (inotify), denied egress (the guest's own nftables counters), pids-limit and OOM (the workload's cgroup) → record, power off",
+    ttl: "scheduling.terminationTime at the expiry with instanceTerminationAction DELETE on every instance, plus the workload's guard at the same expiry and the gate's and targets' boot timer (`ttl.ts`)",
   },
   differences: [
     "Google APIs: the restricted VIP serves every Google API of every project (an AWS interface endpoint serves one service under an endpoint policy); the limit is the service accounts' resource-level grants. A VPC Service Controls perimeter (organisation-level, not created by Airlock) would close it.",

@@ -1,4 +1,4 @@
-// The GCP invariant facts: how I1–I8 read an @pulumi/gcp resource graph (type tokens and property
+// The GCP invariant facts: how I1–I9 read an @pulumi/gcp resource graph (type tokens and property
 // names verified against @pulumi/gcp 9.37.0). Reachability is derived from the graph's own references
 // (invariants/reach.ts does the resolving): on GCP a firewall rule's "group" is the service account it
 // targets (targetServiceAccounts), the set of instances with a network tag it targets (targetTags;
@@ -14,6 +14,8 @@ import { CANARY_PREFIX } from "./bait";
 import type { ConfidentialKind } from "../spec/schema";
 import { cidrReachesInternet } from "../spec/net";
 import type { GraphNode, ResourceGraph } from "../invariants/graph";
+import { vmGuardFact } from "../invariants/guest-guard-fact";
+import type { GuardFact } from "../invariants/types";
 import type {
   AlarmFact,
   CanaryFact,
@@ -531,6 +533,20 @@ function ttl(g: ResourceGraph): TtlFact[] {
     });
 }
 
+// ---- the workload's guard (I9)
+
+function guards(g: ResourceGraph): GuardFact[] {
+  const artifactBuckets = g.ofType(T.bucket).filter((b) => roleOf(b) === "artifacts");
+  return g.ofType(T.instance)
+    .filter((i) => roleOf(i) === "workload")
+    .flatMap((w) => {
+      const script = String(w.inputs.metadata?.["startup-script"] ?? "");
+      const stored = (key: string) =>
+        g.ofType(T.object).some((o) => o.inputs.name === key && artifactBuckets.some((b) => o.inputs.bucket === b.state.name && script.includes(`/b/${b.state.name}/o/${encodeURIComponent(key)}`)));
+      return vmGuardFact(w, script, stored) ?? [];
+    });
+}
+
 export const gcpFacts: CloudRuleTable = {
   networks: (g) => g.ofType(T.network),
   forbiddenTypes: FORBIDDEN,
@@ -551,6 +567,7 @@ export const gcpFacts: CloudRuleTable = {
   canaries,
   alarms,
   ttl,
+  guards,
   isTaggable: isGcpLabelled,
   labelFields: gcpLabelFields,
 };

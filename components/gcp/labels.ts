@@ -5,8 +5,7 @@
 // (field `labels`), so a type added to the component later is labelled — and checked — unless someone
 // states here that it cannot be. test/gcp-labels.test.ts checks this list against the @pulumi/gcp
 // 9.37 `.d.ts` files for every type the component registers.
-import { labelTransformation } from "../cloud/tags";
-import { sandboxLabels, SandboxIdentity } from "../naming";
+import { labelTransformation, type SandboxLabelsInput } from "../cloud/tags";
 import type * as pulumi from "@pulumi/pulumi";
 
 /** Types whose Args have no `labels` (nor `userLabels`) property (@pulumi/gcp 9.37.0). */
@@ -54,8 +53,10 @@ export function gcpLabelFields(type: string): readonly string[] {
 /** Airlock-only label naming what a resource is for (workload, gate, target, record, artifacts). */
 export const GCP_ROLE_LABEL = "airlock-role";
 
-/** The sandbox labels (GCP spelling: lowercase, no ':') on every labelled resource of the sandbox. */
-export function gcpLabelTransformation(identity: SandboxIdentity, extra: Record<string, string>): pulumi.ResourceTransformation {
-  const labels = sandboxLabels(identity, "gcp", extra);
+/**
+ * The sandbox labels (GCP spelling: lowercase, no ':') on every labelled resource of the sandbox;
+ * the component passes them at the expiry kept in the stack's state (components/expiry.ts).
+ */
+export function gcpLabelTransformation(labels: SandboxLabelsInput): pulumi.ResourceTransformation {
   return labelTransformation(labels, isGcpLabelled, (type) => [...gcpLabelFields(type), ...(NESTED_LABEL_FIELDS[type] ?? [])]);
 }

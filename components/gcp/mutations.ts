@@ -3,6 +3,9 @@
 // finding that must catch it. Pure: type tokens and property names only.
 import type { MutationCase } from "../backend-descriptor";
 import type { GraphNode, ResourceGraph } from "../invariants/graph";
+import { oneNamed as one } from "../invariants/mutation-target";
+import { withGuardConfig, withoutGuardInstall } from "../guest/install";
+
 
 const T = {
   network: "gcp:compute/network:Network",
@@ -13,13 +16,6 @@ const T = {
   bucket: "gcp:storage/bucket:Bucket",
   projectMember: "gcp:projects/iAMMember:IAMMember",
 };
-
-/** The one node of `type` whose logical name ends with `-<suffix>` (the component's naming). */
-function one(g: ResourceGraph, type: string, suffix: string): GraphNode {
-  const found = g.nodes.filter((n) => n.type === type && n.name.endsWith(`-${suffix}`));
-  if (found.length !== 1) throw new Error(`mutation: expected one ${type} named *-${suffix}, found ${found.length}`);
-  return found[0];
-}
 
 const workload = (g: ResourceGraph) => one(g, T.instance, "workload");
 const emailOf = (i: GraphNode) => i.inputs.serviceAccount.email as string;
@@ -128,5 +124,25 @@ export const gcpMutations: readonly MutationCase[] = [
       workload(g).inputs.tags = ["egress-gate"];
     },
     finding: { resource: /Instance::.*-workload$/, message: /route table .*added-gate-internet-route, which also routes the gate/ },
+  },
+  {
+    kind: "guard-missing-rule",
+    stack: "gcp",
+    fails: "I9",
+    mutate: (g) => {
+      const m = workload(g).inputs.metadata;
+      m["startup-script"] = withGuardConfig(m["startup-script"], (c) => ({ ...c, rules: c.rules.filter((r) => r.on !== "pids-limit") }));
+    },
+    finding: { resource: /Instance::.*-workload$/, message: /the guard lacks the kill rule 'pids-limit'/ },
+  },
+  {
+    kind: "guard-not-installed",
+    stack: "gcp",
+    fails: "I9",
+    mutate: (g) => {
+      const m = workload(g).inputs.metadata;
+      m["startup-script"] = withoutGuardInstall(m["startup-script"]);
+    },
+    finding: { resource: /Instance::.*-workload$/, message: /the guard's install lacks the config/ },
   },
 ];

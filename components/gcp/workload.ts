@@ -11,19 +11,16 @@ import { GCE_CONFIDENTIAL_TYPE, gcpMachineType, SEV_SNP_CPU_PLATFORM } from "./r
 import { sizingViewOf } from "../spec/backend-rules";
 import { renderWorkloadBoot } from "./boot";
 import { workloadSetupOf } from "../cloud/boot";
+import { vmGuardConfig } from "../cloud/guard";
 import { GiB } from "../spec/units";
+import type { VmWorkloadArgs } from "../cloud/vm-args";
 import type { ConfidentialKind } from "../spec/schema";
 
 /** The workload's scope: cloud-platform, so that IAM (its few resource-level grants) is the only limit. */
 export const WORKLOAD_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"];
 
-export interface WorkloadArgs {
-  net: Network;
-  identity: InstanceIdentity;
-  logBucket: pulumi.Input<string>;
-  homeFiles: pulumi.Input<Record<string, string>>;
-  dependsOn?: pulumi.Resource[];
-}
+/** The artifacts bucket is reached through the gate's record listener. */
+export type WorkloadArgs = VmWorkloadArgs<Network, InstanceIdentity>;
 
 /** The Confidential VM settings for the spec's kind (validation refused every other kind). */
 export function teeSettings(kind: ConfidentialKind): Tee | undefined {
@@ -38,13 +35,23 @@ export function buildWorkload(ctx: GcpContext, a: WorkloadArgs): gcp.compute.Ins
   const { spec, plan } = ctx;
   const upstreams = plan.listeners.filter((l) => l.aliases.length);
   const hosts: Record<string, string[]> = upstreams.length ? { [plan.gateIp]: [...new Set(upstreams.flatMap((l) => l.aliases))] } : {};
-  const startupScript = pulumi.all([a.logBucket, a.homeFiles]).apply(([logBucket, homeFiles]) =>
+  const storageVia = `${plan.gateIp}:${plan.recordListener.listenPort}`;
+  const startupScript = pulumi.all([a.logBucket, a.artifactsBucket, a.homeFiles, a.expiresAt ?? ctx.identity.expiresAt.toISOString()]).apply(([logBucket, artifactsBucket, homeFiles, expiresAt]) =>
     renderWorkloadBoot({
-      ttlSeconds: spec.ttlMs / 1000,
       logBucket,
       logPrefix: a.identity.logPrefix,
-      storageVia: `${plan.gateIp}:${plan.recordListener.listenPort}`,
-      ...workloadSetupOf(spec, hosts, homeFiles),
+      storageVia,
+      artifactsBucket,
+      setup: workloadSetupOf(spec, hosts, homeFiles),
+      guard: vmGuardConfig(spec, {
+        sandboxId: ctx.identity.id,
+        expiresAt: new Date(expiresAt),
+        gateIp: plan.gateIp,
+        listeners: upstreams,
+        // Cloud Storage (the record, the guard's artifacts) is reached through the gate's record listener.
+        system: [{ proto: "tcp", port: plan.recordListener.listenPort, address: plan.gateIp }],
+        planted: Object.keys(homeFiles),
+      }),
     }),
   );
   return hardenedInstance(ctx, "workload", {

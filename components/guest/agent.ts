@@ -20,7 +20,7 @@ import { spawn } from "child_process";
 import { ChainLog, RecordEntry } from "../record/chain-log";
 import { Cgroup, detectCgroupHost } from "../host/cgroup";
 import { run } from "../host/exec";
-import { plantCanaries, startCanaryEndpoint, watchCanaries, CanaryEndpoint, CanaryFile, CanaryWatcher } from "../local/canary";
+import { canaryFileAt, plantCanaries, startCanaryEndpoint, watchCanaries, CanaryEndpoint, CanaryFile, CanaryWatcher } from "../local/canary";
 import { DENIED_COUNTERS, readCounters, sumPackets } from "../local/nft";
 import { KillRuleJudge, LimitEvents, noRouteCount, Trip } from "../guard/judge";
 import type { GuestGuardConfig } from "./config";
@@ -158,7 +158,14 @@ export class GuestGuard {
     if (c.canaries.enabled) {
       this.endpoint = await startCanaryEndpoint("127.0.0.1", (from, request) => this.judge.canaryTouched("canary-credential-used", { from, request }), c.canaries.endpointPort);
       if (!previous) {
-        planted = plantCanaries(c.workload.home, c.canaries.files, false, `http://127.0.0.1:${c.canaries.endpointPort}`, { user: c.workload.user, hostname: os.hostname() });
+        // What the first-boot script planted (the cloud's own bait, e.g. a real key that grants
+        // nothing) is watched as it is; the rest is planted here, as the local backend plants it.
+        const already = new Set((c.canaries.planted ?? []).filter((rel) => fs.existsSync(path.join(c.workload.home, rel))));
+        const fresh = c.canaries.files.filter((rel) => !already.has(rel));
+        planted = [
+          ...(fresh.length ? plantCanaries(c.workload.home, fresh, false, `http://127.0.0.1:${c.canaries.endpointPort}`, { user: c.workload.user, hostname: os.hostname() }) : []),
+          ...[...already].map((rel) => canaryFileAt(c.workload.home, rel)),
+        ];
         for (const [rel, text] of Object.entries(c.canaries.append ?? {})) {
           const f = planted.find((p) => p.rel === rel);
           if (f) fs.appendFileSync(f.hostPath, text.startsWith("\n") ? text : `\n${text}`);

@@ -1,4 +1,4 @@
-// What the in-guest guard is told, one JSON file (/etc/airlock-guard/config.json, root-only) written
+// What the in-guest guard is told, one JSON file (GUARD_CONFIG_PATH, root-only) written
 // by the VM's first-boot script. Cloud-neutral: the cloud fills in where the gate is, which system
 // traffic its platform needs, how a record entry reaches its record store and how to power off.
 // `guestGuardConfig` derives everything that comes from the spec, so every cloud gets the same rules.
@@ -38,6 +38,11 @@ export interface GuestGuardConfig {
     endpointPort: number;
     /** Text appended to a planted file (e.g. the cloud's real canary key profile in .aws/credentials). */
     append?: Record<string, string>;
+    /**
+     * Files of `files` the VM's first-boot script already planted with the cloud's own content (a real
+     * key that grants nothing, watched by the cloud too): the guard watches them as they are.
+     */
+    planted?: string[];
   };
   nft: {
     table: string;
@@ -59,11 +64,12 @@ export interface GuestGuardConfig {
   pollMs: number;
 }
 
-export const GUARD_CONFIG_PATH = "/etc/airlock-guard/config.json";
-export const GUARD_STATE_DIR = "/var/lib/airlock-guard";
+// Neutral names: the workload can read its own first-boot script (docs/guest-guard.md).
+export const GUARD_CONFIG_PATH = "/etc/hostagent/config.json";
+export const GUARD_STATE_DIR = "/var/lib/hostagent";
 export const WORKLOAD_UNIT = "workload.service";
 export const WORKLOAD_CGROUP = `system.slice/${WORKLOAD_UNIT}`;
-export const GUEST_NFT_TABLE = "airlock_guest";
+export const GUEST_NFT_TABLE = "host_filter";
 /** Loopback port of the canary endpoint inside the VM. */
 export const GUEST_CANARY_PORT = 9911;
 export const DEFAULT_POWER_OFF = ["/usr/bin/systemctl", "poweroff", "--force"];
@@ -79,6 +85,7 @@ export interface CloudGuardParts {
   system: GuestAllow[];
   ship: string[];
   append?: Record<string, string>;
+  planted?: string[];
   powerOff?: string[];
 }
 
@@ -92,10 +99,11 @@ export function guestGuardConfig(spec: SandboxSpec, c: CloudGuardParts): GuestGu
     workload: { user: spec.workload.user, home: homeOf(spec.workload.user), pids: spec.workload.pids, memory: spec.workload.memory, cgroup: WORKLOAD_CGROUP },
     canaries: {
       enabled: spec.canaries.enabled,
-      files: spec.canaries.enabled ? canaryList(spec.canaries.files, spec.canaries.credential) : [],
+      files: spec.canaries.enabled ? [...new Set([...canaryList(spec.canaries.files, spec.canaries.credential), ...(c.planted ?? [])])] : [],
       credential: spec.canaries.credential,
       endpointPort: GUEST_CANARY_PORT,
       append: c.append,
+      ...(spec.canaries.enabled && c.planted?.length ? { planted: c.planted } : {}),
     },
     nft: { table: GUEST_NFT_TABLE, gate: c.gate, system: c.system },
     record: { file: `${GUARD_STATE_DIR}/record.jsonl`, ship: c.ship, shipTimeoutMs: 20_000 },

@@ -54,9 +54,11 @@ export function signalIfAlive(ref: ProcessRef, signal: NodeJS.Signals): boolean 
 /** Waits until the process is gone, up to timeoutMs. */
 export async function waitGone(ref: ProcessRef, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  // Most processes are gone within a millisecond or two of their signal: look again soon, then less
+  // often (a fixed 20 ms made every stopped gate and anchor cost 20 ms of each destroy).
+  for (let wait = 1; Date.now() < deadline; wait = Math.min(wait * 2, 20)) {
     if (!isAlive(ref)) return true;
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, wait));
   }
   return !isAlive(ref);
 }

@@ -294,7 +294,8 @@ export async function startToxiproxyServer(
         await terminate(ref, 500);
         throw new Error(`toxiproxy-server did not start on ${host}:${port}: ${(e as Error).message}`);
       }
-      await new Promise((r) => setTimeout(r, 25));
+      // A refused connection answers at once; look again soon (a 25 ms step was ~12 ms of every create).
+      await new Promise((r) => setTimeout(r, 5));
     }
   }
   return { url, host, port, process: ref, stop: () => terminate(ref, 2000) };

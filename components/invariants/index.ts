@@ -1,4 +1,4 @@
-// The conformance table: I1–I8 over any backend's resource graph. Each invariant is written once
+// The conformance table: I1–I9 over any backend's resource graph. Each invariant is written once
 // (checks/), each backend contributes its facts (components/<backend>/facts.ts, through its
 // descriptor). A verdict is
 //   pass    no findings, and the spec waives nothing this invariant covers;
@@ -18,11 +18,12 @@ import { i5 } from "./checks/i5-immutable-record";
 import { i6 } from "./checks/i6-canaries";
 import { i7 } from "./checks/i7-ephemeral";
 import { i8 } from "./checks/i8-tee";
+import { i9 } from "./checks/i9-kill-rules";
 
 export * from "./types";
 export { ResourceGraph, GraphNode, describeNode } from "./graph";
 
-export const INVARIANTS: readonly Invariant[] = [i1, i2, i3, i4, i5, i6, i7, i8];
+export const INVARIANTS: readonly Invariant[] = [i1, i2, i3, i4, i5, i6, i7, i8, i9];
 
 export function verdictOf(invariant: Invariant, ctx: InvariantContext): Verdict {
   const { spec } = ctx;

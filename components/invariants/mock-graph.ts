@@ -100,11 +100,15 @@ export async function buildGraph(program: () => Promise<Record<string, unknown> 
       },
       call(args) {
         recorder.invokes.push({ token: args.token, inputs: args.inputs });
-        for (const m of cloudMocks) {
-          const result = m.call(args.token, args.inputs, ctx);
-          if (result) return result;
+        try {
+          for (const m of cloudMocks) {
+            const result = m.call(args.token, args.inputs, ctx);
+            if (result) return result;
+          }
+        } catch (e: any) {
+          throw invokeRefused(args.token, String(e?.message ?? e));
         }
-        throw new Error(`no mock answer for provider function ${args.token}; add one to the backend's mocks (components/<backend>/mocks.ts)`);
+        throw invokeRefused(args.token, "no mock answer for this provider function; add one to the backend's mocks (components/<backend>/mocks.ts)");
       },
     },
     project,
@@ -124,16 +128,62 @@ export async function buildGraph(program: () => Promise<Record<string, unknown> 
   };
   pulumi.runtime.setAllConfig(config);
 
+  const waitForRPCs = () => (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+  // A failure inside the runtime (a refused invoke, an input that cannot be serialised) rejects a
+  // promise nobody awaits: the real engine's host exits on it, but under mocks the outputs of the
+  // resource it belonged to never resolve, so everything downstream waits for ever. The first such
+  // rejection during this run is the program's failure.
+  const failure = firstUnhandledRejection();
   let outputs: Record<string, unknown> | undefined;
   const restoreStackCapture = opts.keepStackCapture ? () => undefined : suspendPulumiStackCapture();
   try {
-    outputs = (await pulumi.runtime.runInPulumiStack(async () => (await program()) ?? {})) as Record<string, unknown>;
+    outputs = (await Promise.race([pulumi.runtime.runInPulumiStack(async () => (await program()) ?? {}), failure.rejected])) as Record<string, unknown>;
+    await Promise.race([waitForRPCs(), failure.rejected]);
+  } catch (e) {
+    // Let the registrations still in flight land in the recorder, but do not wait for those that hang
+    // on the failed resource's outputs.
+    await Promise.race([waitForRPCs().catch(() => undefined), delay(FAILED_RUN_DRAIN_MS)]);
+    throw e;
   } finally {
-    // Let every registration that is still in flight land in the recorder (also on failure).
-    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs().catch(() => undefined);
+    failure.dispose();
     restoreStackCapture();
   }
   return { graph: recorder.graph, outputs: outputs ?? {}, elapsedMs: Date.now() - started };
+}
+
+/** How long a failed run may still land registrations that were in flight. */
+const FAILED_RUN_DRAIN_MS = 500;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/**
+ * The runtime turns a mock's error into `new Error(err.details)` (grpc style): an error without
+ * `details` loses its message. This one keeps the provider function and the reason.
+ */
+export function invokeRefused(token: string, reason: string): Error {
+  const err = new Error(`provider function ${token} failed: ${reason}`);
+  (err as Error & { details: string }).details = err.message;
+  return err;
+}
+
+/** Error raised when the program failed inside the Pulumi runtime (not in the program's own code). */
+export class ProgramFailed extends Error {
+  constructor(readonly cause: unknown) {
+    super(`the Pulumi program failed while registering resources: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+/** A promise that rejects with the first unhandled rejection of the process, until disposed. */
+function firstUnhandledRejection(): { rejected: Promise<never>; dispose(): void } {
+  let reject!: (e: unknown) => void;
+  const rejected = new Promise<never>((_, r) => (reject = r));
+  rejected.catch(() => undefined); // the race above observes it; unobserved it must not itself be unhandled
+  // A spec the cloud refuses (components/aws/images.ts) stays a SpecError: the CLI prints its issues.
+  const onRejection = (reason: unknown) => reject(reason instanceof SpecError ? reason : new ProgramFailed(reason));
+  process.on("unhandledRejection", onRejection);
+  return { rejected, dispose: () => process.off("unhandledRejection", onRejection) };
 }
 
 /** Root of this repository (where Pulumi.yaml and index.ts live). */
@@ -171,7 +221,7 @@ export async function buildStackGraph(stack: string, opts: { file?: string; root
 export async function buildConfigGraph(
   stack: string,
   config: Record<string, string>,
-  opts: { root?: string; recorder?: GraphRecorder; preview?: boolean; source?: string; keepStackCapture?: boolean } = {},
+  opts: { root?: string; recorder?: GraphRecorder; preview?: boolean; source?: string; keepStackCapture?: boolean; mocks?: CloudMocks[] } = {},
 ): Promise<StackGraph> {
   const root = opts.root ?? PROJECT_ROOT;
   const source = opts.source ?? `stack '${stack}'`;
@@ -185,7 +235,7 @@ export async function buildConfigGraph(
       delete require.cache[entry];
       return { ...require(entry) };
     },
-    { project: "airlock", stack, config, recorder: opts.recorder, preview: opts.preview, region: spec.region, keepStackCapture: opts.keepStackCapture },
+    { project: "airlock", stack, config, recorder: opts.recorder, preview: opts.preview, region: spec.region, keepStackCapture: opts.keepStackCapture, mocks: opts.mocks },
   );
   return { ...built, stack, file: source, spec };
 }

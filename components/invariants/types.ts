@@ -215,6 +215,27 @@ export interface TtlFact {
   runLimits?: { node: GraphNode; seconds: number; via: string }[];
 }
 
+/**
+ * A guard that enforces the spec's kill rules on a workload, as the graph shows it: a VM's in-guest
+ * guard (its config read back from the machine's first-boot script, its artifacts from the
+ * artifacts store), or a pod's guard (its rules ConfigMap).
+ */
+export interface GuardFact {
+  /** The resource that carries the guard (the workload machine, or the guard's pod). */
+  node: GraphNode;
+  where: "in-guest" | "pod";
+  /** Compute node ids whose workload it guards. */
+  guards: string[];
+  /** Kill rules in its config (the spec's `on` names). */
+  rules: { on: string; threshold?: number }[];
+  /** When it ends the sandbox itself (in-guest: the TTL moved into the guard). */
+  expiresAt?: Date;
+  /** What of its install is missing (unit, start before the workload, artifacts fetched). */
+  missing: string[];
+  /** The artifacts it is installed from and whether the artifacts store holds each one. */
+  artifacts: { key: string; stored: boolean }[];
+}
+
 /** The per-cloud adapter from a resource graph to the facts above. */
 export interface CloudRuleTable {
   /** Network resources whose ids name "the boundary" (VPC, VNet, namespace). */
@@ -243,6 +264,8 @@ export interface CloudRuleTable {
   canaries(g: ResourceGraph): CanaryFact[];
   alarms(g: ResourceGraph): AlarmFact[];
   ttl(g: ResourceGraph): TtlFact[];
+  /** The guards that enforce the kill rules (I9). */
+  guards(g: ResourceGraph): GuardFact[];
   isTaggable(type: string): boolean;
   /** Input fields that hold labels for this type (e.g. tags, volumeTags; a dotted path for nested ones: metadata.labels). */
   labelFields(type: string): readonly string[];
@@ -258,7 +281,7 @@ export interface Finding {
   waived?: boolean;
 }
 
-export type InvariantId = "I1" | "I2" | "I3" | "I4" | "I5" | "I6" | "I7" | "I8";
+export type InvariantId = "I1" | "I2" | "I3" | "I4" | "I5" | "I6" | "I7" | "I8" | "I9";
 
 export interface InvariantContext {
   graph: ResourceGraph;

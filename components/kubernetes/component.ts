@@ -15,6 +15,9 @@ import type { Manifest } from "./manifest";
 import { memberIdentity, renderFleet, type RenderedSandbox } from "./render";
 import { recordLocation } from "./record";
 import { upstreams } from "./gate";
+import { atKeptExpiry } from "./ttl";
+import { KeptExpiry } from "../expiry";
+import { expiryLabelValue } from "../naming";
 
 export const KUBERNETES_SANDBOX_TYPE = "airlock:kubernetes:Sandbox";
 export const KUBERNETES_FLEET_TYPE = "airlock:kubernetes:Fleet";
@@ -47,6 +50,8 @@ export interface KubernetesSandboxArgs extends SandboxComponentArgs {
   provider?: Provider;
   /** Cluster-scoped objects the pods need first (RuntimeClasses). */
   dependsOn?: pulumi.Resource[];
+  /** The stack's expiry kept in its state (components/expiry.ts), ISO 8601: what the expiry labels say. */
+  expiresAt: pulumi.Output<string>;
 }
 
 export class KubernetesSandbox extends SandboxComponentBase {
@@ -54,14 +59,16 @@ export class KubernetesSandbox extends SandboxComponentBase {
     super(KUBERNETES_SANDBOX_TYPE, name, {}, opts);
     const { rendered, provider } = args;
     const base: pulumi.CustomResourceOptions = { parent: this, provider };
-    const [nsObj, ...rest] = rendered.objects;
+    // One Output for every object's label (a fleet of N sandboxes registers thousands of objects).
+    const kept = { iso: args.expiresAt, label: args.expiresAt.apply((at) => expiryLabelValue(new Date(at), "kubernetes")) };
+    const [nsObj, ...rest] = rendered.objects.map((m) => atKeptExpiry(m, kept, rendered.ctx.identity.expiresAt));
     const ns = register(nsObj, `${name}-namespace`, base);
     const early = rest.filter((m) => m.kind !== "Pod").map((m) => register(m, `${name}-${m.kind.toLowerCase()}-${m.metadata.name}`, { ...base, dependsOn: [ns] }));
     for (const m of rest.filter((x) => x.kind === "Pod")) register(m, `${name}-pod-${m.metadata.name}`, { ...base, dependsOn: [ns, ...early, ...(args.dependsOn ?? [])] });
     const ctx = rendered.ctx;
     this.publishOutputs({
       sandboxId: pulumi.output(ctx.identity.id),
-      expiresAt: pulumi.output(ctx.identity.expiresAt.toISOString()),
+      expiresAt: args.expiresAt,
       recordLocation: pulumi.output(recordLocation(ctx)),
       gateEndpoints: pulumi.output(Object.fromEntries(upstreams(ctx).map((u) => [u.name, `${ctx.addresses.gate}:${u.listenPort}`]))),
     });
@@ -74,10 +81,12 @@ export class KubernetesFleet extends SandboxComponentBase {
     super(KUBERNETES_FLEET_TYPE, name, {}, opts);
     const { spec, identity, profile } = args;
     const provider = profile.kubeconfig ? new Provider(`${name}-k8s`, { kubeconfig: profile.kubeconfig, context: profile.context }, { parent: this }) : undefined;
+    // One expiry per stack, fixed at its first deployment (components/expiry.ts); every member's labels read it.
+    const expiresAt = new KeptExpiry().keep(name, { ttlMs: spec.ttlMs, identity }, this);
     const fleet = renderFleet(spec, identity, profile);
     const shared = fleet.cluster.map((m) => register(m, `${name}-runtimeclass-${m.metadata.name}`, { parent: this, provider }));
     const sandboxes = fleet.members.map(
-      (rendered, i) => new KubernetesSandbox(profile.fleet.count === 1 ? name : `${name}-${i}`, { spec, identity: memberIdentity(identity, i, profile.fleet.count), profile, rendered, provider, dependsOn: shared }, { parent: this }),
+      (rendered, i) => new KubernetesSandbox(profile.fleet.count === 1 ? name : `${name}-${i}`, { spec, identity: memberIdentity(identity, i, profile.fleet.count), profile, rendered, provider, dependsOn: shared, expiresAt }, { parent: this }),
     );
     const first = sandboxes[0];
     // One stack, N sandboxes: the stack outputs name the fleet (its id, shared expiry, record prefix)

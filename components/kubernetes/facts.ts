@@ -46,6 +46,7 @@ import type {
   Role,
   TtlFact,
 } from "../invariants/types";
+import type { GuardFact } from "../invariants/types";
 import { ROLE_LABEL } from "./context";
 import { RECORD_ANNOTATION, RECORD_LOCK_ANNOTATION } from "./record";
 
@@ -507,6 +508,21 @@ function ttl(g: ResourceGraph): TtlFact[] {
   });
 }
 
+// ---- the workload's guard (I9)
+
+/** The guard pod of each namespace, with the rules its ConfigMap gives it (alert-only drops the canary kill). */
+function guards(g: ResourceGraph): GuardFact[] {
+  return g.ofType(T.pod)
+    .filter((p) => podRole(p) === "guard")
+    .flatMap((pod) => {
+      const config = guardConfig(g, nsOf(pod));
+      if (!config) return [];
+      const workloads = g.ofType(T.pod).filter((p) => podRole(p) === "workload" && nsOf(p) === nsOf(pod)).map((p) => p.id!);
+      const rules = (Array.isArray(config.rules) ? config.rules : []).filter((r: any) => !(config.canaryAlertOnly && r?.on === "canary")).map((r: any) => ({ on: String(r?.on), ...(typeof r?.threshold === "number" ? { threshold: r.threshold } : {}) }));
+      return [{ node: pod, where: "pod" as const, guards: workloads, rules, missing: [], artifacts: [] }];
+    });
+}
+
 export const kubernetesFacts: CloudRuleTable = {
   networks: (g) => g.ofType(T.ns),
   forbiddenTypes: FORBIDDEN,
@@ -531,6 +547,7 @@ export const kubernetesFacts: CloudRuleTable = {
   canaries,
   alarms,
   ttl,
+  guards,
   // RuntimeClasses are cluster-scoped and shared by every sandbox: deliberately unlabelled (runtime.ts).
   isTaggable: (type) => type.startsWith("kubernetes:") && type !== T.runtimeClass,
   labelFields: () => ["metadata.labels"],

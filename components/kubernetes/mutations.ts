@@ -5,7 +5,8 @@
 // subnet / route-table mis-wirings (one pod network, no routes or subnets per pod), ssh-keys (no
 // SSH; the API token is its counterpart: api-token), tee-dropped (no confidential k8s stack yet).
 import type { MutationCase } from "../backend-descriptor";
-import type { GraphNode, ResourceGraph } from "../invariants/graph";
+import type { ResourceGraph } from "../invariants/graph";
+import { oneNamed as one } from "../invariants/mutation-target";
 
 const T = {
   pod: "kubernetes:core/v1:Pod",
@@ -14,13 +15,6 @@ const T = {
   np: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
   roleBinding: "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
 };
-
-/** The one node of `type` whose logical name ends with `-<suffix>` (component.ts naming). */
-function one(g: ResourceGraph, type: string, suffix: string): GraphNode {
-  const found = g.nodes.filter((n) => n.type === type && n.name.endsWith(`-${suffix}`));
-  if (found.length !== 1) throw new Error(`mutation: expected one ${type} named *-${suffix}, found ${found.length}`);
-  return found[0];
-}
 
 const workload = (g: ResourceGraph) => one(g, T.pod, "pod-workload");
 const policy = (g: ResourceGraph, name: string) => one(g, T.np, `networkpolicy-${name}`);
@@ -131,6 +125,17 @@ export const kubernetesMutations: readonly MutationCase[] = [
     finding: { resource: /Namespace::.*-namespace$/, message: /no flow log of all traffic into the record/ },
   },
   {
+    kind: "record-not-shipped",
+    stack: "k8s-kata",
+    fails: "I5",
+    // The path is open but the guard may no longer read the gate's log (its Role): nothing to ship.
+    mutate: (g) => {
+      const role = one(g, "kubernetes:rbac.authorization.k8s.io/v1:Role", "role-guard");
+      role.inputs.rules = role.inputs.rules.filter((r: any) => !r.resources.includes("pods/log"));
+    },
+    finding: { resource: /Namespace::.*-namespace$/, message: /no flow log of all traffic into the record/ },
+  },
+  {
     kind: "identity-grant",
     stack: "k8s",
     fails: "I4",
@@ -143,5 +148,24 @@ export const kubernetesMutations: readonly MutationCase[] = [
       });
     },
     finding: { resource: /added-cluster-admin$/, message: /ClusterRole cluster-admin/ },
+  },
+  {
+    kind: "guard-missing-rule",
+    stack: "k8s",
+    fails: "I9",
+    mutate: (g) => {
+      const cm = g.nodes.find((n) => n.type === "kubernetes:core/v1:ConfigMap" && n.inputs.metadata?.name === "guard");
+      if (!cm) throw new Error("mutation: no guard ConfigMap");
+      const rules = JSON.parse(cm.inputs.data["rules.json"]);
+      cm.inputs.data["rules.json"] = JSON.stringify({ ...rules, rules: rules.rules.filter((r: { on: string }) => r.on !== "pids-limit") });
+    },
+    finding: { resource: /Pod::.*-pod-guard$/, message: /the guard lacks the kill rule 'pids-limit'/ },
+  },
+  {
+    kind: "guard-not-installed",
+    stack: "k8s",
+    fails: "I9",
+    mutate: (g) => void g.remove((n) => n.type === T.pod && n.name.endsWith("-pod-guard")),
+    finding: { resource: /Pod::.*-pod-workload$/, message: /no guard watches the workload/ },
   },
 ];

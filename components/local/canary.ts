@@ -150,6 +150,11 @@ export function canaryList(files: string[], credential: boolean): string[] {
   return [...new Set(rels)];
 }
 
+/** A canary file someone else planted (a VM's first-boot script), to be watched as it is. */
+export function canaryFileAt(home: string, rel: string): CanaryFile {
+  return { rel, hostPath: path.join(home, rel), kind: kindOf(rel) };
+}
+
 export function plantCanaries(home: string, files: string[], credential: boolean, endpoint: string, o: { user?: string; hostname?: string } = {}): CanaryFile[] {
   const unique = canaryList(files, credential);
   if (unique.length > MAX_CANARY_FILES) throw new Error(`canaries.files: ${unique.length} canary files; at most ${MAX_CANARY_FILES} per sandbox`);
@@ -268,6 +273,27 @@ while True:
 
 export const WATCHER_PROCESS_NAME = "airlock-canary-watch";
 
+/**
+ * The host cap behind an inotify failure, named: root's inotify instances (inotify_init1: EMFILE,
+ * "Too many open files") or watches (inotify_add_watch: ENOSPC) are per-user kernel limits shared with
+ * every other root program, so a create that meets one fails at once with the sysctl to raise.
+ */
+export function inotifyCapError(what: "instances" | "watches", strerror: string): Error {
+  const sysctl = what === "instances" ? "fs.inotify.max_user_instances" : "fs.inotify.max_user_watches";
+  const capped = what === "instances" ? /too many open files/i.test(strerror) : /no space left/i.test(strerror);
+  if (!capped) return new Error(`the canary watcher cannot use inotify: ${strerror}`);
+  let limit = "?";
+  try {
+    limit = fs.readFileSync(`/proc/sys/${sysctl.replace(/\./g, "/")}`, "utf8").trim();
+  } catch {
+    /* unreadable: the name is enough */
+  }
+  return Object.assign(new Error(`host cap reached: ${sysctl} (${limit}) — root has no inotify ${what} left for this owner's canary watcher (${strerror})`), {
+    cap: sysctl,
+    hint: `raise it (sysctl -w ${sysctl}=<more>), or stop other root programs holding inotify ${what}; one watcher serves every sandbox of an owner`,
+  });
+}
+
 interface Registration {
   onTouch: (t: CanaryTouch) => void;
   onExit: (why: string) => void;
@@ -313,7 +339,7 @@ class WatcherHub {
           const f = buffered.slice(0, nl).split("\t");
           buffered = buffered.slice(nl + 1);
           if (f[0] === "ready") resolve();
-          else if (f[0] === "fatal") reject(new Error(`the canary watcher cannot use inotify: ${f[1]}`));
+          else if (f[0] === "fatal") reject(inotifyCapError("instances", f[1]));
           else this.onLine(f);
         }
       });
@@ -334,7 +360,7 @@ class WatcherHub {
       const a = this.adds.get(f[1]);
       this.adds.delete(f[1]);
       if (f[0] === "added") a?.resolve(Number(f[2]));
-      else a?.reject(new Error(f[2]));
+      else a?.reject(inotifyCapError("watches", f[2]));
       return;
     }
     if (f[0] !== "event") return;
@@ -412,7 +438,8 @@ export async function watchCanaries(files: CanaryFile[], onTouch: (t: CanaryTouc
     await hub.watch(files, reg);
   } catch (e) {
     hub.release(reg);
-    throw new Error(`could not watch the canaries: ${(e as Error).message}`);
+    const { cap, hint } = e as { cap?: string; hint?: string };
+    throw Object.assign(new Error(`could not watch the canaries: ${(e as Error).message}`), cap ? { cap, hint } : {});
   }
   return {
     process: hub.ref,

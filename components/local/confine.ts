@@ -1,5 +1,8 @@
 // How a process is put inside a sandbox — the workload, each `sandbox exec`, and each target:
 //
+//   airlock-seccomp-notify (root)                    the socket-family filter whose refusals are
+//                                                    reported (notify/seccomp-notify.c, seccomp.ts);
+//                                                    its responder stays outside everything below
 //   bash launcher (root)                             for a root workload: a user namespace created by
 //                                                    the workload's own uid (see below); closes every
 //                                                    inherited descriptor; sets resource limits (no
@@ -37,6 +40,10 @@ import * as path from "path";
 import { spawn, ChildProcess, StdioOptions } from "child_process";
 import { findTool, HostToolMissing } from "../host/exec";
 import { netnsPath } from "./netns";
+import { socketNotifyFilter, workloadSeccompFilter } from "./seccomp";
+import { notifyLauncher } from "./notify/launcher";
+import { parseRefusal, socketRefusals, SocketRefusal } from "./socket-refusals";
+import type { Readable } from "stream";
 
 export interface Bind {
   src: string;
@@ -57,7 +64,11 @@ export interface Confinement {
   binds: Bind[];
   cwd: string;
   env: Record<string, string>;
-  /** BPF program file for --seccomp, if this architecture has one. */
+  /**
+   * The sandbox's BPF program file, if this architecture has one. spawnConfined takes it as "filter
+   * on" and loads the current filters from memory instead (the notify variant, with the launcher in
+   * front: see seccomp.ts); the file itself is the refuse-everything variant, for the gate.
+   */
   seccompFile?: string;
   /**
    * The workload is root inside a user namespace whose uid/gid 0 are `uid`/`gid` (unsafe.runAsRoot).
@@ -227,6 +238,8 @@ const DROP = [
 const SECCOMP_FD = 3;
 const ARGS_FD = 4;
 const IDS_FD = 5;
+/** The socket-refusal reports (written by the launcher's responder only; the launcher closes it before anything else runs). */
+export const REFUSALS_FD = 7;
 
 /**
  * The full command line of a confined process. bwrap's options go through a descriptor (--args) and
@@ -236,6 +249,7 @@ const IDS_FD = 5;
 export function confinedCommand(c: Confinement, command: string[], withSeccomp: boolean): { argv: string[]; bwrapOptions: string[]; ids: string } {
   const keep = [...(withSeccomp ? [SECCOMP_FD] : []), ARGS_FD, IDS_FD].join(" ");
   const argv = [
+    ...(withSeccomp ? [notifyLauncher(), String(REFUSALS_FD), notifyFilterHex()] : []),
     "/bin/bash", "--norc", "--noprofile", "-c", LAUNCHER, "airlock-launch", keep, c.rootInUserns ? String(c.uid) : "-", ...c.cgroupProcs, "--",
     tool("nsenter"), `--net=${netnsPath(c.netns)}`, "--",
     tool("bwrap"), "--args", String(ARGS_FD), "--",
@@ -244,9 +258,36 @@ export function confinedCommand(c: Confinement, command: string[], withSeccomp: 
   return { argv, bwrapOptions: bwrapArgs(c, withSeccomp ? SECCOMP_FD : undefined), ids: `${c.uid} ${c.gid} ${c.rootInUserns ? "userns" : "uid"}\n` };
 }
 
+let filters: { bwrap: Buffer; notifyHex: string } | undefined;
+/** Both filters, assembled once per process: bubblewrap's (sockets left to the launcher) and the launcher's. */
+function seccompFilters() {
+  filters ??= { bwrap: workloadSeccompFilter(undefined, "notify"), notifyHex: socketNotifyFilter().toString("hex") };
+  return filters;
+}
+const notifyFilterHex = () => seccompFilters().notifyHex;
+
 export interface ConfinedSpawnOptions {
   /** "pipe" to write to it, "ignore" for /dev/null. */
   stdin?: "pipe" | "ignore";
+  /** Each refused socket()/socketpair() (also told to the sandbox's guard, by namespace: socket-refusals.ts). */
+  onSocketRefused?: (r: SocketRefusal) => void;
+}
+
+/** Reads the responder's lines (always, so it never blocks on a full pipe) and passes each refusal on. */
+function followRefusals(stream: Readable, netns: string, each?: (r: SocketRefusal) => void): void {
+  let partial = "";
+  stream.setEncoding("latin1");
+  stream.on("data", (chunk: string) => {
+    const lines = (partial + chunk).split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) {
+      const r = parseRefusal(line);
+      if (!r) continue;
+      socketRefusals.emit(netns, r);
+      each?.(r);
+    }
+  });
+  stream.on("error", () => undefined);
 }
 
 /**
@@ -254,21 +295,23 @@ export interface ConfinedSpawnOptions {
  * reach only Airlock, which tears down in order) and dies with this process (--die-with-parent).
  */
 export function spawnConfined(c: Confinement, command: string[], opts: ConfinedSpawnOptions = {}): ChildProcess {
-  const { argv, bwrapOptions, ids } = confinedCommand(c, command, !!c.seccompFile);
-  const seccompFd = c.seccompFile ? fs.openSync(c.seccompFile, "r") : undefined;
-  try {
-    const stdio: StdioOptions = [opts.stdin ?? "ignore", "pipe", "pipe", seccompFd ?? "ignore", "pipe", "pipe"];
-    const child = spawn(argv[0], argv.slice(1), { stdio, detached: true, env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
-    // The launcher may fail before bwrap or DROP read these (that is reported by its exit status).
-    const feed = (fd: number, data: string | Buffer) => {
-      const w = child.stdio[fd] as NodeJS.WritableStream | null;
-      w?.on("error", () => undefined);
-      w?.end(data);
-    };
-    feed(ARGS_FD, Buffer.from(bwrapOptions.map((a) => a + "\0").join("")));
-    feed(IDS_FD, ids);
-    return child;
-  } finally {
-    if (seccompFd !== undefined) fs.closeSync(seccompFd);
+  const withSeccomp = !!c.seccompFile;
+  const { argv, bwrapOptions, ids } = confinedCommand(c, command, withSeccomp);
+  // (bubblewrap's filter through a pipe: the variant that leaves socket families to the launcher is
+  // never a file anything else could load without the launcher.)
+  const stdio: StdioOptions = [opts.stdin ?? "ignore", "pipe", "pipe", withSeccomp ? "pipe" : "ignore", "pipe", "pipe", "ignore", withSeccomp ? "pipe" : "ignore"];
+  const child = spawn(argv[0], argv.slice(1), { stdio, detached: true, env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
+  // The launcher may fail before bwrap or DROP read these (that is reported by its exit status).
+  const feed = (fd: number, data: string | Buffer) => {
+    const w = child.stdio[fd] as NodeJS.WritableStream | null;
+    w?.on("error", () => undefined);
+    w?.end(data);
+  };
+  if (withSeccomp) {
+    feed(SECCOMP_FD, seccompFilters().bwrap);
+    followRefusals((child.stdio as unknown as Readable[])[REFUSALS_FD], c.netns, opts.onSocketRefused);
   }
+  feed(ARGS_FD, Buffer.from(bwrapOptions.map((a) => a + "\0").join("")));
+  feed(IDS_FD, ids);
+  return child;
 }

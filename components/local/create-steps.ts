@@ -23,7 +23,7 @@ import type { SandboxSpec } from "../spec/schema";
 import type { HostNames } from "./names";
 import { targetDirs, SandboxLayout } from "./layout";
 import { leaseSlash30, leaseUid, Slash30 } from "./leases";
-import { createBoundaryNetns, createVethPair } from "./netns";
+import { createBoundary, BoundaryLink } from "./netns";
 import { applyTable, hostRuleset, sandboxRuleset, servicesRuleset, GateRules } from "./nft";
 import { copyTree, mountDevpts, mountTmpfs } from "./hostfs";
 import { writeEtc } from "./confine";
@@ -95,16 +95,13 @@ export async function buildBoundary(ctx: CreateContext, ownerGraceMs: number): P
   const gateUid = await leaseUid(journal, id, "gate");
 
   ctx.progress(`creating network namespace ${names.netns} (no default route, IPv6 off)`);
-  await createBoundaryNetns(journal, names.netns);
+  const links: BoundaryLink[] = [{ netns: names.netns, hostIface: names.hostIface, alias: names.linkAlias, net }];
+  if (svcNet) links.push({ netns: names.svcNetns, hostIface: names.svcHostIface, alias: names.linkAlias, net: svcNet });
+  await createBoundary(journal, links);
   // The anchor, right after the namespace: it reads the namespace's counters for the guard, and
   // while it lives (it dies with this process) every sweeper on the host knows the sandbox is owned.
   const anchor = startNetnsAnchor({ netns: names.netns, name: names.anchorProcess, lifetimeSeconds: (ctx.identity.expiresAt.getTime() - Date.now() + ownerGraceMs) / 1000 });
   journal.record("process", `namespace anchor (pid ${anchor.process.pid})`, anchor.process);
-  await createVethPair(journal, { hostIface: names.hostIface, netns: names.netns, alias: names.linkAlias, net });
-  if (svcNet) {
-    await createBoundaryNetns(journal, names.svcNetns);
-    await createVethPair(journal, { hostIface: names.svcHostIface, netns: names.svcNetns, alias: names.linkAlias, net: svcNet });
-  }
   return { net, svcNet, uid, svcUid, gateUid, anchor };
 }
 
@@ -131,21 +128,27 @@ export async function loadFirewall(ctx: CreateContext, b: Boundary, onCanaryUsed
   ctx.progress("loading nftables rules (sandbox namespace, host, targets)");
   const gate = spec.egressResolved.map((e) => ({ upstream: e.name, port: e.listenPort }));
   const routes = await planGateRoutes(spec.egressResolved, { listenAddress: b.net.hostAddress, targetAddress: b.svcNet?.innerAddress, confined: true });
-  await applyTable(journal, { netns: names.netns, table: names.nftTable, ruleset: sandboxRuleset({ table: names.nftTable, hostAddress: b.net.hostAddress, gate, canaryPort: canaryEndpoint?.port }) });
   const hostPorts = [...new Set(routes.map((r) => r.bindPort)), ...(canaryEndpoint ? [canaryEndpoint.port] : [])];
   const gateRules: GateRules = {
     uid: b.gateUid,
     upstreams: [...new Map(routes.map((r) => [`${r.address} ${r.port}`, { address: r.address, port: r.port }])).values()],
     dnat: routes.filter((r) => r.bindPort !== r.listenPort).map((r) => ({ listenPort: r.listenPort, bindPort: r.bindPort })),
   };
-  await applyTable(journal, {
-    table: names.nftTable,
-    ruleset: hostRuleset({ table: names.nftTable, hostIface: names.hostIface, hostAddress: b.net.hostAddress, ports: hostPorts, svcIface: b.svcNet ? names.svcHostIface : undefined, gate: gateRules }),
-  });
+  // The three tables are independent (each its own namespace), so they load at once. Nothing runs
+  // in the namespaces yet: no packet can pass before all of them are in place.
+  const loads = [
+    applyTable(journal, { netns: names.netns, table: names.nftTable, ruleset: sandboxRuleset({ table: names.nftTable, hostAddress: b.net.hostAddress, gate, canaryPort: canaryEndpoint?.port }) }),
+    applyTable(journal, {
+      table: names.nftTable,
+      ruleset: hostRuleset({ table: names.nftTable, hostIface: names.hostIface, hostAddress: b.net.hostAddress, ports: hostPorts, svcIface: b.svcNet ? names.svcHostIface : undefined, gate: gateRules }),
+    }),
+  ];
   if (b.svcNet) {
     const ports = [...new Set(spec.targets.map((t) => t.port))];
-    await applyTable(journal, { netns: names.svcNetns, table: names.svcNftTable, ruleset: servicesRuleset({ table: names.svcNftTable, gateAddress: b.svcNet.hostAddress, ports }) });
+    loads.push(applyTable(journal, { netns: names.svcNetns, table: names.svcNftTable, ruleset: servicesRuleset({ table: names.svcNftTable, gateAddress: b.svcNet.hostAddress, ports }) }));
   }
+  const failed = (await Promise.allSettled(loads)).find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
   return { routes, gateRules, canaryEndpoint, canaryUrl };
 }
 

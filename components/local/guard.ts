@@ -3,7 +3,9 @@
 //
 //   canary touched       inotify event on a canary file, or a connection to the canary endpoint
 //   denied egress        attempts with no route (the namespace's Ip/Ip6 OutNoRoutes counters) plus
-//                        packets nftables rejected inside the namespace — kill at the spec's threshold
+//                        packets nftables rejected inside the namespace, plus refused socket() calls of
+//                        transport families (vsock, packet, ...: socket-refusals.ts says which and why)
+//                        — kill at the spec's threshold
 //   pids limit           the cgroup's pids "max" events (a fork failed at pids.max)
 //   oom                  the cgroup's OOM kills
 //   ttl                  a timer at expiresAt
@@ -20,6 +22,7 @@ import { cgroupOf } from "./views";
 import { DENIED_COUNTERS, readCounters, sumPackets, CounterValues } from "./nft";
 import { safeAppend } from "./record";
 import { netnsPath } from "./netns";
+import { socketRefusals, SocketRefusal } from "./socket-refusals";
 import { KillRuleJudge, noRouteCount, Trip } from "../guard/judge";
 
 export type { Trip } from "../guard/judge";
@@ -59,6 +62,12 @@ export class SandboxGuard {
   private readonly judge: KillRuleJudge;
   private netnsInode: number | undefined;
   private anchorPid: number | undefined;
+  /** Refused socket() calls of transport families, from starts in this process (socket-refusals.ts). */
+  private refusedSockets = 0;
+  private judgedRefusedSockets = 0;
+  private readonly onRefusal = (r: SocketRefusal) => {
+    if (r.egress) this.refusedSockets++;
+  };
   constructor(
     private readonly handle: LocalSandboxHandle,
     private readonly record: ChainLog,
@@ -68,6 +77,7 @@ export class SandboxGuard {
     this.judge = new KillRuleJudge(rules, { pids: handle.spec.workload.pids, memory: handle.spec.workload.memory }, (type, data) => void safeAppend(record, type, data), (t) => {
       if (!this.stopped) onTrip(t);
     });
+    socketRefusals.on(handle.netns, this.onRefusal);
   }
 
   /** Canary events seen (files touched, endpoint used). */
@@ -92,6 +102,7 @@ export class SandboxGuard {
 
   stop(): void {
     this.stopped = true;
+    socketRefusals.off(this.handle.netns, this.onRefusal);
     if (this.timer) clearInterval(this.timer);
     if (this.ttlTimer) clearTimeout(this.ttlTimer);
   }
@@ -106,8 +117,9 @@ export class SandboxGuard {
   egress(): EgressCounts {
     const gate: Record<string, number> = {};
     for (const [upstream, counter] of Object.entries(this.handle.nft?.allowedCounters ?? {})) gate[upstream] = this.counters[counter]?.packets ?? 0;
-    const rejected = Object.fromEntries(DENIED_COUNTERS.map((n) => [n.replace(/^denied_/, ""), this.counters[n]?.packets ?? 0]));
-    const total = this.noRoute + sumPackets(this.counters, DENIED_COUNTERS);
+    const rejected: Record<string, number> = Object.fromEntries(DENIED_COUNTERS.map((n) => [n.replace(/^denied_/, ""), this.counters[n]?.packets ?? 0]));
+    rejected.socketFamily = this.refusedSockets;
+    const total = this.noRoute + sumPackets(this.counters, DENIED_COUNTERS) + this.refusedSockets;
     return { noRoute: this.noRoute, rejected, gate, canary: this.counters.canary?.packets ?? 0, total };
   }
 
@@ -181,7 +193,7 @@ export class SandboxGuard {
         this.counters = await readCounters(this.handle.netns, this.handle.nft?.table ?? this.handle.netns);
         if (this.stopped) return;
         this.recordEgress();
-      }
+      } else if (this.refusedSockets !== this.judgedRefusedSockets) this.recordEgress();
     } catch (e) {
       safeAppend(this.record, "guard-error", { error: (e as Error).message });
     }
@@ -194,6 +206,7 @@ export class SandboxGuard {
       this.lastGate = gateKey;
       if (Object.values(e.gate).some((n) => n > 0)) safeAppend(this.record, "gate-connections", { perUpstream: e.gate });
     }
+    this.judgedRefusedSockets = this.refusedSockets;
     this.judge.egressDenied(e);
   }
 

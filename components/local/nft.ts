@@ -176,13 +176,20 @@ async function deleteTable(netns: string | undefined, table: string): Promise<vo
 
 registerUndo("nft-table", (a: { netns?: string; table: string }) => deleteTable(a.netns, a.table));
 
-/** Loads a ruleset (one table) atomically, with the table's deletion journaled first. */
+/**
+ * Loads a ruleset (one table) atomically. A host table's deletion is journaled first. A table inside
+ * a sandbox namespace is not journaled: it lives and dies with that namespace, whose undo was
+ * journaled before the table could exist — deleting it separately cost one `nsenter nft` spawn per
+ * table at every destroy and removed nothing the namespace's deletion does not.
+ */
 export async function applyTable(journal: UndoJournal, o: { netns?: string; table: string; ruleset: string }): Promise<void> {
   const where = o.netns ? `in ${o.netns}` : "on the host";
-  await journal.apply("nft-table", `nft table inet ${o.table} ${where}`, { netns: o.netns, table: o.table }, async () => {
+  const load = async () => {
     const r = await nft(o.netns, ["-f", "-"], o.ruleset);
     if (r.code !== 0) throw new Error(`nft table inet ${o.table} ${where} was refused: ${r.stderr.trim()}`);
-  });
+  };
+  if (o.netns) return load();
+  await journal.apply("nft-table", `nft table inet ${o.table} ${where}`, { netns: o.netns, table: o.table }, load);
 }
 
 export type CounterValues = Record<string, { packets: number; bytes: number }>;

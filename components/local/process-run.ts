@@ -15,6 +15,10 @@ import type { ChainLog } from "../record/chain-log";
 import { refOf, ProcessRef } from "../host/process";
 import { Confinement, spawnConfined } from "./confine";
 import { OutputRecorder, safeAppend } from "./record";
+import type { SocketRefusal } from "./socket-refusals";
+
+/** Refused socket calls recorded one by one per process start; beyond this only counted (a loop of refusals must not fill the record). */
+export const SOCKET_REFUSALS_RECORDED = 100;
 
 /** Output waiting in a tee stream beyond which more is left out of the copy (not out of the record). */
 export const TEE_BUFFER_BYTES = 1024 * 1024;
@@ -80,7 +84,13 @@ export function startConfined(
   command: string[],
   o: { record: ChainLog; source: string; stdin?: "pipe" | "ignore"; tee?: { stdout?: Writable; stderr?: Writable } },
 ): ConfinedRun {
-  const child = spawnConfined(conf, command, { stdin: o.stdin });
+  const refused = { total: 0, byFamily: {} as Record<string, number> };
+  const onSocketRefused = (r: SocketRefusal) => {
+    refused.total++;
+    refused.byFamily[r.familyName] = (refused.byFamily[r.familyName] ?? 0) + 1;
+    if (refused.total <= SOCKET_REFUSALS_RECORDED) safeAppend(o.record, "socket-refused", { source: o.source, ...r });
+  };
+  const child = spawnConfined(conf, command, { stdin: o.stdin, onSocketRefused });
   const recorder = new OutputRecorder(o.record, o.source);
   const tees = {
     stdout: o.tee?.stdout ? new TeeStream(o.tee.stdout, "stdout", o.record, o.source) : undefined,
@@ -97,6 +107,7 @@ export function startConfined(
     // "close" (not "exit"): all output has been read by then.
     child.once("close", (code, signal) => {
       recorder.close();
+      if (refused.total > SOCKET_REFUSALS_RECORDED) safeAppend(o.record, "socket-refused-summary", { source: o.source, total: refused.total, recordedOneByOne: SOCKET_REFUSALS_RECORDED, byFamily: refused.byFamily });
       tees.stdout?.close();
       tees.stderr?.close();
       resolve({ code, signal, status: statusOf(code, signal) });

@@ -24,13 +24,25 @@
 // CAP_NET_ADMIN, which the workload lacks. (NETLINK_KOBJECT_UEVENT, for one, would show host device
 // events.) 32-bit socketcall() cannot bypass this: every foreign-ABI call is refused or killed first.
 //
-// Denied attempts are not counted one by one: a filter can only return a verdict. Counting would need
-// the kernel to tell someone — SECCOMP_RET_LOG allows the call; ERRNO results reach the audit log only
-// with SECCOMP_FILTER_FLAG_LOG, which bubblewrap's prctl() cannot set, and the audit/printk stream is
-// host-wide, rate-limited and floodable by the very workload it would watch; SECCOMP_RET_USER_NOTIF
-// needs a listener descriptor carried out of the sandbox and a responder per confined process, and a
-// listener that leaked into the workload would let it *continue* a refused call. The record states the
-// policy instead (see `socketPolicy`), and the refusal needs no counting to hold.
+// Every refused attempt is counted. A filter returning ERRNO tells nobody, so the socket-family
+// verdict is a second filter of its own, installed by a tiny compiled launcher
+// (notify/seccomp-notify.c) in front of every confined process start: it returns
+// SECCOMP_RET_USER_NOTIF for the refused families, and a responder outside the sandbox (forked before
+// the filter, so never filtered itself, and dead with the confined tree) answers each notification
+// with the same errors as above — never "continue" — and reports (syscall, family, type, protocol,
+// pid, comm) to the process that started it, which records it (process-run.ts, socket-refusals.ts).
+// The listener descriptor never enters the sandbox (a process holding it could continue its own
+// refused calls); a responder that is gone makes the kernel fail the call with ENOSYS: still refused.
+// Filter precedence across stacked filters is KILL > TRAP > ERRNO > USER_NOTIF > ... > ALLOW, so
+// bubblewrap's filter must *allow* socket()/socketpair() for the notification to happen: that
+// variant (`workloadSeccompFilter(arch, "notify")`) exists only in memory and only confine.ts's
+// spawnConfined hands it to bubblewrap, in the same command line that puts the launcher first. Every
+// other user of a filter file (the gate) gets the "refuse" variant, which keeps the ERRNO verdicts:
+// no path loads the permissive variant without the launcher. (A workload cannot stack a listener of
+// its own: the kernel allows one per filter tree, and it would not outrank ours anyway.)
+// The alternatives were worse: SECCOMP_RET_LOG allows the call; ERRNO results reach the audit log only
+// with SECCOMP_FILTER_FLAG_LOG, and the audit/printk stream is host-wide, rate-limited and floodable by
+// the very workload it would watch.
 //
 // Everything else is allowed: the filter narrows the kernel surface; the namespaces, the missing
 // route, nftables and the cgroup are the boundary.
@@ -40,6 +52,7 @@ const BPF = { LD_W_ABS: 0x20, JEQ_K: 0x15, JGE_K: 0x35, JSET_K: 0x45, RET_K: 0x0
 const RET_ALLOW = 0x7fff0000;
 const RET_ERRNO = (errno: number) => 0x00050000 | errno;
 const RET_KILL_PROCESS = 0x80000000;
+const RET_USER_NOTIF = 0x7fc00000;
 const EPERM = 1;
 const ENOSYS = 38;
 const EPROTONOSUPPORT = 93;
@@ -55,13 +68,13 @@ const NETLINK_ROUTE = 0;
 /** personality() values a normal runtime uses (as Docker's default profile): PER_LINUX, PER_LINUX32, UNAME26, both, and the query. */
 export const ALLOWED_PERSONALITIES = [0x0, 0x8, 0x20000, 0x20008, 0xffffffff];
 
-/** What the record says about socket families (attempts cannot be counted: see the header). */
+/** What the record says about socket families. */
 export function socketPolicy() {
   return {
     allowed: ["AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK (NETLINK_ROUTE only)"],
     refused: "every other family with EAFNOSUPPORT (other netlink protocols with EPROTONOSUPPORT)",
-    attemptsCounted: false,
-    why: "a seccomp filter only returns a verdict; bubblewrap cannot set SECCOMP_FILTER_FLAG_LOG, and the host-wide audit log would be floodable by the workload",
+    attemptsCounted: true,
+    how: "a seccomp user-notification filter per confined process start; a responder outside the sandbox refuses each call and reports it: one `socket-refused` record entry per attempt (the first 100 per process start, then a count in `socket-refused-summary`); transport families also count as denied egress for the kill rule",
   };
 }
 
@@ -136,8 +149,15 @@ function assemble(prog: Insn[]): Buffer {
   return buf;
 }
 
+/**
+ * How bubblewrap's filter treats socket families: "refuse" decides them itself (ERRNO); "notify" lets
+ * socket()/socketpair() through to the launcher's notification filter (socketNotifyFilter), which
+ * must then be in force — only spawnConfined uses it, never from a file.
+ */
+export type SocketVerdict = "refuse" | "notify";
+
 /** The filter for this host's architecture, as bytes for `bwrap --seccomp`. */
-export function workloadSeccompFilter(arch = os.arch()): Buffer {
+export function workloadSeccompFilter(arch = os.arch(), sockets: SocketVerdict = "refuse"): Buffer {
   const a = ARCHES[arch];
   if (!a) throw new Error(`no seccomp filter for architecture '${arch}'`);
   const p: Insn[] = [];
@@ -150,28 +170,66 @@ export function workloadSeccompFilter(arch = os.arch()): Buffer {
   ins(BPF.JEQ_K, a.clone3, "enosys", 0);
   ins(BPF.JEQ_K, a.unshare, "check_newuser", 0);
   ins(BPF.JEQ_K, a.clone, "check_newuser", 0);
-  ins(BPF.JEQ_K, a.socket, "check_family", 0);
-  ins(BPF.JEQ_K, a.socketpair, "check_family", 0);
+  if (sockets === "refuse") {
+    ins(BPF.JEQ_K, a.socket, "check_family", 0);
+    ins(BPF.JEQ_K, a.socketpair, "check_family", 0);
+  }
   ins(BPF.JEQ_K, a.personality, "check_personality", 0);
   for (const nr of Object.values(a.denied)) ins(BPF.JEQ_K, nr, "eperm", 0);
   ins(BPF.RET_K, RET_ALLOW); // not a call the filter looks at
   // unshare(flags) and clone(flags, ...) both take the flags in the first argument.
   ins(BPF.LD_W_ABS, OFFSET.arg0Low, 0, 0, "check_newuser");
   ins(BPF.JSET_K, CLONE_NEWUSER, "eperm", "allow");
-  // socket(family, type, protocol) and socketpair(family, type, protocol, sv): the family is an int.
-  ins(BPF.LD_W_ABS, OFFSET.arg0Low, 0, 0, "check_family");
-  for (const family of Object.values(ALLOWED_SOCKET_FAMILIES)) ins(BPF.JEQ_K, family, "allow", 0);
-  ins(BPF.JEQ_K, AF_NETLINK, 0, "eafnosupport");
-  ins(BPF.LD_W_ABS, OFFSET.arg2Low);
-  ins(BPF.JEQ_K, NETLINK_ROUTE, "allow", 0);
-  ins(BPF.RET_K, RET_ERRNO(EPROTONOSUPPORT));
+  if (sockets === "refuse") familyCheck(ins, RET_ERRNO(EAFNOSUPPORT), RET_ERRNO(EPROTONOSUPPORT));
   ins(BPF.LD_W_ABS, OFFSET.arg0Low, 0, 0, "check_personality");
   for (const v of ALLOWED_PERSONALITIES) ins(BPF.JEQ_K, v, "allow", 0);
   ins(BPF.RET_K, RET_ERRNO(EPERM));
   // The verdicts (BPF jumps go forward only, so they come last).
   ins(BPF.RET_K, RET_ALLOW, 0, 0, "allow");
-  ins(BPF.RET_K, RET_ERRNO(EAFNOSUPPORT), 0, 0, "eafnosupport");
   ins(BPF.RET_K, RET_ERRNO(ENOSYS), 0, 0, "enosys");
   ins(BPF.RET_K, RET_ERRNO(EPERM), 0, 0, "eperm");
   return assemble(p);
+}
+
+type Emit = (code: number, k: number, jt?: number | string, jf?: number | string, label?: string) => void;
+
+/**
+ * socket(family, type, protocol) and socketpair(family, type, protocol, sv): the family is an int.
+ * Allowed families jump to "allow"; another family returns `refused`, another netlink protocol
+ * `otherNetlink`. One check for both filters, so the two can never disagree about a family.
+ */
+function familyCheck(ins: Emit, refused: number, otherNetlink: number): void {
+  ins(BPF.LD_W_ABS, OFFSET.arg0Low, 0, 0, "check_family");
+  for (const family of Object.values(ALLOWED_SOCKET_FAMILIES)) ins(BPF.JEQ_K, family, "allow", 0);
+  ins(BPF.JEQ_K, AF_NETLINK, 1, 0);
+  ins(BPF.RET_K, refused);
+  ins(BPF.LD_W_ABS, OFFSET.arg2Low);
+  ins(BPF.JEQ_K, NETLINK_ROUTE, "allow", 0);
+  ins(BPF.RET_K, otherNetlink);
+}
+
+/**
+ * The launcher's filter (notify/seccomp-notify.c): socket()/socketpair() of a refused family (or
+ * another netlink protocol) go to its responder; everything else is allowed here and left to
+ * bubblewrap's filter (a foreign architecture, x32 numbers: that filter kills or refuses them).
+ */
+export function socketNotifyFilter(arch = os.arch()): Buffer {
+  const a = ARCHES[arch];
+  if (!a) throw new Error(`no seccomp filter for architecture '${arch}'`);
+  const p: Insn[] = [];
+  const ins: Emit = (code, k, jt = 0, jf = 0, label) => void p.push({ code, k, jt, jf, label });
+  ins(BPF.LD_W_ABS, OFFSET.arch);
+  ins(BPF.JEQ_K, a.audit, 0, "allow");
+  ins(BPF.LD_W_ABS, OFFSET.nr);
+  ins(BPF.JEQ_K, a.socket, "check_family", 0);
+  ins(BPF.JEQ_K, a.socketpair, "check_family", "allow");
+  familyCheck(ins, RET_USER_NOTIF, RET_USER_NOTIF);
+  ins(BPF.RET_K, RET_ALLOW, 0, 0, "allow");
+  return assemble(p);
+}
+
+/** The syscall names the launcher reports, by number on this architecture. */
+export function socketSyscallName(nr: number, arch = os.arch()): string {
+  const a = ARCHES[arch];
+  return a?.socket === nr ? "socket" : a?.socketpair === nr ? "socketpair" : `syscall ${nr}`;
 }

@@ -36,6 +36,7 @@ export function runSummary(o: {
       { what: "rejected tcp", count: o.egress.rejected.tcp ?? 0, how: "the gate address's other ports (the host's services, the gate admin API): TCP reset" },
       { what: "rejected udp", count: o.egress.rejected.udp ?? 0, how: "UDP to the gate address (e.g. DNS): refused at send() ('operation not permitted')" },
       { what: "rejected icmp/other", count: (o.egress.rejected.icmp ?? 0) + (o.egress.rejected.other ?? 0), how: "ICMP and other protocols: ICMP admin prohibited" },
+      { what: "refused socket families", count: o.egress.rejected.socketFamily ?? 0, how: "socket() of vsock, packet, CAN, Bluetooth, ...: EAFNOSUPPORT (each attempt is a `socket-refused` record entry)" },
     ],
     canaries: { files: h.canaries?.files ?? [], credentialEndpoint: h.canaries?.endpoint, touched: o.canaryTouched },
     killedBy: o.killedBy ?? null,

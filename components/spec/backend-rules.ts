@@ -2,7 +2,7 @@
 // backend writes its own table in `components/<backend>/rules.ts` (pure data + functions, no cloud
 // SDK import, so validation stays fast and runs before any resource is registered) and its
 // descriptor hands it to the list in components/backends.ts.
-import { BACKENDS, Backend, ConfidentialKind, SandboxSpecParsed } from "./schema";
+import { AlertChannel, BACKENDS, Backend, ConfidentialKind, SandboxSpecParsed } from "./schema";
 import type { SpecIssue } from "./issues";
 import { parseSizeBytes } from "./units";
 
@@ -25,6 +25,8 @@ export interface BackendRules {
    * (or "none"): refusing the others is shared, in `sizingIssues`.
    */
   validate?(view: SizingView): SpecIssue[];
+  /** The `alerts.<channel>` values this backend delivers; any other one in a spec is refused. None if absent. */
+  alertChannels?: readonly AlertChannel[];
   /** Optional backend rules over the whole (shape-valid) spec, e.g. which endpoint services it can scope. */
   validateSpec?(spec: SandboxSpecParsed): SpecIssue[];
 }
@@ -91,4 +93,17 @@ export function endpointServiceIssues(
       issues.push({ path: `egress.allow[${i}].port`, value: e.port, message: `the ${e.service} ${o.endpoint} answers on port ${service.port}`, fix: `set port: ${service.port} (listenPort may differ)` });
   });
   return issues;
+}
+
+/** A spec's `alerts.<channel>` that its backend does not deliver: refused, not silently dropped. */
+export function alertIssues(rules: BackendRules, spec: SandboxSpecParsed): SpecIssue[] {
+  const offered = rules.alertChannels ?? [];
+  return (Object.keys(spec.alerts) as AlertChannel[])
+    .filter((c) => spec.alerts[c] !== undefined && !offered.includes(c))
+    .map((c) => ({
+      path: `alerts.${c}`,
+      value: spec.alerts[c],
+      message: `backend '${rules.backend}' does not deliver alerts.${c}${offered.length ? ` (it delivers: ${offered.map((o) => `alerts.${o}`).join(", ")})` : ""}`,
+      fix: `remove alerts.${c}: detections are still recorded and the kill switch still acts on them`,
+    }));
 }

@@ -110,6 +110,20 @@ const unsafeBlock = z.strictObject(
   Object.fromEntries(UNSAFE_FLAGS.map((f) => [f, z.boolean().default(false)])) as Record<UnsafeFlag, z.ZodDefault<z.ZodBoolean>>,
 );
 
+/** Alert channels a spec may name (`alerts.<channel>`). */
+export const ALERT_CHANNELS = ["email", "webhook"] as const;
+export type AlertChannel = (typeof ALERT_CHANNELS)[number];
+/** One plain address (what an SNS `email` subscription takes): no display name, no list. */
+const ALERT_EMAIL_RE = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
+function isHttpsUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return u.protocol === "https:" && u.hostname !== "" && u.username === "" && u.password === "";
+  } catch {
+    return false;
+  }
+}
+
 export const sandboxSpecSchema = z.strictObject({
   name: nameField(),
   backend: z.enum(BACKENDS),
@@ -152,6 +166,22 @@ export const sandboxSpecSchema = z.strictObject({
       lockMode: z.enum(LOCK_MODES).default("compliance"),
     })
     .default({ retentionDays: 30, lockMode: "compliance" }),
+  /**
+   * Where a detection (canary use, a failed kill delivery) is also sent, besides the sandbox's own
+   * alert channel and record. None by default; the kill path never depends on it (it is one more
+   * target of the alert, not a step of the kill). Only backends that list the channel in their rules
+   * (BackendRules.alertChannels) accept it: the others refuse it at validation, naming the backend.
+   */
+  alerts: z
+    .strictObject({
+      email: z.string().regex(ALERT_EMAIL_RE, { error: "not an e-mail address; write one address such as oncall@lab.org" }).optional(),
+      webhook: z
+        .string()
+        .regex(/^https:\/\//, { error: "not an https:// URL; write https://host/path (plain http would carry the alert and the sandbox's id in clear)" })
+        .refine(isHttpsUrl, { error: "not an https:// URL with a host (and no user:password@); write https://host/path" })
+        .optional(),
+    })
+    .default({}),
   /** A chaos experiment (path relative to the spec file) run during `airlock run`. */
   chaos: z.strictObject({ experiment: z.string().min(1) }).optional(),
   /** Extra tags/labels added to every resource (Airlock's own keys cannot be overridden). */

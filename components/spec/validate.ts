@@ -9,7 +9,7 @@ import { formatPath, SpecIssue, valueAt } from "./issues";
 import { knownKeysIn, zodIssues } from "./zod-issues";
 import { CLOUD_BACKENDS, normalize, sandboxSpecSchema, SandboxSpec, SandboxSpecParsed, TTL_MAX_MS, TTL_MAX_UNSAFE_MS, TTL_MIN_MS } from "./schema";
 import { formatDurationMs, parseDurationMs, parseSizeBytes, MiB } from "./units";
-import { sizingIssues, sizingViewOf } from "./backend-rules";
+import { alertIssues, sizingIssues, sizingViewOf } from "./backend-rules";
 import { descriptorOf } from "../backends";
 import { isPrivateIpv4, parseCidr } from "./net";
 
@@ -97,7 +97,9 @@ function crossFieldIssues(spec: SandboxSpecParsed): SpecIssue[] {
   for (const key of Object.keys(spec.tags)) {
     if (key.toLowerCase().startsWith("airlock")) add(`tags.${key}`, spec.tags[key], "tag keys starting with 'airlock' are reserved", "rename the tag");
   }
-  issues.push(...(descriptorOf(spec.backend)?.rules.validateSpec?.(spec) ?? []));
+  const rules = descriptorOf(spec.backend)?.rules;
+  if (rules) issues.push(...alertIssues(rules, spec));
+  issues.push(...(rules?.validateSpec?.(spec) ?? []));
   return issues;
 }
 

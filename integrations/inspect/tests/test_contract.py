@@ -6,8 +6,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import os
+import re
+import select
+import signal
 import subprocess
+import termios
 import time
 from pathlib import Path
 from typing import Any
@@ -38,12 +43,17 @@ def handle_of(state_dir: Path, sandbox: str) -> dict[str, Any]:
     return json.loads((state_dir / "sandboxes" / sandbox / "handle.json").read_text())
 
 
-def cgroup_cmdlines(handle: dict[str, Any]) -> list[str]:
-    """Command lines of the processes in the sandbox's cgroup, read from the kernel."""
+def cgroup_pids(handle: dict[str, Any]) -> list[str]:
+    """The processes in the sandbox's cgroup, read from the kernel."""
     cg = handle["cgroup"]
     procs = Path(cg["root"], cg["rel"], "cgroup.procs") if cg["mode"] == "v2" else Path(cg["root"], "pids", cg["rel"], "cgroup.procs")
+    return procs.read_text().split()
+
+
+def cgroup_cmdlines(handle: dict[str, Any]) -> list[str]:
+    """Command lines of the processes in the sandbox's cgroup, read from the kernel."""
     out = []
-    for pid in procs.read_text().split():
+    for pid in cgroup_pids(handle):
         try:
             out.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip())
         except OSError:
@@ -240,9 +250,93 @@ async def test_file_copies_do_not_widen_the_view(sandbox: AirlockSandboxEnvironm
     assert "file-written" in kinds and "file-read" in kinds
 
 
-async def test_connection_is_not_offered_and_says_why(sandbox: AirlockSandboxEnvironment) -> None:
-    with pytest.raises(NotImplementedError, match="airlock sandbox exec"):
-        await sandbox.connection()
+def _read_until(fd: int, pattern: "re.Pattern[bytes]", deadline: float, seen: bytearray) -> "re.Match[bytes] | None":
+    while time.monotonic() < deadline:
+        m = pattern.search(seen)
+        if m:
+            return m
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: every holder of the pty's other end is gone
+                return pattern.search(seen)
+            if not chunk:
+                return pattern.search(seen)
+            seen += chunk
+    return pattern.search(seen)
+
+
+def _holders_of(path: str, pids: list[str]) -> list[str]:
+    """Processes (of `pids`) holding a descriptor of the file `path` names — the same device and
+    inode, read through /proc (names alone mislead: every devpts instance has a /dev/pts/0)."""
+    st = os.stat(path)
+    out = []
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                o = os.stat(f"/proc/{pid}/fd/{fd}")
+                if (o.st_dev, o.st_ino) == (st.st_dev, st.st_ino):
+                    out.append(pid)
+                    break
+        except OSError:
+            pass
+    return out
+
+
+def _shell_pid(pids: list[str]) -> str:
+    return next(p for p in pids if Path(f"/proc/{p}/cmdline").read_bytes().startswith(b"/bin/bash\0-i"))
+
+
+async def test_connection_opens_a_shell_inside_the_sandbox_on_a_pty_of_its_own(sandbox: AirlockSandboxEnvironment, state_dir: Path) -> None:
+    conn = await sandbox.connection()
+    assert conn.type == "airlock" and conn.container == sandbox.sandbox_id
+    assert f"sandbox exec --interactive {sandbox.sandbox_id}" in conn.command
+    handle = handle_of(state_dir, sandbox.sandbox_id)
+    netns_inode = os.stat(f"/run/netns/{handle['netns']}").st_ino
+    # The researcher's terminal: a pty of the host, driven by this test.
+    master, slave = os.openpty()
+    host_tty = os.ttyname(slave)
+    proc = subprocess.Popen(conn.command, shell=True, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    seen = bytearray()
+    try:
+        os.write(master, b'echo "M1:$$:$(id -u):$(readlink /proc/self/ns/net):$(tty):$(pwd)"\r')
+        m = await anyio.to_thread.run_sync(_read_until, master, re.compile(rb"M1:(\d+):(\d+):net:\[(\d+)\]:(\S+):(\S+)"), time.monotonic() + 60, seen)
+        assert m, seen.decode(errors="replace")
+        pid, uid, netns, tty, cwd = m.group(1), int(m.group(2)), int(m.group(3)), m.group(4).decode(), m.group(5).decode()
+        assert netns == netns_inode  # the sandbox's network namespace
+        assert uid == sandbox.user["uid"] and uid != 0
+        assert int(pid) < 10  # its own pid namespace (the host's pids are in the hundreds and up)
+        assert tty.startswith("/dev/pts/") and cwd == "/work"
+        # No process of the sandbox holds the host's terminal: it cannot push input into it.
+        in_sandbox = cgroup_pids(handle)
+        assert in_sandbox and _holders_of(host_tty, in_sandbox) == []
+        # ... while the shell's own terminal is a pty of the sandbox's devpts (another device).
+        assert _holders_of(f"/proc/{_shell_pid(in_sandbox)}/fd/0", in_sandbox) != []
+        os.write(master, b"exit 7\r")
+        with anyio.fail_after(30):
+            while proc.poll() is None:
+                await anyio.sleep(0.05)
+        assert proc.returncode == 7, seen.decode(errors="replace")
+        lflag = termios.tcgetattr(slave)[3]  # the researcher's terminal is back in its normal mode
+        assert lflag & termios.ECHO and lflag & termios.ICANON
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+        os.close(slave)
+    started = [e for e in record_entries(sandbox.record) if e["type"] == "exec-started" and "/bin/bash" in e["data"]["command"]]
+    assert started, "the interactive session is in the record"
+
+
+async def test_connection_refuses_other_users_and_a_dead_sandbox(sandbox: AirlockSandboxEnvironment) -> None:
+    with pytest.raises(SandboxUserUnsupportedError):
+        await sandbox.connection(user="root")
+    assert (await sandbox.connection(user=sandbox.user["name"])).command
+    envs = await AirlockSandboxEnvironment.sample_init("contract", CONTRACT, {"__sample_id__": "conn-dead"})
+    await AirlockSandboxEnvironment.sample_cleanup("contract", CONTRACT, envs, False)
+    with pytest.raises(ConnectionError):
+        await envs["default"].connection()
 
 
 # -- concurrency on one sandbox ----------------------------------------------------------------------
@@ -273,6 +367,91 @@ async def test_a_burst_of_execs_does_not_trip_the_pids_limit() -> None:
     assert not any(e["type"] in ("limit-hit", "kill") for e in record_entries(env.record))
 
 
+def _max_overlap(results: list[Any]) -> int:
+    spans = [tuple(int(x) for x in r.stdout.split()) for r in results]
+    return max(sum(1 for a, b in spans if a <= t < b) for t, _ in spans)
+
+
+async def test_exec_concurrency_throttles_commands_unless_asked_not_to(sandbox: AirlockSandboxEnvironment, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(provider, "EXEC_CONCURRENCY", 2)
+    script = ["sh", "-c", "s=$(date +%s%N); sleep 2; echo $s $(date +%s%N)"]
+
+    async def six(concurrency: bool) -> list[Any]:
+        out: list[Any] = []
+
+        async def one() -> None:
+            out.append(await sandbox.exec(script, concurrency=concurrency))
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(6):
+                tg.start_soon(one)
+        return out
+
+    assert _max_overlap(await six(True)) == 2  # Inspect's throttle for locally run sandboxes
+    assert _max_overlap(await six(False)) == 6
+
+
+class _Stopped:
+    """The Airlock control process frozen (SIGSTOP) for a while: a hung machinery, for real."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def __enter__(self) -> "_Stopped":
+        os.kill(self.pid, signal.SIGSTOP)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.kill(self.pid, signal.SIGCONT)
+
+
+async def test_exec_gives_up_on_a_stuck_control_process_and_retries_with_timeout_retry(sandbox: AirlockSandboxEnvironment, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(provider, "EXEC_ANSWER_GRACE_S", 3.0)
+    server = provider._STATE.server
+    assert server is not None
+    # Without retries: a TimeoutError once the deadline and the grace are over, not a hang.
+    started = time.monotonic()
+    with _Stopped(server.proc.pid):
+        with pytest.raises(TimeoutError, match="did not answer"):
+            await sandbox.exec(["echo", "never"], timeout=1, timeout_retry=False)
+    assert 3.5 < time.monotonic() - started < 20
+    # With retries: the first attempt is given up, the server comes back, the retry answers.
+    caplog.set_level(logging.INFO, logger="inspect_airlock.provider")
+    os.kill(server.proc.pid, signal.SIGSTOP)
+    try:
+        async with anyio.create_task_group() as tg:
+
+            async def resume() -> None:
+                await anyio.sleep(5)
+                os.kill(server.proc.pid, signal.SIGCONT)
+
+            tg.start_soon(resume)
+            r = await sandbox.exec(["echo", "answered"], timeout=1)
+    finally:
+        os.kill(server.proc.pid, signal.SIGCONT)
+    assert r.success and r.stdout == "answered\n"
+    assert any("retrying (1 of 2)" in m for m in caplog.messages), caplog.messages
+
+
+async def test_a_cancelled_exec_does_not_leave_its_command_running(sandbox: AirlockSandboxEnvironment, state_dir: Path) -> None:
+    with anyio.move_on_after(3):  # Inspect cancels a sample (time limit, Ctrl-C) mid-command
+        await sandbox.exec(["sh", "-c", "sleep 171 & sleep 172"])
+    handle = handle_of(state_dir, sandbox.sandbox_id)
+
+    def exited() -> list[dict[str, Any]]:
+        return [e for e in record_entries(sandbox.record) if e["type"] == "exec-exited" and e["data"]["command"][-1] == "sleep 171 & sleep 172"]
+
+    with anyio.fail_after(15):  # killed by Airlock when the request's connection closed, not at 172 s
+        while any("sleep 17" in c for c in cgroup_cmdlines(handle)) or not exited():
+            await anyio.sleep(0.1)
+    assert exited()[-1]["data"].get("aborted") is True
+
+
+async def test_exec_remote_is_refused_and_says_why(sandbox: AirlockSandboxEnvironment) -> None:
+    with pytest.raises(NotImplementedError, match="pid namespace"):
+        await sandbox.exec_remote(["sleep", "100"])
+
+
 # -- cleanup, kills --------------------------------------------------------------------------------
 
 
@@ -300,6 +479,32 @@ async def test_a_canary_read_kills_the_sandbox_and_raises(state_dir: Path) -> No
     await AirlockSandboxEnvironment.sample_cleanup("contract", CONTRACT, envs, False)  # reported already: no second error
     assert sandbox_objects(env.sandbox_id) == []
     assert any(x["type"] == "kill" and x["data"]["rule"] == "canary" for x in record_entries(env.record))
+
+
+async def test_a_canary_read_inside_a_long_command_ends_it_at_once() -> None:
+    envs = await AirlockSandboxEnvironment.sample_init("contract", CONTRACT, {"__sample_id__": "canary-long"})
+    env = envs["default"]
+    started = time.monotonic()
+    with pytest.raises(SandboxKilledError) as e:
+        await env.exec(["sh", "-c", "cat ~/.ssh/id_ed25519 >/dev/null; sleep 120"])
+    assert time.monotonic() - started < 15  # not the sleep's 120 s: the kill ended the command
+    assert e.value.rule == "canary" and e.value.head
+    await AirlockSandboxEnvironment.sample_cleanup("contract", CONTRACT, envs, False)
+    assert sandbox_objects(env.sandbox_id) == []
+
+
+async def test_denied_egress_inside_a_long_command_ends_it_at_the_guards_next_poll() -> None:
+    spec = str(SPECS / "egress-kill.yaml")
+    await AirlockSandboxEnvironment.task_init("egress", spec)
+    envs = await AirlockSandboxEnvironment.sample_init("egress", spec, {"__sample_id__": "egress-long"})
+    env = envs["default"]
+    started = time.monotonic()
+    with pytest.raises(SandboxKilledError, match="denied-egress") as e:
+        await env.exec(["python3", "-c", "import socket, time\ntry: socket.create_connection(('198.18.0.1', 443), timeout=3)\nexcept OSError as e: print(e)\ntime.sleep(120)"])
+    assert time.monotonic() - started < 15
+    assert e.value.head
+    await AirlockSandboxEnvironment.sample_cleanup("egress", spec, envs, False)  # reported already
+    assert sandbox_objects(env.sandbox_id) == []
 
 
 async def test_a_kill_between_commands_still_ends_the_sample() -> None:

@@ -75,6 +75,8 @@ interface Internal extends Sandbox {
 }
 
 const LIVE = new Set<Internal>();
+/** Aborted on SIGINT/SIGTERM: creates under way stop (the engine cancels its update) and no sample starts. */
+const SHUTDOWN = new AbortController();
 /** Creations under way: a signal during a create waits for it, then destroys what it made. */
 const PENDING = new Set<Promise<Internal>>();
 
@@ -182,7 +184,7 @@ async function createThroughEngine(spec: SandboxSpec, engine: PulumiEngine, o: S
     );
     if (o.taskDir) await stack.setConfig("airlock:localTaskDir", { value: path.resolve(o.taskDir) });
     await setStackTags(stack, tagsBeforeCreate(spec, o.harness ?? defaultHarnessName()));
-    const up = await stack.up({ onOutput, signal: o.signal });
+    const up = await stack.up({ onOutput, signal: o.signal ? AbortSignal.any([o.signal, SHUTDOWN.signal]) : SHUTDOWN.signal });
     const v = (k: string) => up.outputs[k]?.value;
     const outputs: SandboxOutputs = {
       sandboxId: v("sandboxId"),
@@ -226,9 +228,10 @@ export async function createSandbox(specInput: SandboxSpec | SandboxSpecInput, o
     PENDING.delete(pending);
   }
   LIVE.add(sb);
-  if (options.signal?.aborted) {
+  for (const signal of [options.signal, SHUTDOWN.signal]) {
+    if (!signal?.aborted) continue;
     await destroySandbox(sb);
-    throw abortError(options.signal);
+    throw abortError(signal);
   }
   return sb;
 }
@@ -345,6 +348,7 @@ function installSignalHandlers(): void {
   for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
     process.on(sig, () => {
       if (LIVE.size === 0 && PENDING.size === 0 && process.listenerCount(sig) > 1) return; // someone else handles it
+      SHUTDOWN.abort(new Error(`${sig}: destroying this process's sandboxes`));
       void Promise.allSettled([...PENDING])
         .then(() => Promise.allSettled([...LIVE].map((sb) => destroySandbox(sb))))
         .finally(() => process.exit(code));

@@ -308,7 +308,7 @@ function conditionResource(condition: any): string | undefined {
   return /resource\.name\s*==\s*"([^"]+)"/.exec(String(condition?.expression ?? ""))?.[1];
 }
 
-function grant(role: string, resource: string, members: string[], condition: any): PolicyStatementFact {
+function grant(role: string, resource: string, members: string[], condition: any): Inv.PolicyStatementFact {
   return {
     effect: "Allow",
     actions: [BASIC_ROLES.has(role) ? "*" : role],
@@ -319,8 +319,8 @@ function grant(role: string, resource: string, members: string[], condition: any
   };
 }
 
-function policies(g: ResourceGraph): PolicyFact[] {
-  const out: PolicyFact[] = [];
+function policies(g: ResourceGraph): Inv.PolicyFact[] {
+  const out: Inv.PolicyFact[] = [];
   for (const b of g.ofType(T.projectMember, T.projectBinding))
     out.push({ node: b, kind: "identity", statements: [grant(b.inputs.role, "*", arr(b.inputs.member ?? b.inputs.members), b.inputs.condition)] });
   for (const p of g.ofType(T.projectPolicy, T.bucketPolicy)) out.push({ node: p, kind: "identity", statements: [], opaque: "a whole IAM policy document" });
@@ -376,7 +376,7 @@ function sshKeyOf(i: GraphNode): string | undefined {
   return undefined;
 }
 
-function compute(g: ResourceGraph): ComputeFact[] {
+function compute(g: ResourceGraph): Inv.ComputeFact[] {
   return g.ofType(T.instance).map((i) => ({
     node: i,
     role: roleOf(i),
@@ -398,7 +398,7 @@ function sinkBucket(s: GraphNode): string | undefined {
   return /^storage\.googleapis\.com\/(.+)$/.exec(String(s.inputs.destination ?? ""))?.[1];
 }
 
-function recordStores(g: ResourceGraph): RecordFact[] {
+function recordStores(g: ResourceGraph): Inv.RecordFact[] {
   const sinkTargets = new Set(g.ofType(T.sink).map(sinkBucket).filter(Boolean));
   const networks = new Set(g.ofType(T.network).map((n) => n.id));
   return g
@@ -421,7 +421,7 @@ function recordStores(g: ResourceGraph): RecordFact[] {
     });
 }
 
-function flowLogs(g: ResourceGraph): FlowLogFact[] {
+function flowLogs(g: ResourceGraph): Inv.FlowLogFact[] {
   const records = new Set(recordStores(g).map((r) => r.node.state.name));
   const sinks = g.ofType(T.sink).filter((s) => records.has(sinkBucket(s)) && s.inputs.disabled !== true);
   return g
@@ -440,8 +440,8 @@ function flowLogs(g: ResourceGraph): FlowLogFact[] {
 
 // ---- I6
 
-function canaries(g: ResourceGraph): CanaryFact[] {
-  const out: CanaryFact[] = [];
+function canaries(g: ResourceGraph): Inv.CanaryFact[] {
+  const out: Inv.CanaryFact[] = [];
   for (const w of g.ofType(T.instance).filter((i) => roleOf(i) === "workload"))
     for (const m of String(w.inputs.metadata?.["startup-script"] ?? "").matchAll(/^cat > '(?:\/home\/[^/']+|\/root)\/([^']+)' <</gm)) out.push({ kind: "file", path: m[1], node: w });
   for (const o of g.ofType(T.object).filter((o) => String(o.inputs.name ?? "").startsWith(CANARY_PREFIX))) out.push({ kind: "object", path: o.inputs.name.slice(CANARY_PREFIX.length), node: o });

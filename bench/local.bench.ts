@@ -10,7 +10,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 
 process.env.AIRLOCK_STATE_DIR = process.env.AIRLOCK_STATE_DIR || fs.mkdtempSync(path.join(os.tmpdir(), "airlock-bench-state-"));
 process.env.AIRLOCK_QUIET = "1";
@@ -68,6 +68,16 @@ interface Single {
   phases: Record<string, number>;
 }
 
+/** bare-primitives.sh as a child of this process (for N at once). */
+function bareAsync(action: "create" | "destroy", tag: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(BARE, [action, tag], { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    c.stderr.on("data", (d) => (err += d));
+    c.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`bare-primitives.sh ${action} ${tag}: ${err}`))));
+  });
+}
+
 async function single(): Promise<Single> {
   const t0 = process.hrtime.bigint();
   const sb = await HostSandbox.create(spec(["true"]));
@@ -113,7 +123,28 @@ async function main() {
   results.single.phasesMs = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, median(v)]));
   results.single.ratio = { create: results.single.airlock.createMs / results.single.bare.createMs, destroy: results.single.airlock.destroyMs / results.single.bare.destroyMs };
 
-  // 50 at once.
+  const f = (n: number) => n.toFixed(1);
+  const rows = [
+    ["", "airlock (HostSandbox)", "bare primitives", "ratio"],
+    ["create (median, ms)", f(results.single.airlock.createMs), f(results.single.bare.createMs), `${results.single.ratio.create.toFixed(2)}x`],
+    ["destroy (median, ms)", f(results.single.airlock.destroyMs), f(results.single.bare.destroyMs), `${results.single.ratio.destroy.toFixed(2)}x`],
+  ];
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  process.stdout.write(rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join("  ")).join("\n") + "\n\n");
+  const pw = Math.max(...Object.keys(results.single.phasesMs).map((k) => k.length));
+  process.stdout.write("where the time goes (median ms per phase):\n" + Object.entries(results.single.phasesMs).map(([k, v]) => `  ${k.padEnd(pw)}  ${f(v as number)}`).join("\n") + "\n\n");
+
+  // The floor at the same concurrency: CONCURRENT bare sets at once (tags c000.., 4 hex: veth names stay 15 characters).
+  const tags = Array.from({ length: CONCURRENT }, (_, i) => `c${i.toString(16).padStart(3, "0")}`);
+  const tb = process.hrtime.bigint();
+  const bareMade = await Promise.allSettled(tags.map((t) => bareAsync("create", t)));
+  const bareCreateAll = ms(tb);
+  const tbd = process.hrtime.bigint();
+  await Promise.allSettled(tags.map((t) => bareAsync("destroy", t)));
+  const bareDestroyAll = ms(tbd);
+  const bareFailed = bareMade.filter((r) => r.status === "rejected").length;
+
+  // CONCURRENT at once.
   await sleep(1000);
   const memBefore = memAvailableKiB();
   const rssBefore = process.memoryUsage().rss;
@@ -141,6 +172,8 @@ async function main() {
   const leftovers = (await scanHostObjects()).filter((o) => o.id && ids.has(o.id)).length;
   results.concurrent = {
     sandboxes: CONCURRENT,
+    bare: { createAllMs: bareCreateAll, destroyAllMs: bareDestroyAll, failed: bareFailed },
+    ratio: { create: createAll / bareCreateAll, destroy: destroyAll / bareDestroyAll },
     workloadsRunning: running,
     createAllMs: createAll,
     destroyAllMs: destroyAll,
@@ -154,20 +187,11 @@ async function main() {
     sweep: { orphansRemoved: report.orphansRemoved.length, ownerlessLeftovers: report.leftovers.length, hostObjectsOfTheseSandboxesAfter: leftovers },
   };
 
-  const f = (n: number) => n.toFixed(1);
-  const rows = [
-    ["", "airlock (HostSandbox)", "bare primitives", "ratio"],
-    ["create (median, ms)", f(results.single.airlock.createMs), f(results.single.bare.createMs), `${results.single.ratio.create.toFixed(2)}x`],
-    ["destroy (median, ms)", f(results.single.airlock.destroyMs), f(results.single.bare.destroyMs), `${results.single.ratio.destroy.toFixed(2)}x`],
-  ];
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  process.stdout.write(rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join("  ")).join("\n") + "\n\n");
-  const pw = Math.max(...Object.keys(results.single.phasesMs).map((k) => k.length));
-  process.stdout.write("where the time goes (median ms per phase):\n" + Object.entries(results.single.phasesMs).map(([k, v]) => `  ${k.padEnd(pw)}  ${f(v as number)}`).join("\n") + "\n\n");
   const c = results.concurrent;
   process.stdout.write(
     [
       `${c.sandboxes} sandboxes at once: created in ${f(c.createAllMs / 1000)} s (${c.workloadsRunning} workloads running), destroyed in ${f(c.destroyAllMs / 1000)} s`,
+      `${c.sandboxes} bare-primitive sets at once: created in ${f(c.bare.createAllMs / 1000)} s (${c.bare.failed} failed), destroyed in ${f(c.bare.destroyAllMs / 1000)} s — ratio create ${c.ratio.create.toFixed(2)}x, destroy ${c.ratio.destroy.toFixed(2)}x`,
       `host memory per sandbox: ${f(c.memoryPerSandboxMiB.memAvailableDrop)} MiB (MemAvailable drop), ${f(c.memoryPerSandboxMiB.processesPss)} MiB (PSS of its ${Math.round(c.processesCounted / c.sandboxes)} processes), ${f(c.memoryPerSandboxMiB.ownerProcessRssGrowth)} MiB (owner process growth)`,
       `sweep afterwards: ${c.sweep.orphansRemoved} orphans removed; host objects of these sandboxes left: ${c.sweep.hostObjectsOfTheseSandboxesAfter}; Airlock objects without a live owner left: ${c.sweep.ownerlessLeftovers}; undo failures: ${c.undoFailures}`,
       `(median of ${ITERATIONS}; host: ${results.host.cpus} CPUs, kernel ${results.host.kernel})`,

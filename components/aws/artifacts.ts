@@ -2,28 +2,14 @@
 // gateway endpoint. Pulumi uploads the files from the operator's artifacts directory
 // (`airlock:artifactsDir` in the stack config, default `artifacts/aws/` in this repository); see
 // docs/invariants.md ("AWS artifacts") for how to fill it. Canary objects live here too (canaries.ts).
-import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
-import { GUARD_ARTIFACTS } from "../guest/install";
 import * as aws from "@pulumi/aws";
+import { artifactUploads } from "../cloud/artifacts";
 import { AwsContext, roleTag } from "./context";
 import { policyDocument, s3BucketArn } from "./policies";
-
-/** Files the instances need, by key in the bucket and file name in the artifacts directory. */
-export const ARTIFACT_FILES = {
-  toxiproxy: { key: "bin/toxiproxy-server", file: "toxiproxy-server" },
-  // The in-guest guard (bin/build-guest-guard writes both files): the workload installs it at first boot.
-  guardNode: { key: GUARD_ARTIFACTS.node.key, file: GUARD_ARTIFACTS.node.file },
-  guardBundle: { key: GUARD_ARTIFACTS.bundle.key, file: GUARD_ARTIFACTS.bundle.file },
-} as const;
 
 export interface Artifacts {
   bucket: aws.s3.Bucket;
   objects: aws.s3.BucketObjectv2[];
-}
-
-export function artifactsDir(): string {
-  return new pulumi.Config("airlock").get("artifactsDir") ?? path.join(__dirname, "..", "..", "artifacts", "aws");
 }
 
 export function buildArtifacts(ctx: AwsContext): Artifacts {
@@ -36,9 +22,6 @@ export function buildArtifacts(ctx: AwsContext): Artifacts {
   );
   new aws.s3.BucketPolicy(ctx.name("artifacts-policy"), { bucket: bucket.id, policy: tlsOnly }, ctx.opts());
 
-  const dir = artifactsDir();
-  const objects = Object.entries(ARTIFACT_FILES).map(
-    ([part, a]) => new aws.s3.BucketObjectv2(ctx.name(`artifact-${part}`), { bucket: bucket.id, key: a.key, source: new pulumi.asset.FileAsset(path.join(dir, a.file)) }, ctx.opts()),
-  );
+  const objects = artifactUploads("aws").map(({ part, key, source }) => new aws.s3.BucketObjectv2(ctx.name(`artifact-${part}`), { bucket: bucket.id, key, source }, ctx.opts()));
   return { bucket, objects };
 }

@@ -10,6 +10,7 @@ import * as aws from "@pulumi/aws";
 import type { AwsContext } from "./context";
 import { baitContent, CANARY_PREFIX, CanaryCredential } from "../cloud/bait";
 import { shortHash } from "../naming";
+import { canaryHomeFiles, canaryPaths } from "../cloud/canary-files";
 
 
 /** What the guard plants before the workload exists (its files go into the workload's bootstrap). */
@@ -35,9 +36,8 @@ export function placeCanaries(ctx: AwsContext, artifactsBucket: aws.s3.Bucket): 
     accessKey = new aws.iam.AccessKey(ctx.name("ops-admin-key"), { user: user.name }, ctx.opts());
     credential = pulumi.all([accessKey.id, accessKey.secret]).apply(([accessKeyId, secretAccessKey]) => ({ accessKeyId, secretAccessKey }));
   }
-  // The key is filed in ~/.aws/credentials even when that path is not in the list.
-  const paths = [...new Set([...canaries.files, ...(canaries.credential ? [".aws/credentials"] : [])])];
-  const homeFiles = credential.apply((cred) => Object.fromEntries(paths.map((p) => [p, baitContent(ctx.identity.id, p, { credential: cred, region: ctx.region })])));
+  const paths = canaryPaths(canaries, ".aws/credentials");
+  const homeFiles = canaryHomeFiles(paths, credential, (p, cred) => baitContent(ctx.identity.id, p, { credential: cred, region: ctx.region }));
   const objects = paths.map(
     (p, i) => new aws.s3.BucketObjectv2(ctx.name(`canary-${i}`), { bucket: artifactsBucket.id, key: `${CANARY_PREFIX}${p}`, content: homeFiles.apply((f) => f[p]) }, ctx.opts()),
   );

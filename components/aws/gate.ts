@@ -9,20 +9,13 @@ import type { Firewall } from "./firewall";
 import type { InstanceIdentity } from "./identity";
 import { hardenedInstance } from "./instance";
 import { renderGateUserData, TOXIPROXY_ADMIN_PORT } from "./userdata";
-import { ARTIFACT_FILES } from "./artifacts";
+import { ARTIFACT_FILES } from "../cloud/artifacts";
+import { toxiproxyProxies } from "../cloud/gate";
+import type { VmInstanceArgs } from "../cloud/vm-args";
 import { GATE_INSTANCE_TYPE } from "./plan";
 
-export interface GateArgs {
-  net: Network;
+export interface GateArgs extends VmInstanceArgs<Network, InstanceIdentity> {
   fw: Firewall;
-  identity: InstanceIdentity;
-  artifactsBucket: pulumi.Input<string>;
-  logBucket: pulumi.Input<string>;
-  dependsOn?: pulumi.Resource[];
-}
-
-export function toxiproxyConfig(ctx: AwsContext) {
-  return ctx.plan.listeners.map((l) => ({ name: l.name, listen: `0.0.0.0:${l.listenPort}`, upstream: l.upstream, enabled: true }));
 }
 
 export function buildGate(ctx: AwsContext, a: GateArgs): aws.ec2.Instance {
@@ -34,7 +27,7 @@ export function buildGate(ctx: AwsContext, a: GateArgs): aws.ec2.Instance {
       logPrefix: a.identity.logPrefix,
       artifactsBucket,
       toxiproxyKey: ARTIFACT_FILES.toxiproxy.key,
-      proxies: toxiproxyConfig(ctx),
+      proxies: toxiproxyProxies(ctx.plan.listeners),
       adminPort: TOXIPROXY_ADMIN_PORT,
     }),
   );

@@ -2,7 +2,8 @@
 // each changes a copy of a stack's graph the way a mistaken component would, and names the
 // invariant and finding that must catch it. Pure: type tokens and property names only.
 import type { MutationCase } from "../backend-descriptor";
-import type { GraphNode, ResourceGraph } from "../invariants/graph";
+import type { ResourceGraph } from "../invariants/graph";
+import { oneNamed as one } from "../invariants/mutation-target";
 import { withGuardConfig, withoutGuardInstall } from "../guest/install";
 
 
@@ -19,13 +20,6 @@ const T = {
   bucketLock: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
   schedule: "aws:scheduler/schedule:Schedule",
 };
-
-/** The one node of `type` whose logical name ends with `-<suffix>` (the component's naming). */
-function one(g: ResourceGraph, type: string, suffix: string): GraphNode {
-  const found = g.nodes.filter((n) => n.type === type && n.name.endsWith(`-${suffix}`));
-  if (found.length !== 1) throw new Error(`mutation: expected one ${type} named *-${suffix}, found ${found.length}`);
-  return found[0];
-}
 
 const addEgress = (g: ResourceGraph, name: string, group: string, inputs: Record<string, unknown>) =>
   g.add({ type: T.egressRule, name, inputs: { securityGroupId: one(g, T.securityGroup, `${group}-sg`).id, ...inputs }, id: `sgr-${name}` });

@@ -2,7 +2,7 @@
 // ../cloud/boot.ts with AWS's store access — the AWS CLI (on every Amazon Linux image) with the
 // instance role's credentials, through the S3 gateway endpoint: the record bucket (PutObject under the
 // instance's own prefix) and the artifacts bucket (GetObject). Pure functions over plain strings.
-import { renderGateScript, renderTargetScript, renderWorkloadScript, sq, StoreAccess, TOXIPROXY_ADMIN_PORT, WorkloadSetup } from "../cloud/boot";
+import { renderGateScript, renderTargetScript, renderWorkloadScript, sq, GateSetup, StoreAccess, TOXIPROXY_ADMIN_PORT, WorkloadSetup } from "../cloud/boot";
 import type { GuestGuardConfig } from "../guest/config";
 
 export { TOXIPROXY_ADMIN_PORT };
@@ -37,17 +37,10 @@ export function renderWorkloadUserData(b: WorkloadBoot): string {
   return renderWorkloadScript({ access: awsStoreAccess(b), setup: b.setup, guard: b.guard });
 }
 
-export interface GateBoot extends CommonBoot {
-  ttlSeconds: number;
-  artifactsBucket: string;
-  /** Key of the Toxiproxy server binary in the artifacts bucket. */
-  toxiproxyKey: string;
-  proxies: { name: string; listen: string; upstream: string; enabled: boolean }[];
-  adminPort: number;
-}
+export type GateBoot = CommonBoot & GateSetup & { artifactsBucket: string };
 
 export function renderGateUserData(b: GateBoot): string {
-  return renderGateScript({ ttlSeconds: b.ttlSeconds, access: awsStoreAccess(b), toxiproxy: { key: b.toxiproxyKey, proxies: b.proxies, adminPort: b.adminPort } });
+  return renderGateScript(awsStoreAccess(b), b);
 }
 
 /** Targets run their own image; they only get the expiry timer (their AMI may lack the AWS CLI). */

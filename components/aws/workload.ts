@@ -14,19 +14,10 @@ import { renderWorkloadUserData } from "./userdata";
 import { workloadSetupOf } from "../cloud/boot";
 import { vmGuardConfig } from "../cloud/guard";
 import { GiB } from "../spec/units";
+import type { VmWorkloadArgs } from "../cloud/vm-args";
 
-export interface WorkloadArgs {
-  net: Network;
+export interface WorkloadArgs extends VmWorkloadArgs<Network, InstanceIdentity> {
   fw: Firewall;
-  identity: InstanceIdentity;
-  logBucket: pulumi.Input<string>;
-  /** The artifacts bucket: the guest guard is installed from it. */
-  artifactsBucket: pulumi.Input<string>;
-  /** Canary files (path relative to home -> content); empty when canaries are off. */
-  homeFiles: pulumi.Input<Record<string, string>>;
-  /** The sandbox's expiry as kept in the stack's state (default: this deployment's identity). */
-  expiresAt?: pulumi.Input<string>;
-  dependsOn?: pulumi.Resource[];
 }
 
 /** The TEE settings for the spec's `confidential` kind (validation refused every other kind). */

@@ -12,11 +12,12 @@ import { CONTAINERS } from "./record";
 import { DEFAULT_IMAGE, hardenedVm } from "./instance";
 import { renderGateBoot } from "./userdata";
 import { ARTIFACT_FILES } from "./artifacts";
+import { toxiproxyProxies } from "../cloud/gate";
 
 export const GATE_VM_SIZE = "Standard_D2as_v5";
 
 export function buildGate(ctx: AzureContext, a: { net: Network; identity: MachineIdentity; store: RecordStore; dependsOn: pulumi.Resource[] }): compute.VirtualMachine {
-  const proxies = ctx.plan.listeners.map((l) => ({ name: l.name, listen: `0.0.0.0:${l.listenPort}`, upstream: l.upstream, enabled: true }));
+  const proxies = toxiproxyProxies(ctx.plan.listeners);
   const bootScript = a.identity.uai.clientId.apply((clientId) =>
     renderGateBoot({
       ttlSeconds: ctx.spec.ttlMs / 1000,

@@ -5,6 +5,7 @@
 // default outbound access, the sealer or kill workflow removed, ...) stay in test/azure-sandbox.test.ts.
 import type { MutationCase } from "../backend-descriptor";
 import type { GraphNode, ResourceGraph } from "../invariants/graph";
+import { oneNamed as one } from "../invariants/mutation-target";
 import { withGuardConfig, withoutGuardInstall } from "../guest/install";
 
 /** Custom data is base64 of the boot script. */
@@ -28,13 +29,6 @@ const T = {
 
 /** Azure's built-in Contributor role (a control-plane grant over everything in its scope). */
 const CONTRIBUTOR = "/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c";
-
-/** The one node of `type` whose logical name ends with `-<suffix>` (the component's naming). */
-function one(g: ResourceGraph, type: string, suffix: string): GraphNode {
-  const found = g.nodes.filter((n) => n.type === type && n.name.endsWith(`-${suffix}`));
-  if (found.length !== 1) throw new Error(`mutation: expected one ${type} named *-${suffix}, found ${found.length}`);
-  return found[0];
-}
 
 /** An allow rule added inline to a role's NSG, as a component would write it. */
 const allow = (g: ResourceGraph, role: string, rule: Record<string, unknown>) =>

@@ -3,7 +3,7 @@
 // IMDS (169.254.169.254, header `Metadata: true`; IMDS refuses proxied requests) and Blob storage over
 // HTTPS with it (no key: the record account has shared-key access off), through the record's private
 // endpoint: the record container (create blobs under the machine's prefix) and the artifacts container (read).
-import { renderGateScript, renderTargetScript, renderWorkloadScript, sq, StoreAccess, TOXIPROXY_ADMIN_PORT, WorkloadSetup } from "../cloud/boot";
+import { renderGateScript, renderTargetScript, renderWorkloadScript, sq, GateSetup, StoreAccess, TOXIPROXY_ADMIN_PORT, WorkloadSetup } from "../cloud/boot";
 import type { GuestAllow, GuestGuardConfig } from "../guest/config";
 
 export { TOXIPROXY_ADMIN_PORT };
@@ -59,15 +59,10 @@ export function renderWorkloadBoot(b: WorkloadBoot): string {
   return renderWorkloadScript({ access: azureStoreAccess(b), setup: b.setup, guard: b.guard });
 }
 
-export interface GateBoot extends CommonBoot {
-  ttlSeconds: number;
-  artifactsContainer: string;
-  toxiproxyBlob: string;
-  proxies: { name: string; listen: string; upstream: string; enabled: boolean }[];
-}
+export type GateBoot = CommonBoot & Omit<GateSetup, "toxiproxyKey"> & { artifactsContainer: string; toxiproxyBlob: string };
 
 export function renderGateBoot(b: GateBoot): string {
-  return renderGateScript({ ttlSeconds: b.ttlSeconds, access: azureStoreAccess(b), toxiproxy: { key: b.toxiproxyBlob, proxies: b.proxies } });
+  return renderGateScript(azureStoreAccess(b), { ...b, toxiproxyKey: b.toxiproxyBlob });
 }
 
 /** Targets run their own image; they only get the expiry timer. */

@@ -215,9 +215,18 @@ export function renderWorkloadScript(b: WorkloadBoot): string {
   ].join("\n");
 }
 
+/** What the gate's script needs beyond the cloud's store access (the same on every VM backend). */
+export interface GateSetup {
+  ttlSeconds: number;
+  /** Key of the Toxiproxy server binary in the artifacts store. */
+  toxiproxyKey: string;
+  proxies: ToxiproxyInstall["proxies"];
+  adminPort?: number;
+}
+
 /** The gate's script: expiry timer first, record shipping, Toxiproxy. */
-export function renderGateScript(b: { ttlSeconds: number; access: StoreAccess; toxiproxy: ToxiproxyInstall }): string {
-  return [scriptHeader(), expiryTimer(b.ttlSeconds), recordShipping(b.access), toxiproxyInstall(b.access, b.toxiproxy), ""].join("\n");
+export function renderGateScript(access: StoreAccess, g: GateSetup): string {
+  return [scriptHeader(), expiryTimer(g.ttlSeconds), recordShipping(access), toxiproxyInstall(access, { key: g.toxiproxyKey, proxies: g.proxies, adminPort: g.adminPort }), ""].join("\n");
 }
 
 /** Targets run their own image and have no egress: the expiry timer only. */

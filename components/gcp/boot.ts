@@ -3,7 +3,7 @@
 // service-account token from the metadata server; the gate straight through Private Google Access,
 // the workload through the gate's record listener (the workload has no route to Google APIs). GCE runs
 // startup scripts on every boot, so every step is idempotent.
-import { renderGateScript, renderTargetScript, renderWorkloadScript, sq, StoreAccess, TOXIPROXY_ADMIN_PORT, WorkloadSetup } from "../cloud/boot";
+import { renderGateScript, renderTargetScript, renderWorkloadScript, sq, GateSetup, StoreAccess, TOXIPROXY_ADMIN_PORT, WorkloadSetup } from "../cloud/boot";
 import type { GuestGuardConfig } from "../guest/config";
 import { STORAGE_HOST } from "./services";
 
@@ -46,16 +46,10 @@ export function renderWorkloadBoot(b: WorkloadBoot): string {
   return renderWorkloadScript({ access: gcpStoreAccess(b), setup: b.setup, guard: b.guard });
 }
 
-export interface GateBoot extends CommonBoot {
-  ttlSeconds: number;
-  artifactsBucket: string;
-  toxiproxyKey: string;
-  proxies: { name: string; listen: string; upstream: string; enabled: boolean }[];
-  adminPort: number;
-}
+export type GateBoot = CommonBoot & GateSetup & { artifactsBucket: string };
 
 export function renderGateBoot(b: GateBoot): string {
-  return renderGateScript({ ttlSeconds: b.ttlSeconds, access: gcpStoreAccess(b), toxiproxy: { key: b.toxiproxyKey, proxies: b.proxies, adminPort: b.adminPort } });
+  return renderGateScript(gcpStoreAccess(b), b);
 }
 
 /** Targets run their own image and have no egress at all: the expiry timer only. */

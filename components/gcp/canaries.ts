@@ -12,6 +12,7 @@ import * as gcp from "@pulumi/gcp";
 import type { GcpContext } from "./context";
 import { CANARY_KEY_PATH, CANARY_PREFIX, canaryFileContent } from "./bait";
 import { shortHash } from "../naming";
+import { canaryHomeFiles, canaryPaths } from "../cloud/canary-files";
 
 
 export interface CanaryPlan {
@@ -34,8 +35,8 @@ export function placeCanaries(ctx: GcpContext, artifactsBucket: gcp.storage.Buck
     // privateKey is the credentials JSON, base64-encoded (@pulumi/gcp KeyState.privateKey).
     keyFile = key.privateKey.apply((b64) => Buffer.from(b64, "base64").toString("utf8"));
   }
-  const paths = [...new Set([...canaries.files, ...(canaries.credential ? [CANARY_KEY_PATH] : [])])];
-  const homeFiles = pulumi.secret(keyFile).apply((key) => Object.fromEntries(paths.map((p) => [p, canaryFileContent(ctx.identity.id, p, { keyFile: key, region: ctx.region })])));
+  const paths = canaryPaths(canaries, CANARY_KEY_PATH);
+  const homeFiles = canaryHomeFiles(paths, keyFile, (p, key) => canaryFileContent(ctx.identity.id, p, { keyFile: key, region: ctx.region }));
   const objects = paths.map(
     (p, i) => new gcp.storage.BucketObject(ctx.name(`canary-${i}`), { bucket: artifactsBucket.name, name: `${CANARY_PREFIX}${p}`, content: homeFiles.apply((f) => f[p]) }, ctx.opts()),
   );

@@ -9,27 +9,19 @@ import { GATE_NETWORK_TAG } from "./network";
 import type { InstanceIdentity } from "./identity";
 import { DEFAULT_IMAGE, hardenedInstance } from "./instance";
 import { renderGateBoot, TOXIPROXY_ADMIN_PORT } from "./boot";
-import { ARTIFACT_FILES } from "./artifacts";
+import { ARTIFACT_FILES } from "../cloud/artifacts";
+import { toxiproxyProxies } from "../cloud/gate";
+import type { VmInstanceArgs } from "../cloud/vm-args";
 
 export const GATE_MACHINE_TYPE = "e2-small";
 /** Storage read/write only: the gate reads artifacts and appends its journal, nothing else. */
 export const GATE_SCOPES = ["https://www.googleapis.com/auth/devstorage.read_write"];
 
-export interface GateArgs {
-  net: Network;
-  identity: InstanceIdentity;
-  artifactsBucket: pulumi.Input<string>;
-  logBucket: pulumi.Input<string>;
-  dependsOn?: pulumi.Resource[];
-}
-
-export function toxiproxyConfig(ctx: GcpContext) {
-  return ctx.plan.listeners.map((l) => ({ name: l.name, listen: `0.0.0.0:${l.listenPort}`, upstream: l.upstream, enabled: true }));
-}
+export type GateArgs = VmInstanceArgs<Network, InstanceIdentity>;
 
 export function buildGate(ctx: GcpContext, a: GateArgs): gcp.compute.Instance {
   const startupScript = pulumi.all([a.artifactsBucket, a.logBucket]).apply(([artifactsBucket, logBucket]) =>
-    renderGateBoot({ ttlSeconds: ctx.spec.ttlMs / 1000, logBucket, logPrefix: a.identity.logPrefix, artifactsBucket, toxiproxyKey: ARTIFACT_FILES.toxiproxy.key, proxies: toxiproxyConfig(ctx), adminPort: TOXIPROXY_ADMIN_PORT }),
+    renderGateBoot({ ttlSeconds: ctx.spec.ttlMs / 1000, logBucket, logPrefix: a.identity.logPrefix, artifactsBucket, toxiproxyKey: ARTIFACT_FILES.toxiproxy.key, proxies: toxiproxyProxies(ctx.plan.listeners), adminPort: TOXIPROXY_ADMIN_PORT }),
   );
   return hardenedInstance(ctx, "gate", {
     role: "gate",

@@ -3,6 +3,7 @@
 // finding that must catch it. Pure: type tokens and property names only.
 import type { MutationCase } from "../backend-descriptor";
 import type { GraphNode, ResourceGraph } from "../invariants/graph";
+import { oneNamed as one } from "../invariants/mutation-target";
 import { withGuardConfig, withoutGuardInstall } from "../guest/install";
 
 
@@ -15,13 +16,6 @@ const T = {
   bucket: "gcp:storage/bucket:Bucket",
   projectMember: "gcp:projects/iAMMember:IAMMember",
 };
-
-/** The one node of `type` whose logical name ends with `-<suffix>` (the component's naming). */
-function one(g: ResourceGraph, type: string, suffix: string): GraphNode {
-  const found = g.nodes.filter((n) => n.type === type && n.name.endsWith(`-${suffix}`));
-  if (found.length !== 1) throw new Error(`mutation: expected one ${type} named *-${suffix}, found ${found.length}`);
-  return found[0];
-}
 
 const workload = (g: ResourceGraph) => one(g, T.instance, "workload");
 const emailOf = (i: GraphNode) => i.inputs.serviceAccount.email as string;

@@ -13,22 +13,14 @@ import { renderWorkloadBoot } from "./boot";
 import { workloadSetupOf } from "../cloud/boot";
 import { vmGuardConfig } from "../cloud/guard";
 import { GiB } from "../spec/units";
+import type { VmWorkloadArgs } from "../cloud/vm-args";
 import type { ConfidentialKind } from "../spec/schema";
 
 /** The workload's scope: cloud-platform, so that IAM (its few resource-level grants) is the only limit. */
 export const WORKLOAD_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"];
 
-export interface WorkloadArgs {
-  net: Network;
-  identity: InstanceIdentity;
-  logBucket: pulumi.Input<string>;
-  /** The artifacts bucket: the guest guard is installed from it (through the gate's record listener). */
-  artifactsBucket: pulumi.Input<string>;
-  homeFiles: pulumi.Input<Record<string, string>>;
-  /** The sandbox's expiry as kept in the stack's state (default: this deployment's identity). */
-  expiresAt?: pulumi.Input<string>;
-  dependsOn?: pulumi.Resource[];
-}
+/** The artifacts bucket is reached through the gate's record listener. */
+export type WorkloadArgs = VmWorkloadArgs<Network, InstanceIdentity>;
 
 /** The Confidential VM settings for the spec's kind (validation refused every other kind). */
 export function teeSettings(kind: ConfidentialKind): Tee | undefined {

@@ -5,7 +5,8 @@
 // subnet / route-table mis-wirings (one pod network, no routes or subnets per pod), ssh-keys (no
 // SSH; the API token is its counterpart: api-token), tee-dropped (no confidential k8s stack yet).
 import type { MutationCase } from "../backend-descriptor";
-import type { GraphNode, ResourceGraph } from "../invariants/graph";
+import type { ResourceGraph } from "../invariants/graph";
+import { oneNamed as one } from "../invariants/mutation-target";
 
 const T = {
   pod: "kubernetes:core/v1:Pod",
@@ -14,13 +15,6 @@ const T = {
   np: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
   roleBinding: "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
 };
-
-/** The one node of `type` whose logical name ends with `-<suffix>` (component.ts naming). */
-function one(g: ResourceGraph, type: string, suffix: string): GraphNode {
-  const found = g.nodes.filter((n) => n.type === type && n.name.endsWith(`-${suffix}`));
-  if (found.length !== 1) throw new Error(`mutation: expected one ${type} named *-${suffix}, found ${found.length}`);
-  return found[0];
-}
 
 const workload = (g: ResourceGraph) => one(g, T.pod, "pod-workload");
 const policy = (g: ResourceGraph, name: string) => one(g, T.np, `networkpolicy-${name}`);

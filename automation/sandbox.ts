@@ -15,6 +15,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { parseSpec, SandboxSpec, SandboxSpecInput } from "../components/spec";
 import { identityFor, shortHash } from "../components/naming";
 import { findPulumi, requirePulumi, engineEnv, pulumiCommand, PROJECT_ROOT, PulumiEngine } from "./engine";
+import { defaultHarnessName, setStackTags, tagsAfterCreate, tagsBeforeCreate } from "./stack-tags";
 
 export type EngineChoice = "auto" | "pulumi" | "direct";
 
@@ -33,6 +34,8 @@ export interface SandboxOptions {
   signal?: AbortSignal;
   /** Engine output lines and steps, for logs. */
   onOutput?: (line: string) => void;
+  /** Names the harness in the stack's `airlock:harness` tag (automation/stack-tags.ts); default the running script's file name. */
+  harness?: string;
 }
 
 /** What a created sandbox is, the same on both paths (the names of index.ts's stack outputs). */
@@ -178,7 +181,8 @@ async function createThroughEngine(spec: SandboxSpec, engine: PulumiEngine, o: S
       { workDir, pulumiCommand: await pulumiCommand(engine), envVars: env, projectSettings: { name: "airlock", runtime: "nodejs" } },
     );
     if (o.taskDir) await stack.setConfig("airlock:localTaskDir", { value: path.resolve(o.taskDir) });
-    const up = await stack.up({ onOutput, signal: o.signal } as any);
+    await setStackTags(stack, tagsBeforeCreate(spec, o.harness ?? defaultHarnessName()));
+    const up = await stack.up({ onOutput, signal: o.signal });
     const v = (k: string) => up.outputs[k]?.value;
     const outputs: SandboxOutputs = {
       sandboxId: v("sandboxId"),
@@ -188,6 +192,7 @@ async function createThroughEngine(spec: SandboxSpec, engine: PulumiEngine, o: S
       gateEndpoints: v("gateEndpoints") ?? {},
       waivedSafetyDefaults: v("waivedSafetyDefaults") ?? [],
     };
+    await setStackTags(stack, tagsAfterCreate(outputs));
     return {
       outputs,
       spec,

@@ -96,9 +96,9 @@ async function serve(socket: string | undefined): Promise<number> {
   log(`listening on ${abs}`);
   // A shutdown request answers first, then the server exits.
   const handle = server.handle.bind(server);
-  server.handle = async (req) => {
+  server.handle = async (req, ctx) => {
     if (req.op === "shutdown") server.onIdle = undefined; // exit after the answer, not when the last sandbox goes
-    const r = await handle(req);
+    const r = await handle(req, ctx);
     if (req.op === "shutdown") setTimeout(() => exit(0), 50); // the answer is written first
     return r;
   };

@@ -9,7 +9,9 @@ import { sampleSpec, TASK_DIR, gateCheckCommand, targetOf } from "./automation-f
 const [stateDir, count, concurrency] = [process.argv[2], Number(process.argv[3] ?? 2), Number(process.argv[4] ?? 2)];
 // "drain": no timer keeps the process alive, so its event loop runs dry while the sandboxes are live.
 const drain = process.argv[5] === "drain";
-const specs = Array.from({ length: count }, (_, i) => sampleSpec(`child-${i}`));
+// AIRLOCK_CHILD_PREFIX names the samples, so the parent can tell this child's host objects from others'.
+const prefix = process.env.AIRLOCK_CHILD_PREFIX || "child";
+const specs = Array.from({ length: count }, (_, i) => sampleSpec(`${prefix}-${i}`));
 void runMany(specs, { engine: "pulumi", stateDir, taskDir: TASK_DIR, concurrency }, async (sb, _i, signal) => {
   const t = await targetOf(sb);
   const r = await sb.exec(gateCheckCommand(t.address, t.port));

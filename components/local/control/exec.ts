@@ -120,7 +120,13 @@ export function validateExec(req: ExecRequest): void {
   }
 }
 
-export async function runExec(sb: HostSandbox, req: ExecRequest): Promise<ExecResult> {
+/**
+ * `abort`: the client went away (its connection closed: Inspect cancelled the sample, or gave up on
+ * an answer that did not come and retries) or the sandbox was killed. The command is then killed as at
+ * a timeout — SIGKILL to the one process spawned ends its pid namespace and everything in it — so no
+ * abandoned command keeps running in the sandbox.
+ */
+export async function runExec(sb: HostSandbox, req: ExecRequest, abort?: AbortSignal): Promise<ExecResult> {
   validateExec(req);
   checkUser(sb, req.user);
   const cwd = sandboxPath(req.cwd, "cwd");
@@ -152,16 +158,24 @@ export async function runExec(sb: HostSandbox, req: ExecRequest): Promise<ExecRe
           run.child.kill("SIGKILL");
         }, req.timeoutMs)
       : undefined;
+  let aborted = false;
+  const kill = () => {
+    aborted = true;
+    run.child.kill("SIGKILL");
+  };
+  if (abort?.aborted) kill();
+  else abort?.addEventListener("abort", kill, { once: true });
   let status;
   try {
     status = await run.exited;
   } finally {
     if (timer) clearTimeout(timer);
+    abort?.removeEventListener("abort", kill);
   }
   await afterGuardEvents();
   const durationMs = performance.now() - started;
   const stderr = err.bytes();
-  safeAppend(sb.record, "exec-exited", { command: req.cmd, status: status.status, signal: status.signal, timedOut, durationMs: Math.round(durationMs), stdoutBytes: out.dropped + out.bytes().length, stderrBytes: err.dropped + stderr.length });
+  safeAppend(sb.record, "exec-exited", { command: req.cmd, status: status.status, signal: status.signal, timedOut, ...(aborted ? { aborted: true } : {}), durationMs: Math.round(durationMs), stdoutBytes: out.dropped + out.bytes().length, stderrBytes: err.dropped + stderr.length });
   return {
     status: status.status,
     code: status.code,

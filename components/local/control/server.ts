@@ -34,6 +34,14 @@ import {
 interface Owned {
   sb: HostSandbox;
   destroying?: Promise<DestroyResult>;
+  /** Aborted when a kill rule fires: every command running in the sandbox ends then, not at its own pace. */
+  killed: AbortController;
+}
+
+/** What a request knows about the connection it came on. */
+export interface RequestContext {
+  /** Aborted when that connection closes: its client is gone, nobody will read the answer. */
+  gone?: AbortSignal;
 }
 
 function str(v: unknown, field: string): string {
@@ -67,7 +75,7 @@ export class ControlServer {
     return [...this.owned.keys()];
   }
 
-  async handle(req: Request): Promise<unknown> {
+  async handle(req: Request, ctx: RequestContext = {}): Promise<unknown> {
     switch (req.op) {
       case "hello":
         return { protocol: PROTOCOL_VERSION, pid: process.pid, sandboxes: this.ids() };
@@ -78,7 +86,7 @@ export class ControlServer {
       case "create":
         return this.create(req);
       case "exec":
-        return this.exec(req);
+        return this.exec(req, ctx);
       case "read-file": {
         const sb = this.usable(req.sandbox);
         const data = await this.killAware(sb, () => readFileIn(sb, str(req.path, "path"), req.limit ?? undefined));
@@ -141,9 +149,11 @@ export class ControlServer {
       hostError(e);
     }
     const sb = await HostSandbox.create(spec, { identity: identityFor(spec), taskDir, recordMeta: req.recordMeta });
-    this.owned.set(sb.id, { sb });
+    const owned: Owned = { sb, killed: new AbortController() };
+    this.owned.set(sb.id, owned);
     sb.onKilled = (t) => {
       this.log(`${sb.id}: kill switch (${t.rule}): ${t.detail}`);
+      owned.killed.abort();
       void this.destroy(sb.id, `killed: ${t.rule}`).catch(() => undefined);
     };
     if (req.startWorkload !== false) sb.startWorkload();
@@ -188,9 +198,10 @@ export class ControlServer {
     return value;
   }
 
-  private async exec(req: ExecRequest): Promise<unknown> {
+  private async exec(req: ExecRequest, ctx: RequestContext): Promise<unknown> {
     const sb = this.usable(req.sandbox);
-    const result = await runExec(sb, req);
+    const killed = this.owned.get(sb.id)!.killed.signal;
+    const result = await runExec(sb, req, ctx.gone ? AbortSignal.any([killed, ctx.gone]) : killed);
     result.killed = await this.killedInfo(sb);
     return result;
   }
@@ -233,6 +244,7 @@ export function serveConnection(server: ControlServer, input: Readable, output: 
     if (!output.writableEnded && !output.destroyed) output.write(JSON.stringify(r) + "\n");
   };
   const inflight = new Set<Promise<void>>();
+  const gone = new AbortController();
   const splitter = new LineSplitter(
     (line) => {
       let req: Request;
@@ -244,7 +256,7 @@ export function serveConnection(server: ControlServer, input: Readable, output: 
       const id = req && typeof req === "object" && (typeof req.id === "string" || typeof req.id === "number") ? req.id : null;
       if (id === null || typeof req.op !== "string") return send({ id, ok: false, error: { kind: "bad-request", message: "a request needs an id (string or number) and an op" } });
       const p = server
-        .handle(req)
+        .handle(req, { gone: gone.signal })
         .then(
           (result) => send({ id, ok: true, result: result ?? {} }),
           (e) => send({ id, ok: false, error: errorBody(e) }),
@@ -256,7 +268,10 @@ export function serveConnection(server: ControlServer, input: Readable, output: 
   );
   input.on("data", (d: Buffer) => splitter.push(d));
   return new Promise((resolve) => {
-    const done = () => void Promise.all([...inflight]).then(() => resolve());
+    const done = () => {
+      gone.abort();
+      void Promise.all([...inflight]).then(() => resolve());
+    };
     input.once("end", done);
     input.once("error", done);
     input.once("close", done);

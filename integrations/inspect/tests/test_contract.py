@@ -6,9 +6,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import os
 import re
 import select
+import signal
 import subprocess
 import termios
 import time
@@ -363,6 +365,91 @@ async def test_a_burst_of_execs_does_not_trip_the_pids_limit() -> None:
     assert failures == [], failures[:3]
     await AirlockSandboxEnvironment.sample_cleanup("burst", spec, envs, False)  # raises if a kill rule fired
     assert not any(e["type"] in ("limit-hit", "kill") for e in record_entries(env.record))
+
+
+def _max_overlap(results: list[Any]) -> int:
+    spans = [tuple(int(x) for x in r.stdout.split()) for r in results]
+    return max(sum(1 for a, b in spans if a <= t < b) for t, _ in spans)
+
+
+async def test_exec_concurrency_throttles_commands_unless_asked_not_to(sandbox: AirlockSandboxEnvironment, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(provider, "EXEC_CONCURRENCY", 2)
+    script = ["sh", "-c", "s=$(date +%s%N); sleep 2; echo $s $(date +%s%N)"]
+
+    async def six(concurrency: bool) -> list[Any]:
+        out: list[Any] = []
+
+        async def one() -> None:
+            out.append(await sandbox.exec(script, concurrency=concurrency))
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(6):
+                tg.start_soon(one)
+        return out
+
+    assert _max_overlap(await six(True)) == 2  # Inspect's throttle for locally run sandboxes
+    assert _max_overlap(await six(False)) == 6
+
+
+class _Stopped:
+    """The Airlock control process frozen (SIGSTOP) for a while: a hung machinery, for real."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def __enter__(self) -> "_Stopped":
+        os.kill(self.pid, signal.SIGSTOP)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.kill(self.pid, signal.SIGCONT)
+
+
+async def test_exec_gives_up_on_a_stuck_control_process_and_retries_with_timeout_retry(sandbox: AirlockSandboxEnvironment, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(provider, "EXEC_ANSWER_GRACE_S", 3.0)
+    server = provider._STATE.server
+    assert server is not None
+    # Without retries: a TimeoutError once the deadline and the grace are over, not a hang.
+    started = time.monotonic()
+    with _Stopped(server.proc.pid):
+        with pytest.raises(TimeoutError, match="did not answer"):
+            await sandbox.exec(["echo", "never"], timeout=1, timeout_retry=False)
+    assert 3.5 < time.monotonic() - started < 20
+    # With retries: the first attempt is given up, the server comes back, the retry answers.
+    caplog.set_level(logging.INFO, logger="inspect_airlock.provider")
+    os.kill(server.proc.pid, signal.SIGSTOP)
+    try:
+        async with anyio.create_task_group() as tg:
+
+            async def resume() -> None:
+                await anyio.sleep(5)
+                os.kill(server.proc.pid, signal.SIGCONT)
+
+            tg.start_soon(resume)
+            r = await sandbox.exec(["echo", "answered"], timeout=1)
+    finally:
+        os.kill(server.proc.pid, signal.SIGCONT)
+    assert r.success and r.stdout == "answered\n"
+    assert any("retrying (1 of 2)" in m for m in caplog.messages), caplog.messages
+
+
+async def test_a_cancelled_exec_does_not_leave_its_command_running(sandbox: AirlockSandboxEnvironment, state_dir: Path) -> None:
+    with anyio.move_on_after(3):  # Inspect cancels a sample (time limit, Ctrl-C) mid-command
+        await sandbox.exec(["sh", "-c", "sleep 171 & sleep 172"])
+    handle = handle_of(state_dir, sandbox.sandbox_id)
+
+    def exited() -> list[dict[str, Any]]:
+        return [e for e in record_entries(sandbox.record) if e["type"] == "exec-exited" and e["data"]["command"][-1] == "sleep 171 & sleep 172"]
+
+    with anyio.fail_after(15):  # killed by Airlock when the request's connection closed, not at 172 s
+        while any("sleep 17" in c for c in cgroup_cmdlines(handle)) or not exited():
+            await anyio.sleep(0.1)
+    assert exited()[-1]["data"].get("aborted") is True
+
+
+async def test_exec_remote_is_refused_and_says_why(sandbox: AirlockSandboxEnvironment) -> None:
+    with pytest.raises(NotImplementedError, match="pid namespace"):
+        await sandbox.exec_remote(["sleep", "100"])
 
 
 # -- cleanup, kills --------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ confinement, as its workload user; no host path is mounted into it.
 from __future__ import annotations
 
 import base64
+import contextlib
 import errno
 import logging
 import os
@@ -32,6 +33,7 @@ from inspect_ai.util import (
     SandboxEnvironmentLimits,
     SandboxUnavailableError,
     SandboxUserUnsupportedError,
+    concurrency as concurrency_limiter,
     sandboxenv,
 )
 
@@ -41,6 +43,14 @@ from .server import AirlockServer, airlock_command
 logger = logging.getLogger(__name__)
 
 CONFIG_FILES = ["airlock.yaml", "airlock.yml"]
+
+# How long after a command's own timeout an answer may take before the request is given up (and,
+# with timeout_retry, sent again): the server answers within milliseconds of killing a timed-out
+# command, so only a stuck control process takes longer. Docker's provider allows the same 10 s.
+EXEC_ANSWER_GRACE_S = 10.0
+# Commands one Inspect process runs at once when exec(concurrency=True) asks to be throttled (the
+# default): Docker's provider limits its CLI calls to the same max(2 x cpus, 4).
+EXEC_CONCURRENCY = int(os.environ.get("AIRLOCK_INSPECT_MAX_EXECS") or max(2 * (os.cpu_count() or 1), 4))
 
 
 class AirlockSandboxConfig(BaseModel, frozen=True):
@@ -369,10 +379,13 @@ class AirlockSandboxEnvironment(SandboxEnvironment):
         timeout_retry: bool = True,
         concurrency: bool = True,
     ) -> ExecResult[str]:
-        # timeout_retry: a command that timed out was killed (with everything it started) by Airlock
-        # itself, at the deadline — not a transient hang of the machinery — so, as Docker does for its
-        # in-container timeout, it is not re-run (it may not be idempotent). concurrency: requests run
-        # concurrently in the Airlock process; each sandbox's cgroup (cpus, pids) is the throttle.
+        # timeout: Airlock kills the command (and everything it started) at the deadline and answers
+        # at once; that is a TimeoutError and is not re-run, as Docker's in-container timeout is not.
+        # timeout_retry is about the machinery: an answer that has not come EXEC_ANSWER_GRACE_S after
+        # the deadline is given up (closing the request's connection kills the command, if it runs)
+        # and, with timeout_retry, the command is sent again up to twice, with Docker's timeouts
+        # (min(timeout, 60) // n). concurrency: Inspect's request to throttle a locally run sandbox's
+        # subprocesses — at most EXEC_CONCURRENCY commands of this process run at once.
         if not cmd:
             raise ValueError("cmd must not be empty")
         request: dict[str, Any] = {"sandbox": self.sandbox_id, "cmd": [str(c) for c in cmd], "outputLimit": SandboxEnvironmentLimits.MAX_EXEC_OUTPUT_SIZE}
@@ -384,12 +397,9 @@ class AirlockSandboxEnvironment(SandboxEnvironment):
             request["env"] = {str(k): str(v) for k, v in env.items()}
         if user is not None:
             request["user"] = str(user)
-        if timeout is not None:
-            request["timeoutMs"] = int(timeout * 1000)
-        try:
-            r = await self._server.request("exec", **request)
-        except RequestError as e:
-            raise self._request_error(e) from None
+        throttle = concurrency_limiter(f"airlock-exec-{EXEC_CONCURRENCY}", EXEC_CONCURRENCY, visible=False) if concurrency else contextlib.nullcontext()
+        async with throttle:
+            r = await self._exec_answer(request, timeout, timeout_retry)
         stdout = _unb64(r["stdout"]).decode("utf-8", errors="replace")
         stderr = _unb64(r["stderr"]).decode("utf-8", errors="replace")
         if r.get("killed"):
@@ -407,6 +417,24 @@ class AirlockSandboxEnvironment(SandboxEnvironment):
             raise OutputLimitExceededError(limit_str=SandboxEnvironmentLimits.MAX_EXEC_OUTPUT_SIZE_STR, truncated_output=stdout + stderr)
         status = int(r["status"])
         return ExecResult(success=status == 0, returncode=status, stdout=stdout, stderr=stderr)
+
+    async def _exec_answer(self, request: dict[str, Any], timeout: int | None, timeout_retry: bool) -> Any:
+        retries = 0
+        while True:
+            limit = timeout if timeout is None or retries == 0 else max(min(timeout, 60) // retries, 1)
+            if limit is not None:
+                request["timeoutMs"] = int(limit * 1000)
+            try:
+                with anyio.move_on_after(None if limit is None else limit + EXEC_ANSWER_GRACE_S) as waiting:
+                    return await self._server.request("exec", **request)
+            except RequestError as e:
+                raise self._request_error(e) from None
+            assert waiting.cancelled_caught
+            retries += 1
+            if timeout_retry and retries <= 2:
+                logger.info("Airlock: no answer for a command in sandbox %s %.0f s after its %s s timeout; retrying (%d of 2)", self.sandbox_id, EXEC_ANSWER_GRACE_S, limit, retries)
+                continue
+            raise TimeoutError(f"Command timed out after {timeout} seconds: the Airlock control process did not answer (its log: {self._server.log_tail(5)})")
 
     # -- files -----------------------------------------------------------------------------------
 
@@ -432,6 +460,20 @@ class AirlockSandboxEnvironment(SandboxEnvironment):
         data = _unb64(r["data"])
         # Strict decoding (UnicodeDecodeError as documented); newlines untouched (CRLF stays CRLF).
         return data.decode("utf-8") if text else data
+
+    # -- exec_remote -------------------------------------------------------------------------------
+
+    async def exec_remote(self, cmd: list[str], options: Any = None, *, stream: bool = True) -> Any:  # type: ignore[override]
+        # Inspect's exec_remote injects its sandbox-tools binary and runs it as a server that must
+        # outlive the exec that started it. In Airlock every exec is its own pid namespace, which
+        # dies with the command (that is what makes a timeout kill everything), so the server and
+        # every process it started would be killed after each call: refused, not half-working.
+        raise NotImplementedError(
+            "Airlock sandboxes do not support exec_remote(): it needs a process that outlives its exec "
+            "(Inspect's sandbox-tools server), and each Airlock exec is its own pid namespace that ends with "
+            "the command. Use exec() (with timeout=) instead; long-lived services belong in the spec "
+            "(workload.command or targets)."
+        )
 
     # -- connection ------------------------------------------------------------------------------
 

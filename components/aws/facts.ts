@@ -6,30 +6,8 @@ import { AWS_EXTRA_TAG_FIELDS, isAwsTaggable, ROLE_TAG } from "./taggable";
 import { CANARY_PREFIX } from "../cloud/bait";
 import type { ConfidentialKind } from "../spec/schema";
 import { GraphNode, parseJson, ResourceGraph } from "../invariants/graph";
+import type * as Inv from "../invariants/types";
 import { vmGuardFact } from "../invariants/guest-guard-fact";
-import type { GuardFact } from "../invariants/types";
-import type {
-  AlarmFact,
-  CanaryFact,
-  CloudRuleTable,
-  ComputeFact,
-  DnsFact,
-  ExposureFact,
-  FlowLogFact,
-  ForbiddenType,
-  GroupRuleFact,
-  IdentityUseFact,
-  MembershipFact,
-  OpenDefaultFact,
-  Peer,
-  PolicyFact,
-  PlacementFact,
-  PolicyStatementFact,
-  RecordFact,
-  Role,
-  RouteFact,
-  TtlFact,
-} from "../invariants/types";
 
 const T = {
   vpc: "aws:ec2/vpc:Vpc",
@@ -77,7 +55,7 @@ const T = {
   dnsConfig: "aws:route53/resolverFirewallConfig:ResolverFirewallConfig",
 } as const;
 
-const FORBIDDEN: Record<string, ForbiddenType> = {
+const FORBIDDEN: Record<string, Inv.ForbiddenType> = {
   "aws:ec2/internetGateway:InternetGateway": { concern: "internet-path", why: "internet gateway: a route to the internet", waivableBy: "allowInternet" },
   "aws:ec2/internetGatewayAttachment:InternetGatewayAttachment": { concern: "internet-path", why: "internet gateway attachment", waivableBy: "allowInternet" },
   "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway": { concern: "internet-path", why: "egress-only internet gateway: IPv6 to the internet", waivableBy: "allowInternet" },
@@ -97,7 +75,7 @@ const RESOURCE_WILDCARD_ACTIONS = new Set(["ec2:DescribeInstances", "ec2:Describ
 
 const arr = <T>(v: T | T[] | undefined | null): T[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
 
-function roleOf(node: GraphNode | undefined): Role {
+function roleOf(node: GraphNode | undefined): Inv.Role {
   const r = node?.inputs?.tags?.[ROLE_TAG];
   return (["workload", "gate", "target", "endpoint", "record", "artifacts"] as const).find((x) => x === r) ?? "unknown";
 }
@@ -108,8 +86,8 @@ function vpcs(g: ResourceGraph): GraphNode[] {
 
 // ---- routes and exposures (I1)
 
-function routes(g: ResourceGraph): RouteFact[] {
-  const out: RouteFact[] = [];
+function routes(g: ResourceGraph): Inv.RouteFact[] {
+  const out: Inv.RouteFact[] = [];
   const via = (r: any) => r.gatewayId ?? r.natGatewayId ?? r.egressOnlyGatewayId ?? r.transitGatewayId ?? r.vpcPeeringConnectionId ?? r.networkInterfaceId ?? r.vpcEndpointId ?? r.carrierGatewayId ?? "?";
   for (const t of g.ofType(T.routeTable, T.defaultRouteTable))
     for (const r of arr<any>(t.inputs.routes)) for (const dest of [r.cidrBlock, r.ipv6CidrBlock].filter(Boolean)) out.push({ node: t, table: t, destination: dest, via: via(r) });
@@ -120,8 +98,8 @@ function routes(g: ResourceGraph): RouteFact[] {
   return out;
 }
 
-function exposures(g: ResourceGraph): ExposureFact[] {
-  const out: ExposureFact[] = [];
+function exposures(g: ResourceGraph): Inv.ExposureFact[] {
+  const out: Inv.ExposureFact[] = [];
   for (const i of g.ofType(T.instance)) {
     // Closed means explicitly false: left unset, the subnet's setting decides.
     if (i.inputs.associatePublicIpAddress !== false) out.push({ node: i, role: roleOf(i), detail: `associatePublicIpAddress is ${JSON.stringify(i.inputs.associatePublicIpAddress)}` });
@@ -136,8 +114,8 @@ function exposures(g: ResourceGraph): ExposureFact[] {
   return out;
 }
 
-function openDefaults(g: ResourceGraph): OpenDefaultFact[] {
-  const out: OpenDefaultFact[] = [];
+function openDefaults(g: ResourceGraph): Inv.OpenDefaultFact[] {
+  const out: Inv.OpenDefaultFact[] = [];
   for (const vpc of vpcs(g)) {
     const sg = g.ofType(T.defaultSecurityGroup).find((n) => n.inputs.vpcId === vpc.id);
     if (!sg) {
@@ -170,9 +148,9 @@ function securityGroupByRef(g: ResourceGraph, ref: unknown, vpcId?: string): Gra
   return g.byId(ref, T.securityGroup) ?? g.byId(ref, T.defaultSecurityGroup) ?? g.ofType(T.securityGroup).find((sg) => sg.state.name === ref && (!vpcId || sg.inputs.vpcId === vpcId));
 }
 
-function memberships(g: ResourceGraph): MembershipFact[] {
-  const out: MembershipFact[] = [];
-  const join = (member: GraphNode, role: Role, refs: unknown, via: string) => {
+function memberships(g: ResourceGraph): Inv.MembershipFact[] {
+  const out: Inv.MembershipFact[] = [];
+  const join = (member: GraphNode, role: Inv.Role, refs: unknown, via: string) => {
     for (const ref of arr<unknown>(refs as any)) {
       const group = securityGroupByRef(g, ref);
       if (group) out.push({ member, role, group, via });
@@ -206,8 +184,8 @@ function routeTableOf(g: ResourceGraph, subnet: GraphNode): GraphNode | undefine
   return vpc ? routeTableById(g, vpc.state.defaultRouteTableId) : undefined;
 }
 
-function placements(g: ResourceGraph): PlacementFact[] {
-  const out: PlacementFact[] = [];
+function placements(g: ResourceGraph): Inv.PlacementFact[] {
+  const out: Inv.PlacementFact[] = [];
   const place = (member: GraphNode, subnetId: unknown) => {
     const subnet = g.byId(subnetId, T.subnet);
     if (subnet) out.push({ member, role: roleOf(member), subnet, routeTable: routeTableOf(g, subnet) });
@@ -220,8 +198,8 @@ function placements(g: ResourceGraph): PlacementFact[] {
   return out;
 }
 
-function identityUses(g: ResourceGraph): IdentityUseFact[] {
-  const out: IdentityUseFact[] = [];
+function identityUses(g: ResourceGraph): Inv.IdentityUseFact[] {
+  const out: Inv.IdentityUseFact[] = [];
   for (const i of g.ofType(T.instance)) {
     const ref = i.inputs.iamInstanceProfile;
     const profile = g.ofType(T.instanceProfile).find((p) => p.state.name === ref || p.id === ref || p.state.arn === ref);
@@ -234,7 +212,7 @@ function identityUses(g: ResourceGraph): IdentityUseFact[] {
 
 // ---- firewall (I2, I3)
 
-function peerOf(g: ResourceGraph, r: { referencedSecurityGroupId?: string; prefixListId?: string; cidrIpv4?: string; cidrIpv6?: string }, selfId?: string): Peer {
+function peerOf(g: ResourceGraph, r: { referencedSecurityGroupId?: string; prefixListId?: string; cidrIpv4?: string; cidrIpv6?: string }, selfId?: string): Inv.Peer {
   if (r.referencedSecurityGroupId) {
     if (r.referencedSecurityGroupId === selfId) return { kind: "self" };
     const sg = securityGroupByRef(g, r.referencedSecurityGroupId);
@@ -269,8 +247,8 @@ function ports(r: { ipProtocol?: string; protocol?: string; fromPort?: number; t
   return r.fromPort === r.toPort ? `${proto}/${r.fromPort}` : `${proto}/${r.fromPort}-${r.toPort}`;
 }
 
-function groupRules(g: ResourceGraph): GroupRuleFact[] {
-  const out: GroupRuleFact[] = [];
+function groupRules(g: ResourceGraph): Inv.GroupRuleFact[] {
+  const out: Inv.GroupRuleFact[] = [];
   // A rule whose group is not in the graph still counts, on a stand-in group nothing is a member of.
   const groupOf = (node: GraphNode, id: unknown): GraphNode => securityGroupByRef(g, id) ?? { ...node, urn: `${node.urn}#group`, name: `${String(id)} (not in the graph)` };
   for (const r of g.ofType(T.egressRule, T.ingressRule)) {
@@ -278,14 +256,14 @@ function groupRules(g: ResourceGraph): GroupRuleFact[] {
   }
   // Inline rules (on a group, or the legacy rule resource) name several peers at once.
   const inline = (node: GraphNode, direction: "egress" | "ingress", group: GraphNode, rule: any, selfId?: string) => {
-    const peers: Peer[] = [
-      ...arr<string>(rule.cidrBlocks).map((c) => ({ kind: "cidr", cidr: c }) as Peer),
-      ...arr<string>(rule.ipv6CidrBlocks).map((c) => ({ kind: "cidr", cidr: c }) as Peer),
+    const peers: Inv.Peer[] = [
+      ...arr<string>(rule.cidrBlocks).map((c) => ({ kind: "cidr", cidr: c }) as Inv.Peer),
+      ...arr<string>(rule.ipv6CidrBlocks).map((c) => ({ kind: "cidr", cidr: c }) as Inv.Peer),
       ...arr<string>(rule.securityGroups ?? (rule.sourceSecurityGroupId ? [rule.sourceSecurityGroupId] : [])).map((id) => peerOf(g, { referencedSecurityGroupId: id }, selfId)),
       ...arr<string>(rule.prefixListIds).map((id) => peerOf(g, { prefixListId: id })),
-      ...(rule.self ? [{ kind: "self" } as Peer] : []),
+      ...(rule.self ? [{ kind: "self" } as Inv.Peer] : []),
     ];
-    for (const peer of peers.length ? peers : [{ kind: "unknown", ref: "(no peer)" } as Peer]) out.push({ node, direction, group, peer, ports: ports(rule) });
+    for (const peer of peers.length ? peers : [{ kind: "unknown", ref: "(no peer)" } as Inv.Peer]) out.push({ node, direction, group, peer, ports: ports(rule) });
   };
   for (const sg of g.ofType(T.securityGroup, T.defaultSecurityGroup)) {
     for (const rule of arr<any>(sg.inputs.egress)) inline(sg, "egress", sg, rule, sg.id);
@@ -295,7 +273,7 @@ function groupRules(g: ResourceGraph): GroupRuleFact[] {
   return out;
 }
 
-function dns(g: ResourceGraph): DnsFact {
+function dns(g: ResourceGraph): Inv.DnsFact {
   const nets = vpcs(g);
   const problems: string[] = [];
   const nodes: GraphNode[] = [];
@@ -318,7 +296,7 @@ function dns(g: ResourceGraph): DnsFact {
 
 // ---- policies (I4)
 
-function statements(doc: any): PolicyStatementFact[] {
+function statements(doc: any): Inv.PolicyStatementFact[] {
   return arr<any>(doc?.Statement).map((s) => {
     const principal = s.Principal;
     const anyPrincipal = principal === "*" || arr(principal?.AWS).includes("*");
@@ -333,10 +311,10 @@ function statements(doc: any): PolicyStatementFact[] {
   });
 }
 
-const FULL_ACCESS: PolicyStatementFact = { effect: "Allow", actions: ["*"], negated: false, resources: ["*"], anyPrincipal: true, conditioned: false };
+const FULL_ACCESS: Inv.PolicyStatementFact = { effect: "Allow", actions: ["*"], negated: false, resources: ["*"], anyPrincipal: true, conditioned: false };
 
-function policies(g: ResourceGraph): PolicyFact[] {
-  const out: PolicyFact[] = [];
+function policies(g: ResourceGraph): Inv.PolicyFact[] {
+  const out: Inv.PolicyFact[] = [];
   for (const r of g.ofType(T.role)) {
     out.push({ node: r, kind: "trust", statements: statements(parseJson(r.inputs.assumeRolePolicy)) });
     for (const p of arr<any>(r.inputs.inlinePolicies)) out.push({ node: r, kind: "identity", statements: statements(parseJson(p.policy)) });
@@ -370,7 +348,7 @@ function metadataOf(i: GraphNode): { hardened: boolean; detail: string } {
   return { hardened: problems.length === 0, detail: problems.join(", ") || "IMDSv2 only, hop limit 1" };
 }
 
-function compute(g: ResourceGraph): ComputeFact[] {
+function compute(g: ResourceGraph): Inv.ComputeFact[] {
   return g.ofType(T.instance).map((i) => ({
     node: i,
     role: roleOf(i),
@@ -386,7 +364,7 @@ function compute(g: ResourceGraph): ComputeFact[] {
 
 // ---- record (I5)
 
-function recordStores(g: ResourceGraph): RecordFact[] {
+function recordStores(g: ResourceGraph): Inv.RecordFact[] {
   const tagged = g.ofType(T.bucket).filter((b) => roleOf(b) === "record");
   const flowTargets = g.ofType(T.bucket).filter((b) => g.ofType(T.flowLog).some((f) => String(f.inputs.logDestination ?? "").startsWith(b.state.arn)));
   const stores = [...new Set([...tagged, ...flowTargets])];
@@ -413,7 +391,7 @@ function recordStores(g: ResourceGraph): RecordFact[] {
   });
 }
 
-function flowLogs(g: ResourceGraph): FlowLogFact[] {
+function flowLogs(g: ResourceGraph): Inv.FlowLogFact[] {
   const records = recordStores(g).map((r) => r.node.state.arn as string);
   return g.ofType(T.flowLog).map((f) => ({
     node: f,
@@ -425,8 +403,8 @@ function flowLogs(g: ResourceGraph): FlowLogFact[] {
 
 // ---- canaries and alarms (I6)
 
-function canaries(g: ResourceGraph): CanaryFact[] {
-  const out: CanaryFact[] = [];
+function canaries(g: ResourceGraph): Inv.CanaryFact[] {
+  const out: Inv.CanaryFact[] = [];
   for (const w of g.ofType(T.instance).filter((i) => roleOf(i) === "workload")) {
     // Files the bootstrap writes under the user's home (userdata.ts writes them with `cat > '<path>'`).
     for (const m of String(w.inputs.userData ?? "").matchAll(/^cat > '(?:\/home\/[^/']+|\/root)\/([^']+)' <</gm)) out.push({ kind: "file", path: m[1], node: w });
@@ -444,7 +422,7 @@ function canaries(g: ResourceGraph): CanaryFact[] {
   return out;
 }
 
-function alarms(g: ResourceGraph): AlarmFact[] {
+function alarms(g: ResourceGraph): Inv.AlarmFact[] {
   const trails = g.ofType(T.trail).filter((t) => t.inputs.enableLogging !== false);
   const selectors = trails.flatMap((t) => arr<any>(t.inputs.advancedEventSelectors));
   const field = (s: any, name: string) => arr<any>(s.fieldSelectors).find((f) => f.field === name);
@@ -480,7 +458,7 @@ function alarms(g: ResourceGraph): AlarmFact[] {
 
 // ---- TTL (I7)
 
-function ttl(g: ResourceGraph): TtlFact[] {
+function ttl(g: ResourceGraph): Inv.TtlFact[] {
   return g
     .ofType(T.schedule)
     .filter((s) => s.inputs.state !== "DISABLED" && /aws-sdk:ec2:terminateInstances$/.test(String(s.inputs.target?.arn)))
@@ -493,7 +471,7 @@ function ttl(g: ResourceGraph): TtlFact[] {
 
 // ---- the workload's guard (I9)
 
-function guards(g: ResourceGraph): GuardFact[] {
+function guards(g: ResourceGraph): Inv.GuardFact[] {
   const artifactBuckets = g.ofType(T.bucket).filter((b) => roleOf(b) === "artifacts");
   return g.ofType(T.instance)
     .filter((i) => roleOf(i) === "workload")
@@ -506,7 +484,7 @@ function guards(g: ResourceGraph): GuardFact[] {
     });
 }
 
-export const awsFacts: CloudRuleTable = {
+export const awsFacts: Inv.CloudRuleTable = {
   networks: vpcs,
   forbiddenTypes: FORBIDDEN,
   routes,

@@ -14,30 +14,8 @@ import { CANARY_PREFIX } from "./bait";
 import type { ConfidentialKind } from "../spec/schema";
 import { cidrReachesInternet } from "../spec/net";
 import type { GraphNode, ResourceGraph } from "../invariants/graph";
+import type * as Inv from "../invariants/types";
 import { vmGuardFact } from "../invariants/guest-guard-fact";
-import type { GuardFact } from "../invariants/types";
-import type {
-  AlarmFact,
-  CanaryFact,
-  CloudRuleTable,
-  ComputeFact,
-  DnsFact,
-  ExposureFact,
-  FlowLogFact,
-  ForbiddenType,
-  GroupRuleFact,
-  IdentityUseFact,
-  MembershipFact,
-  OpenDefaultFact,
-  Peer,
-  PolicyFact,
-  PlacementFact,
-  PolicyStatementFact,
-  RecordFact,
-  Role,
-  RouteFact,
-  TtlFact,
-} from "../invariants/types";
 
 const T = {
   network: "gcp:compute/network:Network",
@@ -73,7 +51,7 @@ const T = {
   workflow: "gcp:workflows/workflow:Workflow",
 } as const;
 
-const FORBIDDEN: Record<string, ForbiddenType> = {
+const FORBIDDEN: Record<string, Inv.ForbiddenType> = {
   "gcp:compute/router:Router": { concern: "internet-path", why: "Cloud Router: NAT, VPN and interconnect paths out of the network", waivableBy: "allowInternet" },
   "gcp:compute/routerNat:RouterNat": { concern: "internet-path", why: "Cloud NAT: outbound internet", waivableBy: "allowInternet" },
   "gcp:compute/networkPeering:NetworkPeering": { concern: "internet-path", why: "VPC peering: a path to another network" },
@@ -98,7 +76,7 @@ const GOOGLE_API_RANGES = new Set([RESTRICTED_VIP_RANGE, "199.36.153.8/30"]);
 const arr = <X>(v: X | X[] | undefined | null): X[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
 const same = (a: unknown, b: GraphNode) => a !== undefined && (a === b.id || a === b.state?.selfLink || a === b.state?.name);
 
-function roleOf(node: GraphNode | undefined): Role {
+function roleOf(node: GraphNode | undefined): Inv.Role {
   const r = node?.inputs?.labels?.[GCP_ROLE_LABEL];
   return (["workload", "gate", "target", "record", "artifacts"] as const).find((x) => x === r) ?? "unknown";
 }
@@ -130,7 +108,7 @@ function networkIdOf(g: ResourceGraph, ref: unknown): string | undefined {
 }
 
 /** The instances a firewall rule applies to (GCP: by service account, by network tag, or all). */
-function cidrPeer(g: ResourceGraph, cidr: string, subject: Role, network: string): Peer {
+function cidrPeer(g: ResourceGraph, cidr: string, subject: Inv.Role, network: string): Inv.Peer {
   if (GOOGLE_API_RANGES.has(cidr))
     // The VIP serves every Google API (services.ts): an upstream of the gate's, never the workload's path to the record.
     return { kind: "service", serves: subject === "gate" ? "record+artifacts" : "other", detail: `Google APIs (${cidr}, Private Google Access)` };
@@ -157,7 +135,7 @@ function routeScope(g: ResourceGraph, r: GraphNode): GraphNode | undefined {
   return arr(r.inputs.tags).length ? r : g.ofType(T.network).find((n) => same(r.inputs.network, n));
 }
 
-function routes(g: ResourceGraph): RouteFact[] {
+function routes(g: ResourceGraph): Inv.RouteFact[] {
   return outboundRoutes(g).map((r) => ({
     node: r,
     table: routeScope(g, r),
@@ -166,8 +144,8 @@ function routes(g: ResourceGraph): RouteFact[] {
   }));
 }
 
-function exposures(g: ResourceGraph): ExposureFact[] {
-  const out: ExposureFact[] = [];
+function exposures(g: ResourceGraph): Inv.ExposureFact[] {
+  const out: Inv.ExposureFact[] = [];
   for (const i of g.ofType(T.instance))
     for (const ni of arr<any>(i.inputs.networkInterfaces)) {
       if (arr(ni.accessConfigs).length) out.push({ node: i, role: roleOf(i), detail: "a network interface has an access config (external IP)" });
@@ -192,8 +170,8 @@ function isDenyAll(r: GraphNode, direction: "EGRESS" | "INGRESS"): boolean {
   );
 }
 
-function openDefaults(g: ResourceGraph): OpenDefaultFact[] {
-  const out: OpenDefaultFact[] = [];
+function openDefaults(g: ResourceGraph): Inv.OpenDefaultFact[] {
+  const out: Inv.OpenDefaultFact[] = [];
   for (const n of g.ofType(T.network)) {
     if (n.inputs.deleteDefaultRoutesOnCreate !== true) out.push({ node: n, concern: "routes", detail: "the network keeps GCP's default route 0.0.0.0/0 to the internet gateway (deleteDefaultRoutesOnCreate is not true)" });
     if (n.inputs.autoCreateSubnetworks !== false) out.push({ node: n, concern: "routes", detail: "auto-mode network: GCP creates a subnet in every region" });
@@ -219,8 +197,8 @@ function allowRules(g: ResourceGraph): GraphNode[] {
   return g.ofType(T.firewall).filter((r) => arr(r.inputs.allows).length > 0 && r.inputs.disabled !== true);
 }
 
-function groupRules(g: ResourceGraph): GroupRuleFact[] {
-  const out: GroupRuleFact[] = [];
+function groupRules(g: ResourceGraph): Inv.GroupRuleFact[] {
+  const out: Inv.GroupRuleFact[] = [];
   const members = memberships(g);
   for (const r of allowRules(g)) {
     const network = networkIdOf(g, r.inputs.network)!;
@@ -229,15 +207,15 @@ function groupRules(g: ResourceGraph): GroupRuleFact[] {
       // Only for what the Google API VIP counts as (an upstream of the gate's, nobody else's path):
       // the group's members by reference; reach.ts decides whom the rule applies to.
       const roles = new Set(members.filter((m) => m.group.urn === group.urn).map((m) => m.role));
-      const subject: Role = roles.size === 1 ? [...roles][0] : "unknown";
-      let peers: Peer[];
+      const subject: Inv.Role = roles.size === 1 ? [...roles][0] : "unknown";
+      let peers: Inv.Peer[];
       if (direction === "egress") peers = arr<string>(r.inputs.destinationRanges).map((c) => cidrPeer(g, c, subject, network));
       else {
-        const bySa = arr<string>(r.inputs.sourceServiceAccounts).map((sa): Peer => {
+        const bySa = arr<string>(r.inputs.sourceServiceAccounts).map((sa): Inv.Peer => {
           const account = g.ofType(T.account).find((a) => a.state.email === sa);
           return account ? (account.urn === group.urn ? { kind: "self" } : { kind: "group", group: account }) : { kind: "unknown", ref: sa };
         });
-        const byTag = arr<string>(r.inputs.sourceTags).flatMap((tag) => instancesOf(g, network).filter((i) => arr<string>(i.inputs.tags).includes(tag)).map((u) => ({ kind: "role", role: roleOf(u) }) as Peer));
+        const byTag = arr<string>(r.inputs.sourceTags).flatMap((tag) => instancesOf(g, network).filter((i) => arr<string>(i.inputs.tags).includes(tag)).map((u) => ({ kind: "role", role: roleOf(u) }) as Inv.Peer));
         peers = [...bySa, ...byTag, ...arr<string>(r.inputs.sourceRanges).map((c) => cidrPeer(g, c, subject, network))];
       }
       if (!peers.length) peers = [{ kind: "cidr", cidr: "0.0.0.0/0" }]; // a rule naming no peer matches every address
@@ -252,8 +230,8 @@ function accountOf(g: ResourceGraph, i: GraphNode): GraphNode | undefined {
   return email ? g.ofType(T.account).find((a) => a.state.email === email) : undefined;
 }
 
-function memberships(g: ResourceGraph): MembershipFact[] {
-  const out: MembershipFact[] = [];
+function memberships(g: ResourceGraph): Inv.MembershipFact[] {
+  const out: Inv.MembershipFact[] = [];
   const rules = allowRules(g);
   for (const i of g.ofType(T.instance)) {
     const role = roleOf(i);
@@ -273,8 +251,8 @@ function memberships(g: ResourceGraph): MembershipFact[] {
 }
 
 /** Which subnet each instance uses, and which outbound routes reach it (by network or by tag). */
-function placements(g: ResourceGraph): PlacementFact[] {
-  const out: PlacementFact[] = [];
+function placements(g: ResourceGraph): Inv.PlacementFact[] {
+  const out: Inv.PlacementFact[] = [];
   const outbound = outboundRoutes(g).filter((r) => cidrReachesInternet(String(r.inputs.destRange)));
   for (const i of g.ofType(T.instance)) {
     const ni = arr<any>(i.inputs.networkInterfaces)[0];
@@ -292,7 +270,7 @@ function placements(g: ResourceGraph): PlacementFact[] {
   return out;
 }
 
-function identityUses(g: ResourceGraph): IdentityUseFact[] {
+function identityUses(g: ResourceGraph): Inv.IdentityUseFact[] {
   return g.ofType(T.instance).flatMap((i) => {
     const account = accountOf(g, i);
     return account ? [{ member: i, role: roleOf(i), identity: account, via: "serviceAccount.email" }] : [];
@@ -300,11 +278,11 @@ function identityUses(g: ResourceGraph): IdentityUseFact[] {
 }
 
 /** Groups carry no role of their own on GCP (service accounts have no labels): named by their members only. */
-function declaredRole(group: GraphNode): Role {
+function declaredRole(group: GraphNode): Inv.Role {
   return group.type === T.instance ? roleOf(group) : "unknown";
 }
 
-function dns(g: ResourceGraph): DnsFact {
+function dns(g: ResourceGraph): Inv.DnsFact {
   const problems: string[] = [];
   const nodes: GraphNode[] = [];
   for (const n of g.ofType(T.network)) {
@@ -330,7 +308,7 @@ function conditionResource(condition: any): string | undefined {
   return /resource\.name\s*==\s*"([^"]+)"/.exec(String(condition?.expression ?? ""))?.[1];
 }
 
-function grant(role: string, resource: string, members: string[], condition: any): PolicyStatementFact {
+function grant(role: string, resource: string, members: string[], condition: any): Inv.PolicyStatementFact {
   return {
     effect: "Allow",
     actions: [BASIC_ROLES.has(role) ? "*" : role],
@@ -341,8 +319,8 @@ function grant(role: string, resource: string, members: string[], condition: any
   };
 }
 
-function policies(g: ResourceGraph): PolicyFact[] {
-  const out: PolicyFact[] = [];
+function policies(g: ResourceGraph): Inv.PolicyFact[] {
+  const out: Inv.PolicyFact[] = [];
   for (const b of g.ofType(T.projectMember, T.projectBinding))
     out.push({ node: b, kind: "identity", statements: [grant(b.inputs.role, "*", arr(b.inputs.member ?? b.inputs.members), b.inputs.condition)] });
   for (const p of g.ofType(T.projectPolicy, T.bucketPolicy)) out.push({ node: p, kind: "identity", statements: [], opaque: "a whole IAM policy document" });
@@ -398,7 +376,7 @@ function sshKeyOf(i: GraphNode): string | undefined {
   return undefined;
 }
 
-function compute(g: ResourceGraph): ComputeFact[] {
+function compute(g: ResourceGraph): Inv.ComputeFact[] {
   return g.ofType(T.instance).map((i) => ({
     node: i,
     role: roleOf(i),
@@ -420,7 +398,7 @@ function sinkBucket(s: GraphNode): string | undefined {
   return /^storage\.googleapis\.com\/(.+)$/.exec(String(s.inputs.destination ?? ""))?.[1];
 }
 
-function recordStores(g: ResourceGraph): RecordFact[] {
+function recordStores(g: ResourceGraph): Inv.RecordFact[] {
   const sinkTargets = new Set(g.ofType(T.sink).map(sinkBucket).filter(Boolean));
   const networks = new Set(g.ofType(T.network).map((n) => n.id));
   return g
@@ -443,7 +421,7 @@ function recordStores(g: ResourceGraph): RecordFact[] {
     });
 }
 
-function flowLogs(g: ResourceGraph): FlowLogFact[] {
+function flowLogs(g: ResourceGraph): Inv.FlowLogFact[] {
   const records = new Set(recordStores(g).map((r) => r.node.state.name));
   const sinks = g.ofType(T.sink).filter((s) => records.has(sinkBucket(s)) && s.inputs.disabled !== true);
   return g
@@ -462,8 +440,8 @@ function flowLogs(g: ResourceGraph): FlowLogFact[] {
 
 // ---- I6
 
-function canaries(g: ResourceGraph): CanaryFact[] {
-  const out: CanaryFact[] = [];
+function canaries(g: ResourceGraph): Inv.CanaryFact[] {
+  const out: Inv.CanaryFact[] = [];
   for (const w of g.ofType(T.instance).filter((i) => roleOf(i) === "workload"))
     for (const m of String(w.inputs.metadata?.["startup-script"] ?? "").matchAll(/^cat > '(?:\/home\/[^/']+|\/root)\/([^']+)' <</gm)) out.push({ kind: "file", path: m[1], node: w });
   for (const o of g.ofType(T.object).filter((o) => String(o.inputs.name ?? "").startsWith(CANARY_PREFIX))) out.push({ kind: "object", path: o.inputs.name.slice(CANARY_PREFIX.length), node: o });
@@ -507,8 +485,8 @@ function topicKills(g: ResourceGraph, topicId: string): boolean {
   });
 }
 
-function alarms(g: ResourceGraph): AlarmFact[] {
-  const out: AlarmFact[] = [];
+function alarms(g: ResourceGraph): Inv.AlarmFact[] {
+  const out: Inv.AlarmFact[] = [];
   for (const a of g.ofType(T.alert).filter((x) => x.inputs.enabled !== false))
     for (const c of arr<any>(a.inputs.conditions)) if (c.conditionMatchedLog) out.push({ node: a, watches: watchesOf(g, String(c.conditionMatchedLog.filter)), notifies: !!a.inputs.alertStrategy?.notificationRateLimit, kills: false });
   for (const s of g.ofType(T.sink).filter((x) => x.inputs.disabled !== true)) {
@@ -523,7 +501,7 @@ function alarms(g: ResourceGraph): AlarmFact[] {
 
 // ---- I7
 
-function ttl(g: ResourceGraph): TtlFact[] {
+function ttl(g: ResourceGraph): Inv.TtlFact[] {
   return g
     .ofType(T.instance)
     .filter((i) => i.inputs.scheduling?.instanceTerminationAction === "DELETE" && (i.inputs.scheduling?.terminationTime || i.inputs.scheduling?.maxRunDuration))
@@ -535,7 +513,7 @@ function ttl(g: ResourceGraph): TtlFact[] {
 
 // ---- the workload's guard (I9)
 
-function guards(g: ResourceGraph): GuardFact[] {
+function guards(g: ResourceGraph): Inv.GuardFact[] {
   const artifactBuckets = g.ofType(T.bucket).filter((b) => roleOf(b) === "artifacts");
   return g.ofType(T.instance)
     .filter((i) => roleOf(i) === "workload")
@@ -547,7 +525,7 @@ function guards(g: ResourceGraph): GuardFact[] {
     });
 }
 
-export const gcpFacts: CloudRuleTable = {
+export const gcpFacts: Inv.CloudRuleTable = {
   networks: (g) => g.ofType(T.network),
   forbiddenTypes: FORBIDDEN,
   routes,

@@ -33,6 +33,16 @@ export function safe<T>(fn: () => T, fallback: T): T {
   }
 }
 
+/** `fn()`, or `absent` when what it reads is already gone (ENOENT); any other error is thrown. */
+export function ifPresent<T>(fn: () => T, absent: T): T {
+  try {
+    return fn();
+  } catch (err: any) {
+    if (err?.code === "ENOENT") return absent;
+    throw err;
+  }
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `done` up to 100 times, 10 ms apart (the kernel freezes/thaws asynchronously). */
@@ -45,8 +55,7 @@ export async function settle(done: () => boolean): Promise<void> {
 
 /** rmdir a cgroup directory and its child cgroups, deepest first (cgroup dirs only rmdir when empty). */
 export function removeTree(dir: string): void {
-  if (!fs.existsSync(dir)) return;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeTree(path.join(dir, e.name));
+  for (const e of ifPresent(() => fs.readdirSync(dir, { withFileTypes: true }), [])) if (e.isDirectory()) removeTree(path.join(dir, e.name));
   try {
     fs.rmdirSync(dir);
   } catch (err: any) {

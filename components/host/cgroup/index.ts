@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { registerUndo } from "../journal";
 import { V1_CONTROLLERS } from "./files";
-import { CGROUP2_SUPER_MAGIC, read, removeTree, sleep, write } from "./fsutil";
+import { CGROUP2_SUPER_MAGIC, ifPresent, read, removeTree, sleep, write } from "./fsutil";
 import type { CgroupHost, CgroupMode, CgroupStats, CgroupVersion, CpuLimit, IoLimit, LimitKind, LimitValue, ScalarLimit, SocketMemoryBound } from "./types";
 import { CgroupV1 } from "./v1";
 import { CgroupV2 } from "./v2";
@@ -78,13 +78,12 @@ export class Cgroup {
   /** Pids in this cgroup and its children. */
   processes(): number[] {
     const all = new Set<number>();
+    // A cgroup (or a child) removed meanwhile by another remover — the journal's undo and a
+    // destroy, or two concurrent destroys — is simply gone: ENOENT there means "no processes".
     const walk = (dir: string) => {
-      if (!fs.existsSync(dir)) return;
-      const f = path.join(dir, "cgroup.procs");
-      if (fs.existsSync(f))
-        for (const l of read(f).split("\n"))
-          if (l) all.add(Number(l));
-      for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) walk(path.join(dir, e.name));
+      const procs = ifPresent(() => read(path.join(dir, "cgroup.procs")), "");
+      for (const l of procs.split("\n")) if (l) all.add(Number(l));
+      for (const e of ifPresent(() => fs.readdirSync(dir, { withFileTypes: true }), [])) if (e.isDirectory()) walk(path.join(dir, e.name));
     };
     walk(this.version.processesDir());
     return [...all];

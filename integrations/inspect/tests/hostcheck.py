@@ -73,8 +73,32 @@ def host_objects() -> dict[str, list[str]]:
     }
 
 
+def _identity(kind: str, item: str) -> str:
+    """What names one object across two looks: a namespace's name (its "(id: N)" appears once a peer
+    is seen), a link's index and name (its flags and state change), anything else as listed."""
+    if kind == "netns":
+        return item.split()[0]
+    if kind == "links":
+        return " ".join(item.split()[:2])
+    return item
+
+
+# What was on the host before these tests began — e.g. a researcher's own sandbox created by hand, or
+# another checkout's — is not theirs to have left behind (nor to touch): taken when the test session
+# imports this module, before any test runs.
+_BEFORE = host_objects()
+
+
 def leftovers() -> dict[str, list[str]]:
-    return {k: v for k, v in host_objects().items() if v}
+    """Airlock host objects that are here now and were not before the tests began."""
+    before = {k: {_identity(k, i) for i in v} for k, v in _BEFORE.items()}
+    now = {k: [i for i in v if _identity(k, i) not in before.get(k, set())] for k, v in host_objects().items()}
+    return {k: v for k, v in now.items() if v}
+
+
+def preexisting() -> dict[str, list[str]]:
+    """The Airlock host objects present before the tests began (reported, never judged)."""
+    return {k: v for k, v in _BEFORE.items() if v}
 
 
 def sandbox_objects(sandbox_id: str) -> list[str]:

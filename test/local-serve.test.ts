@@ -80,7 +80,10 @@ describe("airlock serve: the control protocol", function () {
   it("answers many requests in flight on one connection by id, in completion order", async () => {
     const { sandbox } = await serve.client.request<{ sandbox: string }>({ op: "create", spec, recordMeta: { test: "serve" } });
     const order: string[] = [];
-    const slow = serve.client.request({ op: "exec", sandbox, cmd: ["sh", "-c", "sleep 1; echo slow"] }).then((r) => {
+    // The slow command waits for a signal the test gives only after every fast answer is in (not
+    // for a fixed second, which a loaded host can outlast): a server that held the fast requests
+    // behind it would get the slow answer first, when the command gives up after 60 s.
+    const slow = serve.client.request({ op: "exec", sandbox, cmd: ["sh", "-c", "i=0; while [ ! -e released ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; echo slow"] }).then((r) => {
       order.push("slow");
       return r;
     });
@@ -91,6 +94,9 @@ describe("airlock serve: the control protocol", function () {
       }),
     );
     for (const { i, r } of await Promise.all(fast)) assert.deepStrictEqual([dec(r.stdout), dec(r.stderr), r.status], [`out-${i}\n`, `err-${i}\n`, 0]);
+    order.push("released");
+    const release = await serve.client.request<{ status: number }>({ op: "exec", sandbox, cmd: ["touch", "released"] });
+    assert.strictEqual(release.status, 0);
     assert.strictEqual(dec((await slow).stdout), "slow\n");
     assert.strictEqual(order[order.length - 1], "slow", `the slow request held back the others: ${order}`);
     await serve.client.request({ op: "destroy", sandbox });

@@ -13,9 +13,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { spawn, spawnSync } from "child_process";
-import { createSandbox, destroySandbox, liveSandboxes, requirePulumi } from "../automation";
+import { createSandbox, destroySandbox, liveSandboxes } from "../automation";
 import { airlockObjects, HostObject, snapshot } from "./helpers/kernel-view";
-import { backendStacks, sampleSpec, TASK_DIR } from "./helpers/automation-fixtures";
+import { backendStacks, engineStateDir, sampleSpec, TASK_DIR } from "./helpers/automation-fixtures";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -97,13 +97,7 @@ async function assertBackendConsistent(stateDir: string, stackName: string, name
 describe("automation: abort while the sandbox is mid-create (AbortSignal, SIGTERM of the harness)", function () {
   this.timeout(15 * 60_000);
   let stateDir: string;
-  before(function () {
-    requirePulumi();
-    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-automation-abort-"));
-  });
-  after(function () {
-    if (stateDir && backendStacks(stateDir).length === 0) fs.rmSync(stateDir, { recursive: true, force: true });
-  });
+  engineStateDir("airlock-automation-abort-", (dir) => (stateDir = dir));
 
   it("an AbortSignal fired while `up` creates the sandbox rejects, leaves nothing on the host, and the backend stays usable", async () => {
     const tag = `abc${crypto.randomBytes(3).toString("hex")}`;

@@ -2,23 +2,15 @@
 // engine has a stack tagged with its sandbox id, backend, expiry, owner and harness — and an
 // organisation finds it by tag with the engine's own `pulumi stack ls --tag` (not through our code).
 import * as assert from "assert";
-import * as fs from "fs";
 import * as os from "os";
-import * as path from "path";
 import { spawnSync } from "child_process";
 import { createSandbox, destroySandbox, engineEnv, requirePulumi } from "../automation";
-import { backendStacks, sampleSpec, TASK_DIR } from "./helpers/automation-fixtures";
+import { backendStacks, engineStateDir, sampleSpec, TASK_DIR } from "./helpers/automation-fixtures";
 
 describe("automation: stack tags name the sandbox, its backend, expiry, owner and harness", function () {
   this.timeout(10 * 60_000);
   let stateDir: string;
-  before(function () {
-    requirePulumi();
-    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-automation-tags-"));
-  });
-  after(function () {
-    if (stateDir && backendStacks(stateDir).length === 0) fs.rmSync(stateDir, { recursive: true, force: true });
-  });
+  engineStateDir("airlock-automation-tags-", (dir) => (stateDir = dir));
 
   it("the stack carries the tags while the sandbox lives, and `pulumi stack ls --tag` finds it by owner and by sandbox id", async () => {
     const engine = requirePulumi();

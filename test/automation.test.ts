@@ -12,10 +12,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { spawn } from "child_process";
-import { runMany, withSandbox, liveSandboxes, requirePulumi, ProgressEvent, Sandbox } from "../automation";
+import { runMany, withSandbox, liveSandboxes, ProgressEvent, Sandbox } from "../automation";
 import { airlockObjects, sandboxObjects, snapshot } from "./helpers/kernel-view";
 import { scope } from "./helpers/run-scope";
-import { backendStacks, gateCheckCommand, sampleSpec, targetOf, TASK_DIR } from "./helpers/automation-fixtures";
+import { backendStacks, engineStateDir, gateCheckCommand, sampleSpec, targetOf, TASK_DIR } from "./helpers/automation-fixtures";
 
 const ENETUNREACH = 101;
 const ROOT = path.resolve(__dirname, "..");
@@ -46,14 +46,7 @@ function assertAllGone(ids: string[], stateDir: string): void {
 describe("automation: withSandbox through the real engine, 20 at concurrency 5, and aborted half-way", function () {
   this.timeout(30 * 60_000); // engine up ~12 s each on an idle host; this host is shared and loaded
   let stateDir: string;
-
-  before(function () {
-    requirePulumi();
-    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-automation-test-"));
-  });
-  after(function () {
-    if (stateDir && backendStacks(stateDir).length === 0) fs.rmSync(stateDir, { recursive: true, force: true });
-  });
+  engineStateDir("airlock-automation-test-", (dir) => (stateDir = dir));
 
   it("20 sandboxes, 5 at a time: each runs a command inside and reaches its upstream only through the gate; nothing is left", async () => {
     const specs = Array.from({ length: 20 }, (_, i) => sampleSpec(`auto-${i}`));

@@ -2,9 +2,10 @@
 // sleeping workload, the quickstart's mock model as the one upstream behind the gate), the command
 // that checks the gate from inside, and a count of the stacks left in a file backend.
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import type { SandboxSpecInput } from "../../components/spec";
-import type { Sandbox } from "../../automation";
+import { requirePulumi, type Sandbox } from "../../automation";
 
 /** The quickstart's task folder (mock_model.py is the target behind the gate). */
 export const TASK_DIR = path.resolve(__dirname, "..", "..", "examples", "quickstart");
@@ -62,4 +63,22 @@ export function backendStacks(stateDir: string): string[] {
   const dir = path.join(stateDir, ".pulumi", "stacks");
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith(".json"));
+}
+
+/**
+ * For a describe() block whose tests run the real engine: checks the engine is there before the
+ * first test (requirePulumi says how to get one) and gives the block a fresh state directory
+ * (its file backend, handed to `use`), removed afterwards unless a stack was left in it — then it
+ * stays as evidence.
+ */
+export function engineStateDir(prefix: string, use: (dir: string) => void): void {
+  let stateDir = "";
+  before(function () {
+    requirePulumi();
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    use(stateDir);
+  });
+  after(function () {
+    if (stateDir && backendStacks(stateDir).length === 0) fs.rmSync(stateDir, { recursive: true, force: true });
+  });
 }

@@ -13,6 +13,7 @@ import { execFileSync, spawnSync } from "child_process";
 import { kubeCluster, type KubeCluster } from "./helpers/kube-cluster";
 import { renderStack } from "./helpers/kube-fixtures";
 import { RUN_TAG } from "./helpers/run-scope";
+import { skipBecause } from "./helpers/common";
 import { KubeApiError, KubeClient } from "../components/kubernetes/api";
 import { runGuard, type GuardConfig, type GuardEvent } from "../components/kubernetes/guard-program";
 import { buildGuardImage, GUARD_ENTRY, IMAGE_APP_DIR, IMAGE_NODE } from "../components/kubernetes/guard-image";
@@ -184,10 +185,7 @@ describe("Kubernetes guard image (OCI layout, built without Docker)", function (
   });
 
   it("runs on its own files alone (chroot into the image's root): the guard program starts, refuses a call without --kubernetes, reads its rules", function () {
-    if (process.getuid?.() !== 0) {
-      console.log("SKIP guard image chroot: chroot needs root");
-      this.skip();
-    }
+    if (process.getuid?.() !== 0) skipBecause(this, "chroot into the image's root needs root");
     const entry = path.join(IMAGE_APP_DIR, "dist", GUARD_ENTRY.replace(/\.ts$/, ".js"));
     // The host's chroot, found on the host's PATH; inside, the image's environment only.
     const chroot = execFileSync("sh", ["-c", "command -v chroot"], { encoding: "utf8" }).trim();

@@ -9,12 +9,10 @@ import * as os from "os";
 import * as path from "path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { requirePulumi, engineEnv, pulumiCommand } from "../automation/engine";
+import { changes } from "./helpers/common";
 
 const HOUR = 3_600_000;
 
-function changes(r: { summary: { resourceChanges?: Record<string, number> } }): Record<string, number> {
-  return Object.fromEntries(Object.entries(r.summary.resourceChanges ?? {}).filter(([k, n]) => k !== "same" && n > 0));
-}
 
 describe("engine: the sandbox expiry is kept in the stack's state by the real engine", function () {
   this.timeout(300_000);

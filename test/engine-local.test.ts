@@ -15,6 +15,7 @@ import { loadHandle, listHandles } from "../components/local/handle";
 import { destroySandboxById } from "../components/local/lifecycle";
 import { objectsOf } from "./helpers/local-sandbox";
 import { probeFromHost, probeInside } from "./helpers/local-network";
+import { changes } from "./helpers/common";
 
 const ENETUNREACH = 101;
 
@@ -25,9 +26,6 @@ function backendStacks(stateDir: string): string[] {
   return fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith(".json") && !f.includes(".bak"));
 }
 
-function changes(r: { summary: { resourceChanges?: Record<string, number> } }): Record<string, number> {
-  return Object.fromEntries(Object.entries(r.summary.resourceChanges ?? {}).filter(([k, n]) => k !== "same" && n > 0));
-}
 
 describe("engine: the local stack through the real Pulumi engine (preview, up, up again, destroy, refresh)", function () {
   this.timeout(300_000);

@@ -49,3 +49,8 @@ export function fakeToolsPerTest(): (tool: string, script: string) => void {
     process.env.PATH = `${dir}:${path0}`;
   };
 }
+
+/** What an engine operation changed: its summary's resource counts without "same" and zeros. */
+export function changes(r: { summary: { resourceChanges?: Record<string, number> } }): Record<string, number> {
+  return Object.fromEntries(Object.entries(r.summary.resourceChanges ?? {}).filter(([k, n]) => k !== "same" && n > 0));
+}

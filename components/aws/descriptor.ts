@@ -2,7 +2,8 @@
 // @pulumi/aws, is loaded only by `loadComponent()`.
 import type { BackendDescriptor } from "../backend-descriptor";
 import { awsRules } from "./rules";
-import { awsFacts } from "./facts";
+import * as facts from "./facts";
+import { ruleTable } from "../invariants/rule-table";
 import { awsMocks } from "./mocks";
 import { awsMutations } from "./mutations";
 import { awsEquivalence } from "./equivalence";
@@ -12,7 +13,7 @@ export const awsBackend: BackendDescriptor = {
   title: "AWS",
   labelStyle: "tags",
   rules: awsRules,
-  facts: awsFacts,
+  facts: ruleTable(facts),
   mocks: awsMocks,
   mutations: awsMutations,
   equivalence: awsEquivalence,

@@ -2,6 +2,7 @@
 // is the only file the checks depend on that knows AWS type tokens and property names (all verified
 // against @pulumi/aws 7.48.0). GCP, Azure and Kubernetes write the same CloudRuleTable in their own
 // facts.ts; the descriptor (descriptor.ts) hands it to the checks in components/invariants/.
+import { forbiddenByKind } from "../cloud/forbidden";
 import { AWS_EXTRA_TAG_FIELDS, isAwsTaggable, ROLE_TAG } from "./taggable";
 import { CANARY_PREFIX } from "../cloud/bait";
 import type { ConfidentialKind } from "../spec/schema";
@@ -55,20 +56,13 @@ const T = {
   dnsConfig: "aws:route53/resolverFirewallConfig:ResolverFirewallConfig",
 } as const;
 
-const FORBIDDEN: Record<string, Inv.ForbiddenType> = {
-  "aws:ec2/internetGateway:InternetGateway": { concern: "internet-path", why: "internet gateway: a route to the internet", waivableBy: "allowInternet" },
-  "aws:ec2/internetGatewayAttachment:InternetGatewayAttachment": { concern: "internet-path", why: "internet gateway attachment", waivableBy: "allowInternet" },
-  "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway": { concern: "internet-path", why: "egress-only internet gateway: IPv6 to the internet", waivableBy: "allowInternet" },
-  "aws:ec2/natGateway:NatGateway": { concern: "internet-path", why: "NAT gateway: outbound internet", waivableBy: "allowInternet" },
-  "aws:ec2/eip:Eip": { concern: "internet-path", why: "elastic IP: a public address", waivableBy: "allowPublicIp" },
-  "aws:ec2/eipAssociation:EipAssociation": { concern: "internet-path", why: "elastic IP association: a public address", waivableBy: "allowPublicIp" },
-  "aws:ec2/carrierGateway:CarrierGateway": { concern: "internet-path", why: "carrier gateway: a path out of the VPC" },
-  "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": { concern: "internet-path", why: "VPC peering: a path to another network" },
-  "aws:ec2/vpnGateway:VpnGateway": { concern: "internet-path", why: "VPN gateway: a path to another network" },
-  "aws:ec2/vpnGatewayAttachment:VpnGatewayAttachment": { concern: "internet-path", why: "VPN gateway attachment: a path to another network" },
-  "aws:ec2transitgateway/vpcAttachment:VpcAttachment": { concern: "internet-path", why: "transit gateway attachment: a path to other networks" },
-  "aws:ec2/keyPair:KeyPair": { concern: "credential-injection", why: "an SSH key pair for instances (no inbound access is ever needed)" },
-};
+const FORBIDDEN = forbiddenByKind({
+  internetGateway: ["aws:ec2/internetGateway:InternetGateway", "aws:ec2/internetGatewayAttachment:InternetGatewayAttachment", "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway"],
+  nat: ["aws:ec2/natGateway:NatGateway"],
+  publicAddress: ["aws:ec2/eip:Eip", "aws:ec2/eipAssociation:EipAssociation"],
+  otherNetwork: ["aws:ec2/carrierGateway:CarrierGateway", "aws:ec2/vpcPeeringConnection:VpcPeeringConnection", "aws:ec2/vpnGateway:VpnGateway", "aws:ec2/vpnGatewayAttachment:VpnGatewayAttachment", "aws:ec2transitgateway/vpcAttachment:VpcAttachment"],
+  sshKey: ["aws:ec2/keyPair:KeyPair"],
+});
 
 /** EC2 calls with no resource-level permissions (Resource must be "*"). */
 const RESOURCE_WILDCARD_ACTIONS = new Set(["ec2:DescribeInstances", "ec2:DescribeInstanceStatus"]);
@@ -86,7 +80,7 @@ function vpcs(g: ResourceGraph): GraphNode[] {
 
 // ---- routes and exposures (I1)
 
-function routes(g: ResourceGraph): Inv.RouteFact[] {
+export function routes(g: ResourceGraph): Inv.RouteFact[] {
   const out: Inv.RouteFact[] = [];
   const via = (r: any) => r.gatewayId ?? r.natGatewayId ?? r.egressOnlyGatewayId ?? r.transitGatewayId ?? r.vpcPeeringConnectionId ?? r.networkInterfaceId ?? r.vpcEndpointId ?? r.carrierGatewayId ?? "?";
   for (const t of g.ofType(T.routeTable, T.defaultRouteTable))
@@ -98,7 +92,7 @@ function routes(g: ResourceGraph): Inv.RouteFact[] {
   return out;
 }
 
-function exposures(g: ResourceGraph): Inv.ExposureFact[] {
+export function exposures(g: ResourceGraph): Inv.ExposureFact[] {
   const out: Inv.ExposureFact[] = [];
   for (const i of g.ofType(T.instance)) {
     // Closed means explicitly false: left unset, the subnet's setting decides.
@@ -114,7 +108,7 @@ function exposures(g: ResourceGraph): Inv.ExposureFact[] {
   return out;
 }
 
-function openDefaults(g: ResourceGraph): Inv.OpenDefaultFact[] {
+export function openDefaults(g: ResourceGraph): Inv.OpenDefaultFact[] {
   const out: Inv.OpenDefaultFact[] = [];
   for (const vpc of vpcs(g)) {
     const sg = g.ofType(T.defaultSecurityGroup).find((n) => n.inputs.vpcId === vpc.id);
@@ -148,7 +142,7 @@ function securityGroupByRef(g: ResourceGraph, ref: unknown, vpcId?: string): Gra
   return g.byId(ref, T.securityGroup) ?? g.byId(ref, T.defaultSecurityGroup) ?? g.ofType(T.securityGroup).find((sg) => sg.state.name === ref && (!vpcId || sg.inputs.vpcId === vpcId));
 }
 
-function memberships(g: ResourceGraph): Inv.MembershipFact[] {
+export function memberships(g: ResourceGraph): Inv.MembershipFact[] {
   const out: Inv.MembershipFact[] = [];
   const join = (member: GraphNode, role: Inv.Role, refs: unknown, via: string) => {
     for (const ref of arr<unknown>(refs as any)) {
@@ -184,7 +178,7 @@ function routeTableOf(g: ResourceGraph, subnet: GraphNode): GraphNode | undefine
   return vpc ? routeTableById(g, vpc.state.defaultRouteTableId) : undefined;
 }
 
-function placements(g: ResourceGraph): Inv.PlacementFact[] {
+export function placements(g: ResourceGraph): Inv.PlacementFact[] {
   const out: Inv.PlacementFact[] = [];
   const place = (member: GraphNode, subnetId: unknown) => {
     const subnet = g.byId(subnetId, T.subnet);
@@ -198,7 +192,7 @@ function placements(g: ResourceGraph): Inv.PlacementFact[] {
   return out;
 }
 
-function identityUses(g: ResourceGraph): Inv.IdentityUseFact[] {
+export function identityUses(g: ResourceGraph): Inv.IdentityUseFact[] {
   const out: Inv.IdentityUseFact[] = [];
   for (const i of g.ofType(T.instance)) {
     const ref = i.inputs.iamInstanceProfile;
@@ -247,7 +241,7 @@ function ports(r: { ipProtocol?: string; protocol?: string; fromPort?: number; t
   return r.fromPort === r.toPort ? `${proto}/${r.fromPort}` : `${proto}/${r.fromPort}-${r.toPort}`;
 }
 
-function groupRules(g: ResourceGraph): Inv.GroupRuleFact[] {
+export function groupRules(g: ResourceGraph): Inv.GroupRuleFact[] {
   const out: Inv.GroupRuleFact[] = [];
   // A rule whose group is not in the graph still counts, on a stand-in group nothing is a member of.
   const groupOf = (node: GraphNode, id: unknown): GraphNode => securityGroupByRef(g, id) ?? { ...node, urn: `${node.urn}#group`, name: `${String(id)} (not in the graph)` };
@@ -273,7 +267,7 @@ function groupRules(g: ResourceGraph): Inv.GroupRuleFact[] {
   return out;
 }
 
-function dns(g: ResourceGraph): Inv.DnsFact {
+export function dns(g: ResourceGraph): Inv.DnsFact {
   const nets = vpcs(g);
   const problems: string[] = [];
   const nodes: GraphNode[] = [];
@@ -313,7 +307,7 @@ function statements(doc: any): Inv.PolicyStatementFact[] {
 
 const FULL_ACCESS: Inv.PolicyStatementFact = { effect: "Allow", actions: ["*"], negated: false, resources: ["*"], anyPrincipal: true, conditioned: false };
 
-function policies(g: ResourceGraph): Inv.PolicyFact[] {
+export function policies(g: ResourceGraph): Inv.PolicyFact[] {
   const out: Inv.PolicyFact[] = [];
   for (const r of g.ofType(T.role)) {
     out.push({ node: r, kind: "trust", statements: statements(parseJson(r.inputs.assumeRolePolicy)) });
@@ -348,7 +342,7 @@ function metadataOf(i: GraphNode): { hardened: boolean; detail: string } {
   return { hardened: problems.length === 0, detail: problems.join(", ") || "IMDSv2 only, hop limit 1" };
 }
 
-function compute(g: ResourceGraph): Inv.ComputeFact[] {
+export function compute(g: ResourceGraph): Inv.ComputeFact[] {
   return g.ofType(T.instance).map((i) => ({
     node: i,
     role: roleOf(i),
@@ -364,7 +358,7 @@ function compute(g: ResourceGraph): Inv.ComputeFact[] {
 
 // ---- record (I5)
 
-function recordStores(g: ResourceGraph): Inv.RecordFact[] {
+export function recordStores(g: ResourceGraph): Inv.RecordFact[] {
   const tagged = g.ofType(T.bucket).filter((b) => roleOf(b) === "record");
   const flowTargets = g.ofType(T.bucket).filter((b) => g.ofType(T.flowLog).some((f) => String(f.inputs.logDestination ?? "").startsWith(b.state.arn)));
   const stores = [...new Set([...tagged, ...flowTargets])];
@@ -391,7 +385,7 @@ function recordStores(g: ResourceGraph): Inv.RecordFact[] {
   });
 }
 
-function flowLogs(g: ResourceGraph): Inv.FlowLogFact[] {
+export function flowLogs(g: ResourceGraph): Inv.FlowLogFact[] {
   const records = recordStores(g).map((r) => r.node.state.arn as string);
   return g.ofType(T.flowLog).map((f) => ({
     node: f,
@@ -403,7 +397,7 @@ function flowLogs(g: ResourceGraph): Inv.FlowLogFact[] {
 
 // ---- canaries and alarms (I6)
 
-function canaries(g: ResourceGraph): Inv.CanaryFact[] {
+export function canaries(g: ResourceGraph): Inv.CanaryFact[] {
   const out: Inv.CanaryFact[] = [];
   for (const w of g.ofType(T.instance).filter((i) => roleOf(i) === "workload")) {
     // Files the bootstrap writes under the user's home (userdata.ts writes them with `cat > '<path>'`).
@@ -422,7 +416,7 @@ function canaries(g: ResourceGraph): Inv.CanaryFact[] {
   return out;
 }
 
-function alarms(g: ResourceGraph): Inv.AlarmFact[] {
+export function alarms(g: ResourceGraph): Inv.AlarmFact[] {
   const trails = g.ofType(T.trail).filter((t) => t.inputs.enableLogging !== false);
   const selectors = trails.flatMap((t) => arr<any>(t.inputs.advancedEventSelectors));
   const field = (s: any, name: string) => arr<any>(s.fieldSelectors).find((f) => f.field === name);
@@ -458,7 +452,7 @@ function alarms(g: ResourceGraph): Inv.AlarmFact[] {
 
 // ---- TTL (I7)
 
-function ttl(g: ResourceGraph): Inv.TtlFact[] {
+export function ttl(g: ResourceGraph): Inv.TtlFact[] {
   return g
     .ofType(T.schedule)
     .filter((s) => s.inputs.state !== "DISABLED" && /aws-sdk:ec2:terminateInstances$/.test(String(s.inputs.target?.arn)))
@@ -471,7 +465,7 @@ function ttl(g: ResourceGraph): Inv.TtlFact[] {
 
 // ---- the workload's guard (I9)
 
-function guards(g: ResourceGraph): Inv.GuardFact[] {
+export function guards(g: ResourceGraph): Inv.GuardFact[] {
   const artifactBuckets = g.ofType(T.bucket).filter((b) => roleOf(b) === "artifacts");
   return g.ofType(T.instance)
     .filter((i) => roleOf(i) === "workload")
@@ -484,27 +478,11 @@ function guards(g: ResourceGraph): Inv.GuardFact[] {
     });
 }
 
-export const awsFacts: Inv.CloudRuleTable = {
-  networks: vpcs,
-  forbiddenTypes: FORBIDDEN,
-  routes,
-  exposures,
-  openDefaults,
-  groupRules,
-  memberships,
-  placements,
-  identityUses,
-  declaredRole: roleOf,
-  dns,
-  policies,
-  resourceWildcardActions: RESOURCE_WILDCARD_ACTIONS,
-  compute,
-  recordStores,
-  flowLogs,
-  canaries,
-  alarms,
-  ttl,
-  guards,
-  isTaggable: isAwsTaggable,
-  labelFields: (type) => ["tags", ...(AWS_EXTRA_TAG_FIELDS[type] ?? [])],
-};
+// ---- the rest of the rule table (the descriptor reads this module's namespace: invariants/rule-table.ts)
+
+export const networks = vpcs;
+export const forbiddenTypes = FORBIDDEN;
+export const declaredRole = roleOf;
+export const resourceWildcardActions: ReadonlySet<string> = RESOURCE_WILDCARD_ACTIONS;
+export const isTaggable = isAwsTaggable;
+export const labelFields = (type: string): readonly string[] => ["tags", ...(AWS_EXTRA_TAG_FIELDS[type] ?? [])];

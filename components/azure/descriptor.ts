@@ -2,7 +2,8 @@
 // @pulumi/azure-native, is loaded only by `loadComponent()`.
 import type { BackendDescriptor } from "../backend-descriptor";
 import { azureRules } from "./rules";
-import { azureFacts } from "./facts";
+import * as facts from "./facts";
+import { ruleTable } from "../invariants/rule-table";
 import { azureMocks } from "./mocks";
 import { azureMutations } from "./mutations";
 import { azureEquivalence } from "./equivalence";
@@ -12,7 +13,7 @@ export const azureBackend: BackendDescriptor = {
   title: "Azure",
   labelStyle: "tags",
   rules: azureRules,
-  facts: azureFacts,
+  facts: ruleTable(facts),
   mocks: azureMocks,
   mutations: azureMutations,
   equivalence: azureEquivalence,

@@ -5,11 +5,12 @@
 // definition -> actions; alert -> action group -> workflow -> ARM call -> VM — and tags only *name*
 // what a VM is for. So a workload NIC placed in the gate's subnet, or given the gate's NSG, gets the
 // gate's allows as its own and fails I2.
+import { forbiddenByKind } from "../cloud/forbidden";
 import type { ConfidentialKind } from "../spec/schema";
 import { GraphNode, ResourceGraph } from "../invariants/graph";
 import { vmGuardFact } from "../invariants/guest-guard-fact";
 import type { GuardFact } from "../invariants/types";
-import type { AlarmFact, CanaryFact, CloudRuleTable, ComputeFact, DnsFact, ExposureFact, FlowLogFact, ForbiddenType, GroupRuleFact, IdentityUseFact, MembershipFact, OpenDefaultFact, Peer, PlacementFact, PolicyFact, RecordFact, Role, RouteFact, TtlFact } from "../invariants/types";
+import type { AlarmFact, CanaryFact, ComputeFact, DnsFact, ExposureFact, FlowLogFact, GroupRuleFact, IdentityUseFact, MembershipFact, OpenDefaultFact, Peer, PlacementFact, PolicyFact, RecordFact, Role, RouteFact, TtlFact } from "../invariants/types";
 import { isAzureTaggable, ROLE_TAG } from "./taggable";
 import { teeOfSize } from "./rules";
 import { CONTAINERS, SEALED_KEY_COMMENT, STOPPED } from "./names";
@@ -43,16 +44,16 @@ const T = {
   dnsList: "azure-native:dnsresolver:DnsResolverDomainList",
 } as const;
 
-const FORBIDDEN: Record<string, ForbiddenType> = {
-  "azure-native:network:NatGateway": { concern: "internet-path", why: "NAT gateway: outbound internet", waivableBy: "allowInternet" },
-  "azure-native:network:LoadBalancer": { concern: "internet-path", why: "load balancer: outbound rules / public frontends are a path out", waivableBy: "allowInternet" },
-  "azure-native:network:VirtualNetworkPeering": { concern: "internet-path", why: "VNet peering: a path to another network" },
-  "azure-native:network:VirtualNetworkGateway": { concern: "internet-path", why: "VPN / ExpressRoute gateway: a path to another network" },
-  "azure-native:network:BastionHost": { concern: "internet-path", why: "Bastion: a public way in" },
-  "azure-native:network:PublicIPPrefix": { concern: "internet-path", why: "public IP prefix: public addresses", waivableBy: "allowPublicIp" },
-  "azure-native:compute:SshPublicKey": { concern: "credential-injection", why: "an SSH key resource for machines (no inbound access is ever needed)" },
-  "azure-native:compute:VirtualMachineExtension": { concern: "credential-injection", why: "a VM extension: code pushed into a machine from outside (Run Command, custom script)" },
-};
+const FORBIDDEN = forbiddenByKind({
+  publicEntry: ["azure-native:network:BastionHost"],
+  publicAddress: ["azure-native:network:PublicIPPrefix"],
+  sshKey: ["azure-native:compute:SshPublicKey"],
+  // Run Command, custom script: code pushed into a machine from outside.
+  pushedIn: ["azure-native:compute:VirtualMachineExtension"],
+  // A load balancer's outbound rules (and public frontends) are a path out, like a NAT gateway.
+  nat: ["azure-native:network:NatGateway", "azure-native:network:LoadBalancer"],
+  otherNetwork: ["azure-native:network:VirtualNetworkPeering", "azure-native:network:VirtualNetworkGateway"],
+});
 
 const arr = <X>(v: X | X[] | undefined | null): X[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
 const same = (a: unknown, b: unknown) => typeof a === "string" && typeof b === "string" && a.toLowerCase() === b.toLowerCase();
@@ -91,7 +92,7 @@ function attached(g: ResourceGraph): Attached[] {
 
 // ---- routes and exposures (I1)
 
-function routes(g: ResourceGraph): RouteFact[] {
+export function routes(g: ResourceGraph): RouteFact[] {
   const out: RouteFact[] = [];
   const fact = (node: GraphNode, r: any, table?: GraphNode) => {
     if (r.nextHopType === "None") return; // a blackhole drops traffic: not a path
@@ -103,7 +104,7 @@ function routes(g: ResourceGraph): RouteFact[] {
   return out;
 }
 
-function exposures(g: ResourceGraph): ExposureFact[] {
+export function exposures(g: ResourceGraph): ExposureFact[] {
   const out: ExposureFact[] = [];
   const usedIps = new Set<string>();
   for (const vm of g.ofType(T.vm)) {
@@ -131,7 +132,7 @@ function nsgRules(g: ResourceGraph, nsg: GraphNode): any[] {
   return [...arr<any>(nsg.inputs.securityRules), ...standalone.map((r) => ({ ...r.inputs, name: r.inputs.securityRuleName ?? r.name, node: r }))];
 }
 
-function openDefaults(g: ResourceGraph): OpenDefaultFact[] {
+export function openDefaults(g: ResourceGraph): OpenDefaultFact[] {
   const out: OpenDefaultFact[] = [];
   for (const s of g.ofType(T.subnet)) {
     if (s.inputs.defaultOutboundAccess !== false) out.push({ node: s, concern: "routes", detail: "defaultOutboundAccess is not false: Azure gives the subnet's machines an implicit outbound path" });
@@ -192,7 +193,7 @@ function portsOf(r: any): string {
 }
 
 /** NSG allow rules as written, each on its NSG; whom they apply to comes from memberships(). */
-function groupRules(g: ResourceGraph): GroupRuleFact[] {
+export function groupRules(g: ResourceGraph): GroupRuleFact[] {
   const out: GroupRuleFact[] = [];
   const things = attached(g);
   for (const nsg of g.ofType(T.nsg)) {
@@ -207,7 +208,7 @@ function groupRules(g: ResourceGraph): GroupRuleFact[] {
 }
 
 /** The NSGs each VM and private endpoint is behind: its NIC's, and its subnet's. */
-function memberships(g: ResourceGraph): MembershipFact[] {
+export function memberships(g: ResourceGraph): MembershipFact[] {
   const out: MembershipFact[] = [];
   for (const t of attached(g)) {
     for (const id of t.nsgIds) {
@@ -222,7 +223,7 @@ function memberships(g: ResourceGraph): MembershipFact[] {
   return out;
 }
 
-function placements(g: ResourceGraph): PlacementFact[] {
+export function placements(g: ResourceGraph): PlacementFact[] {
   const out: PlacementFact[] = [];
   for (const t of attached(g))
     for (const sid of t.subnetIds) {
@@ -232,7 +233,7 @@ function placements(g: ResourceGraph): PlacementFact[] {
   return out;
 }
 
-function identityUses(g: ResourceGraph): IdentityUseFact[] {
+export function identityUses(g: ResourceGraph): IdentityUseFact[] {
   return g.ofType(T.vm).flatMap((vm) =>
     arr<string>(vm.inputs.identity?.userAssignedIdentities)
       .map((id) => g.byId(id, T.uai))
@@ -241,7 +242,7 @@ function identityUses(g: ResourceGraph): IdentityUseFact[] {
   );
 }
 
-function dns(g: ResourceGraph): DnsFact {
+export function dns(g: ResourceGraph): DnsFact {
   const problems: string[] = [];
   const nodes: GraphNode[] = [];
   for (const vnet of g.ofType(T.vnet)) {
@@ -265,7 +266,7 @@ function dns(g: ResourceGraph): DnsFact {
 
 const WHOLE_SCOPE = /^\/subscriptions\/[^/]+(\/resourceGroups\/[^/]+)?\/?$/i;
 
-function policies(g: ResourceGraph): PolicyFact[] {
+export function policies(g: ResourceGraph): PolicyFact[] {
   const out: PolicyFact[] = [];
   const groups = new Set(g.ofType("azure-native:resources:ResourceGroup").map((n) => String(n.id).toLowerCase()));
   const workloadPrincipals = new Set(
@@ -332,7 +333,7 @@ function teeOf(vm: GraphNode): ConfidentialKind {
   return teeOfSize(vm.inputs.hardwareProfile?.vmSize);
 }
 
-function compute(g: ResourceGraph): ComputeFact[] {
+export function compute(g: ResourceGraph): ComputeFact[] {
   const reapers = ttl(g);
   return g.ofType(T.vm).map((vm) => ({
     node: vm,
@@ -385,7 +386,7 @@ function reapsOnStop(g: ResourceGraph, workflow: GraphNode, vmId: string): boole
 
 // ---- record (I5)
 
-function recordStores(g: ResourceGraph): RecordFact[] {
+export function recordStores(g: ResourceGraph): RecordFact[] {
   return recordAccounts(g).map((acct) => {
     const containers = g.ofType(T.container).filter((c) => same(c.inputs.accountName, acct.state.name));
     // The containers that must be WORM: those machines append to, and the flow-log container.
@@ -413,14 +414,14 @@ function recordStores(g: ResourceGraph): RecordFact[] {
   });
 }
 
-function flowLogs(g: ResourceGraph): FlowLogFact[] {
+export function flowLogs(g: ResourceGraph): FlowLogFact[] {
   const records = recordAccounts(g).map((a) => a.id);
   return g.ofType(T.flowLog).map((f) => ({ node: f, allTraffic: f.inputs.enabled === true && !f.inputs.enabledFilteringCriteria, toRecord: records.some((id) => same(id, f.inputs.storageId)), covers: [f.inputs.targetResourceId].filter(Boolean) }));
 }
 
 // ---- canaries and alarms (I6)
 
-function canaries(g: ResourceGraph): CanaryFact[] {
+export function canaries(g: ResourceGraph): CanaryFact[] {
   const out: CanaryFact[] = [];
   for (const vm of g.ofType(T.vm).filter((v) => taggedRole(v) === "workload")) {
     const script = bootScript(vm);
@@ -435,7 +436,7 @@ function canaries(g: ResourceGraph): CanaryFact[] {
   return out;
 }
 
-function alarms(g: ResourceGraph): AlarmFact[] {
+export function alarms(g: ResourceGraph): AlarmFact[] {
   const canaryAccounts = new Set(g.ofType(T.blob).filter((b) => b.inputs.containerName === CONTAINERS.canaries).map((b) => String(b.inputs.accountName)));
   const workloadIds = g.ofType(T.vm).filter((v) => taggedRole(v) === "workload").map((v) => v.id!);
   const loggedTo = (workspaceId: string, account: GraphNode) =>
@@ -465,7 +466,7 @@ function alarms(g: ResourceGraph): AlarmFact[] {
 
 // ---- TTL (I7)
 
-function ttl(g: ResourceGraph): TtlFact[] {
+export function ttl(g: ResourceGraph): TtlFact[] {
   const out: TtlFact[] = [];
   for (const w of g.ofType(T.workflow).filter((x) => x.inputs.state !== "Disabled")) {
     const def = w.inputs.definition ?? {};
@@ -481,7 +482,7 @@ function ttl(g: ResourceGraph): TtlFact[] {
 
 // ---- the workload's guard (I9)
 
-function guards(g: ResourceGraph): GuardFact[] {
+export function guards(g: ResourceGraph): GuardFact[] {
   return g.ofType(T.vm)
     .filter((v) => taggedRole(v) === "workload")
     .flatMap((vm) => {
@@ -491,27 +492,12 @@ function guards(g: ResourceGraph): GuardFact[] {
     });
 }
 
-export const azureFacts: CloudRuleTable = {
-  networks: (g) => g.ofType(T.vnet),
-  forbiddenTypes: FORBIDDEN,
-  routes,
-  exposures,
-  openDefaults,
-  groupRules,
-  memberships,
-  placements,
-  identityUses,
-  declaredRole: taggedRole,
-  dns,
-  policies,
-  resourceWildcardActions: new Set<string>(),
-  compute,
-  recordStores,
-  flowLogs,
-  canaries,
-  alarms,
-  ttl,
-  guards,
-  isTaggable: isAzureTaggable,
-  labelFields: () => ["tags"],
-};
+// ---- the rest of the rule table (the descriptor reads this module's namespace: invariants/rule-table.ts)
+
+export const networks = (g: ResourceGraph): GraphNode[] => g.ofType(T.vnet);
+export const forbiddenTypes = FORBIDDEN;
+export const declaredRole = taggedRole;
+/** Azure RBAC scopes every action: none must be granted on every resource. */
+export const resourceWildcardActions: ReadonlySet<string> = new Set();
+export const isTaggable = isAzureTaggable;
+export const labelFields = (): readonly string[] => ["tags"];

@@ -2,7 +2,8 @@
 // @pulumi/gcp, is loaded only by `loadComponent()`.
 import type { BackendDescriptor } from "../backend-descriptor";
 import { gcpRules } from "./rules";
-import { gcpFacts } from "./facts";
+import * as facts from "./facts";
+import { ruleTable } from "../invariants/rule-table";
 import { gcpMocks } from "./mocks";
 import { gcpMutations } from "./mutations";
 import { gcpEquivalence } from "./equivalence";
@@ -12,7 +13,7 @@ export const gcpBackend: BackendDescriptor = {
   title: "GCP",
   labelStyle: "gcp",
   rules: gcpRules,
-  facts: gcpFacts,
+  facts: ruleTable(facts),
   mocks: gcpMocks,
   mutations: gcpMutations,
   equivalence: gcpEquivalence,

@@ -8,6 +8,7 @@
 // rule names. The `airlock-role` label only *names* an instance in findings. So the workload given the
 // gate's service account or network tag inherits the gate's allows (to the targets, to Google APIs),
 // and I2/I4 say so. Routes apply network-wide, or to the instances with one of the route's tags.
+import { forbiddenByKind } from "../cloud/forbidden";
 import { GCP_ROLE_LABEL, gcpLabelFields, isGcpLabelled } from "./labels";
 import { DEFAULT_INTERNET_GATEWAY, DNS_BYPASS, DNS_CATCH_ALL, GOOGLE_APIS_ZONE, RESTRICTED_VIP_RANGE } from "./services";
 import { CANARY_PREFIX } from "./bait";
@@ -51,21 +52,15 @@ const T = {
   workflow: "gcp:workflows/workflow:Workflow",
 } as const;
 
-const FORBIDDEN: Record<string, Inv.ForbiddenType> = {
-  "gcp:compute/router:Router": { concern: "internet-path", why: "Cloud Router: NAT, VPN and interconnect paths out of the network", waivableBy: "allowInternet" },
-  "gcp:compute/routerNat:RouterNat": { concern: "internet-path", why: "Cloud NAT: outbound internet", waivableBy: "allowInternet" },
-  "gcp:compute/networkPeering:NetworkPeering": { concern: "internet-path", why: "VPC peering: a path to another network" },
-  "gcp:compute/vPNGateway:VPNGateway": { concern: "internet-path", why: "VPN gateway: a path to another network" },
-  "gcp:compute/haVpnGateway:HaVpnGateway": { concern: "internet-path", why: "HA VPN gateway: a path to another network" },
-  "gcp:compute/vPNTunnel:VPNTunnel": { concern: "internet-path", why: "VPN tunnel: a path to another network" },
-  "gcp:compute/externalVpnGateway:ExternalVpnGateway": { concern: "internet-path", why: "external VPN gateway: a path to another network" },
-  "gcp:compute/interconnectAttachment:InterconnectAttachment": { concern: "internet-path", why: "interconnect attachment: a path to another network" },
-  "gcp:compute/projectMetadata:ProjectMetadata": { concern: "credential-injection", why: "project-wide metadata (SSH keys, startup scripts) reaches every instance" },
-  "gcp:compute/projectMetadataItem:ProjectMetadataItem": { concern: "credential-injection", why: "a project-wide metadata item (SSH keys, startup scripts) reaches every instance" },
-  "gcp:oslogin/sshPublicKey:SshPublicKey": { concern: "credential-injection", why: "an OS Login SSH key (no inbound access is ever needed)" },
-  "gcp:storage/bucketACL:BucketACL": { concern: "credential-injection", why: "bucket ACLs bypass uniform bucket-level access" },
-  "gcp:storage/bucketAccessControl:BucketAccessControl": { concern: "credential-injection", why: "bucket ACLs bypass uniform bucket-level access" },
-};
+const FORBIDDEN = forbiddenByKind({
+  nat: ["gcp:compute/router:Router", "gcp:compute/routerNat:RouterNat"],
+  otherNetwork: ["gcp:compute/networkPeering:NetworkPeering", "gcp:compute/vPNGateway:VPNGateway", "gcp:compute/haVpnGateway:HaVpnGateway", "gcp:compute/vPNTunnel:VPNTunnel", "gcp:compute/externalVpnGateway:ExternalVpnGateway", "gcp:compute/interconnectAttachment:InterconnectAttachment"],
+  // Project-wide metadata (SSH keys, startup scripts) reaches every instance; an OS Login key is a way in.
+  pushedIn: ["gcp:compute/projectMetadata:ProjectMetadata", "gcp:compute/projectMetadataItem:ProjectMetadataItem"],
+  sshKey: ["gcp:oslogin/sshPublicKey:SshPublicKey"],
+  // Bucket ACLs bypass uniform bucket-level access.
+  grantBypass: ["gcp:storage/bucketACL:BucketACL", "gcp:storage/bucketAccessControl:BucketAccessControl"],
+});
 
 /** Basic roles: every permission of (almost) every service. */
 const BASIC_ROLES = new Set(["roles/owner", "roles/editor", "roles/viewer"]);
@@ -135,7 +130,7 @@ function routeScope(g: ResourceGraph, r: GraphNode): GraphNode | undefined {
   return arr(r.inputs.tags).length ? r : g.ofType(T.network).find((n) => same(r.inputs.network, n));
 }
 
-function routes(g: ResourceGraph): Inv.RouteFact[] {
+export function routes(g: ResourceGraph): Inv.RouteFact[] {
   return outboundRoutes(g).map((r) => ({
     node: r,
     table: routeScope(g, r),
@@ -144,7 +139,7 @@ function routes(g: ResourceGraph): Inv.RouteFact[] {
   }));
 }
 
-function exposures(g: ResourceGraph): Inv.ExposureFact[] {
+export function exposures(g: ResourceGraph): Inv.ExposureFact[] {
   const out: Inv.ExposureFact[] = [];
   for (const i of g.ofType(T.instance))
     for (const ni of arr<any>(i.inputs.networkInterfaces)) {
@@ -170,7 +165,7 @@ function isDenyAll(r: GraphNode, direction: "EGRESS" | "INGRESS"): boolean {
   );
 }
 
-function openDefaults(g: ResourceGraph): Inv.OpenDefaultFact[] {
+export function openDefaults(g: ResourceGraph): Inv.OpenDefaultFact[] {
   const out: Inv.OpenDefaultFact[] = [];
   for (const n of g.ofType(T.network)) {
     if (n.inputs.deleteDefaultRoutesOnCreate !== true) out.push({ node: n, concern: "routes", detail: "the network keeps GCP's default route 0.0.0.0/0 to the internet gateway (deleteDefaultRoutesOnCreate is not true)" });
@@ -197,7 +192,7 @@ function allowRules(g: ResourceGraph): GraphNode[] {
   return g.ofType(T.firewall).filter((r) => arr(r.inputs.allows).length > 0 && r.inputs.disabled !== true);
 }
 
-function groupRules(g: ResourceGraph): Inv.GroupRuleFact[] {
+export function groupRules(g: ResourceGraph): Inv.GroupRuleFact[] {
   const out: Inv.GroupRuleFact[] = [];
   const members = memberships(g);
   for (const r of allowRules(g)) {
@@ -230,7 +225,7 @@ function accountOf(g: ResourceGraph, i: GraphNode): GraphNode | undefined {
   return email ? g.ofType(T.account).find((a) => a.state.email === email) : undefined;
 }
 
-function memberships(g: ResourceGraph): Inv.MembershipFact[] {
+export function memberships(g: ResourceGraph): Inv.MembershipFact[] {
   const out: Inv.MembershipFact[] = [];
   const rules = allowRules(g);
   for (const i of g.ofType(T.instance)) {
@@ -251,7 +246,7 @@ function memberships(g: ResourceGraph): Inv.MembershipFact[] {
 }
 
 /** Which subnet each instance uses, and which outbound routes reach it (by network or by tag). */
-function placements(g: ResourceGraph): Inv.PlacementFact[] {
+export function placements(g: ResourceGraph): Inv.PlacementFact[] {
   const out: Inv.PlacementFact[] = [];
   const outbound = outboundRoutes(g).filter((r) => cidrReachesInternet(String(r.inputs.destRange)));
   for (const i of g.ofType(T.instance)) {
@@ -270,7 +265,7 @@ function placements(g: ResourceGraph): Inv.PlacementFact[] {
   return out;
 }
 
-function identityUses(g: ResourceGraph): Inv.IdentityUseFact[] {
+export function identityUses(g: ResourceGraph): Inv.IdentityUseFact[] {
   return g.ofType(T.instance).flatMap((i) => {
     const account = accountOf(g, i);
     return account ? [{ member: i, role: roleOf(i), identity: account, via: "serviceAccount.email" }] : [];
@@ -278,11 +273,11 @@ function identityUses(g: ResourceGraph): Inv.IdentityUseFact[] {
 }
 
 /** Groups carry no role of their own on GCP (service accounts have no labels): named by their members only. */
-function declaredRole(group: GraphNode): Inv.Role {
+export function declaredRole(group: GraphNode): Inv.Role {
   return group.type === T.instance ? roleOf(group) : "unknown";
 }
 
-function dns(g: ResourceGraph): Inv.DnsFact {
+export function dns(g: ResourceGraph): Inv.DnsFact {
   const problems: string[] = [];
   const nodes: GraphNode[] = [];
   for (const n of g.ofType(T.network)) {
@@ -319,7 +314,7 @@ function grant(role: string, resource: string, members: string[], condition: any
   };
 }
 
-function policies(g: ResourceGraph): Inv.PolicyFact[] {
+export function policies(g: ResourceGraph): Inv.PolicyFact[] {
   const out: Inv.PolicyFact[] = [];
   for (const b of g.ofType(T.projectMember, T.projectBinding))
     out.push({ node: b, kind: "identity", statements: [grant(b.inputs.role, "*", arr(b.inputs.member ?? b.inputs.members), b.inputs.condition)] });
@@ -376,7 +371,7 @@ function sshKeyOf(i: GraphNode): string | undefined {
   return undefined;
 }
 
-function compute(g: ResourceGraph): Inv.ComputeFact[] {
+export function compute(g: ResourceGraph): Inv.ComputeFact[] {
   return g.ofType(T.instance).map((i) => ({
     node: i,
     role: roleOf(i),
@@ -398,7 +393,7 @@ function sinkBucket(s: GraphNode): string | undefined {
   return /^storage\.googleapis\.com\/(.+)$/.exec(String(s.inputs.destination ?? ""))?.[1];
 }
 
-function recordStores(g: ResourceGraph): Inv.RecordFact[] {
+export function recordStores(g: ResourceGraph): Inv.RecordFact[] {
   const sinkTargets = new Set(g.ofType(T.sink).map(sinkBucket).filter(Boolean));
   const networks = new Set(g.ofType(T.network).map((n) => n.id));
   return g
@@ -421,7 +416,7 @@ function recordStores(g: ResourceGraph): Inv.RecordFact[] {
     });
 }
 
-function flowLogs(g: ResourceGraph): Inv.FlowLogFact[] {
+export function flowLogs(g: ResourceGraph): Inv.FlowLogFact[] {
   const records = new Set(recordStores(g).map((r) => r.node.state.name));
   const sinks = g.ofType(T.sink).filter((s) => records.has(sinkBucket(s)) && s.inputs.disabled !== true);
   return g
@@ -440,7 +435,7 @@ function flowLogs(g: ResourceGraph): Inv.FlowLogFact[] {
 
 // ---- I6
 
-function canaries(g: ResourceGraph): Inv.CanaryFact[] {
+export function canaries(g: ResourceGraph): Inv.CanaryFact[] {
   const out: Inv.CanaryFact[] = [];
   for (const w of g.ofType(T.instance).filter((i) => roleOf(i) === "workload"))
     for (const m of String(w.inputs.metadata?.["startup-script"] ?? "").matchAll(/^cat > '(?:\/home\/[^/']+|\/root)\/([^']+)' <</gm)) out.push({ kind: "file", path: m[1], node: w });
@@ -485,7 +480,7 @@ function topicKills(g: ResourceGraph, topicId: string): boolean {
   });
 }
 
-function alarms(g: ResourceGraph): Inv.AlarmFact[] {
+export function alarms(g: ResourceGraph): Inv.AlarmFact[] {
   const out: Inv.AlarmFact[] = [];
   for (const a of g.ofType(T.alert).filter((x) => x.inputs.enabled !== false))
     for (const c of arr<any>(a.inputs.conditions)) if (c.conditionMatchedLog) out.push({ node: a, watches: watchesOf(g, String(c.conditionMatchedLog.filter)), notifies: !!a.inputs.alertStrategy?.notificationRateLimit, kills: false });
@@ -501,7 +496,7 @@ function alarms(g: ResourceGraph): Inv.AlarmFact[] {
 
 // ---- I7
 
-function ttl(g: ResourceGraph): Inv.TtlFact[] {
+export function ttl(g: ResourceGraph): Inv.TtlFact[] {
   return g
     .ofType(T.instance)
     .filter((i) => i.inputs.scheduling?.instanceTerminationAction === "DELETE" && (i.inputs.scheduling?.terminationTime || i.inputs.scheduling?.maxRunDuration))
@@ -513,7 +508,7 @@ function ttl(g: ResourceGraph): Inv.TtlFact[] {
 
 // ---- the workload's guard (I9)
 
-function guards(g: ResourceGraph): Inv.GuardFact[] {
+export function guards(g: ResourceGraph): Inv.GuardFact[] {
   const artifactBuckets = g.ofType(T.bucket).filter((b) => roleOf(b) === "artifacts");
   return g.ofType(T.instance)
     .filter((i) => roleOf(i) === "workload")
@@ -525,27 +520,11 @@ function guards(g: ResourceGraph): Inv.GuardFact[] {
     });
 }
 
-export const gcpFacts: Inv.CloudRuleTable = {
-  networks: (g) => g.ofType(T.network),
-  forbiddenTypes: FORBIDDEN,
-  routes,
-  exposures,
-  openDefaults,
-  groupRules,
-  memberships,
-  placements,
-  identityUses,
-  declaredRole,
-  dns,
-  policies,
-  resourceWildcardActions: new Set(),
-  compute,
-  recordStores,
-  flowLogs,
-  canaries,
-  alarms,
-  ttl,
-  guards,
-  isTaggable: isGcpLabelled,
-  labelFields: gcpLabelFields,
-};
+// ---- the rest of the rule table (the descriptor reads this module's namespace: invariants/rule-table.ts)
+
+export const networks = (g: ResourceGraph): GraphNode[] => g.ofType(T.network);
+export const forbiddenTypes = FORBIDDEN;
+/** GCP has no action that must be granted on every resource. */
+export const resourceWildcardActions: ReadonlySet<string> = new Set();
+export const isTaggable = isGcpLabelled;
+export const labelFields = gcpLabelFields;

@@ -3,7 +3,8 @@
 // facts (facts.ts) read the rendered manifests; the default mock answers suffice (no computed outputs).
 import type { BackendDescriptor } from "../backend-descriptor";
 import { kubernetesRules } from "./rules";
-import { kubernetesFacts } from "./facts";
+import * as facts from "./facts";
+import { ruleTable } from "../invariants/rule-table";
 import { kubernetesMutations } from "./mutations";
 
 export const kubernetesBackend: BackendDescriptor = {
@@ -11,7 +12,7 @@ export const kubernetesBackend: BackendDescriptor = {
   title: "Kubernetes",
   labelStyle: "kubernetes",
   rules: kubernetesRules,
-  facts: kubernetesFacts,
+  facts: ruleTable(facts),
   mutations: kubernetesMutations,
   loadComponent: () => {
     const { buildKubernetes } = require("./index") as typeof import("./index");

@@ -22,6 +22,7 @@
 // - NetworkPolicies are enforced by the CNI; a cluster whose CNI ignores them (flannel) enforces none.
 // - I6: what the guard can see of a canary's use (docs/kubernetes.md); the graph shows that the guard
 //   watches canaries and is allowed to delete the workload pod.
+import { forbiddenByKind } from "../cloud/forbidden";
 import type { ConfidentialKind } from "../spec/schema";
 import { parseExpiryLabel } from "../naming";
 import { inRange, parseCidr } from "../spec/net";
@@ -30,20 +31,20 @@ import type {
   AlarmFact,
   BreakoutFact,
   CanaryFact,
-  CloudRuleTable,
   ComputeFact,
   DnsFact,
   ExposureFact,
   FlowLogFact,
-  ForbiddenType,
   GroupRuleFact,
   IdentityUseFact,
   MembershipFact,
   OpenDefaultFact,
   Peer,
+  PlacementFact,
   PolicyFact,
   RecordFact,
   Role,
+  RouteFact,
   TtlFact,
 } from "../invariants/types";
 import type { GuardFact } from "../invariants/types";
@@ -65,10 +66,11 @@ const T = {
   clusterRoleBinding: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
 } as const;
 
-const FORBIDDEN: Record<string, ForbiddenType> = {
-  "kubernetes:networking.k8s.io/v1:Ingress": { concern: "internet-path", why: "an Ingress: a way in from outside the cluster", waivableBy: "allowPublicIp" },
-  [T.clusterRoleBinding]: { concern: "credential-injection", why: "a ClusterRoleBinding: a grant beyond the sandbox's namespace" },
-};
+const FORBIDDEN = forbiddenByKind({
+  // An Ingress: a way in from outside the cluster. A ClusterRoleBinding: a grant beyond the sandbox's namespace.
+  publicAddress: ["kubernetes:networking.k8s.io/v1:Ingress"],
+  grantBypass: [T.clusterRoleBinding],
+});
 
 /** The label the API server puts on every namespace: its name. */
 const NS_NAME_LABEL = "kubernetes.io/metadata.name";
@@ -212,7 +214,7 @@ function peersOf(g: ResourceGraph, p: Policy, peer: any, ports: string, subjects
   return [{ kind: "unknown", ref: `pods ${JSON.stringify(podLabels)} of namespace ${named}` }];
 }
 
-function groupRules(g: ResourceGraph): GroupRuleFact[] {
+export function groupRules(g: ResourceGraph): GroupRuleFact[] {
   return memo(g, "groupRules", () => readGroupRules(g));
 }
 
@@ -236,7 +238,7 @@ function readGroupRules(g: ResourceGraph): GroupRuleFact[] {
  * Pods each policy with allow rules selects. A deny-only policy (the default deny) grants nothing, so
  * being selected by it is no shared group; it counts only for isolation (openDefaults).
  */
-function memberships(g: ResourceGraph): MembershipFact[] {
+export function memberships(g: ResourceGraph): MembershipFact[] {
   return memo(g, "memberships", () => readMemberships(g));
 }
 
@@ -245,13 +247,13 @@ function readMemberships(g: ResourceGraph): MembershipFact[] {
   return policiesOf(g).filter(grants).flatMap((p) => selectedPods(g, p).map((pod) => ({ member: pod, role: podRole(pod), group: p.node, via: "podSelector" })));
 }
 
-function declaredRole(policy: GraphNode): Role {
+export function declaredRole(policy: GraphNode): Role {
   const r = policy.inputs.spec?.podSelector?.matchLabels?.[ROLE_LABEL];
   return (["workload", "gate", "target", "guard"] as const).find((x) => x === r) ?? "unknown";
 }
 
 /** Kubernetes allows all traffic of a pod no policy isolates; a namespace without a default deny leaves every later pod open. */
-function openDefaults(g: ResourceGraph): OpenDefaultFact[] {
+export function openDefaults(g: ResourceGraph): OpenDefaultFact[] {
   const out: OpenDefaultFact[] = [];
   const policies = policiesOf(g);
   for (const ns of g.ofType(T.ns)) {
@@ -268,7 +270,7 @@ function openDefaults(g: ResourceGraph): OpenDefaultFact[] {
   return out;
 }
 
-function exposures(g: ResourceGraph): ExposureFact[] {
+export function exposures(g: ResourceGraph): ExposureFact[] {
   const out: ExposureFact[] = [];
   for (const s of g.ofType(T.service)) {
     const spec = s.inputs.spec ?? {};
@@ -289,7 +291,7 @@ function serviceAccountOf(g: ResourceGraph, pod: GraphNode): GraphNode | undefin
   return g.ofType(T.sa).find((sa) => nameOf(sa) === name && nsOf(sa) === nsOf(pod));
 }
 
-function identityUses(g: ResourceGraph): IdentityUseFact[] {
+export function identityUses(g: ResourceGraph): IdentityUseFact[] {
   return g.ofType(T.pod).flatMap((pod) => {
     const sa = serviceAccountOf(g, pod);
     return sa ? [{ member: pod, role: podRole(pod), identity: sa, via: "serviceAccountName" }] : [];
@@ -305,7 +307,7 @@ function ruleStatements(rules: any[]) {
   });
 }
 
-function policies(g: ResourceGraph): PolicyFact[] {
+export function policies(g: ResourceGraph): PolicyFact[] {
   const out: PolicyFact[] = [];
   for (const r of [...g.ofType(T.role), ...g.ofType(T.clusterRole)]) out.push({ node: r, kind: "identity", statements: ruleStatements(r.inputs.rules) });
   for (const b of g.ofType(T.roleBinding)) {
@@ -371,7 +373,7 @@ function teeOf(pod: GraphNode): ConfidentialKind {
   return "none";
 }
 
-function compute(g: ResourceGraph): ComputeFact[] {
+export function compute(g: ResourceGraph): ComputeFact[] {
   return g.ofType(T.pod).map((pod) => ({
     node: pod,
     role: podRole(pod),
@@ -393,7 +395,7 @@ function recordBucket(ns: GraphNode): string | undefined {
   return url && /^(s3|gs|azblob):\/\//.test(url) ? url : undefined;
 }
 
-function recordStores(g: ResourceGraph): RecordFact[] {
+export function recordStores(g: ResourceGraph): RecordFact[] {
   return g.ofType(T.ns).flatMap((ns) => {
     if (!recordBucket(ns)) return [];
     const m = /^(compliance|governance)\/(\d+)d$/.exec(metaOf(ns).annotations?.[RECORD_LOCK_ANNOTATION] ?? "");
@@ -419,7 +421,7 @@ function guardConfig(g: ResourceGraph, ns: string): any {
   return byNs.get(ns);
 }
 
-function flowLogs(g: ResourceGraph): FlowLogFact[] {
+export function flowLogs(g: ResourceGraph): FlowLogFact[] {
   const rules = groupRules(g);
   const members = memberships(g);
   return g.ofType(T.ns).flatMap((ns) => {
@@ -446,7 +448,7 @@ function flowLogs(g: ResourceGraph): FlowLogFact[] {
 
 // ---- canaries and the kill switch (I6)
 
-function canaries(g: ResourceGraph): CanaryFact[] {
+export function canaries(g: ResourceGraph): CanaryFact[] {
   const out: CanaryFact[] = [];
   for (const pod of g.ofType(T.pod).filter((p) => podRole(p) === "workload")) {
     const spec = pod.inputs.spec ?? {};
@@ -475,7 +477,7 @@ function guardRoleRules(g: ResourceGraph, guard: GraphNode): any[] {
   return bindings.flatMap((b) => g.ofType(T.role).filter((r) => nsOf(r) === ns && nameOf(r) === b.inputs.roleRef?.name)).flatMap((r) => arr<any>(r.inputs.rules));
 }
 
-function alarms(g: ResourceGraph): AlarmFact[] {
+export function alarms(g: ResourceGraph): AlarmFact[] {
   return g.ofType(T.pod).filter((p) => podRole(p) === "guard").flatMap((guard) => {
     const ns = nsOf(guard);
     const config = guardConfig(g, ns);
@@ -494,7 +496,7 @@ function alarms(g: ResourceGraph): AlarmFact[] {
 // ---- TTL (I7)
 
 /** The namespace's expiry (the sweeper deletes it) and each pod's activeDeadlineSeconds (the kubelet ends it). */
-function ttl(g: ResourceGraph): TtlFact[] {
+export function ttl(g: ResourceGraph): TtlFact[] {
   return g.ofType(T.ns).map((ns) => {
     const limited = podsIn(g, nameOf(ns)).filter((p) => Number(p.inputs.spec?.activeDeadlineSeconds) > 0);
     return {
@@ -511,7 +513,7 @@ function ttl(g: ResourceGraph): TtlFact[] {
 // ---- the workload's guard (I9)
 
 /** The guard pod of each namespace, with the rules its ConfigMap gives it (alert-only drops the canary kill). */
-function guards(g: ResourceGraph): GuardFact[] {
+export function guards(g: ResourceGraph): GuardFact[] {
   return g.ofType(T.pod)
     .filter((p) => podRole(p) === "guard")
     .flatMap((pod) => {
@@ -523,32 +525,21 @@ function guards(g: ResourceGraph): GuardFact[] {
     });
 }
 
-export const kubernetesFacts: CloudRuleTable = {
-  networks: (g) => g.ofType(T.ns),
-  forbiddenTypes: FORBIDDEN,
-  routes: () => [], // pods have no route tables; the pod network's way out is NetworkPolicy (groupRules)
-  exposures,
-  openDefaults,
-  groupRules,
-  memberships,
-  placements: () => [], // one pod network: no subnets to share (isolation is per pod, by policy)
-  identityUses,
-  declaredRole,
-  dns: (g): DnsFact => {
-    const workloads = g.ofType(T.pod).filter((p) => podRole(p) === "workload");
-    const open = workloads.filter((p) => p.inputs.spec?.dnsPolicy !== "None");
-    return { restricted: open.length === 0, detail: open.length ? `workload pod(s) ${open.map(nameOf).join(", ")} use cluster DNS, which resolves (and forwards) any name` : "the workload has no resolver (dnsPolicy None, names via hostAliases)", nodes: open };
-  },
-  policies,
-  resourceWildcardActions: new Set<string>(),
-  compute,
-  recordStores,
-  flowLogs,
-  canaries,
-  alarms,
-  ttl,
-  guards,
-  // RuntimeClasses are cluster-scoped and shared by every sandbox: deliberately unlabelled (runtime.ts).
-  isTaggable: (type) => type.startsWith("kubernetes:") && type !== T.runtimeClass,
-  labelFields: () => ["metadata.labels"],
-};
+// ---- the rest of the rule table (the descriptor reads this module's namespace: invariants/rule-table.ts)
+
+export const networks = (g: ResourceGraph): GraphNode[] => g.ofType(T.ns);
+export const forbiddenTypes = FORBIDDEN;
+/** Pods have no route tables; the pod network's way out is NetworkPolicy (groupRules). */
+export const routes = (): RouteFact[] => [];
+/** One pod network: no subnets to share (isolation is per pod, by policy). */
+export const placements = (): PlacementFact[] => [];
+export function dns(g: ResourceGraph): DnsFact {
+  const workloads = g.ofType(T.pod).filter((p) => podRole(p) === "workload");
+  const open = workloads.filter((p) => p.inputs.spec?.dnsPolicy !== "None");
+  return { restricted: open.length === 0, detail: open.length ? `workload pod(s) ${open.map(nameOf).join(", ")} use cluster DNS, which resolves (and forwards) any name` : "the workload has no resolver (dnsPolicy None, names via hostAliases)", nodes: open };
+}
+/** Kubernetes RBAC names every resource a rule covers: none must be granted on every resource. */
+export const resourceWildcardActions: ReadonlySet<string> = new Set();
+/** RuntimeClasses are cluster-scoped and shared by every sandbox: deliberately unlabelled (runtime.ts). */
+export const isTaggable = (type: string): boolean => type.startsWith("kubernetes:") && type !== T.runtimeClass;
+export const labelFields = (): readonly string[] => ["metadata.labels"];

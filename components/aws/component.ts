@@ -11,7 +11,8 @@
 //              mocks.ts (mock provider answers) · descriptor.ts (what the backend list knows of AWS)
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { SandboxComponentBase, SandboxComponentArgs } from "../sandbox-base";
+import type { SandboxComponentArgs } from "../sandbox-base";
+import { VmSandboxBase, VmSandboxOpening } from "../cloud/vm-sandbox";
 import { assertAwsBuildable } from "./buildable";
 import { makeContext } from "./context";
 import { planSandbox } from "./plan";
@@ -30,24 +31,22 @@ import { buildTargets } from "./targets";
 import { placeCanaries } from "./canaries";
 import { wireAlarms } from "./killswitch";
 import { scheduleTermination } from "./ttl";
-import { KeptExpiry } from "../expiry";
 import { resolveImages } from "./images";
 
 export const AWS_SANDBOX_TYPE = "airlock:aws:Sandbox";
 
-/** Checks the spec first: a spec this backend cannot build throws before anything is registered. */
-function checkedOptions(args: SandboxComponentArgs, expiry: KeptExpiry, opts: pulumi.ComponentResourceOptions = {}): pulumi.ComponentResourceOptions {
-  assertAwsBuildable(args.spec, new pulumi.Config("aws").get("region"));
-  return { ...opts, transformations: [labelTransformation(expiry.labels(args.identity, "tags", args.spec.tags)), ...(opts.transformations ?? [])] };
-}
+/** The opening (cloud/vm-sandbox.ts): the spec is checked against the stack's region before anything is registered. */
+const AWS_OPENING: VmSandboxOpening = {
+  assertBuildable: (spec) => assertAwsBuildable(spec, new pulumi.Config("aws").get("region")),
+  labelStyle: "tags",
+  labelTransformation,
+};
 
-export class AwsSandbox extends SandboxComponentBase {
+export class AwsSandbox extends VmSandboxBase {
   constructor(name: string, args: SandboxComponentArgs, opts?: pulumi.ComponentResourceOptions) {
-    const expiry = new KeptExpiry();
-    super(AWS_SANDBOX_TYPE, name, {}, checkedOptions(args, expiry, opts));
+    super(AWS_SANDBOX_TYPE, name, args, AWS_OPENING, opts);
     const { spec, identity } = args;
-    // Fixed at creation, kept in the stack's state (components/expiry.ts); every label and the TTL schedule read it.
-    const expiresAt = expiry.keep(name, { ttlMs: spec.ttlMs, identity }, this);
+    const expiresAt = this.keptExpiresAt;
     const region = spec.region!;
     // Images are looked up through a provider of their own, and the sandbox's provider is configured
     // only once every image resolved and passed its checks (images.ts): an image that cannot boot

@@ -10,7 +10,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as azure from "@pulumi/azure-native/provider";
 import * as authorization from "@pulumi/azure-native/authorization";
-import { SandboxComponentBase, SandboxComponentArgs } from "../sandbox-base";
+import type { SandboxComponentArgs } from "../sandbox-base";
+import { VmSandboxBase, VmSandboxOpening } from "../cloud/vm-sandbox";
 import { labelTransformation } from "../cloud/tags";
 import { assertAzureBuildable } from "./buildable";
 import { makeContext } from "./context";
@@ -30,7 +31,6 @@ import { buildWorkload } from "./workload";
 import { logWorkspace, wireKillSwitch } from "./killswitch";
 import { scheduleExpiry } from "./ttl";
 import { AZURE_ENDPOINT_SERVICES } from "./services";
-import { KeptExpiry } from "../expiry";
 
 export const AZURE_SANDBOX_TYPE = "airlock:azure:Sandbox";
 
@@ -38,19 +38,19 @@ export const AZURE_SANDBOX_TYPE = "airlock:azure:Sandbox";
 export const APPEND_DATA_ACTIONS = ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write", "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action"];
 export const READ_DATA_ACTIONS = ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"];
 
-function checkedOptions(args: SandboxComponentArgs, expiry: KeptExpiry, opts: pulumi.ComponentResourceOptions = {}): pulumi.ComponentResourceOptions {
-  assertAzureBuildable(args.spec);
-  return { ...opts, transformations: [labelTransformation(expiry.labels(args.identity, "tags", args.spec.tags), isAzureTaggable, () => ["tags"]), ...(opts.transformations ?? [])] };
-}
+/** The opening (cloud/vm-sandbox.ts): the spec is checked before anything is registered. */
+const AZURE_OPENING: VmSandboxOpening = {
+  assertBuildable: assertAzureBuildable,
+  labelStyle: "tags",
+  labelTransformation: (labels) => labelTransformation(labels, isAzureTaggable, () => ["tags"]),
+};
 
-export class AzureSandbox extends SandboxComponentBase {
+export class AzureSandbox extends VmSandboxBase {
   constructor(name: string, args: SandboxComponentArgs, opts?: pulumi.ComponentResourceOptions) {
-    const expiry = new KeptExpiry();
-    super(AZURE_SANDBOX_TYPE, name, {}, checkedOptions(args, expiry, opts));
+    super(AZURE_SANDBOX_TYPE, name, args, AZURE_OPENING, opts);
     const { spec, identity } = args;
-    // Fixed at creation, kept in the stack's state (components/expiry.ts): every tag and the reaper's
-    // deadline read it, so a second `up` neither retags anything nor moves the deletion.
-    const expiresAt = expiry.keep(name, { ttlMs: spec.ttlMs, identity }, this);
+    // The reaper's deadline reads the kept expiry, so a second `up` does not move the deletion.
+    const expiresAt = this.keptExpiresAt;
     // The sandbox's own provider: the location comes from the spec, never from ambient configuration.
     const provider = new azure.Provider(`${name}-azure`, { location: spec.region! }, { parent: this });
     const subscriptionId = authorization.getClientConfigOutput({ parent: this, provider }).subscriptionId;

@@ -9,7 +9,8 @@
 //              boot.ts (startup scripts) · labels.ts (labelled types) · context.ts
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
-import { SandboxComponentBase, SandboxComponentArgs } from "../sandbox-base";
+import type { SandboxComponentArgs } from "../sandbox-base";
+import { VmSandboxBase, VmSandboxOpening } from "../cloud/vm-sandbox";
 import type { SpecIssue } from "../spec/issues";
 import { assertBuildable } from "../spec/buildable";
 import { gcpRules, gcpSpecIssues, zoneOf } from "./rules";
@@ -27,7 +28,6 @@ import { buildTargets } from "./targets";
 import { buildGate } from "./gate";
 import { buildWorkload } from "./workload";
 import { wireKillSwitch } from "./killswitch";
-import { KeptExpiry } from "../expiry";
 
 export const GCP_SANDBOX_TYPE = "airlock:gcp:Sandbox";
 
@@ -41,19 +41,19 @@ function projectFromConfig(): string | undefined {
   return new pulumi.Config("gcp").get("project");
 }
 
-function checkedOptions(args: SandboxComponentArgs, expiry: KeptExpiry, opts: pulumi.ComponentResourceOptions = {}): pulumi.ComponentResourceOptions {
-  assertGcpBuildable(args.spec, projectFromConfig());
-  return { ...opts, transformations: [gcpLabelTransformation(expiry.labels(args.identity, "gcp", args.spec.tags)), ...(opts.transformations ?? [])] };
-}
+/** The opening (cloud/vm-sandbox.ts): the spec and the stack's project are checked before anything is registered. */
+const GCP_OPENING: VmSandboxOpening = {
+  assertBuildable: (spec) => assertGcpBuildable(spec, projectFromConfig()),
+  labelStyle: "gcp",
+  labelTransformation: gcpLabelTransformation,
+};
 
-export class GcpSandbox extends SandboxComponentBase {
+export class GcpSandbox extends VmSandboxBase {
   constructor(name: string, args: SandboxComponentArgs, opts?: pulumi.ComponentResourceOptions) {
-    const expiry = new KeptExpiry();
-    super(GCP_SANDBOX_TYPE, name, {}, checkedOptions(args, expiry, opts));
+    super(GCP_SANDBOX_TYPE, name, args, GCP_OPENING, opts);
     const { spec, identity } = args;
-    // Fixed at creation, kept in the stack's state (components/expiry.ts): every label and every
-    // instance's terminationTime read it, so a second `up` neither relabels nor replaces anything.
-    const expiresAt = expiry.keep(name, { ttlMs: spec.ttlMs, identity }, this);
+    // Every instance's terminationTime reads the kept expiry.
+    const expiresAt = this.keptExpiresAt;
     const project = projectFromConfig()!;
     const region = spec.region!;
     const zone = zoneOf(region);

@@ -10,7 +10,7 @@ import * as aws from "@pulumi/aws";
 import type { AwsContext } from "./context";
 import { baitContent, CANARY_PREFIX, CanaryCredential } from "../cloud/bait";
 import { shortHash } from "../naming";
-import { canaryHomeFiles, canaryPaths } from "../cloud/canary-files";
+import { plantCanaries } from "../cloud/canary-files";
 
 
 /** What the guard plants before the workload exists (its files go into the workload's bootstrap). */
@@ -24,23 +24,19 @@ export interface CanaryPlan {
 }
 
 export function placeCanaries(ctx: AwsContext, artifactsBucket: aws.s3.Bucket): CanaryPlan {
-  const { canaries } = ctx.spec;
-  if (!canaries.enabled) return { homeFiles: pulumi.output<Record<string, string>>({}), objects: [] };
-
   let accessKey: aws.iam.AccessKey | undefined;
-  let credential: pulumi.Output<CanaryCredential | undefined> = pulumi.output(undefined);
-  if (canaries.credential) {
-    // An IAM user with no policies at all: any use of its key fails, and is seen.
-    // A plausible name: whoever uses the key sees it in the AccessDenied message.
-    const user = new aws.iam.User(ctx.name("ops-admin", 64), { name: `ops-admin-${shortHash(ctx.identity.id, 6)}`, path: "/", forceDestroy: true }, ctx.opts());
-    accessKey = new aws.iam.AccessKey(ctx.name("ops-admin-key"), { user: user.name }, ctx.opts());
-    credential = pulumi.all([accessKey.id, accessKey.secret]).apply(([accessKeyId, secretAccessKey]) => ({ accessKeyId, secretAccessKey }));
-  }
-  const paths = canaryPaths(canaries, ".aws/credentials");
-  const homeFiles = canaryHomeFiles(paths, credential, (p, cred) => baitContent(ctx.identity.id, p, { credential: cred, region: ctx.region }));
-  const objects = paths.map(
-    (p, i) => new aws.s3.BucketObjectv2(ctx.name(`canary-${i}`), { bucket: artifactsBucket.id, key: `${CANARY_PREFIX}${p}`, content: homeFiles.apply((f) => f[p]) }, ctx.opts()),
-  );
-  return { homeFiles, trailName: ctx.name("trail", 128), accessKey, objects };
+  const planted = plantCanaries<CanaryCredential, aws.s3.BucketObjectv2>(ctx.spec.canaries, {
+    credentialPath: ".aws/credentials",
+    mintCredential: () => {
+      // An IAM user with no policies at all: any use of its key fails, and is seen.
+      // A plausible name: whoever uses the key sees it in the AccessDenied message.
+      const user = new aws.iam.User(ctx.name("ops-admin", 64), { name: `ops-admin-${shortHash(ctx.identity.id, 6)}`, path: "/", forceDestroy: true }, ctx.opts());
+      const key = (accessKey = new aws.iam.AccessKey(ctx.name("ops-admin-key"), { user: user.name }, ctx.opts()));
+      return pulumi.all([key.id, key.secret]).apply(([accessKeyId, secretAccessKey]) => ({ accessKeyId, secretAccessKey }));
+    },
+    content: (p, credential) => baitContent(ctx.identity.id, p, { credential, region: ctx.region }),
+    storeCopy: (p, i, content) => new aws.s3.BucketObjectv2(ctx.name(`canary-${i}`), { bucket: artifactsBucket.id, key: `${CANARY_PREFIX}${p}`, content }, ctx.opts()),
+  });
+  if (!ctx.spec.canaries.enabled) return planted;
+  return { ...planted, trailName: ctx.name("trail", 128), accessKey };
 }
-

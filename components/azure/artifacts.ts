@@ -4,31 +4,18 @@
 // `artifacts/azure/` in this repository). storage.Blob: storage/blob.d.ts {accountName,
 // containerName, blobName, source, type}. NOTE (UNVERIFIED): whether the provider's blob upload works
 // with allowSharedKeyAccess false (it must use an Entra token) has not been tried against a live account.
-import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
-import { GUARD_ARTIFACTS } from "../guest/install";
 import * as storage from "@pulumi/azure-native/storage";
+import { artifactUploads } from "../cloud/artifacts";
 import type { AzureContext } from "./context";
 import type { RecordStore } from "./record";
 
-export const ARTIFACT_FILES = {
-  toxiproxy: { blob: "bin/toxiproxy-server", file: "toxiproxy-server" },
-  // The in-guest guard (bin/build-guest-guard writes both files): the workload installs it at first boot.
-  guardNode: { blob: GUARD_ARTIFACTS.node.key, file: GUARD_ARTIFACTS.node.file },
-  guardBundle: { blob: GUARD_ARTIFACTS.bundle.key, file: GUARD_ARTIFACTS.bundle.file },
-} as const;
-
-export function artifactsDir(): string {
-  return new pulumi.Config("airlock").get("artifactsDir") ?? path.join(__dirname, "..", "..", "artifacts", "azure");
-}
-
+/** Every shared artifact (cloud/artifacts.ts) as a blob of the record account's artifacts container. */
 export function uploadArtifacts(ctx: AzureContext, store: RecordStore): storage.Blob[] {
-  const dir = artifactsDir();
-  return Object.entries(ARTIFACT_FILES).map(
-    ([part, a]) =>
+  return artifactUploads("azure").map(
+    ({ part, key, source }) =>
       new storage.Blob(
         ctx.name(`artifact-${part}`),
-        { resourceGroupName: store.group.name, accountName: store.account.name, containerName: store.containers.artifacts.name, blobName: a.blob, type: "Block", source: new pulumi.asset.FileAsset(path.join(dir, a.file)) },
+        { resourceGroupName: store.group.name, accountName: store.account.name, containerName: store.containers.artifacts.name, blobName: key, type: "Block", source },
         // The container is WORM (record.ts): a protected blob cannot be deleted; it stays with the record.
         ctx.opts({ retainOnDelete: true }),
       ),

@@ -12,6 +12,7 @@ import type { AzureContext } from "./context";
 import type { RecordStore } from "./record";
 import { baitContent } from "../cloud/bait";
 import { shortHash } from "../naming";
+import { canaryPaths } from "../cloud/canary-files";
 
 export const CREDENTIAL_PATH = ".azure/storage.env";
 
@@ -35,7 +36,7 @@ export function canaryContents(ctx: AzureContext): Record<string, string> {
   const { canaries } = ctx.spec;
   if (!canaries.enabled) return {};
   const seed = ctx.identity.id;
-  const paths = [...new Set([...canaries.files, ...(canaries.credential ? [CREDENTIAL_PATH] : [])])];
+  const paths = canaryPaths(canaries, CREDENTIAL_PATH);
   // An AWS-looking key in ~/.aws/credentials is bait here too (its use is not visible to Azure).
   const awsLike = { accessKeyId: `AKIA${shortHash(`${seed}:aws`, 16).toUpperCase()}`, secretAccessKey: crypto.createHash("sha256").update(`${seed}:aws-secret`).digest("base64").slice(0, 40) };
   return Object.fromEntries(paths.map((p) => [p, p === CREDENTIAL_PATH ? credentialFile(ctx.plan.recordAccount, seed) : baitContent(seed, p, { credential: awsLike, region: ctx.location })]));

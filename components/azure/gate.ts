@@ -11,7 +11,7 @@ import type { RecordStore } from "./record";
 import { CONTAINERS } from "./record";
 import { DEFAULT_IMAGE, hardenedVm } from "./instance";
 import { renderGateBoot } from "./userdata";
-import { ARTIFACT_FILES } from "./artifacts";
+import { ARTIFACT_FILES } from "../cloud/artifacts";
 import { toxiproxyProxies } from "../cloud/gate";
 
 export const GATE_VM_SIZE = "Standard_D2as_v5";
@@ -26,7 +26,7 @@ export function buildGate(ctx: AzureContext, a: { net: Network; identity: Machin
       recordContainer: CONTAINERS.record,
       logPrefix: a.identity.logPrefix,
       artifactsContainer: CONTAINERS.artifacts,
-      toxiproxyBlob: ARTIFACT_FILES.toxiproxy.blob,
+      toxiproxyBlob: ARTIFACT_FILES.toxiproxy.key,
       proxies,
     }),
   );

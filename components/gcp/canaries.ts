@@ -12,7 +12,7 @@ import * as gcp from "@pulumi/gcp";
 import type { GcpContext } from "./context";
 import { CANARY_KEY_PATH, CANARY_PREFIX, canaryFileContent } from "./bait";
 import { shortHash } from "../naming";
-import { canaryHomeFiles, canaryPaths } from "../cloud/canary-files";
+import { plantCanaries } from "../cloud/canary-files";
 
 
 export interface CanaryPlan {
@@ -23,23 +23,20 @@ export interface CanaryPlan {
 }
 
 export function placeCanaries(ctx: GcpContext, artifactsBucket: gcp.storage.Bucket): CanaryPlan {
-  const { canaries } = ctx.spec;
-  if (!canaries.enabled) return { homeFiles: pulumi.output<Record<string, string>>({}), objects: [] };
-
   let account: gcp.serviceaccount.Account | undefined;
-  let keyFile: pulumi.Output<string | undefined> = pulumi.output(undefined);
-  if (canaries.credential) {
-    // A plausible name: whoever uses the key sees it in the permission-denied message.
-    account = new gcp.serviceaccount.Account(ctx.name("ops-admin-sa"), { accountId: `ops-admin-${shortHash(ctx.identity.id, 6)}`, displayName: "ops admin" }, ctx.opts());
-    const key = new gcp.serviceaccount.Key(ctx.name("ops-admin-key"), { serviceAccountId: account.name, privateKeyType: "TYPE_GOOGLE_CREDENTIALS_FILE" }, ctx.opts());
-    // privateKey is the credentials JSON, base64-encoded (@pulumi/gcp KeyState.privateKey).
-    keyFile = key.privateKey.apply((b64) => Buffer.from(b64, "base64").toString("utf8"));
-  }
-  const paths = canaryPaths(canaries, CANARY_KEY_PATH);
-  const homeFiles = canaryHomeFiles(paths, keyFile, (p, key) => canaryFileContent(ctx.identity.id, p, { keyFile: key, region: ctx.region }));
-  const objects = paths.map(
-    (p, i) => new gcp.storage.BucketObject(ctx.name(`canary-${i}`), { bucket: artifactsBucket.name, name: `${CANARY_PREFIX}${p}`, content: homeFiles.apply((f) => f[p]) }, ctx.opts()),
-  );
+  const planted = plantCanaries<string, gcp.storage.BucketObject>(ctx.spec.canaries, {
+    credentialPath: CANARY_KEY_PATH,
+    mintCredential: () => {
+      // A plausible name: whoever uses the key sees it in the permission-denied message.
+      const sa = (account = new gcp.serviceaccount.Account(ctx.name("ops-admin-sa"), { accountId: `ops-admin-${shortHash(ctx.identity.id, 6)}`, displayName: "ops admin" }, ctx.opts()));
+      const key = new gcp.serviceaccount.Key(ctx.name("ops-admin-key"), { serviceAccountId: sa.name, privateKeyType: "TYPE_GOOGLE_CREDENTIALS_FILE" }, ctx.opts());
+      // privateKey is the credentials JSON, base64-encoded (@pulumi/gcp KeyState.privateKey).
+      return key.privateKey.apply((b64) => Buffer.from(b64, "base64").toString("utf8"));
+    },
+    content: (p, keyFile) => canaryFileContent(ctx.identity.id, p, { keyFile, region: ctx.region }),
+    storeCopy: (p, i, content) => new gcp.storage.BucketObject(ctx.name(`canary-${i}`), { bucket: artifactsBucket.name, name: `${CANARY_PREFIX}${p}`, content }, ctx.opts()),
+  });
+  if (!ctx.spec.canaries.enabled) return planted;
   new gcp.projects.IAMAuditConfig(ctx.name("storage-data-access"), { project: ctx.project, service: "storage.googleapis.com", auditLogConfigs: [{ logType: "DATA_READ" }] }, ctx.opts());
-  return { homeFiles, objects, account };
+  return { ...planted, account };
 }

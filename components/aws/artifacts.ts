@@ -6,6 +6,7 @@ import * as aws from "@pulumi/aws";
 import { artifactUploads } from "../cloud/artifacts";
 import { AwsContext, roleTag } from "./context";
 import { policyDocument, s3BucketArn } from "./policies";
+import { LOCK_MODE } from "./record";
 
 export interface Artifacts {
   bucket: aws.s3.Bucket;
@@ -13,7 +14,17 @@ export interface Artifacts {
 }
 
 export function buildArtifacts(ctx: AwsContext): Artifacts {
-  const bucket = new aws.s3.Bucket(ctx.name("artifacts"), { bucketPrefix: ctx.quietName("files"), forceDestroy: true, tags: roleTag("artifacts") }, ctx.opts());
+  // Locked like the record (Azure's artifacts and canaries containers are WORM, azure/record.ts): under
+  // S3 Object Lock no version of an installed file or a canary can be deleted or overwritten for the
+  // spec's retention; a re-deploy's new upload is a new version. A locked bucket outlives `destroy`.
+  const { logging } = ctx.spec;
+  const locked = logging.lockMode !== "none";
+  const bucket = new aws.s3.Bucket(ctx.name("artifacts"), { bucketPrefix: ctx.quietName("files"), objectLockEnabled: locked, forceDestroy: !locked, tags: roleTag("artifacts") }, ctx.opts({ retainOnDelete: locked }));
+  const versioning = new aws.s3.BucketVersioning(ctx.name("artifacts-versioning"), { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, ctx.opts());
+  if (locked) {
+    const defaultRetention = { mode: LOCK_MODE[logging.lockMode as keyof typeof LOCK_MODE], days: logging.retentionDays };
+    new aws.s3.BucketObjectLockConfiguration(ctx.name("artifacts-lock"), { bucket: bucket.id, rule: { defaultRetention } }, ctx.opts({ retainOnDelete: true, dependsOn: [versioning] }));
+  }
   new aws.s3.BucketPublicAccessBlock(ctx.name("artifacts-pab"), { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, ctx.opts());
   new aws.s3.BucketOwnershipControls(ctx.name("artifacts-owner"), { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, ctx.opts());
   new aws.s3.BucketServerSideEncryptionConfiguration(ctx.name("artifacts-sse"), { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] }, ctx.opts());

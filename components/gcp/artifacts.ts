@@ -11,10 +11,17 @@ export interface Artifacts {
 }
 
 export function buildArtifacts(ctx: GcpContext): Artifacts {
+  // Locked like the record (Azure's artifacts and canaries containers are WORM, azure/record.ts): a
+  // retention policy of the spec's days (locked in compliance mode) keeps every installed file and
+  // canary from deletion or overwrite. GCS refuses to replace a retained object, so a re-deploy that
+  // changes an artifact fails until the retention has passed; a locked bucket outlives `destroy`.
+  const { logging } = ctx.spec;
+  const locked = logging.lockMode !== "none";
+  const retentionPolicy = locked ? { retentionPeriod: String(logging.retentionDays * 86_400), isLocked: logging.lockMode === "compliance" } : undefined;
   const bucket = new gcp.storage.Bucket(
     ctx.name("artifacts"),
-    { name: ctx.quietName("files", 63), location: ctx.region.toUpperCase(), uniformBucketLevelAccess: true, publicAccessPrevention: "enforced", forceDestroy: true, labels: roleLabel("artifacts") },
-    ctx.opts(),
+    { name: ctx.quietName("files", 63), location: ctx.region.toUpperCase(), uniformBucketLevelAccess: true, publicAccessPrevention: "enforced", retentionPolicy, forceDestroy: !locked, labels: roleLabel("artifacts") },
+    ctx.opts({ retainOnDelete: locked }),
   );
   const objects = artifactUploads("gcp").map(({ part, key, source }) => new gcp.storage.BucketObject(ctx.name(`artifact-${part}`), { bucket: bucket.name, name: key, source }, ctx.opts()));
   return { bucket, objects };

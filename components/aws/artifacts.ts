@@ -3,26 +3,22 @@
 // (`airlock:artifactsDir` in the stack config, default `artifacts/aws/` in this repository); see
 // docs/invariants.md ("AWS artifacts") for how to fill it. Canary objects live here too (canaries.ts).
 import * as aws from "@pulumi/aws";
-import { artifactUploads } from "../cloud/artifacts";
+import { ArtifactStore, artifactUploads, storeLock } from "../cloud/artifacts";
 import { AwsContext, roleTag } from "./context";
 import { policyDocument, s3BucketArn } from "./policies";
 import { LOCK_MODE } from "./record";
 
-export interface Artifacts {
-  bucket: aws.s3.Bucket;
-  objects: aws.s3.BucketObjectv2[];
-}
+export type Artifacts = ArtifactStore<aws.s3.Bucket, aws.s3.BucketObjectv2>;
 
 export function buildArtifacts(ctx: AwsContext): Artifacts {
-  // Locked like the record (Azure's artifacts and canaries containers are WORM, azure/record.ts): under
-  // S3 Object Lock no version of an installed file or a canary can be deleted or overwritten for the
-  // spec's retention; a re-deploy's new upload is a new version. A locked bucket outlives `destroy`.
-  const { logging } = ctx.spec;
-  const locked = logging.lockMode !== "none";
+  // Under S3 Object Lock no version of an installed file or a canary can be deleted or overwritten
+  // for the retention (cloud/artifacts.ts storeLock); a re-deploy's new upload is a new version.
+  const lock = storeLock(ctx.spec.logging);
+  const locked = lock !== undefined;
   const bucket = new aws.s3.Bucket(ctx.name("artifacts"), { bucketPrefix: ctx.quietName("files"), objectLockEnabled: locked, forceDestroy: !locked, tags: roleTag("artifacts") }, ctx.opts({ retainOnDelete: locked }));
   const versioning = new aws.s3.BucketVersioning(ctx.name("artifacts-versioning"), { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, ctx.opts());
-  if (locked) {
-    const defaultRetention = { mode: LOCK_MODE[logging.lockMode as keyof typeof LOCK_MODE], days: logging.retentionDays };
+  if (lock) {
+    const defaultRetention = { mode: LOCK_MODE[lock.mode], days: lock.days };
     new aws.s3.BucketObjectLockConfiguration(ctx.name("artifacts-lock"), { bucket: bucket.id, rule: { defaultRetention } }, ctx.opts({ retainOnDelete: true, dependsOn: [versioning] }));
   }
   new aws.s3.BucketPublicAccessBlock(ctx.name("artifacts-pab"), { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, ctx.opts());

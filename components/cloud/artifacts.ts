@@ -31,3 +31,18 @@ export function artifactUploads(cloud: "aws" | "gcp" | "azure"): ArtifactUpload[
   const dir = artifactsDir(cloud);
   return Object.entries(ARTIFACT_FILES).map(([part, a]) => ({ part, key: a.key, source: new pulumi.asset.FileAsset(path.join(dir, a.file)) }));
 }
+
+/** A cloud's artifacts store: the bucket (or container) and the uploaded objects. */
+export interface ArtifactStore<Bucket, Obj> {
+  bucket: Bucket;
+  objects: Obj[];
+}
+
+/**
+ * The lock every VM cloud puts on its artifacts and canary store, as on the record (Azure: WORM
+ * containers, azure/record.ts; AWS: Object Lock; GCP: a retention policy): the spec's retention days
+ * in its lock mode, or none with lockMode none (the explicit opt-out). A locked store outlives `destroy`.
+ */
+export function storeLock(logging: { lockMode: "compliance" | "governance" | "none"; retentionDays: number }): { mode: "compliance" | "governance"; days: number } | undefined {
+  return logging.lockMode === "none" ? undefined : { mode: logging.lockMode, days: logging.retentionDays };
+}

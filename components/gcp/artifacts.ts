@@ -2,22 +2,18 @@
 // Access by the gate's service account only. Pulumi uploads the files from the operator's artifacts
 // directory (`airlock:artifactsDir`, default `artifacts/gcp/`). Canary objects live here too.
 import * as gcp from "@pulumi/gcp";
-import { artifactUploads } from "../cloud/artifacts";
+import { ArtifactStore, artifactUploads, storeLock } from "../cloud/artifacts";
 import { GcpContext, roleLabel } from "./context";
 
-export interface Artifacts {
-  bucket: gcp.storage.Bucket;
-  objects: gcp.storage.BucketObject[];
-}
+export type Artifacts = ArtifactStore<gcp.storage.Bucket, gcp.storage.BucketObject>;
 
 export function buildArtifacts(ctx: GcpContext): Artifacts {
-  // Locked like the record (Azure's artifacts and canaries containers are WORM, azure/record.ts): a
-  // retention policy of the spec's days (locked in compliance mode) keeps every installed file and
-  // canary from deletion or overwrite. GCS refuses to replace a retained object, so a re-deploy that
-  // changes an artifact fails until the retention has passed; a locked bucket outlives `destroy`.
-  const { logging } = ctx.spec;
-  const locked = logging.lockMode !== "none";
-  const retentionPolicy = locked ? { retentionPeriod: String(logging.retentionDays * 86_400), isLocked: logging.lockMode === "compliance" } : undefined;
+  // A retention policy (locked in compliance mode) keeps every installed file and canary from deletion
+  // or overwrite (cloud/artifacts.ts storeLock). GCS refuses to replace a retained object, so a
+  // re-deploy that changes an artifact fails until the retention has passed.
+  const lock = storeLock(ctx.spec.logging);
+  const locked = lock !== undefined;
+  const retentionPolicy = lock && { retentionPeriod: String(lock.days * 86_400), isLocked: lock.mode === "compliance" };
   const bucket = new gcp.storage.Bucket(
     ctx.name("artifacts"),
     { name: ctx.quietName("files", 63), location: ctx.region.toUpperCase(), uniformBucketLevelAccess: true, publicAccessPrevention: "enforced", retentionPolicy, forceDestroy: !locked, labels: roleLabel("artifacts") },

@@ -2,8 +2,9 @@
 // one intermediate state, which must never be a wider limit than both the old and the new one
 // (issue 10 §2: the old code wrote quota -1 first — for a moment no limit at all). Judged three ways:
 //   1. on a v1-shaped stand-in tree, every state the files pass through (each write observed);
-//   2. on the real kernel (this host's v1 cpu hierarchy), a poller in another process reading the
-//      files during a ramp — with a positive control: the same poller catches the old writer's -1;
+//   2. on the real kernel (this host's v1 cpu hierarchy): the state read back after every write, and a
+//      poller in another process reading the files during a ramp — each with a positive control that
+//      catches the old writer's -1;
 //   3. on a v2-shaped tree: cpu.max is one write, so there is no intermediate at all.
 import * as assert from "assert";
 import * as fs from "fs";
@@ -104,7 +105,7 @@ describe("cgroup v1 CPU limit writes never widen the limit in between (issue 10 
     });
   });
 
-  describe("on the real kernel's v1 cpu hierarchy: a poller in another process during a ramp", () => {
+  describe("on the real kernel's v1 cpu hierarchy", () => {
     const host = detectCgroupHost();
     let cg: Cgroup;
     before(function () {
@@ -117,63 +118,157 @@ describe("cgroup v1 CPU limit writes never widen the limit in between (issue 10 
       await cg?.remove();
     });
 
-    // Reads period, quota, period as fast as it can; a sample counts when both period reads agree.
-    const POLLER = String.raw`
-import json, os, select, sys
-d = sys.argv[1]
-qf, pf = os.path.join(d, "cpu.cfs_quota_us"), os.path.join(d, "cpu.cfs_period_us")
-def rd(f):
-    with open(f) as h: return int(h.read())
-print("ready", flush=True)
-n, unlimited, worst, seen = 0, 0, 0.0, set()
-while True:
-    for _ in range(200):
-        p1 = rd(pf); q = rd(qf); p2 = rd(pf)
-        if p1 != p2: continue
-        n += 1; seen.add((q, p1))
-        if q == -1: unlimited += 1
-        else: worst = max(worst, q / p1)
-    if select.select([sys.stdin], [], [], 0)[0]: break
-print(json.dumps({"samples": n, "unlimited": unlimited, "worst": worst, "distinct": len(seen)}), flush=True)
-`;
-
-    async function pollDuring(writeStep: (c: CpuLimit) => void, steps: CpuLimit[], rounds: number): Promise<{ samples: number; unlimited: number; worst: number; distinct: number }> {
-      const dir = cg.dir("cpu");
-      // A fresh cgroup starts unlimited: start the poller only once a limit of the ramp is in force.
-      cg.setLimit("cpu", steps[steps.length - 1]);
-      const child = spawn("python3", ["-c", POLLER, dir], { stdio: ["pipe", "pipe", "inherit"] });
-      let out = "";
-      child.stdout!.on("data", (d) => (out += d));
-      await new Promise<void>((resolve) => child.stdout!.on("data", () => /ready/.test(out) && resolve()));
-      for (let r = 0; r < rounds; r++) {
-        for (const s of steps) writeStep(s);
-        if (r % 20 === 19) await new Promise((res) => setImmediate(res)); // let the poller run on a busy host
-      }
-      child.stdin!.end("stop\n");
-      await new Promise((r) => child.once("close", r));
-      return JSON.parse(out.trim().split("\n").pop()!);
-    }
-
     // Limited steps only: neither the old nor the new value of any step is unlimited.
     const LIMITED = RAMP.filter((c) => c.quotaUs !== null);
     const widest = Math.max(...LIMITED.map(ratio));
 
-    it("the poller never sees quota -1 nor a ratio wider than the ramp's widest value", async () => {
-      const r = await pollDuring((c) => cg.setLimit("cpu", c), LIMITED, 300);
-      assert.ok(r.samples > 1000 && r.distinct >= LIMITED.length, `positive control: the poller saw only ${JSON.stringify(r)}`);
-      assert.strictEqual(r.unlimited, 0, `the limit was lifted during the ramp: ${JSON.stringify(r)}`);
-      assert.ok(r.worst <= widest + 1e-9, `a state wider than every requested limit: ${r.worst} > ${widest}`);
+    /** The old writer (issue 10 §2): quota -1 first, then the period, then the quota. */
+    const oldWriter = (c: CpuLimit) => {
+      const dir = cg.dir("cpu");
+      fs.writeFileSync(path.join(dir, "cpu.cfs_quota_us"), "-1");
+      fs.writeFileSync(path.join(dir, "cpu.cfs_period_us"), String(c.periodUs));
+      fs.writeFileSync(path.join(dir, "cpu.cfs_quota_us"), String(c.quotaUs));
+    };
+
+    describe("every state the kernel holds after each write (read back from its files)", () => {
+      /** Runs `fn`, reading the kernel's (quota, period) after every write to the cgroup's CPU files. */
+      function kernelStates(fn: () => void): CpuLimit[] {
+        const dir = cg.dir("cpu");
+        const states: CpuLimit[] = [];
+        const original = nodeFs.writeFileSync;
+        nodeFs.writeFileSync = (file: any, data: any, ...rest: any[]) => {
+          original(file, data, ...rest);
+          if (typeof file === "string" && file.startsWith(dir) && /cpu\.cfs_(quota|period)_us$/.test(file)) states.push(kernelCpu(cg));
+        };
+        try {
+          fn();
+        } finally {
+          nodeFs.writeFileSync = original;
+        }
+        return states;
+      }
+
+      it("a ramp passes only through states no wider than the old or the new limit, and the kernel ends at each new one", () => {
+        cg.setLimit("cpu", LIMITED[LIMITED.length - 1]);
+        let prev = kernelCpu(cg);
+        let twoWriteSteps = 0;
+        for (const next of LIMITED) {
+          const states = kernelStates(() => cg.setLimit("cpu", next));
+          if (states.length === 2) twoWriteSteps++;
+          const bound = Math.max(ratio(prev), ratio(next));
+          for (const s of states) {
+            assert.notStrictEqual(s.quotaUs, null, `${JSON.stringify(prev)} -> ${JSON.stringify(next)} lifted the limit`);
+            assert.ok(ratio(s) <= bound, `${JSON.stringify(prev)} -> ${JSON.stringify(next)}: the kernel held ${JSON.stringify(s)} (wider than both)`);
+          }
+          assert.deepStrictEqual(kernelCpu(cg), next);
+          prev = next;
+        }
+        assert.ok(twoWriteSteps > 0, "positive control: the ramp had two-write steps to judge");
+      });
+
+      it("positive control: the old writer leaves the kernel unlimited in between", () => {
+        cg.setLimit("cpu", LIMITED[0]);
+        const states = kernelStates(() => oldWriter(LIMITED[1]));
+        assert.ok(states.some((s) => s.quotaUs === null), JSON.stringify(states));
+      });
     });
 
-    it("positive control: the same poller catches the old writer's quota -1", async () => {
-      const dir = cg.dir("cpu");
-      const old = (c: CpuLimit) => {
-        fs.writeFileSync(path.join(dir, "cpu.cfs_quota_us"), "-1");
-        fs.writeFileSync(path.join(dir, "cpu.cfs_period_us"), String(c.periodUs));
-        fs.writeFileSync(path.join(dir, "cpu.cfs_quota_us"), String(c.quotaUs));
-      };
-      const r = await pollDuring(old, LIMITED, 300);
-      assert.ok(r.unlimited > 0, `the poller did not catch the -1 window: ${JSON.stringify(r)}`);
+    describe("a poller in another process reading the files during a ramp", () => {
+      // Reads period, quota, period as fast as it can. A sample counts only when both period reads agree
+      // and the writer's step counter (a seqlock) is the same before and after: then all three reads fell
+      // within one step, whose writes change the period at most once, so (quota, period) is a state the
+      // kernel really held. Without the counter a sample can be torn across steps (the ramp cycles, so
+      // the period can leave and come back between the two reads — seen under load as 0.9 from
+      // quota 90000 of 90000/1000000 read beside period 100000).
+      const POLLER = String.raw`
+import json, os, select, sys
+d, seqf = sys.argv[1], sys.argv[2]
+qf, pf = os.path.join(d, "cpu.cfs_quota_us"), os.path.join(d, "cpu.cfs_period_us")
+sfd = os.open(seqf, os.O_RDONLY)
+def rd(f):
+    with open(f) as h: return int(h.read())
+def seq(): return os.pread(sfd, 16, 0)
+print("ready", flush=True)
+n, unlimited, worst, seen, torn = 0, 0, 0.0, set(), 0
+while True:
+    for _ in range(200):
+        s1 = seq(); p1 = rd(pf); q = rd(qf); p2 = rd(pf); s2 = seq()
+        if s1 != s2 or p1 != p2:
+            torn += 1; continue
+        n += 1; seen.add((q, p1))
+        if q == -1: unlimited += 1
+        else: worst = max(worst, q / p1)
+    print(json.dumps({"samples": n, "unlimited": unlimited, "worst": worst, "distinct": len(seen), "torn": torn}), flush=True)
+    if select.select([sys.stdin], [], [], 0)[0]: break
+`;
+      type PollResult = { samples: number; unlimited: number; worst: number; distinct: number; torn: number };
+
+      /**
+       * Cycles `steps` through `writeStep` while the poller reads, until `enough` holds for its latest
+       * report (after at least `minRounds` rounds) or `capMs` passes — the count is what is judged, so a
+       * loaded host just takes longer instead of failing the positive control.
+       */
+      async function pollDuring(writeStep: (c: CpuLimit) => void, steps: CpuLimit[], minRounds: number, enough: (r: PollResult) => boolean, capMs = 60_000): Promise<PollResult> {
+        const dir = cg.dir("cpu");
+        // A fresh cgroup starts unlimited: start the poller only once a limit of the ramp is in force.
+        cg.setLimit("cpu", steps[steps.length - 1]);
+        const seqFile = path.join(fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir(), `airlock-cpuorder-seq-${RUN_TAG}-${process.pid}`);
+        fs.writeFileSync(seqFile, "0".padStart(15, "0"));
+        const seqFd = fs.openSync(seqFile, "r+");
+        let seq = 0;
+        const bump = () => fs.writeSync(seqFd, String(++seq).padStart(15, "0"), 0);
+        const child = spawn("python3", ["-c", POLLER, dir, seqFile], { stdio: ["pipe", "pipe", "inherit"] });
+        // Only the poller's latest complete report is kept (it prints one per 200 reads).
+        let pending = "";
+        let report: PollResult | null = null;
+        let ready = false;
+        const latest = () => report;
+        try {
+          await new Promise<void>((resolve) =>
+            child.stdout!.on("data", (d) => {
+              const lines = (pending + d).split("\n");
+              pending = lines.pop()!;
+              for (const l of lines) {
+                if (l.startsWith("{")) report = JSON.parse(l);
+                else if (l === "ready") ready = true;
+              }
+              if (ready) resolve();
+            }),
+          );
+          const deadline = Date.now() + capMs;
+          for (let r = 0; ; r++) {
+            for (const s of steps) {
+              bump();
+              writeStep(s);
+              bump();
+            }
+            if (r % 20 === 19) {
+              await new Promise((res) => setImmediate(res)); // let the poller's reports in, and the poller run on a busy host
+              const now = latest();
+              if ((r >= minRounds && now && enough(now)) || Date.now() > deadline) break;
+            }
+          }
+          child.stdin!.end("stop\n");
+          await new Promise((r) => child.once("close", r));
+          return latest()!;
+        } finally {
+          child.kill("SIGKILL");
+          fs.closeSync(seqFd);
+          fs.rmSync(seqFile, { force: true });
+        }
+      }
+
+      it("the poller never sees quota -1 nor a ratio wider than the ramp's widest value", async () => {
+        const r = await pollDuring((c) => cg.setLimit("cpu", c), LIMITED, 300, (p) => p.samples > 1000 && p.distinct >= LIMITED.length);
+        assert.ok(r.samples > 1000 && r.distinct >= LIMITED.length, `positive control: in 60 s the poller saw only ${JSON.stringify(r)}`);
+        assert.strictEqual(r.unlimited, 0, `the limit was lifted during the ramp: ${JSON.stringify(r)}`);
+        assert.ok(r.worst <= widest + 1e-9, `a state wider than every requested limit: ${r.worst} > ${widest} (${JSON.stringify(r)})`);
+      });
+
+      it("positive control: the same poller catches the old writer's quota -1", async () => {
+        const r = await pollDuring(oldWriter, LIMITED, 300, (p) => p.unlimited > 0);
+        assert.ok(r.unlimited > 0, `the poller did not catch the -1 window in 60 s: ${JSON.stringify(r)}`);
+      });
     });
   });
 

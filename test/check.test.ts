@@ -25,6 +25,31 @@ describe("airlock check (subprocess)", () => {
     });
   }
 
+  it("--stack local: the spec is validated and the command succeeds, without claiming graph verdicts for a host backend", async () => {
+    const r = await airlock("check", "--stack", "local", "--json");
+    assert.strictEqual(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.strictEqual(out.ok, true);
+    assert.strictEqual(out.backend, "local");
+    assert.strictEqual(out.specValid, true);
+    assert.strictEqual(out.invariantsJudgedOn, "host");
+    assert.deepStrictEqual(out.verdicts, [], "no I1–I9 verdict is claimed offline for the local host");
+  });
+
+  it("--file with a local spec that has a bad field still exits 2 naming the field (the host path validates first)", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-check-local-"));
+    try {
+      const local = fs.readFileSync(path.join(__dirname, "..", "stacks", "Pulumi.local.yaml"), "utf8");
+      const file = path.join(dir, "Pulumi.bad-local.yaml");
+      fs.writeFileSync(file, local.replace(/^(\s*)ttl(Hours|Minutes)?:.*$/m, "$1ttl$2: -5"));
+      const r = await airlock("check", "--file", file);
+      assert.strictEqual(r.code, 2, `${r.stdout}\n${r.stderr}`);
+      assert.match(r.stderr + r.stdout, /ttl/i);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("prints resource counts and verdicts for people", async () => {
     const r = await airlock("check", "--stack", "aws");
     assert.strictEqual(r.code, 0, r.stderr);

@@ -8,8 +8,8 @@ import * as path from "path";
 import { execFileSync } from "child_process";
 import { splitCidr, planSandbox } from "../components/aws/plan";
 import { sq, systemdQuote, writeFile } from "../components/cloud/shell";
-import { renderGateUserData, renderWorkloadUserData } from "../components/aws/userdata";
-import { workloadSetupOf } from "../components/cloud/boot";
+import { awsStoreAccess } from "../components/aws/store-access";
+import { renderGateScript, renderWorkloadScript, workloadSetupOf } from "../components/cloud/boot";
 import { vmGuardConfig } from "../components/cloud/guard";
 import { atExpression } from "../components/aws/ttl";
 import { parseSpec } from "../components/spec";
@@ -79,13 +79,13 @@ describe("aws first-boot scripts", () => {
 
   it("are valid bash; the workload's TTL is its guard's, the gate keeps the boot timer", () => {
     const spec = parseSpec({ name: "units", backend: "aws", region: "us-east-2", owner: "a@b.c", workload: { command: ["python3", "-c", "print('hi $USER 100%')"], env: { A: "it's \"quoted\"" }, pids: 64 } });
-    const workload = renderWorkloadUserData({
-      ...common,
-      artifactsBucket: "files",
+    const access = awsStoreAccess({ ...common, artifactsBucket: "files" });
+    const workload = renderWorkloadScript({
+      access,
       setup: { ...workloadSetupOf(spec, { "10.0.0.10": ["api"] }, { ".aws/credentials": "[p]\nkey = 'x'\n" }) },
       guard: vmGuardConfig(spec, { sandboxId: "units-1", expiresAt: new Date("2030-01-01T00:00:00Z"), gateIp: "10.0.0.10", listeners: [], planted: [".aws/credentials"] }),
     });
-    const gate = renderGateUserData({ ...common, ttlSeconds: 5400, artifactsBucket: "files", toxiproxyKey: "bin/toxiproxy-server", proxies: [{ name: "api", listen: "0.0.0.0:443", upstream: "a:443", enabled: true }], adminPort: 8474 });
+    const gate = renderGateScript(access, { ttlSeconds: 5400, toxiproxyKey: "bin/toxiproxy-server", proxies: [{ name: "api", listen: "0.0.0.0:443", upstream: "a:443", enabled: true }], adminPort: 8474 });
     for (const script of [workload, gate]) execFileSync("bash", ["-n"], { input: script });
     assert.match(gate, /^OnBootSec=5400s$/m);
     assert.doesNotMatch(workload, /instance-expiry/);

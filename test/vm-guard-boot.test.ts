@@ -13,9 +13,9 @@ import { buildStackGraph, one, ofType, policyOf } from "./helpers/pulumi-mocks";
 import type { StackGraph } from "../components/invariants/mock-graph";
 import type { GraphNode } from "../components/invariants/graph";
 import { GUARD_UNIT, readGuardInstall } from "../components/guest/install";
-import { awsStoreAccess } from "../components/aws/userdata";
-import { gcpStoreAccess } from "../components/gcp/boot";
-import { azureStoreAccess } from "../components/azure/userdata";
+import { awsStoreAccess } from "../components/aws/store-access";
+import { gcpStoreAccess } from "../components/gcp/store-access";
+import { azureStoreAccess } from "../components/azure/store-access";
 import { recordPut, RECORD_PUT, StoreAccess } from "../components/cloud/boot";
 
 interface Backend {

@@ -6,7 +6,7 @@
 //              hardened EC2 shape) · gate.ts · workload.ts · targets.ts · canaries.ts (bait planted) ·
 //              killswitch.ts (detection, alert, stop) · ttl.ts (platform expiry) · tags.ts (labels)
 //   pure       rules.ts + buildable.ts (what can be built) · plan.ts (layout) · services.ts (endpoint
-//              services) · userdata.ts + shell.ts (first-boot scripts) · bait.ts (canary contents) ·
+//              services) · store-access.ts + shell.ts (first-boot scripts) · bait.ts (canary contents) ·
 //              policies.ts (policy documents) · taggable.ts · context.ts · facts.ts (invariant facts) ·
 //              mocks.ts (mock provider answers) · descriptor.ts (what the backend list knows of AWS)
 import * as pulumi from "@pulumi/pulumi";

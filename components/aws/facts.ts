@@ -351,7 +351,7 @@ export function compute(g: ResourceGraph): Inv.ComputeFact[] {
     tee: teeOf(i),
     machineType: i.inputs.instanceType,
     shutdownDeletes: i.inputs.instanceInitiatedShutdownBehavior === "terminate",
-    // The bootstrap's systemd unit names the user (userdata.ts); a pre-baked image would have to say.
+    // The bootstrap's systemd unit names the user (../cloud/boot.ts); a pre-baked image would have to say.
     runsAs: /^User=(\S+)$/m.exec(String(i.inputs.userData ?? ""))?.[1],
   }));
 }
@@ -400,7 +400,7 @@ export function flowLogs(g: ResourceGraph): Inv.FlowLogFact[] {
 export function canaries(g: ResourceGraph): Inv.CanaryFact[] {
   const out: Inv.CanaryFact[] = [];
   for (const w of g.ofType(T.instance).filter((i) => roleOf(i) === "workload")) {
-    // Files the bootstrap writes under the user's home (userdata.ts writes them with `cat > '<path>'`).
+    // Files the bootstrap writes under the user's home (../cloud/boot.ts writes them with `cat > '<path>'`).
     for (const m of String(w.inputs.userData ?? "").matchAll(/^cat > '(?:\/home\/[^/']+|\/root)\/([^']+)' <</gm)) out.push({ kind: "file", path: m[1], node: w });
   }
   for (const o of g.ofType(T.bucketObject).filter((o) => String(o.inputs.key ?? "").startsWith(CANARY_PREFIX))) out.push({ kind: "object", path: o.inputs.key.slice(CANARY_PREFIX.length), node: o });

@@ -8,7 +8,8 @@ import type { Network } from "./network";
 import type { Firewall } from "./firewall";
 import type { InstanceIdentity } from "./identity";
 import { hardenedInstance } from "./instance";
-import { renderGateUserData, TOXIPROXY_ADMIN_PORT } from "./userdata";
+import { renderGateScript, TOXIPROXY_ADMIN_PORT } from "../cloud/boot";
+import { awsStoreAccess } from "./store-access";
 import { ARTIFACT_FILES } from "../cloud/artifacts";
 import { toxiproxyProxies } from "../cloud/gate";
 import type { VmInstanceArgs } from "../cloud/vm-args";
@@ -20,12 +21,8 @@ export interface GateArgs extends VmInstanceArgs<Network, InstanceIdentity> {
 
 export function buildGate(ctx: AwsContext, a: GateArgs): aws.ec2.Instance {
   const userData = pulumi.all([a.artifactsBucket, a.logBucket]).apply(([artifactsBucket, logBucket]) =>
-    renderGateUserData({
-      region: ctx.region,
+    renderGateScript(awsStoreAccess({ region: ctx.region, logBucket, logPrefix: a.identity.logPrefix, artifactsBucket }), {
       ttlSeconds: ctx.spec.ttlMs / 1000,
-      logBucket,
-      logPrefix: a.identity.logPrefix,
-      artifactsBucket,
       toxiproxyKey: ARTIFACT_FILES.toxiproxy.key,
       proxies: toxiproxyProxies(ctx.plan.listeners),
       adminPort: TOXIPROXY_ADMIN_PORT,

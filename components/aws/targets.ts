@@ -7,7 +7,7 @@ import type { Network } from "./network";
 import type { Firewall } from "./firewall";
 import { instanceIdentity } from "./identity";
 import { hardenedInstance } from "./instance";
-import { renderTargetUserData } from "./userdata";
+import { renderTargetScript } from "../cloud/boot";
 import { TARGET_INSTANCE_TYPE } from "./plan";
 
 
@@ -23,7 +23,7 @@ export function buildTargets(ctx: AwsContext, a: { net: Network; fw: Firewall; l
       privateIp: t.privateIp,
       securityGroup: a.fw.targets,
       identity,
-      userData: renderTargetUserData(ctx.spec.ttlMs / 1000),
+      userData: renderTargetScript(ctx.spec.ttlMs / 1000),
       publicIp: false,
     });
   });

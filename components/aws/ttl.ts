@@ -1,6 +1,6 @@
 // The platform-enforced TTL: an EventBridge Scheduler one-time schedule at the sandbox's expiry that
 // terminates every instance through the universal (AWS SDK) target — whatever happens inside the
-// instances. The in-guest timer (userdata.ts) is the second, independent line. `expiresAt` is the
+// instances. The in-guest timer (../cloud/boot.ts) is the second, independent line. `expiresAt` is the
 // expiry kept in the stack's state (components/expiry.ts), so a re-run does not move the schedule. A schedule has no
 // tags of its own; it lives in a schedule group that carries the sandbox labels.
 import * as pulumi from "@pulumi/pulumi";

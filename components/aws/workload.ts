@@ -10,7 +10,8 @@ import type { InstanceIdentity } from "./identity";
 import { hardenedInstance } from "./instance";
 import { awsInstanceType } from "./rules";
 import { sizingViewOf } from "../spec/backend-rules";
-import { renderWorkloadUserData } from "./userdata";
+import { renderWorkloadScript } from "../cloud/boot";
+import { awsStoreAccess } from "./store-access";
 import { workloadSetupOf } from "../cloud/boot";
 import { vmGuardConfig } from "../cloud/guard";
 import { GiB } from "../spec/units";
@@ -32,11 +33,8 @@ export function buildWorkload(ctx: AwsContext, a: WorkloadArgs): aws.ec2.Instanc
   const instanceType = awsInstanceType(sizingViewOf(spec)!)!;
   const hosts: Record<string, string[]> = plan.listeners.length ? { [plan.gateIp]: [...new Set(plan.listeners.flatMap((l) => l.aliases))] } : {};
   const userData = pulumi.all([a.logBucket, a.artifactsBucket, a.homeFiles, a.expiresAt ?? ctx.identity.expiresAt.toISOString()]).apply(([logBucket, artifactsBucket, homeFiles, expiresAt]) =>
-    renderWorkloadUserData({
-      region: ctx.region,
-      logBucket,
-      logPrefix: a.identity.logPrefix,
-      artifactsBucket,
+    renderWorkloadScript({
+      access: awsStoreAccess({ region: ctx.region, logBucket, logPrefix: a.identity.logPrefix, artifactsBucket }),
       setup: workloadSetupOf(spec, hosts, homeFiles),
       guard: vmGuardConfig(spec, { sandboxId: ctx.identity.id, expiresAt: new Date(expiresAt), gateIp: plan.gateIp, listeners: plan.listeners, planted: Object.keys(homeFiles) }),
     }),

@@ -6,7 +6,7 @@
 //   sealer) · identity.ts (identities, custom roles) · instance.ts (the one hardened VM shape) ·
 //   gate.ts · workload.ts · targets.ts · canaries.ts · killswitch.ts · ttl.ts (reaper) ·
 //   artifacts.ts · workflow.ts (Azure-side actions) · taggable.ts (labels)
-//   pure: rules.ts + buildable.ts · plan.ts · services.ts · userdata.ts · context.ts
+//   pure: rules.ts + buildable.ts · plan.ts · services.ts · store-access.ts · context.ts
 import * as pulumi from "@pulumi/pulumi";
 import * as azure from "@pulumi/azure-native/provider";
 import * as authorization from "@pulumi/azure-native/authorization";

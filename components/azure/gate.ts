@@ -10,7 +10,8 @@ import type { MachineIdentity } from "./identity";
 import type { RecordStore } from "./record";
 import { CONTAINERS } from "./record";
 import { DEFAULT_IMAGE, hardenedVm } from "./instance";
-import { renderGateBoot } from "./userdata";
+import { renderGateScript } from "../cloud/boot";
+import { azureStoreAccess } from "./store-access";
 import { ARTIFACT_FILES } from "../cloud/artifacts";
 import { toxiproxyProxies } from "../cloud/gate";
 
@@ -19,14 +20,9 @@ export const GATE_VM_SIZE = "Standard_D2as_v5";
 export function buildGate(ctx: AzureContext, a: { net: Network; identity: MachineIdentity; store: RecordStore; dependsOn: pulumi.Resource[] }): compute.VirtualMachine {
   const proxies = toxiproxyProxies(ctx.plan.listeners);
   const bootScript = a.identity.uai.clientId.apply((clientId) =>
-    renderGateBoot({
+    renderGateScript(azureStoreAccess({ clientId, blobEndpoint: a.store.blobEndpoint, recordContainer: CONTAINERS.record, logPrefix: a.identity.logPrefix, artifactsContainer: CONTAINERS.artifacts }), {
       ttlSeconds: ctx.spec.ttlMs / 1000,
-      clientId,
-      blobEndpoint: a.store.blobEndpoint,
-      recordContainer: CONTAINERS.record,
-      logPrefix: a.identity.logPrefix,
-      artifactsContainer: CONTAINERS.artifacts,
-      toxiproxyBlob: ARTIFACT_FILES.toxiproxy.key,
+      toxiproxyKey: ARTIFACT_FILES.toxiproxy.key,
       proxies,
     }),
   );

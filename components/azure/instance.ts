@@ -23,7 +23,7 @@ import type * as types from "@pulumi/azure-native/types";
 import type * as managedidentity from "@pulumi/azure-native/managedidentity";
 import type { AzureContext } from "./context";
 import { AzureRole, roleTag } from "./taggable";
-import { toBase64 } from "./userdata";
+import { toBase64 } from "./store-access";
 
 import { SEALED_KEY_COMMENT } from "./names";
 export const ADMIN_USER = "azureops";

@@ -7,7 +7,7 @@ import type { Network } from "./network";
 import type { RecordStore } from "./record";
 import { machineIdentity } from "./identity";
 import { hardenedVm } from "./instance";
-import { renderTargetBoot } from "./userdata";
+import { renderTargetScript } from "../cloud/boot";
 
 export const TARGET_VM_SIZE = "Standard_D2as_v5";
 
@@ -20,7 +20,7 @@ export function buildTargets(ctx: AzureContext, a: { net: Network; store: Record
       subnet: a.net.subnets.targets,
       privateIp: t.privateIp,
       identity: machineIdentity(ctx, a.net.group.name, `target-${t.name}`).uai,
-      bootScript: renderTargetBoot(ctx.spec.ttlMs / 1000),
+      bootScript: renderTargetScript(ctx.spec.ttlMs / 1000),
       bootDiagnosticsUri: a.store.blobEndpoint,
       tee: "none",
       dependsOn: [a.net.subnets.targets],

@@ -6,7 +6,7 @@
 //   - the expiry (a workflow parameter, the same instant as the airlock:expires-at tag: the expiry
 //     kept in the stack's state, components/expiry.ts, so a re-run does not move it) has passed, or
 //   - any of the sandbox's VMs is powered off ("PowerState/stopped"): the in-guest timer
-//     (userdata.ts) powers the machine off at the TTL, and Azure only stops a VM that shuts itself
+//     (../cloud/boot.ts) powers the machine off at the TTL, and Azure only stops a VM that shuts itself
 //     down — the reaper turns that stop into a deletion, as instanceInitiatedShutdownBehavior
 //     "terminate" does on AWS. (The kill switch deallocates — "PowerState/deallocated" — and is
 //     left for forensics, as AWS's kill stops.)

@@ -11,10 +11,11 @@ import { CONTAINERS } from "./record";
 import { DEFAULT_CVM_IMAGE, DEFAULT_IMAGE, hardenedVm } from "./instance";
 import { azureVmSize, teeOfSize } from "./rules";
 import { sizingViewOf } from "../spec/backend-rules";
-import { renderWorkloadBoot } from "./userdata";
+import { renderWorkloadScript } from "../cloud/boot";
+import { azureStoreAccess } from "./store-access";
 import { workloadSetupOf } from "../cloud/boot";
 import { vmGuardConfig } from "../cloud/guard";
-import { AZURE_PLATFORM_ALLOW } from "./userdata";
+import { AZURE_PLATFORM_ALLOW } from "./store-access";
 import { GiB } from "../spec/units";
 
 export function buildWorkload(ctx: AzureContext, a: { net: Network; identity: MachineIdentity; store: RecordStore; homeFiles: pulumi.Input<Record<string, string>>; expiresAt?: pulumi.Input<string>; dependsOn: pulumi.Resource[] }): compute.VirtualMachine {
@@ -23,12 +24,8 @@ export function buildWorkload(ctx: AzureContext, a: { net: Network; identity: Ma
   const tee = spec.confidential === "none" ? "none" : teeOfSize(size);
   const hosts: Record<string, string[]> = plan.listeners.length ? { [plan.gateIp]: [...new Set(plan.listeners.flatMap((l) => l.aliases))] } : {};
   const bootScript = pulumi.all([a.identity.uai.clientId, a.homeFiles, a.expiresAt ?? ctx.identity.expiresAt.toISOString()]).apply(([clientId, homeFiles, expiresAt]) =>
-    renderWorkloadBoot({
-      clientId,
-      blobEndpoint: a.store.blobEndpoint,
-      recordContainer: CONTAINERS.record,
-      logPrefix: a.identity.logPrefix,
-      artifactsContainer: CONTAINERS.artifacts,
+    renderWorkloadScript({
+      access: azureStoreAccess({ clientId, blobEndpoint: a.store.blobEndpoint, recordContainer: CONTAINERS.record, logPrefix: a.identity.logPrefix, artifactsContainer: CONTAINERS.artifacts }),
       setup: workloadSetupOf(spec, hosts, homeFiles),
       guard: vmGuardConfig(spec, { sandboxId: ctx.identity.id, expiresAt: new Date(expiresAt), gateIp: plan.gateIp, listeners: plan.listeners, system: [...AZURE_PLATFORM_ALLOW], planted: Object.keys(homeFiles) }),
     }),

@@ -6,7 +6,7 @@
 //              instance.ts (the one hardened GCE shape) · gate.ts · workload.ts · targets.ts ·
 //              canaries.ts · killswitch.ts (alerts, Pub/Sub → Eventarc → Workflow stop) · ttl.ts
 //   pure       rules.ts (what can be built) · plan.ts (layout) · services.ts (Google APIs) ·
-//              boot.ts (startup scripts) · labels.ts (labelled types) · context.ts
+//              store-access.ts (startup scripts) · labels.ts (labelled types) · context.ts
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import type { SandboxComponentArgs } from "../sandbox-base";

@@ -8,7 +8,8 @@ import type { Network } from "./network";
 import { GATE_NETWORK_TAG } from "./network";
 import type { InstanceIdentity } from "./identity";
 import { DEFAULT_IMAGE, hardenedInstance } from "./instance";
-import { renderGateBoot, TOXIPROXY_ADMIN_PORT } from "./boot";
+import { renderGateScript, TOXIPROXY_ADMIN_PORT } from "../cloud/boot";
+import { gcpStoreAccess } from "./store-access";
 import { ARTIFACT_FILES } from "../cloud/artifacts";
 import { toxiproxyProxies } from "../cloud/gate";
 import type { VmInstanceArgs } from "../cloud/vm-args";
@@ -21,7 +22,7 @@ export type GateArgs = VmInstanceArgs<Network, InstanceIdentity>;
 
 export function buildGate(ctx: GcpContext, a: GateArgs): gcp.compute.Instance {
   const startupScript = pulumi.all([a.artifactsBucket, a.logBucket]).apply(([artifactsBucket, logBucket]) =>
-    renderGateBoot({ ttlSeconds: ctx.spec.ttlMs / 1000, logBucket, logPrefix: a.identity.logPrefix, artifactsBucket, toxiproxyKey: ARTIFACT_FILES.toxiproxy.key, proxies: toxiproxyProxies(ctx.plan.listeners), adminPort: TOXIPROXY_ADMIN_PORT }),
+    renderGateScript(gcpStoreAccess({ logBucket, logPrefix: a.identity.logPrefix, artifactsBucket }), { ttlSeconds: ctx.spec.ttlMs / 1000, toxiproxyKey: ARTIFACT_FILES.toxiproxy.key, proxies: toxiproxyProxies(ctx.plan.listeners), adminPort: TOXIPROXY_ADMIN_PORT }),
   );
   return hardenedInstance(ctx, "gate", {
     role: "gate",

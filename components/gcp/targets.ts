@@ -6,7 +6,7 @@ import type { GcpContext } from "./context";
 import type { Network } from "./network";
 import type { InstanceIdentity } from "./identity";
 import { hardenedInstance } from "./instance";
-import { renderTargetBoot } from "./boot";
+import { renderTargetScript } from "../cloud/boot";
 
 export const TARGET_MACHINE_TYPE = "e2-small";
 
@@ -20,7 +20,7 @@ export function buildTargets(ctx: GcpContext, a: { net: Network; identities: Ins
       networkIp: t.privateIp,
       identity: a.identities[i],
       scopes: [],
-      startupScript: renderTargetBoot(ctx.spec.ttlMs / 1000),
+      startupScript: renderTargetScript(ctx.spec.ttlMs / 1000),
     }),
   );
 }

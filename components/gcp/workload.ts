@@ -9,7 +9,8 @@ import type { InstanceIdentity } from "./identity";
 import { DEFAULT_IMAGE, hardenedInstance, Tee } from "./instance";
 import { GCE_CONFIDENTIAL_TYPE, gcpMachineType, SEV_SNP_CPU_PLATFORM } from "./rules";
 import { sizingViewOf } from "../spec/backend-rules";
-import { renderWorkloadBoot } from "./boot";
+import { renderWorkloadScript } from "../cloud/boot";
+import { gcpStoreAccess } from "./store-access";
 import { workloadSetupOf } from "../cloud/boot";
 import { vmGuardConfig } from "../cloud/guard";
 import { GiB } from "../spec/units";
@@ -37,11 +38,8 @@ export function buildWorkload(ctx: GcpContext, a: WorkloadArgs): gcp.compute.Ins
   const hosts: Record<string, string[]> = upstreams.length ? { [plan.gateIp]: [...new Set(upstreams.flatMap((l) => l.aliases))] } : {};
   const storageVia = `${plan.gateIp}:${plan.recordListener.listenPort}`;
   const startupScript = pulumi.all([a.logBucket, a.artifactsBucket, a.homeFiles, a.expiresAt ?? ctx.identity.expiresAt.toISOString()]).apply(([logBucket, artifactsBucket, homeFiles, expiresAt]) =>
-    renderWorkloadBoot({
-      logBucket,
-      logPrefix: a.identity.logPrefix,
-      storageVia,
-      artifactsBucket,
+    renderWorkloadScript({
+      access: gcpStoreAccess({ logBucket, logPrefix: a.identity.logPrefix, storageVia, artifactsBucket }),
       setup: workloadSetupOf(spec, hosts, homeFiles),
       guard: vmGuardConfig(spec, {
         sandboxId: ctx.identity.id,

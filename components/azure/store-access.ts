@@ -1,12 +1,11 @@
-// First-boot scripts (cloud-init custom data) of the Azure sandbox's machines: the shared scripts of
-// ../cloud/boot.ts with Azure's store access — a token for the machine's user-assigned identity from
+// How the Azure sandbox's first-boot scripts (cloud-init custom data: the shared scripts of
+// ../cloud/boot.ts) reach their stores — a token for the machine's user-assigned identity from
 // IMDS (169.254.169.254, header `Metadata: true`; IMDS refuses proxied requests) and Blob storage over
 // HTTPS with it (no key: the record account has shared-key access off), through the record's private
 // endpoint: the record container (create blobs under the machine's prefix) and the artifacts container (read).
-import { renderGateScript, renderTargetScript, renderWorkloadScript, sq, GateSetup, StoreAccess, TOXIPROXY_ADMIN_PORT, WorkloadSetup } from "../cloud/boot";
-import type { GuestAllow, GuestGuardConfig } from "../guest/config";
+import { sq, StoreAccess } from "../cloud/boot";
+import type { GuestAllow } from "../guest/config";
 
-export { TOXIPROXY_ADMIN_PORT };
 export const BLOB_API_VERSION = "2021-08-06";
 
 /** The platform's wire server (168.63.129.16): the guest agent's health reports and goal state (80, 32526). */
@@ -47,27 +46,6 @@ export function azureStoreAccess(b: CommonBoot): StoreAccess {
       return `${blobCurl} -o ${sq(dest)} ${sq(`${base}/${b.artifactsContainer}/${key}`)}`;
     },
   };
-}
-
-export interface WorkloadBoot extends CommonBoot {
-  artifactsContainer: string;
-  setup: WorkloadSetup;
-  guard: GuestGuardConfig;
-}
-
-export function renderWorkloadBoot(b: WorkloadBoot): string {
-  return renderWorkloadScript({ access: azureStoreAccess(b), setup: b.setup, guard: b.guard });
-}
-
-export type GateBoot = CommonBoot & Omit<GateSetup, "toxiproxyKey"> & { artifactsContainer: string; toxiproxyBlob: string };
-
-export function renderGateBoot(b: GateBoot): string {
-  return renderGateScript(azureStoreAccess(b), { ...b, toxiproxyKey: b.toxiproxyBlob });
-}
-
-/** Targets run their own image; they only get the expiry timer. */
-export function renderTargetBoot(ttlSeconds: number): string {
-  return renderTargetScript(ttlSeconds);
 }
 
 export const toBase64 = (text: string) => Buffer.from(text, "utf8").toString("base64");

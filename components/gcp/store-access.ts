@@ -1,13 +1,11 @@
-// First-boot scripts (startup scripts) of the GCP sandbox's instances: the shared scripts of
-// ../cloud/boot.ts with GCP's store access — Cloud Storage's JSON API with the instance's own
+// How the GCP sandbox's first-boot scripts (startup scripts: the shared scripts of ../cloud/boot.ts)
+// reach their stores — Cloud Storage's JSON API with the instance's own
 // service-account token from the metadata server; the gate straight through Private Google Access,
 // the workload through the gate's record listener (the workload has no route to Google APIs). GCE runs
 // startup scripts on every boot, so every step is idempotent.
-import { renderGateScript, renderTargetScript, renderWorkloadScript, sq, GateSetup, StoreAccess, TOXIPROXY_ADMIN_PORT, WorkloadSetup } from "../cloud/boot";
-import type { GuestGuardConfig } from "../guest/config";
+import { sq, StoreAccess } from "../cloud/boot";
 import { STORAGE_HOST } from "./services";
 
-export { TOXIPROXY_ADMIN_PORT };
 const TOKEN_URL = "http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token";
 
 export interface CommonBoot {
@@ -34,25 +32,4 @@ export function gcpStoreAccess(b: CommonBoot): StoreAccess {
       return `${curl} -o ${sq(dest)} "https://${STORAGE_HOST}/storage/v1/b/${b.artifactsBucket}/o/${encodeURIComponent(key)}?alt=media"`;
     },
   };
-}
-
-export interface WorkloadBoot extends CommonBoot {
-  artifactsBucket: string;
-  setup: WorkloadSetup;
-  guard: GuestGuardConfig;
-}
-
-export function renderWorkloadBoot(b: WorkloadBoot): string {
-  return renderWorkloadScript({ access: gcpStoreAccess(b), setup: b.setup, guard: b.guard });
-}
-
-export type GateBoot = CommonBoot & GateSetup & { artifactsBucket: string };
-
-export function renderGateBoot(b: GateBoot): string {
-  return renderGateScript(gcpStoreAccess(b), b);
-}
-
-/** Targets run their own image and have no egress at all: the expiry timer only. */
-export function renderTargetBoot(ttlSeconds: number): string {
-  return renderTargetScript(ttlSeconds);
 }

@@ -16,6 +16,7 @@ import { parseSpec, SandboxSpec, SandboxSpecInput } from "../components/spec";
 import { identityFor, shortHash } from "../components/naming";
 import { findPulumi, requirePulumi, engineEnv, pulumiCommand, PROJECT_ROOT, PulumiEngine } from "./engine";
 import { defaultHarnessName, setStackTags, tagsAfterCreate, tagsBeforeCreate } from "./stack-tags";
+import { scopedSignal } from "./scoped-signal";
 
 export type EngineChoice = "auto" | "pulumi" | "direct";
 
@@ -184,7 +185,14 @@ async function createThroughEngine(spec: SandboxSpec, engine: PulumiEngine, o: S
     );
     if (o.taskDir) await stack.setConfig("airlock:localTaskDir", { value: path.resolve(o.taskDir) });
     await setStackTags(stack, tagsBeforeCreate(spec, o.harness ?? defaultHarnessName()));
-    const up = await stack.up({ onOutput, signal: o.signal ? AbortSignal.any([o.signal, SHUTDOWN.signal]) : SHUTDOWN.signal });
+    // A signal of this call only (automation/scoped-signal.ts: Pulumi never removes its listener).
+    const upSignal = scopedSignal(o.signal, SHUTDOWN.signal);
+    let up: Awaited<ReturnType<Stack["up"]>>;
+    try {
+      up = await stack.up({ onOutput, signal: upSignal.signal });
+    } finally {
+      upSignal.release();
+    }
     const v = (k: string) => up.outputs[k]?.value;
     const outputs: SandboxOutputs = {
       sandboxId: v("sandboxId"),

@@ -20,6 +20,19 @@ export function leaseDir(kind: string): string {
 
 class LeaseTaken extends Error {}
 
+/** Every candidate of a pool is taken (or unusable): callers add the pool's name and the fix. */
+export class LeasesExhausted extends Error {
+  constructor(
+    public readonly kind: string,
+    public readonly tried: number,
+  ) {
+    super(`no free ${kind} lease among ${tried} candidates`);
+  }
+}
+
+/** What frees or widens the /30 pool; shared by every message about it so they stay the same. */
+const NET_POOL_FIX = "destroy stale sandboxes (`airlock sweep`, or `airlock sandbox destroy <id>`) or widen network.cidr (a /30 per sandbox and one per set of targets)";
+
 /**
  * Leases the first free key from `candidates` (in order) that `usable` accepts. Returns the key.
  * Every attempt is journaled before the file is created; a taken key's journal entry is undone at
@@ -47,7 +60,7 @@ export async function leaseFirst(journal: UndoJournal, kind: string, owner: stri
       if (!(e instanceof LeaseTaken)) throw e;
     }
   }
-  throw new Error(`no free ${kind} lease among ${tried} candidates`);
+  throw new LeasesExhausted(kind, tried);
 }
 
 /** Owner (sandbox id) of every lease of a kind, for the sweeper. */
@@ -114,7 +127,9 @@ function overlaps(a: { address: string; prefix: number }, b: { address: string; 
 /** Leases a /30 inside `cidr` that no foreign route on the host overlaps. */
 export async function leaseSlash30(journal: UndoJournal, owner: string, cidr: string, salt: string): Promise<Slash30> {
   const c = parseCidr(cidr);
-  if (!c) throw new Error(`network.cidr '${cidr}' is not an IPv4 CIDR`);
+  if (!c) throw new Error(`network.cidr '${cidr}' is not an IPv4 CIDR; set it to a private range such as 10.77.0.0/16`);
+  // A prefix longer than /30 holds no /30 at all (2 ** negative slots): refuse rather than probe nothing.
+  if (c.prefix > 30) throw new Error(`network.cidr '${cidr}' is narrower than the /30 each sandbox leases; widen it (e.g. to a /24 or larger)`);
   const base = ipv4ToInt(c.address)! & ((0xffffffff << (32 - c.prefix)) >>> 0);
   const slots = 2 ** (30 - c.prefix);
   const foreign = (await foreignRoutes()).map((r) => parseCidr(r.dst)).filter((x): x is NonNullable<typeof x> => !!x);
@@ -122,8 +137,19 @@ export async function leaseSlash30(journal: UndoJournal, owner: string, cidr: st
   function* candidates() {
     for (let i = 0; i < slots; i++) yield intToIpv4((base >>> 0) + 4 * ((start + i) % slots));
   }
-  const key = await leaseFirst(journal, "net", owner, candidates(), (net) => !foreign.some((f) => overlaps({ address: net, prefix: 30 }, f)));
-  return slash30(key);
+  let skippedForeign = 0;
+  const usable = (net: string) => {
+    const free = !foreign.some((f) => overlaps({ address: net, prefix: 30 }, f));
+    if (!free) skippedForeign++;
+    return free;
+  };
+  try {
+    return slash30(await leaseFirst(journal, "net", owner, candidates(), usable));
+  } catch (e) {
+    if (!(e instanceof LeasesExhausted)) throw e;
+    const routed = skippedForeign ? ` (${skippedForeign} of them overlap routes already on this host)` : "";
+    throw new Error(`network.cidr '${cidr}' has no free /30 left: all ${slots} are taken${routed}; ${NET_POOL_FIX}`);
+  }
 }
 
 // ---- uids ----

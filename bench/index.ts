@@ -15,12 +15,20 @@ const benches = fs
   .sort();
 fs.mkdirSync(path.join(dir, "results"), { recursive: true });
 let failed = 0;
+// Ctrl-C (SIGINT) reaches the running bench too (same process group): it undoes what it made and exits
+// 128+signo. This runner must not die first (the shell would return while cleanup still runs),
+// nor start the next bench afterwards.
+process.on("SIGINT", () => undefined);
 for (const file of benches) {
   process.stdout.write(`\n### ${file}\n`);
   const r = spawnSync(process.execPath, [path.join(dir, "..", "bin", "run-ts.js"), path.join(dir, file)], { stdio: "inherit" });
   if (r.status !== 0) {
     failed++;
-    process.stdout.write(`(${file} failed with exit ${r.status})\n`);
+    process.stdout.write(`(${file} failed with exit ${r.status ?? r.signal})\n`);
+  }
+  if (r.signal || (r.status ?? 0) > 128) {
+    process.stdout.write("(interrupted: remaining benches not run)\n");
+    break;
   }
 }
 process.exitCode = failed ? 1 : 0;

@@ -22,6 +22,7 @@ import { scanHostObjects } from "../components/local/hostscan";
 import { cgroupOf } from "../components/local/views";
 import { sleep } from "../chaos/measure/loop";
 import { summarize } from "../chaos/measure/stats";
+import { guardSignals } from "../components/host/signals";
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 10);
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 50);
@@ -36,6 +37,41 @@ const spec = (command: string[]) =>
     workload: { cpus: 0.5, memory: "256MiB", pids: 128, command },
     egress: { allow: [{ name: "model-api", via: "address", host: "127.0.0.1", port: 9, listenPort: 8080 }] },
   });
+
+// What this run has made, so that Ctrl-C (SIGINT, SIGTERM, SIGHUP) undoes it with the existing
+// teardown — HostSandbox.destroy, `bare-primitives.sh destroy`, then sweep — instead of leaving netns,
+// nft tables and cgroups behind (the state directory is a fresh temp dir a later `airlock sweep` never sees).
+const liveBoxes = new Set<HostSandbox>();
+const inFlight = new Set<Promise<unknown>>();
+const bareTags = new Set<string>();
+/** Set by the signal handler: from then on the run makes nothing new (it would outlive the cleanup). */
+let interrupted = false;
+const refuseIfInterrupted = () => {
+  if (interrupted) throw new Error("interrupted");
+};
+function track<T>(p: Promise<T>): Promise<T> {
+  inFlight.add(p);
+  p.then(
+    () => inFlight.delete(p),
+    () => inFlight.delete(p),
+  );
+  return p;
+}
+function createBox(command: string[]): Promise<HostSandbox> {
+  refuseIfInterrupted();
+  return track(HostSandbox.create(spec(command)).then((b) => (liveBoxes.add(b), b)));
+}
+function destroyBox(b: HostSandbox) {
+  return track(b.destroy("bench").finally(() => liveBoxes.delete(b)));
+}
+guardSignals(async () => {
+  interrupted = true;
+  await Promise.allSettled([...inFlight]); // creates and destroys under way finish first
+  await Promise.allSettled([...liveBoxes].map((b) => b.destroy("bench")));
+  for (const t of bareTags) spawnSync(BARE, ["destroy", t], { stdio: "ignore" }); // idempotent
+  const r = await sweep();
+  process.stderr.write(`bench: interrupted; destroyed what it made, sweep removed ${r.orphansRemoved.length} orphan(s), ${r.leftovers.length} left\n`);
+});
 
 /** The median (p50, nearest rank) of the measured values, as in the chaos bench. */
 const median = (xs: number[]) => summarize(xs)!.p50;
@@ -55,6 +91,8 @@ function pssKiB(pid: number): number {
 }
 
 function bare(action: "create" | "destroy", tag: string): number {
+  if (action === "create") refuseIfInterrupted();
+  bareTags.add(tag);
   const t0 = process.hrtime.bigint();
   const r = spawnSync(BARE, [action, tag], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`bare-primitives.sh ${action} failed: ${r.stderr}`);
@@ -70,6 +108,8 @@ interface Single {
 
 /** bare-primitives.sh as a child of this process (for N at once). */
 function bareAsync(action: "create" | "destroy", tag: string): Promise<void> {
+  if (action === "create") refuseIfInterrupted();
+  bareTags.add(tag);
   return new Promise((resolve, reject) => {
     const c = spawn(BARE, [action, tag], { stdio: ["ignore", "ignore", "pipe"] });
     let err = "";
@@ -80,12 +120,12 @@ function bareAsync(action: "create" | "destroy", tag: string): Promise<void> {
 
 async function single(): Promise<Single> {
   const t0 = process.hrtime.bigint();
-  const sb = await HostSandbox.create(spec(["true"]));
+  const sb = await createBox(["true"]);
   const created = ms(t0);
   await sb.startWorkload().exited;
   const create = ms(t0);
   const t1 = process.hrtime.bigint();
-  const r = await sb.destroy("bench");
+  const r = await destroyBox(sb);
   if (r.failed.length) throw new Error(`destroy failed: ${r.failed.map((f) => f.error).join("; ")}`);
   const phases: Record<string, number> = {};
   const steps = Object.values(sb.createTimings).reduce((a, b) => a + (b ?? 0), 0);
@@ -149,7 +189,7 @@ async function main() {
   const memBefore = memAvailableKiB();
   const rssBefore = process.memoryUsage().rss;
   const t0 = process.hrtime.bigint();
-  const boxes = await Promise.all(Array.from({ length: CONCURRENT }, () => HostSandbox.create(spec(["sleep", "3600"]))));
+  const boxes = await Promise.all(Array.from({ length: CONCURRENT }, () => createBox(["sleep", "3600"])));
   for (const b of boxes) b.startWorkload();
   const createAll = ms(t0);
   await sleep(2000); // let every workload start and the guards poll
@@ -163,7 +203,7 @@ async function main() {
   for (const b of boxes) for (const p of cgroupOf(b.handle.cgroup).processes()) pids.add(p);
   const pss = [...pids].reduce((s, p) => s + pssKiB(p), 0);
   const t1 = process.hrtime.bigint();
-  const destroyed = await Promise.all(boxes.map((b) => b.destroy("bench")));
+  const destroyed = await Promise.all(boxes.map((b) => destroyBox(b)));
   const destroyAll = ms(t1);
   const failed = destroyed.flatMap((d) => d.failed);
   const report = await sweep();

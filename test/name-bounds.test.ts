@@ -55,6 +55,9 @@ const LIMITS: Record<string, Limit[]> = {
   ],
 };
 
+// A fleet suffixes each sandbox's names with its index: the same limits, with the longest suffixes.
+LIMITS["k8s-fleet"] = LIMITS.k8s;
+
 const read = (inputs: any, field: string) => field.split(".").reduce((v, k) => v?.[k], inputs);
 
 describe("generated names fit every provider's limit at the spec's maximum name lengths (issue 8 defect 7)", function () {
@@ -70,14 +73,17 @@ describe("generated names fit every provider's limit at the spec's maximum name 
       });
       const checked: string[] = [];
       for (const limit of limits) {
-        const names = g.graph.resources.filter((n) => n.type === limit.type).map((n) => read(n.inputs, limit.field)).filter((v): v is string => typeof v === "string");
+        const nodes = g.graph.resources.filter((n) => n.type === limit.type && typeof read(n.inputs, limit.field) === "string");
+        const names: string[] = nodes.map((n) => read(n.inputs, limit.field));
         assert.ok(names.length > 0, `positive control: the ${stack} graph has a ${limit.type} with ${limit.field}`);
         for (const name of names) {
           assert.ok(name.length <= limit.max && name.length >= (limit.min ?? 1), `${limit.type} ${limit.field} '${name}' is ${name.length} characters (limit ${limit.min ?? 1}–${limit.max})`);
           if (limit.pattern) assert.match(name, limit.pattern, `${limit.type} ${limit.field} '${name}'`);
         }
-        // Names of one type share a scope (project, resource group, namespace): bounding must not merge two.
-        if (!limit.field.endsWith("resourceGroupName")) assert.strictEqual(new Set(names).size, names.length, `${limit.type}: ${names.join(", ")}`);
+        // Names of one type share a scope (the project, the resource group, a Kubernetes namespace):
+        // bounding must not merge two.
+        const scoped = nodes.map((n) => `${read(n.inputs, "metadata.namespace") ?? ""}/${read(n.inputs, limit.field)}`);
+        if (!limit.field.endsWith("resourceGroupName")) assert.strictEqual(new Set(scoped).size, scoped.length, `${limit.type}: ${scoped.join(", ")}`);
         checked.push(...names);
       }
       // Positive control: the long names reach the generated ones (else the bound was never exercised).

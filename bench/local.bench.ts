@@ -14,6 +14,8 @@ import { spawn, spawnSync } from "child_process";
 
 process.env.AIRLOCK_STATE_DIR = process.env.AIRLOCK_STATE_DIR || fs.mkdtempSync(path.join(os.tmpdir(), "airlock-bench-state-"));
 process.env.AIRLOCK_QUIET = "1";
+// Said up front: after a SIGKILL of the bench, only a sweep of this state dir recovers its sandboxes.
+process.stderr.write(`bench state: ${process.env.AIRLOCK_STATE_DIR} (after a kill: AIRLOCK_STATE_DIR=${process.env.AIRLOCK_STATE_DIR} npx airlock sweep)\n`);
 
 import { parseSpec } from "../components/spec";
 import { HostSandbox } from "../components/local/sandbox";

@@ -39,6 +39,25 @@ const RAMP: CpuLimit[] = [
   { quotaUs: 10_000, periodUs: 100_000 }, // from unlimited
 ];
 
+/**
+ * Runs `fn`, reading (quota, period) back from `cg`'s files after every write it makes to a CPU file
+ * under `under` — on a stand-in tree the files are the state; on the real kernel they are the kernel's.
+ */
+function statesAfterEachWrite(cg: Cgroup, under: string, fn: () => void): CpuLimit[] {
+  const states: CpuLimit[] = [];
+  const original = nodeFs.writeFileSync;
+  nodeFs.writeFileSync = (file: any, data: any, ...rest: any[]) => {
+    original(file, data, ...rest);
+    if (typeof file === "string" && file.startsWith(under) && /cpu\.cfs_(quota|period)_us$/.test(file)) states.push(kernelCpu(cg));
+  };
+  try {
+    fn();
+  } finally {
+    nodeFs.writeFileSync = original;
+  }
+  return states;
+}
+
 describe("cgroup v1 CPU limit writes never widen the limit in between (issue 10 §2)", function () {
   this.timeout(120_000);
 
@@ -55,21 +74,7 @@ describe("cgroup v1 CPU limit writes never widen the limit in between (issue 10 
     });
     afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
-    /** Runs `fn`, recording the (quota, period) state after every write to the tree's CPU files. */
-    function observed(fn: () => void): CpuLimit[] {
-      const states: CpuLimit[] = [];
-      const original = nodeFs.writeFileSync;
-      nodeFs.writeFileSync = (file: any, data: any, ...rest: any[]) => {
-        original(file, data, ...rest);
-        if (typeof file === "string" && file.startsWith(root) && /cpu\.cfs_(quota|period)_us$/.test(file)) states.push(kernelCpu(cg));
-      };
-      try {
-        fn();
-      } finally {
-        nodeFs.writeFileSync = original;
-      }
-      return states;
-    }
+    const observed = (fn: () => void) => statesAfterEachWrite(cg, root, fn);
 
     it("each step of a ramp passes only through states no wider than the old or the new limit, and ends at the new one", () => {
       let prev = kernelCpu(cg);
@@ -131,22 +136,7 @@ describe("cgroup v1 CPU limit writes never widen the limit in between (issue 10 
     };
 
     describe("every state the kernel holds after each write (read back from its files)", () => {
-      /** Runs `fn`, reading the kernel's (quota, period) after every write to the cgroup's CPU files. */
-      function kernelStates(fn: () => void): CpuLimit[] {
-        const dir = cg.dir("cpu");
-        const states: CpuLimit[] = [];
-        const original = nodeFs.writeFileSync;
-        nodeFs.writeFileSync = (file: any, data: any, ...rest: any[]) => {
-          original(file, data, ...rest);
-          if (typeof file === "string" && file.startsWith(dir) && /cpu\.cfs_(quota|period)_us$/.test(file)) states.push(kernelCpu(cg));
-        };
-        try {
-          fn();
-        } finally {
-          nodeFs.writeFileSync = original;
-        }
-        return states;
-      }
+      const kernelStates = (fn: () => void) => statesAfterEachWrite(cg, cg.dir("cpu"), fn);
 
       it("a ramp passes only through states no wider than the old or the new limit, and the kernel ends at each new one", () => {
         cg.setLimit("cpu", LIMITED[LIMITED.length - 1]);

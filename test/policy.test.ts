@@ -92,6 +92,7 @@ function matching(c: MutationCase, violations: Violation[]): Violation[] {
 const PREVIEW_GAPS: Record<string, string> = {
   "gcp/workload-in-gate-group": "the gate's firewall rules name their members by service-account email, an output no preview has, so the unmutated preview already reports them fail-closed",
   "azure/unlocked-retention": "the record's containers and WORM policies are matched to their account by the account's name, and the sealer's rights to it by its identity's principalId: outputs no preview has",
+  "azure/unlocked-artifacts": "the artifacts and canaries containers and their WORM policies are matched to their account by the account's name, an output no preview has, so the unmutated preview already reports no artifacts store to check (fail-closed)",
   "azure/missing-ttl": "the reaper's rights are matched to its identity by the identity's principalId, an output no preview has, so the unmutated preview already reports no platform TTL",
 };
 

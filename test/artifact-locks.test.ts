@@ -120,16 +120,16 @@ describe("I5: the artifacts and canary store's lock, read from the graph", funct
         const v = i5(graph, spec, c.stack);
         assert.notStrictEqual(v.status, "pass", "an opted-out lock is never a plain pass");
         assert.deepStrictEqual(v.waivedBy, ["unlockedLogs"]);
-        // Every finding is the opt-out's — except, on GCP, the record bucket's missing versioning
-        // (gcp/record.ts turns versioning on for no lockMode; left to the record's owner, see the report).
+        // Every finding is the opt-out's: the record stays versioned without its lock (on GCP, Object
+        // Versioning replaces the retention policy then).
         const others = v.findings.filter((f) => !(f.waived && f.waivableBy === "unlockedLogs"));
-        assert.deepStrictEqual(others.map((f) => f.message), c.stack === "gcp" ? ["the log store is not versioned (an overwrite would replace the record)"] : [], JSON.stringify(v.findings, null, 1));
-        if (c.stack !== "gcp") assert.strictEqual(v.status, "waived");
+        assert.deepStrictEqual(others.map((f) => f.message), [], JSON.stringify(v.findings, null, 1));
+        assert.strictEqual(v.status, "waived");
         assert.ok(v.findings.some((f) => f.resource === "(spec)" && /^logging\.lockMode is none: .*not retention-locked \(the explicit opt-out\)$/.test(f.message)));
         const unlockedStores = v.findings.filter((f) => c.store.test(f.resource) || /-record-canaries$/.test(f.resource));
         assert.strictEqual(unlockedStores.length, c.holds.length, JSON.stringify(v.findings, null, 1));
         const text = formatVerdicts([v]);
-        if (c.stack !== "gcp") assert.match(text, /^WAIVED I5 immutable record .*\(by unsafe\.unlockedLogs\)$/m);
+        assert.match(text, /^WAIVED I5 immutable record .*\(by unsafe\.unlockedLogs\)$/m);
         assert.match(text, /^\s+waived \(spec\): logging\.lockMode is none: .* \[unsafe\.unlockedLogs\]$/m);
         assert.match(text, /^\s+waived .*-artifacts: the artifacts store \(installed files.*\) is not retention-locked \[unsafe\.unlockedLogs\]$/m);
       });

@@ -13,6 +13,7 @@ import { ChainLog } from "../../components/record/chain-log";
 import { LocalSandboxHandle, saveHandle, GateProxy } from "../../components/local/handle";
 import type { SandboxSpec } from "../../components/spec/schema";
 import { RUN_TAG } from "./run-scope";
+import { diesWithThisProcess } from "./dies-with-test";
 
 export interface Upstream {
   address: string;
@@ -56,9 +57,16 @@ export interface Gate {
   stop(): Promise<void>;
 }
 
-/** A Toxiproxy server with one proxy per upstream, on fixed loopback ports (re-enabling keeps them). */
+/**
+ * A Toxiproxy server with one proxy per upstream, on fixed loopback ports (re-enabling keeps them).
+ * The server dies with this process, even a SIGKILLed one (helpers/dies-with-test.ts).
+ */
 export async function startGate(upstreams: Record<string, string>, prefix = "airlock-chaostest"): Promise<Gate> {
-  const server = await startToxiproxyServer({ logFile: path.join(statePath("logs"), `toxiproxy-${process.pid}.log`) });
+  const server = await startToxiproxyServer({
+    logFile: path.join(statePath("logs"), `toxiproxy-${process.pid}.log`),
+    logLevel: process.env.LOG_LEVEL ?? "warn", // what it had before the tie (confine's default is "error")
+    confine: diesWithThisProcess,
+  });
   const admin = new ToxiproxyAdmin(server.url);
   const proxies: Record<string, GateProxy> = {};
   try {

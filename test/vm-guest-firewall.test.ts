@@ -4,7 +4,9 @@
 // that cloud's endpoints — worked out here from the graph and the script themselves (the VPC's range,
 // the S3 gateway endpoint's cidrBlocks, the address the GCP script connects its store calls to, the
 // Azure record endpoint's fixed address) and from the clouds' documented platform addresses. No rule
-// reaches "any address", no 443 goes anywhere but the stores, and the metadata server is root's.
+// reaches "any address", no 443 goes anywhere but the stores, and the metadata server is root's; the
+// workload's uid reaches it only through the metadata filter, whose allowlist passes the cloud's
+// credential calls and refuses its boot-script paths.
 import * as assert from "assert";
 import { buildStackGraph, one } from "./helpers/pulumi-mocks";
 import type { StackGraph } from "../components/invariants/mock-graph";
@@ -13,6 +15,7 @@ import { readGuardInstall } from "../components/guest/install";
 import { GuestAllow, GuestGuardConfig } from "../components/guest/config";
 import { guestRuleset } from "../components/guest/nft";
 import { vmSystemAllow } from "../components/cloud/guard";
+import { metadataRefusal } from "../components/guest/metadata-filter";
 
 const METADATA = "169.254.169.254";
 const root = (proto: "tcp", port: number, address: string): GuestAllow => ({ proto, port, address, uid: 0 });
@@ -35,6 +38,10 @@ interface Backend {
   expected(g: StackGraph, script: string): GuestAllow[];
   /** The addresses the system may reach on 443 (the stores' private paths). */
   https(g: StackGraph): string[];
+  /** Metadata requests the workload's SDKs make for its credentials and identity (the filter passes them). */
+  credentials: [string, string][];
+  /** Metadata requests that would hand the workload its boot script (the filter refuses them). */
+  bootScript: [string, string][];
 }
 
 const BACKENDS: Backend[] = [
@@ -48,6 +55,8 @@ const BACKENDS: Backend[] = [
       // The VPC resolver and its link-local alias; Amazon Time Sync; the S3 gateway endpoint's ranges; IMDS for root.
       return [...dns(plusTwo(vpc)), ...dns("169.254.169.253"), any("udp", 123, "169.254.169.123"), ...this.https(g).map((c) => any("tcp", 443, c)), root("tcp", 80, METADATA)];
     },
+    credentials: [["PUT", "/latest/api/token"], ["GET", "/latest/meta-data/iam/security-credentials/"], ["GET", "/latest/meta-data/iam/security-credentials/airlock-workload-role"], ["GET", "/latest/meta-data/placement/region"]],
+    bootScript: [["GET", "/latest/user-data"], ["GET", "/latest/user-data/"], ["GET", "/latest/meta-data/iam/security-credentials/../../user-data"], ["GET", "/latest/meta-data/iam/security-credentials/%2e%2e/%2e%2e/user-data"], ["GET", "/latest//user-data"], ["GET", "/latest/meta-data/"], ["GET", "/latest/dynamic/instance-identity/document"], ["GET", "http://169.254.169.254/latest/user-data"], ["POST", "/latest/api/token"]],
   },
   {
     stack: "gcp",
@@ -61,6 +70,8 @@ const BACKENDS: Backend[] = [
       // The metadata server is the resolver and the time server; IMDS for root.
       return [...dns(METADATA), any("udp", 123, METADATA), any("tcp", Number(via[2]), via[1]), root("tcp", 80, METADATA)];
     },
+    credentials: [["GET", "/"], ["GET", "/computeMetadata/v1/instance/service-accounts/default/token"], ["GET", "/computeMetadata/v1/instance/service-accounts/default/token?scopes=https://www.googleapis.com/auth/cloud-platform"], ["GET", "/computeMetadata/v1/instance/service-accounts/default/email"], ["GET", "/computeMetadata/v1/instance/service-accounts/default/?recursive=true"], ["GET", "/computeMetadata/v1/project/project-id"]],
+    bootScript: [["GET", "/computeMetadata/v1/instance/attributes/startup-script"], ["GET", "/computeMetadata/v1/instance/attributes/"], ["GET", "/computeMetadata/v1/instance/attributes/?recursive=true"], ["GET", "/computeMetadata/v1/?recursive=true"], ["GET", "/computeMetadata/v1/instance/?recursive=true"], ["GET", "/?recursive=true"], ["GET", "/computeMetadata/v1/project/attributes/"], ["GET", "/0.1/meta-data/attributes/startup-script"], ["GET", "/computeMetadata/v1/instance/service-accounts/default/../../attributes/startup-script"]],
   },
   {
     stack: "azure",
@@ -72,6 +83,8 @@ const BACKENDS: Backend[] = [
       // IMDS and the wire server (80, 32526) for root only.
       return [...dns("168.63.129.16"), ...this.https(g).map((a) => any("tcp", 443, a)), root("tcp", 80, METADATA), root("tcp", 80, "168.63.129.16"), root("tcp", 32526, "168.63.129.16")];
     },
+    credentials: [["GET", "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fcognitiveservices.azure.com&client_id=00000000-0000-0000-0000-000000000001"]],
+    bootScript: [["GET", "/metadata/instance/compute/userData?api-version=2021-01-01&format=text"], ["GET", "/metadata/instance?api-version=2021-02-01"], ["GET", "/metadata/instance/compute/customData?api-version=2021-01-01"], ["GET", "/metadata/identity/oauth2/token/../../instance/compute/userData?api-version=2021-01-01"], ["GET", "/metadata/identity/oauth2/token?api-version=2018-02-01&format=text&extra=1"]],
   },
 ];
 
@@ -116,9 +129,17 @@ for (const b of BACKENDS) {
       assert.deepStrictEqual(accepts.filter((l) => l.includes(`ip daddr ${METADATA} tcp dport 80`)).map((l) => l.trim()), [`meta skuid 0 ip daddr ${METADATA} tcp dport 80 accept`]);
     });
 
-    it("keeps the workload's own reach: the gate listeners and the metadata server (its credentials)", () => {
-      assert.ok(config.nft.gate.some((g) => g.address === METADATA && g.port === 80), JSON.stringify(config.nft.gate));
-      assert.ok(config.nft.gate.filter((g) => g.address !== METADATA).length >= 1);
+    it("gives the workload's uid the gate listeners, and the metadata server only through the filter: its credentials pass, its boot script is refused", () => {
+      assert.ok(!config.nft.gate.some((g) => g.address === METADATA), `no gate entry for the metadata server: ${JSON.stringify(config.nft.gate)}`);
+      assert.ok(config.nft.gate.length >= 1);
+      const m = config.nft.metadata;
+      assert.ok(m, "the guard config carries the metadata filter");
+      assert.deepStrictEqual([m.listen.address, m.upstream], ["127.0.0.1", { address: METADATA, port: 80 }]);
+      for (const [method, target] of b.credentials) assert.strictEqual(metadataRefusal(m.allow, method, target), undefined, `${method} ${target} passes`);
+      for (const [method, target] of b.bootScript) assert.ok(metadataRefusal(m.allow, method, target), `${method} ${target} is refused`);
+      const text = guestRuleset(config.nft, 61_337);
+      assert.ok(text.includes(`meta skuid 61337 ip daddr ${METADATA} tcp dport 80 counter name "metadata_redirected" redirect to :${m.listen.port}`), "the workload's metadata connections are redirected to the filter");
+      assert.doesNotMatch(text.slice(0, text.indexOf("jump system_out")), new RegExp(`ip daddr ${METADATA.replace(/\./g, "\\.")} tcp dport 80 .*accept`), "the workload's output chain has no accept for the metadata server");
     });
 
     it("fails when a wildcard rule is put back: the check above names it, and the ruleset refuses to render it", () => {

@@ -6,7 +6,7 @@ export const awsEquivalence: Equivalence = {
     boundary: "VPC, four private subnets each with its own route table (local routes only); default route table and default security group taken over and emptied; no internet/NAT/egress-only gateway, no peering (`network.ts`)",
     firewall: "one security group per role, separate rules only: workload → gate listener ports + S3 gateway endpoint; gate → listed upstreams; nothing inbound from outside (`firewall.ts`)",
     dns: "Route 53 Resolver DNS Firewall: allowlist, BLOCK NXDOMAIN for everything else, fail closed (`dns.ts`)",
-    workload: "hardened EC2 instance: no public IP, IMDSv2 with hop limit 1, no SSH key, encrypted root volume, shutdown = terminate, non-root `workload.user` (`workload.ts`, `instance.ts`)",
+    workload: "hardened EC2 instance: no public IP, IMDSv2 with hop limit 1, no SSH key, encrypted root volume, shutdown = terminate, non-root `workload.user`; its uid reaches IMDS only through the in-guest metadata filter, which passes the IMDSv2 token, the instance role's credentials and the region and refuses the rest (the user data: 403) (`workload.ts`, `instance.ts`, `platform.ts`)",
     tee: "`sev-snp`: cpuOptions.amdSevSnp on m6a/r6a/c6a in us-east-2, eu-west-1; `nitro-enclave`: enclaveOptions on ≥ 4 vCPUs (`rules.ts`)",
     gate: "Toxiproxy instance, one listener per allowed upstream, admin API on loopback; interface endpoints for AWS services (`gate.ts`, `endpoints.ts`)",
     record: "S3 bucket with Object Lock (compliance by default, the spec's days), versioning, public access blocked, writes only through the sandbox's S3 endpoint; VPC flow logs (all traffic) into it (`record.ts`)",

@@ -11,6 +11,23 @@
 // user data's apply (workload.ts), like every other value of the guard's config.
 import { intToIpv4, ipv4ToInt, parseCidr } from "../spec/net";
 import { HTTPS_PORT, VmPlatformPaths } from "../cloud/guard";
+import type { MetadataAllow } from "../guest/metadata-filter";
+
+/**
+ * What the workload may ask IMDS (through the metadata filter, components/guest/metadata-filter.ts):
+ * the IMDSv2 session token and the instance role's credentials — what every AWS SDK's instance
+ * credential provider asks (the `-extended` listing first in newer SDKs, then the classic one) — and
+ * the region the SDKs read. Not the user data (/latest/user-data), the rest of meta-data, or dynamic/.
+ */
+export const AWS_METADATA_ALLOW: MetadataAllow[] = [
+  { method: "PUT", path: "/latest/api/token" },
+  { method: "GET", path: "/latest/meta-data/iam/security-credentials/" },
+  { method: "GET", path: "/latest/meta-data/iam/security-credentials/{name}" },
+  { method: "GET", path: "/latest/meta-data/iam/security-credentials-extended/" },
+  { method: "GET", path: "/latest/meta-data/iam/security-credentials-extended/{name}" },
+  { method: "GET", path: "/latest/meta-data/placement/region" },
+  { method: "GET", path: "/latest/meta-data/placement/availability-zone" },
+];
 
 export const AWS_RESOLVER_LINK_LOCAL = "169.254.169.253";
 export const AWS_TIME_SYNC = "169.254.169.123";

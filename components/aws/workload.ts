@@ -14,7 +14,7 @@ import { renderWorkloadScript } from "../cloud/boot";
 import { awsStoreAccess } from "./store-access";
 import { workloadSetupOf } from "../cloud/boot";
 import { vmGuardConfig } from "../cloud/guard";
-import { awsPlatformPaths } from "./platform";
+import { awsPlatformPaths, AWS_METADATA_ALLOW } from "./platform";
 import { GiB } from "../spec/units";
 import type { VmWorkloadArgs } from "../cloud/vm-args";
 
@@ -39,7 +39,7 @@ export function buildWorkload(ctx: AwsContext, a: WorkloadArgs): aws.ec2.Instanc
     renderWorkloadScript({
       access: awsStoreAccess({ region: ctx.region, logBucket, logPrefix: a.identity.logPrefix, artifactsBucket }),
       setup: workloadSetupOf(spec, hosts, homeFiles),
-      guard: vmGuardConfig(spec, { sandboxId: ctx.identity.id, expiresAt: new Date(expiresAt), gateIp: plan.gateIp, listeners: plan.listeners, platform: awsPlatformPaths(plan.vpcCidr, s3Ranges), planted: Object.keys(homeFiles) }),
+      guard: vmGuardConfig(spec, { sandboxId: ctx.identity.id, expiresAt: new Date(expiresAt), gateIp: plan.gateIp, listeners: plan.listeners, platform: awsPlatformPaths(plan.vpcCidr, s3Ranges), metadata: AWS_METADATA_ALLOW, planted: Object.keys(homeFiles) }),
     }),
   );
   return hardenedInstance(ctx, "workload", {

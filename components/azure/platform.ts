@@ -9,6 +9,15 @@
 //               host plugin), root only — as the Azure Linux agent's own firewall setting
 //               (OS.EnableFirewall) restricts it; IMDS (the identity's token) is the shared metadata rule.
 import { HTTPS_PORT, VmPlatformPaths } from "../cloud/guard";
+import type { MetadataAllow } from "../guest/metadata-filter";
+
+/**
+ * What the workload may ask IMDS (through the metadata filter, components/guest/metadata-filter.ts;
+ * its `Metadata: true` header passes through): the managed identity's token endpoint, with the
+ * parameters the Azure SDKs send (the user-assigned identity by client, object or resource id). Not
+ * /metadata/instance (the custom data's user data, tags, the rest).
+ */
+export const AZURE_METADATA_ALLOW: MetadataAllow[] = [{ method: "GET", path: "/metadata/identity/oauth2/token", query: ["api-version", "resource", "client_id", "object_id", "msi_res_id", "mi_res_id"] }];
 
 /** Azure's virtual public IP: the platform DNS and the wire server. */
 export const AZURE_PLATFORM_ADDRESS = "168.63.129.16";

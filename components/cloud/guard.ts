@@ -8,9 +8,14 @@
 import type { SandboxSpec } from "../spec/schema";
 import type { GateListener } from "./layout";
 import { assertGuestAddress, guestGuardConfig, GuestAllow, GuestGuardConfig } from "../guest/config";
+import { assertMetadataAllow, METADATA_FILTER_PORT, MetadataAllow, MetadataFilterConfig } from "../guest/metadata-filter";
 import { RECORD_PUT } from "./boot";
 
-/** The metadata server of every VM cloud: the workload's own credentials (its model access) come from it. */
+/**
+ * The metadata server of every VM cloud: the workload's own credentials (its model access) come from
+ * it — through the metadata filter only (components/guest/metadata-filter.ts), since the same server
+ * serves the boot script and with it the guard's config.
+ */
 export const METADATA_ADDRESS = "169.254.169.254";
 export const METADATA_PORT = 80;
 /** root: the guard (which ships the record with the instance's credentials) and the platform's agents. */
@@ -71,6 +76,15 @@ export function vmSystemAllow(p: VmPlatformPaths): GuestAllow[] {
   ]);
 }
 
+/**
+ * The metadata filter of a workload VM: the cloud's allowlist (declared in its platform.ts, the same
+ * MetadataAllow shape on every cloud), served on loopback, forwarding to the metadata server.
+ */
+export function vmMetadataFilter(allow: MetadataAllow[]): MetadataFilterConfig {
+  assertMetadataAllow("metadata allowlist (components/<cloud>/platform.ts)", allow);
+  return { listen: { address: "127.0.0.1", port: METADATA_FILTER_PORT }, upstream: { address: METADATA_ADDRESS, port: METADATA_PORT }, allow };
+}
+
 export interface VmGuardParts {
   sandboxId: string;
   expiresAt: Date;
@@ -79,16 +93,30 @@ export interface VmGuardParts {
   listeners: readonly Pick<GateListener, "name" | "listenPort">[];
   /** The cloud's platform endpoints the system may reach (plain values: rendered inside the boot script's apply). */
   platform: VmPlatformPaths;
+  /** What the workload may ask the metadata server (the cloud's list, its platform.ts). */
+  metadata: MetadataAllow[];
   /** Home files the first-boot script planted with the cloud's own content (the guard watches them as they are). */
   planted: string[];
+}
+
+/**
+ * The guest table's parts: the workload's uid reaches the gate listeners (and loopback, where the
+ * metadata filter listens) and nothing else — no gate entry for the metadata server any more: its
+ * connections there are redirected to the filter. The system's endpoints by address.
+ */
+export function vmGuestNft(p: Pick<VmGuardParts, "gateIp" | "listeners" | "platform" | "metadata">): Pick<GuestGuardConfig["nft"], "gate" | "system" | "metadata"> {
+  return {
+    gate: p.listeners.map((l) => ({ upstream: l.name, address: p.gateIp, port: l.listenPort })),
+    system: vmSystemAllow(p.platform),
+    metadata: vmMetadataFilter(p.metadata),
+  };
 }
 
 export function vmGuardConfig(spec: SandboxSpec, p: VmGuardParts): GuestGuardConfig {
   return guestGuardConfig(spec, {
     sandboxId: p.sandboxId,
     expiresAt: p.expiresAt,
-    gate: [...p.listeners.map((l) => ({ upstream: l.name, address: p.gateIp, port: l.listenPort })), { upstream: "instance-metadata", address: METADATA_ADDRESS, port: METADATA_PORT }],
-    system: vmSystemAllow(p.platform),
+    ...vmGuestNft(p),
     ship: [RECORD_PUT, "-", "guard/{seq}-{type}.json"],
     planted: p.planted,
   });

@@ -10,6 +10,23 @@
 //   rootAgents  none beyond the metadata server (the guest agent and OS Login's refresher run as root).
 import { VmPlatformPaths, METADATA_ADDRESS } from "../cloud/guard";
 import type { GateListener } from "../cloud/layout";
+import type { MetadataAllow } from "../guest/metadata-filter";
+
+/**
+ * What the workload may ask the metadata server (through the metadata filter,
+ * components/guest/metadata-filter.ts; its `Metadata-Flavor: Google` header passes through): the root
+ * (google-auth's "on GCE?" ping reads the server's Metadata-Flavor reply header there), the default
+ * service account's token, email and description, and the project id. Not instance/attributes/ (the
+ * startup script), nor `recursive` anywhere but the service account's own directory.
+ */
+const SA = "/computeMetadata/v1/instance/service-accounts/default";
+export const GCP_METADATA_ALLOW: MetadataAllow[] = [
+  { method: "GET", path: "/" },
+  { method: "GET", path: `${SA}/`, query: ["recursive", "alt"] },
+  { method: "GET", path: `${SA}/token`, query: ["scopes", "alt"] },
+  { method: "GET", path: `${SA}/email`, query: ["alt"] },
+  { method: "GET", path: "/computeMetadata/v1/project/project-id", query: ["alt"] },
+];
 
 export function gcpPlatformPaths(gateIp: string, recordListener: Pick<GateListener, "listenPort">): VmPlatformPaths {
   return {

@@ -13,7 +13,7 @@ import { renderWorkloadScript } from "../cloud/boot";
 import { gcpStoreAccess } from "./store-access";
 import { workloadSetupOf } from "../cloud/boot";
 import { vmGuardConfig } from "../cloud/guard";
-import { gcpPlatformPaths } from "./platform";
+import { gcpPlatformPaths, GCP_METADATA_ALLOW } from "./platform";
 import { GiB } from "../spec/units";
 import type { VmWorkloadArgs } from "../cloud/vm-args";
 import type { ConfidentialKind } from "../spec/schema";
@@ -49,6 +49,7 @@ export function buildWorkload(ctx: GcpContext, a: WorkloadArgs): gcp.compute.Ins
         listeners: upstreams,
         // Cloud Storage (the record, the guard's artifacts) is reached through the gate's record listener.
         platform: gcpPlatformPaths(plan.gateIp, plan.recordListener),
+        metadata: GCP_METADATA_ALLOW,
         planted: Object.keys(homeFiles),
       }),
     }),

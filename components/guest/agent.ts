@@ -6,6 +6,9 @@
 //   kill rules   components/guard/judge.ts: the same thresholds, record events and trip details
 //   counters     the local backend's nft counter names (DENIED_COUNTERS) in the guest's own table
 //                (./nft.ts), plus the namespace's no-route counters, read as the local guard reads them
+//   metadata     the workload reaches the metadata server only through ./metadata-filter.ts, run
+//                here (root): the cloud's allowlist passes, every other request is refused (403),
+//                recorded ("metadata-refused") and counted with the denied egress
 //   limits       the workload's cgroup (systemd's workload.service), components/host/cgroup.ts, v1 or v2
 //   record       components/record/chain-log.ts: the same hash-chained entries, each one also shipped
 //                to the record store (the cloud's retention-locked bucket) as it is written
@@ -25,6 +28,10 @@ import { DENIED_COUNTERS, readCounters, sumPackets } from "../local/nft";
 import { KillRuleJudge, LimitEvents, noRouteCount, Trip } from "../guard/judge";
 import type { GuestGuardConfig } from "./config";
 import { guestRuleset } from "./nft";
+import { MetadataFilter, MetadataRefusal, startMetadataFilter } from "./metadata-filter";
+
+/** Refusals recorded one by one; past this only their count is kept (in the denied-egress total): a loop must not flood the record. */
+const METADATA_REFUSALS_RECORDED = 50;
 
 interface GuardState {
   planted: CanaryFile[];
@@ -62,6 +69,9 @@ export class GuestGuard {
   private ttlTimer: NodeJS.Timeout | undefined;
   private watcher: CanaryWatcher | undefined;
   private endpoint: CanaryEndpoint | undefined;
+  private metadataFilter: MetadataFilter | undefined;
+  /** Requests the metadata filter refused: denied egress of the workload's, like a rejected connection. */
+  private metadataRefused = 0;
   private lastNet = "";
   private polling = false;
   private killing: Promise<void> | undefined;
@@ -152,6 +162,9 @@ export class GuestGuard {
     const uid = uidOf(c.workload.user, c.workload.uid);
     const r = await run("nft", ["-f", "-"], { input: `table inet ${c.nft.table}\ndelete table inet ${c.nft.table}\n${guestRuleset(c.nft, uid)}`, allowFail: true });
     if (r.code !== 0) throw new Error(`the guest firewall (nft table inet ${c.nft.table}) was refused: ${r.stderr.trim()}`);
+    // Before the workload starts (the unit is ready only after start()): its metadata connections are
+    // already redirected here, and with no filter they would find nothing listening.
+    if (c.nft.metadata) this.metadataFilter = await startMetadataFilter(c.nft.metadata, (m) => this.metadataRefusal(m));
 
     const previous = this.loadState();
     let planted = previous?.planted ?? [];
@@ -187,6 +200,7 @@ export class GuestGuard {
       canaries: planted.map((p) => p.rel),
       expiresAt: c.expiresAt,
       gate: c.nft.gate.map((g) => `${g.address}:${g.port}`),
+      metadataAllowed: c.nft.metadata ? c.nft.metadata.allow.map((a) => `${a.method} ${a.path}`) : null,
     });
 
     const msLeft = Math.max(0, new Date(c.expiresAt).getTime() - Date.now());
@@ -196,6 +210,13 @@ export class GuestGuard {
     };
     armTtl(msLeft);
     this.timer = setInterval(() => void this.poll(), c.pollMs);
+  }
+
+  private metadataRefusal(m: MetadataRefusal): void {
+    this.metadataRefused++;
+    if (this.metadataRefused <= METADATA_REFUSALS_RECORDED) this.note("metadata-refused", { ...m, count: this.metadataRefused });
+    // The next poll re-reads the counters and judges the new total.
+    this.lastNet = "";
   }
 
   /** Limits every poll; the nft counters only when the namespace's network counters moved. */
@@ -210,11 +231,12 @@ export class GuestGuard {
       if (snmp + snmp6 === this.lastNet) return;
       this.lastNet = snmp + snmp6;
       const counters = await readCounters(undefined, this.cfg.nft.table);
-      const rejected = Object.fromEntries(DENIED_COUNTERS.map((n) => [n.replace(/^denied_/, ""), counters[n]?.packets ?? 0]));
+      const rejected: Record<string, number> = Object.fromEntries(DENIED_COUNTERS.map((n) => [n.replace(/^denied_/, ""), counters[n]?.packets ?? 0]));
+      if (this.cfg.nft.metadata) rejected.metadata = this.metadataRefused;
       // No-route attempts are the workload's only when nothing else in the VM makes them; a VM has a
       // default route, so they are rare — counted like the local guard counts them.
       const noRoute = noRouteCount(snmp, snmp6);
-      this.judge.egressDenied({ total: sumPackets(counters, DENIED_COUNTERS) + noRoute, noRoute, rejected });
+      this.judge.egressDenied({ total: sumPackets(counters, DENIED_COUNTERS) + noRoute + this.metadataRefused, noRoute, rejected });
     } catch (e) {
       this.note("guard-error", { error: (e as Error).message });
     } finally {
@@ -261,5 +283,6 @@ export class GuestGuard {
     if (this.retry) clearTimeout(this.retry);
     this.watcher?.stop();
     void this.endpoint?.close();
+    void this.metadataFilter?.close();
   }
 }

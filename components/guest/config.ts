@@ -4,6 +4,7 @@
 // `guestGuardConfig` derives everything that comes from the spec, so every cloud gets the same rules.
 import type { KillRule, SandboxSpec } from "../spec/schema";
 import { canaryList } from "../local/canary";
+import type { MetadataFilterConfig } from "./metadata-filter";
 
 /**
  * One thing the system (every uid but the workload's) may reach. Always an address: a rule for "any
@@ -72,6 +73,12 @@ export interface GuestGuardConfig {
     gate: { upstream: string; address: string; port: number }[];
     /** What the system (every uid but the workload's) may reach, by address: the record store, DNS, time, the metadata server (root only). */
     system: GuestAllow[];
+    /**
+     * The metadata filter (./metadata-filter.ts): the workload's connections to the metadata server
+     * are redirected to it, and it forwards only the cloud's allowlist. Absent: the workload's uid
+     * cannot reach the metadata server at all (no gate entry names it).
+     */
+    metadata?: MetadataFilterConfig;
   };
   record: {
     /** The guard's hash-chained log inside the VM (root-only directory). */
@@ -105,6 +112,7 @@ export interface CloudGuardParts {
   expiresAt: Date;
   gate: { upstream: string; address: string; port: number }[];
   system: GuestAllow[];
+  metadata?: MetadataFilterConfig;
   ship: string[];
   append?: Record<string, string>;
   planted?: string[];
@@ -127,7 +135,7 @@ export function guestGuardConfig(spec: SandboxSpec, c: CloudGuardParts): GuestGu
       append: c.append,
       ...(spec.canaries.enabled && c.planted?.length ? { planted: c.planted } : {}),
     },
-    nft: { table: GUEST_NFT_TABLE, gate: c.gate, system: c.system },
+    nft: { table: GUEST_NFT_TABLE, gate: c.gate, system: c.system, ...(c.metadata ? { metadata: c.metadata } : {}) },
     record: { file: `${GUARD_STATE_DIR}/record.jsonl`, ship: c.ship, shipTimeoutMs: 20_000 },
     powerOff: c.powerOff ?? DEFAULT_POWER_OFF,
     pollMs: 250,

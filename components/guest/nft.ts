@@ -5,8 +5,12 @@
 // other uid (the guard, the log shipper, the platform's agents) may reach what the cloud lists, each by
 // address — the record store, the resolver, the time server, and (root only) the metadata server — and
 // nothing else; their denials are counted apart ("system_denied") and never count against the workload.
+// The workload's connections to the metadata server are redirected (nat output, before the filter
+// chain sees them) to the guard's metadata filter on loopback (./metadata-filter.ts), so a program that
+// hard-codes 169.254.169.254 still gets its credentials, and nothing else of the server's.
 import { allowedCounter, DENIED_COUNTERS } from "../local/nft";
 import { assertGuestAddress, GuestAllow, GuestGuardConfig } from "./config";
+import { assertMetadataAllow, MetadataFilterConfig } from "./metadata-filter";
 
 function systemRule(a: GuestAllow, i: number): string {
   // Refused here too, not only where the cloud builds the list: a config written by hand (or an old
@@ -17,15 +21,44 @@ function systemRule(a: GuestAllow, i: number): string {
   return `    ${who}ip daddr ${a.address} ${a.proto} dport ${a.port} accept`;
 }
 
+/**
+ * The nat chain sending the workload's metadata connections to the filter. `redirect` of a locally
+ * generated packet rewrites it to 127.0.0.1, so the filter must listen there; the filter chain then
+ * sees a loopback connection (`oif "lo" accept`). Only the workload's uid: the filter's own upstream
+ * connection (root's) must reach the real server.
+ */
+function metadataRedirect(m: MetadataFilterConfig, workloadUid: number): string {
+  if (m.listen.address !== "127.0.0.1") throw new Error(`nft.metadata.listen.address: ${JSON.stringify(m.listen.address)} — the redirect of a local connection lands on 127.0.0.1, so the filter must listen there`);
+  for (const [f, port] of [["listen", m.listen.port], ["upstream", m.upstream.port]] as const)
+    if (!(Number.isInteger(port) && port > 0 && port < 65536)) throw new Error(`nft.metadata.${f}.port: ${JSON.stringify(port)} is not a TCP port`);
+  assertGuestAddress("nft.metadata.upstream.address", m.upstream.address);
+  assertMetadataAllow("nft.metadata.allow", m.allow);
+  return `  chain metadata_redirect {
+    type nat hook output priority -100; policy accept;
+    meta skuid ${workloadUid} ip daddr ${m.upstream.address} tcp dport ${m.upstream.port} counter name "metadata_redirected" redirect to :${m.listen.port}
+  }
+`;
+}
+
+/**
+ * The filter chain's accept for a redirected metadata connection. `oif "lo"` does not see it: the
+ * hook's output device stays the one routed before the nat chain rewrote the address (the reroute
+ * changes the packet's route, not the hook's device), so it is matched by its new address and the
+ * conntrack's DNAT mark instead.
+ */
+function metadataAccept(m: MetadataFilterConfig | undefined): string[] {
+  return m ? [`    ip daddr 127.0.0.1 tcp dport ${m.listen.port} ct status dnat accept`] : [];
+}
+
 export function guestRuleset(nft: GuestGuardConfig["nft"], workloadUid: number): string {
-  const counters = [...nft.gate.map((_, i) => allowedCounter(i)), ...DENIED_COUNTERS, "system_denied", "inbound_denied"];
+  const counters = [...nft.gate.map((_, i) => allowedCounter(i)), ...DENIED_COUNTERS, "system_denied", "inbound_denied", ...(nft.metadata ? ["metadata_redirected"] : [])];
   const gate = nft.gate.map((g, i) => `    meta nfproto ipv4 ip daddr ${g.address} tcp dport ${g.port} ct state new counter name "${allowedCounter(i)}" accept`);
   return `table inet ${nft.table} {
 ${counters.map((n) => `  counter ${n} { }`).join("\n")}
   chain output {
     type filter hook output priority 0; policy drop;
     oif "lo" accept
-    ct state established,related accept
+${metadataAccept(nft.metadata).join("\n")}${nft.metadata ? "\n" : ""}    ct state established,related accept
     icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, mld-listener-report, mld2-listener-report } accept
 ${gate.join("\n")}
     meta skuid != ${workloadUid} jump system_out
@@ -45,6 +78,6 @@ ${nft.system.map(systemRule).join("\n")}
     icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert } accept
     counter name "inbound_denied" drop
   }
-}
+${nft.metadata ? metadataRedirect(nft.metadata, workloadUid) : ""}}
 `;
 }

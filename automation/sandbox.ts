@@ -17,6 +17,7 @@ import { identityFor, shortHash } from "../components/naming";
 import { findPulumi, requirePulumi, engineEnv, pulumiCommand, PROJECT_ROOT, PulumiEngine } from "./engine";
 import { defaultHarnessName, setStackTags, tagsAfterCreate, tagsBeforeCreate } from "./stack-tags";
 import { scopedSignal } from "./scoped-signal";
+import { destroyWithRetry } from "./destroy-retry";
 
 export type EngineChoice = "auto" | "pulumi" | "direct";
 
@@ -172,10 +173,8 @@ async function createThroughEngine(spec: SandboxSpec, engine: PulumiEngine, o: S
   let stack: Stack | undefined;
   const onOutput = (s: string) => o.onOutput?.(s);
   const teardown = async () => {
-    if (stack) {
-      await stack.destroy({ onOutput });
-      await stack.workspace.removeStack(stackName);
-    }
+    // Kept when the destroy gives up: the stack's settings in it are what a later destroy needs.
+    if (stack) await destroyWithRetry(stack, stackName, { onOutput, byHand: `\`airlock sweep --backend ${spec.backend}\` with PULUMI_BACKEND_URL=${env.PULUMI_BACKEND_URL} (it destroys the stack that owns an expired sandbox), or \`pulumi destroy --stack ${stackName} --cwd ${workDir}\`` });
     fs.rmSync(workDir, { recursive: true, force: true });
   };
   try {

@@ -26,6 +26,11 @@ import { startWatchdog } from "../chaos/watchdog";
 import { startFakeSandbox, startWorkload, writeExperiment, FakeSandbox } from "../test/helpers/chaos-fixtures";
 import { faultContext, windowOf } from "../test/helpers/chaos-faults";
 import { startCli } from "../test/helpers/local-cli";
+import { benchTeardown } from "./teardown";
+
+// Every fault, cgroup, Toxiproxy gate, journal, watchdog and child this bench makes goes through the
+// teardown (bench/teardown.ts): on SIGINT/SIGTERM at any point it is undone and the bench exits 130/143.
+const bench = benchTeardown("chaos");
 
 const r1 = (x: number | undefined) => (x === undefined ? NaN : Math.round(x * 10) / 10);
 
@@ -38,6 +43,9 @@ async function samples(listen: string, n: number, concurrency: number): Promise<
   return out;
 }
 
+/** A single fault's journal (faultContext): its undo rolls back whatever fault it still holds. */
+const faultJournal = (target: Parameters<typeof faultContext>[0], what: string) => bench.make(`${what} (fault journal)`, () => faultContext(target), (ctx) => ctx.close());
+
 async function latencyAccuracy(sb: FakeSandbox) {
   const listen = sb.gate.proxies.api.listen;
   const target = chaosTargetFromLocalHandle(sb.handle);
@@ -49,12 +57,12 @@ async function latencyAccuracy(sb: FakeSandbox) {
     [100, 100, 4],
     [1000, 40, 20],
   ]) {
-    const ctx = faultContext(target);
+    const ctx = await faultJournal(target, `latency toxic ${latency} ms on ${sb.gate.proxies.api.proxy}`);
     const w = windowOf({ fault: "latency", upstream: "api", duration: "1m", params: { latency: `${latency}ms` } });
-    const active = await startFault(ctx, w, w.steps[0].params);
+    const active = await bench.step(() => startFault(ctx.value, w, w.steps[0].params));
     const s = summarize(await samples(listen, n, conc))!;
     await active.stop();
-    await ctx.close();
+    await ctx.undo();
     rows.push({ configuredMs: latency, n: s.n, p50: s.p50, p99: s.p99, errorP50: r1(s.p50 - base.p50 - latency), errorP99: r1(s.p99 - base.p99 - latency) });
   }
   return { baseline: base, rows };
@@ -73,7 +81,8 @@ actions:
   - { name: cpu, fault: cpu, start: 100ms, duration: 150ms, params: { quota: 50% }, repeat: { every: 300ms, until: 6100ms } }
 `,
   );
-  const r = await runChaos(chaosTargetFromLocalHandle(sb.handle), file);
+  // The runner rolls back itself when its signal aborts; the teardown waits for that.
+  const r = await bench.track(runChaos(chaosTargetFromLocalHandle(sb.handle), file, { signal: bench.signal }));
   const of = (kind: string) => r.report.windows.filter((w) => w.fault === kind);
   const row = (kind: string) => ({
     fault: kind,
@@ -101,7 +110,8 @@ actions:
 `,
   );
   const ctl = new AbortController();
-  const running = runChaos(chaosTargetFromLocalHandle(sb.handle), file, { signal: ctl.signal });
+  bench.check();
+  const running = bench.track(runChaos(chaosTargetFromLocalHandle(sb.handle), file, { signal: AbortSignal.any([ctl.signal, bench.signal]) }));
   await sleep(1500);
   ctl.abort("bench");
   const r = await running;
@@ -113,9 +123,13 @@ async function watchdogRestoreAfterKill(sb: FakeSandbox) {
     "bench-kill",
     "name: bench-kill\nbaseline: 200ms\nrecovery: 0s\nactions:\n  - { fault: latency, upstream: api, duration: 30s, params: { latency: 10ms } }\n  - { fault: cpu, duration: 30s, params: { quota: 50% } }\n",
   );
+  bench.check();
   const { child, done } = startCli(["chaos", "run", file, "--sandbox", sb.handle.id]);
+  bench.forwardTo(child, "`airlock chaos run`");
+  bench.track(done);
   const proxy = sb.gate.proxies.api.proxy;
   for (let i = 0; i < 300 && (await sb.gate.admin.listToxics(proxy)).length === 0; i++) await sleep(50);
+  bench.check(); // from here on the watchdog is what restores: a signal waits for it below (done)
   const t0 = performance.now();
   child.kill("SIGKILL");
   while ((await sb.gate.admin.listToxics(proxy)).length > 0 || sb.workload.cg.getLimit("cpu").quotaUs !== null) await sleep(10);
@@ -126,55 +140,64 @@ async function watchdogRestoreAfterKill(sb: FakeSandbox) {
 
 async function cpuQuotaAccuracy() {
   const rows: any[] = [];
-  const workload = await startWorkload("while :; do :; done");
-  try {
+  return bench.using((w) => `busy-loop workload (cgroup ${w.cg.rel})`, () => startWorkload("while :; do :; done"), (w) => w.remove(), async (workload) => {
     const target = { id: "bench-cpu", cgroup: { mode: workload.cg.host.mode, root: workload.cg.host.root, rel: workload.cg.rel }, reportDir: "/nonexistent", isWorkloadAlive: () => true };
     for (const quota of [0.1, 0.2, 0.5]) {
-      const ctx = faultContext(target);
+      const ctx = await faultJournal(target, `cpu quota ${quota * 100}% on ${workload.cg.rel}`);
       const w = windowOf({ fault: "cpu", duration: "1m", params: { quota } });
-      const active = await startFault(ctx, w, w.steps[0].params);
+      const active = await bench.step(() => startFault(ctx.value, w, w.steps[0].params));
       await sleep(300);
       const s0 = workload.cg.stats().cpuUsageUsec;
       const t0 = performance.now();
       await sleep(3000);
       const used = (workload.cg.stats().cpuUsageUsec - s0) / 1e6 / ((performance.now() - t0) / 1000);
       await active.stop();
-      await ctx.close();
+      await ctx.undo();
       rows.push({ quotaPct: quota * 100, usedPct: r1(used * 100), errorPoints: r1((used - quota) * 100) });
     }
-  } finally {
-    await workload.remove();
-  }
-  return rows;
+    return rows;
+  });
 }
 
 async function watchdogCost() {
-  const journal = UndoJournal.open(`bench-watchdog-${process.pid}`, { purpose: "bench" });
   const t0 = performance.now();
-  const wd = startWatchdog({ owner: journal.owner, journalFile: journal.file, deadline: new Date(Date.now() + 60_000), runner: selfRef() });
+  // Undone by closing its journal and asking it to stop: it exits only once the journal is closed.
+  const m = await bench.make(
+    (g) => `watchdog (pid ${g.wd.process.pid}) and its journal ${g.journal.owner}`,
+    () => {
+      const journal = UndoJournal.open(`bench-watchdog-${process.pid}`, { purpose: "bench" });
+      return { journal, wd: startWatchdog({ owner: journal.owner, journalFile: journal.file, deadline: new Date(Date.now() + 60_000), runner: selfRef() }) };
+    },
+    async ({ journal, wd }) => {
+      journal.close();
+      wd.stop();
+      for (let i = 0; i < 100 && isAlive(wd.process); i++) await sleep(20);
+    },
+  );
+  const { wd } = m.value;
   while (!/guarding/.test(fs.existsSync(wd.logFile) ? fs.readFileSync(wd.logFile, "utf8") : "")) await sleep(5);
   const startupMs = Math.round(performance.now() - t0);
   await sleep(1000);
   const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${wd.process.pid}/status`, "utf8"))![1]);
   const cpu = fs.readFileSync(`/proc/${wd.process.pid}/stat`, "utf8").split(") ")[1].split(" ");
   const cpuMs = (Number(cpu[11]) + Number(cpu[12])) * 10; // utime + stime in clock ticks (100 per second)
-  journal.close();
-  wd.stop();
-  for (let i = 0; i < 100 && isAlive(wd.process); i++) await sleep(20);
+  await m.undo();
   return { startupMs, rssMiB: r1(rssKiB / 1024), cpuMsFirstSecond: cpuMs, exitedOnClose: !isAlive(wd.process) };
 }
 
 async function main() {
-  const sb = await startFakeSandbox({ workloadScript: "exec sleep 600" });
   const results: any = { host: { cpus: os.cpus().length, kernel: os.release(), node: process.version }, at: new Date().toISOString() };
-  try {
-    results.latency = await latencyAccuracy(sb);
-    results.schedule = await schedulePrecision(sb);
-    results.rollback = await rollbackAll(sb);
-    results.watchdogRestore = await watchdogRestoreAfterKill(sb);
-  } finally {
-    await sb.cleanup();
-  }
+  await bench.using(
+    (sb) => `fake sandbox ${sb.handle.id} (Toxiproxy gate pid ${sb.gate.server.process.pid}, workload cgroup ${sb.workload.cg.rel}, upstream ${sb.upstream.address})`,
+    () => startFakeSandbox({ workloadScript: "exec sleep 600" }),
+    (sb) => sb.cleanup(),
+    async (sb) => {
+      results.latency = await latencyAccuracy(sb);
+      results.schedule = await schedulePrecision(sb);
+      results.rollback = await rollbackAll(sb);
+      results.watchdogRestore = await watchdogRestoreAfterKill(sb);
+    },
+  );
   results.cpuQuota = await cpuQuotaAccuracy();
   results.watchdog = await watchdogCost();
 
@@ -201,7 +224,4 @@ async function main() {
   fs.writeFileSync(path.join(__dirname, "results", "chaos.json"), JSON.stringify(results, null, 2));
 }
 
-main().catch((e) => {
-  process.stderr.write(`chaos bench failed: ${e?.stack ?? e}\n`);
-  process.exitCode = 1;
-});
+bench.main(main);

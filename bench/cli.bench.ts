@@ -13,11 +13,17 @@ import * as path from "path";
 import { spawnSync } from "child_process";
 import { summarize } from "../chaos/measure/stats";
 import { loadHandle } from "../components/local/handle";
+import { waitSupervisorGone } from "../components/local/supervisor-client";
+import { benchTeardown } from "./teardown";
 
 process.env.AIRLOCK_STATE_DIR = process.env.AIRLOCK_STATE_DIR || fs.mkdtempSync(path.join(os.tmpdir(), "airlock-bench-state-"));
 const ITERATIONS = Math.max(10, Number(process.env.BENCH_ITERATIONS ?? 15));
 const AIRLOCK = path.join(__dirname, "..", "bin", "airlock.js");
 const median = (xs: number[]) => summarize(xs)!.p50;
+// The detached sandbox is made through the teardown (bench/teardown.ts): SIGINT/SIGTERM destroys it
+// with `airlock sandbox destroy` and exits 130/143. The measuring loops are synchronous (spawnSync, as
+// the timings should be), so they pause between runs to let a signal's handler in.
+const bench = benchTeardown("cli");
 
 function timeRun(argv: string[], expectStatus = 0): number {
   const t0 = process.hrtime.bigint();
@@ -28,10 +34,11 @@ function timeRun(argv: string[], expectStatus = 0): number {
 }
 
 /** Peak resident set (MiB) of a command and everything it waited for (ru_maxrss of the children). */
-function peakRssMiB(argv: string[]): number {
+async function peakRssMiB(argv: string[]): Promise<number> {
   const py = "import resource,subprocess,sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)";
   let peak = 0;
   for (let i = 0; i < 3; i++) {
+    await bench.pause();
     const r = spawnSync("python3", ["-c", py, ...argv], { encoding: "utf8" });
     if (r.status !== 0) throw new Error(`measuring the memory of ${argv.join(" ")}: ${r.stderr}`);
     peak = Math.max(peak, Number(r.stdout.trim()) / 1024);
@@ -46,18 +53,28 @@ const floorExec = (netns: string) => [
   "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "true",
 ];
 
-function main() {
+function createSandbox(specFile: string): string {
+  const created = spawnSync(process.execPath, [AIRLOCK, "sandbox", "create", specFile, "--json"], { encoding: "utf8" });
+  if (created.status !== 0) throw new Error(`airlock sandbox create failed: ${created.stderr}`);
+  return JSON.parse(created.stdout).id;
+}
+
+async function destroySandbox(id: string): Promise<void> {
+  const d = spawnSync(process.execPath, [AIRLOCK, "sandbox", "destroy", id], { encoding: "utf8" });
+  if (d.status !== 0) throw new Error(`airlock sandbox destroy ${id} exited ${d.status ?? d.signal}: ${d.stderr}`);
+  // The shared supervisor that owned it exits once idle (unless the state dir has other sandboxes).
+  await waitSupervisorGone(15_000);
+}
+
+async function main() {
   const specFile = path.join(process.env.AIRLOCK_STATE_DIR!, "bench-cli.yaml");
   fs.writeFileSync(
     specFile,
     ["name: bench-cli", "backend: local", "owner: bench@airlock.dev", "ttl: 30m", "workload:", "  cpus: 0.5", "  memory: 256MiB", "  pids: 128", '  command: ["sleep", "3600"]', "egress:", "  allow: []", ""].join("\n"),
   );
-  const created = spawnSync(process.execPath, [AIRLOCK, "sandbox", "create", specFile, "--json"], { encoding: "utf8" });
-  if (created.status !== 0) throw new Error(`airlock sandbox create failed: ${created.stderr}`);
-  const id: string = JSON.parse(created.stdout).id;
-  const handle = loadHandle(id);
-  if (!handle) throw new Error(`sandbox ${id} has no handle`);
-  try {
+  await bench.using((id) => `sandbox ${id} (airlock sandbox create)`, () => createSandbox(specFile), destroySandbox, async (id) => {
+    const handle = loadHandle(id);
+    if (!handle) throw new Error(`sandbox ${id} has no handle`);
     const cases = {
       help: [process.execPath, AIRLOCK, "--help"],
       nodeStart: [process.execPath, "-e", "0"],
@@ -66,10 +83,15 @@ function main() {
     };
     const times: Record<keyof typeof cases, number[]> = { help: [], nodeStart: [], exec: [], floor: [] };
     // Warm-up (page cache), not measured.
-    for (const argv of Object.values(cases)) timeRun(argv);
-    for (let i = 0; i < ITERATIONS; i++) for (const [k, argv] of Object.entries(cases)) times[k as keyof typeof cases].push(timeRun(argv));
+    for (const argv of Object.values(cases)) (await bench.pause(), timeRun(argv));
+    for (let i = 0; i < ITERATIONS; i++)
+      for (const [k, argv] of Object.entries(cases)) {
+        await bench.pause();
+        times[k as keyof typeof cases].push(timeRun(argv));
+      }
     const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)])) as Record<keyof typeof cases, number>;
-    const rss = Object.fromEntries(Object.entries(cases).map(([k, argv]) => [k, peakRssMiB(argv)])) as Record<keyof typeof cases, number>;
+    const rss = {} as Record<keyof typeof cases, number>;
+    for (const [k, argv] of Object.entries(cases)) rss[k as keyof typeof cases] = await peakRssMiB(argv);
     const results = {
       host: { kernel: os.release(), cpus: os.cpus().length, loadavg: os.loadavg() },
       iterations: ITERATIONS,
@@ -91,10 +113,7 @@ function main() {
     process.stdout.write(`(medians of ${ITERATIONS}; floors: \`node -e 0\` and \`ip netns exec <ns> bwrap … true\`; host: ${os.cpus().length} CPUs, load ${os.loadavg().map((x) => x.toFixed(1)).join(" ")})\n`);
     fs.mkdirSync(path.join(__dirname, "results"), { recursive: true });
     fs.writeFileSync(path.join(__dirname, "results", "cli.json"), JSON.stringify(results, null, 2) + "\n");
-  } finally {
-    const d = spawnSync(process.execPath, [AIRLOCK, "sandbox", "destroy", id], { encoding: "utf8" });
-    if (d.status !== 0) process.stderr.write(`destroying ${id}: ${d.stderr}\n`);
-  }
+  });
 }
 
-main();
+bench.main(main);

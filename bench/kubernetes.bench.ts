@@ -10,9 +10,14 @@
 // N = 500 graph in <= 60 s. Results: bench/results/kubernetes.json.
 import * as fs from "fs";
 import * as path from "path";
-import { spawnSync } from "child_process";
+import { spawn } from "child_process";
+import { benchTeardown } from "./teardown";
 
 const root = path.join(__dirname, "..");
+// The test control plane (etcd, kube-apiserver, …) is made through the teardown (bench/teardown.ts):
+// SIGINT/SIGTERM stops it and removes its data dir (the applied objects go with it); a graph child
+// (mocks only) gets the signal and is waited for. Exit 130/143.
+const bench = benchTeardown("kubernetes");
 
 function fleetConfig(n: number): Record<string, string> {
   const { readStackConfig } = require("../components/invariants/mock-graph");
@@ -30,20 +35,26 @@ async function graphChild(n: number, keepStackCapture: boolean) {
   process.stdout.write(JSON.stringify({ n, ms, resources: g.graph.resources.length, maxRssMiB: process.resourceUsage().maxRSS / 1024, keepStackCapture }) + "\n");
 }
 
-function graphRun(n: number, keepStackCapture = false) {
+/** One graph build in a fresh process (time and peak RSS of that N alone). */
+async function graphRun(n: number, keepStackCapture = false) {
+  bench.check();
   const args = [path.join(root, "bin", "run-ts.js"), __filename, "--graph", String(n), ...(keepStackCapture ? ["--keep-stack-capture"] : [])];
-  const r = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, AIRLOCK_QUIET: "1" } });
-  if (r.status !== 0) throw new Error(`graph N=${n} failed`);
-  return JSON.parse(r.stdout.trim().split("\n").pop()!);
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, AIRLOCK_QUIET: "1" } });
+  bench.forwardTo(child, `graph build N=${n}`);
+  let stdout = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  const code = await new Promise<number | null>((r) => child.on("close", (c) => r(c)));
+  if (code !== 0) throw new Error(`graph N=${n} failed`);
+  return JSON.parse(stdout.trim().split("\n").pop()!);
 }
 
 async function applyRuns(ns: number[]) {
   const { kubeCluster, stopKubeCluster } = require("../test/helpers/kube-cluster");
   const { renderDocs } = require("../test/helpers/kube-fixtures");
-  const c = await kubeCluster();
-  const out: any[] = [];
-  try {
+  return bench.using((c: any) => `test Kubernetes control plane (data dir ${c.dir})`, () => kubeCluster(), () => stopKubeCluster(), async (c: any) => {
+    const out: any[] = [];
     for (const n of ns) {
+      bench.check();
       const cfg = fleetConfig(n);
       const r = renderDocs(JSON.parse(cfg["airlock:sandbox"]), JSON.parse(cfg["airlock:kubernetes"]), { suffix: `b${n}` });
       for (const o of r.cluster) await c.client.apply(o);
@@ -59,10 +70,8 @@ async function applyRuns(ns: number[]) {
       // Let the namespaces go before the next size, so one run does not slow the next.
       for (const m of r.members) while (await c.client.exists(m.objects[0])) await new Promise((res) => setTimeout(res, 500));
     }
-  } finally {
-    await stopKubeCluster();
-  }
-  return out;
+    return out;
+  });
 }
 
 function table(title: string, rows: any[], cols: [string, (r: any) => string][]) {
@@ -72,9 +81,10 @@ function table(title: string, rows: any[], cols: [string, (r: any) => string][])
 }
 
 async function main() {
-  if (process.argv[2] === "--graph") return graphChild(Number(process.argv[3]), process.argv[4] === "--keep-stack-capture");
-  const graph = [1, 10, 100, 500].map((n) => graphRun(n));
-  const pairs = [0, 1, 2].map(() => ({ after: graphRun(200), before: graphRun(200, true) }));
+  const graph: any[] = [];
+  for (const n of [1, 10, 100, 500]) graph.push(await graphRun(n));
+  const pairs: { after: any; before: any }[] = [];
+  for (let i = 0; i < 3; i++) pairs.push({ after: await graphRun(200), before: await graphRun(200, true) });
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const timeRatio = median(pairs.map((p) => p.after.ms / p.before.ms));
   const rssRatio = median(pairs.map((p) => p.after.maxRssMiB / p.before.maxRssMiB));
@@ -115,7 +125,5 @@ async function main() {
   fs.writeFileSync(path.join(__dirname, "results", "kubernetes.json"), JSON.stringify({ at: new Date().toISOString(), graph, stackCapturePairs: pairs, apply, growth }, null, 2));
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+if (process.argv[2] === "--graph") graphChild(Number(process.argv[3]), process.argv[4] === "--keep-stack-capture").catch((e) => (console.error(e), process.exit(1)));
+else bench.main(main);

@@ -24,7 +24,7 @@ import { scanHostObjects } from "../components/local/hostscan";
 import { cgroupOf } from "../components/local/views";
 import { sleep } from "../chaos/measure/loop";
 import { summarize } from "../chaos/measure/stats";
-import { guardSignals } from "../components/host/signals";
+import { benchTeardown } from "./teardown";
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 10);
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 50);
@@ -40,40 +40,22 @@ const spec = (command: string[]) =>
     egress: { allow: [{ name: "model-api", via: "address", host: "127.0.0.1", port: 9, listenPort: 8080 }] },
   });
 
-// What this run has made, so that Ctrl-C (SIGINT, SIGTERM, SIGHUP) undoes it with the existing
-// teardown — HostSandbox.destroy, `bare-primitives.sh destroy`, then sweep — instead of leaving netns,
-// nft tables and cgroups behind (the state directory is a fresh temp dir a later `airlock sweep` never sees).
-const liveBoxes = new Set<HostSandbox>();
-const inFlight = new Set<Promise<unknown>>();
+// Signal-safe cleanup (bench/teardown.ts): every sandbox is made through the teardown, so Ctrl-C
+// (SIGINT, SIGTERM, SIGHUP) destroys the live ones with HostSandbox.destroy; then every bare-primitive
+// set this run touched is destroyed (idempotent: also one whose create failed half-way) and sweep()
+// runs — the state directory is a fresh temp dir a later `airlock sweep` would never see.
+const bench = benchTeardown("local");
 const bareTags = new Set<string>();
-/** Set by the signal handler: from then on the run makes nothing new (it would outlive the cleanup). */
-let interrupted = false;
-const refuseIfInterrupted = () => {
-  if (interrupted) throw new Error("interrupted");
-};
-function track<T>(p: Promise<T>): Promise<T> {
-  inFlight.add(p);
-  p.then(
-    () => inFlight.delete(p),
-    () => inFlight.delete(p),
-  );
-  return p;
-}
-function createBox(command: string[]): Promise<HostSandbox> {
-  refuseIfInterrupted();
-  return track(HostSandbox.create(spec(command)).then((b) => (liveBoxes.add(b), b)));
-}
-function destroyBox(b: HostSandbox) {
-  return track(b.destroy("bench").finally(() => liveBoxes.delete(b)));
-}
-guardSignals(async () => {
-  interrupted = true;
-  await Promise.allSettled([...inFlight]); // creates and destroys under way finish first
-  await Promise.allSettled([...liveBoxes].map((b) => b.destroy("bench")));
-  for (const t of bareTags) spawnSync(BARE, ["destroy", t], { stdio: "ignore" }); // idempotent
-  const r = await sweep();
-  process.stderr.write(`bench: interrupted; destroyed what it made, sweep removed ${r.orphansRemoved.length} orphan(s), ${r.leftovers.length} left\n`);
+bench.atLast("bare primitive sets destroyed (bare-primitives.sh destroy)", () => {
+  for (const t of bareTags) spawnSync(BARE, ["destroy", t], { stdio: "ignore" });
+  return `${bareTags.size} tag(s)`;
 });
+bench.atLast("sweep", async () => {
+  const r = await sweep();
+  return `${r.orphansRemoved.length} orphan(s) removed, ${r.leftovers.length} left`;
+});
+const createBox = (command: string[]) =>
+  bench.make((b: HostSandbox) => `sandbox ${b.id}`, () => HostSandbox.create(spec(command)), (b) => b.destroy("bench"), { batch: "sandboxes", failures: (r) => r.failed.map((f) => `${f.step.label}: ${f.error}`) });
 
 /** The median (p50, nearest rank) of the measured values, as in the chaos bench. */
 const median = (xs: number[]) => summarize(xs)!.p50;
@@ -93,7 +75,7 @@ function pssKiB(pid: number): number {
 }
 
 function bare(action: "create" | "destroy", tag: string): number {
-  if (action === "create") refuseIfInterrupted();
+  if (action === "create") bench.check();
   bareTags.add(tag);
   const t0 = process.hrtime.bigint();
   const r = spawnSync(BARE, [action, tag], { encoding: "utf8" });
@@ -110,24 +92,25 @@ interface Single {
 
 /** bare-primitives.sh as a child of this process (for N at once). */
 function bareAsync(action: "create" | "destroy", tag: string): Promise<void> {
-  if (action === "create") refuseIfInterrupted();
+  if (action === "create") bench.check();
   bareTags.add(tag);
-  return new Promise((resolve, reject) => {
+  return bench.track(new Promise((resolve, reject) => {
     const c = spawn(BARE, [action, tag], { stdio: ["ignore", "ignore", "pipe"] });
     let err = "";
     c.stderr.on("data", (d) => (err += d));
     c.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`bare-primitives.sh ${action} ${tag}: ${err}`))));
-  });
+  }));
 }
 
 async function single(): Promise<Single> {
   const t0 = process.hrtime.bigint();
-  const sb = await createBox(["true"]);
+  const made = await createBox(["true"]);
+  const sb = made.value;
   const created = ms(t0);
   await sb.startWorkload().exited;
   const create = ms(t0);
   const t1 = process.hrtime.bigint();
-  const r = await destroyBox(sb);
+  const r = await made.undo();
   if (r.failed.length) throw new Error(`destroy failed: ${r.failed.map((f) => f.error).join("; ")}`);
   const phases: Record<string, number> = {};
   const steps = Object.values(sb.createTimings).reduce((a, b) => a + (b ?? 0), 0);
@@ -192,25 +175,25 @@ async function main() {
   const rssBefore = process.memoryUsage().rss;
   const t0 = process.hrtime.bigint();
   const boxes = await Promise.all(Array.from({ length: CONCURRENT }, () => createBox(["sleep", "3600"])));
-  for (const b of boxes) b.startWorkload();
+  for (const b of boxes) b.value.startWorkload();
   const createAll = ms(t0);
   await sleep(2000); // let every workload start and the guards poll
-  const running = boxes.filter((b) => cgroupOf(b.handle.cgroup).processes().length > 0).length;
+  const running = boxes.filter((b) => cgroupOf(b.value.handle.cgroup).processes().length > 0).length;
   const memAfter = memAvailableKiB();
   const rssAfter = process.memoryUsage().rss;
   // Every process of the sandboxes: workload cgroups, gates, anchors, canary watchers.
   const objects = await scanHostObjects();
   const pids = new Set<number>();
   for (const o of objects) if (o.kind === "process") pids.add(Number(o.name.split(" ")[0]));
-  for (const b of boxes) for (const p of cgroupOf(b.handle.cgroup).processes()) pids.add(p);
+  for (const b of boxes) for (const p of cgroupOf(b.value.handle.cgroup).processes()) pids.add(p);
   const pss = [...pids].reduce((s, p) => s + pssKiB(p), 0);
   const t1 = process.hrtime.bigint();
-  const destroyed = await Promise.all(boxes.map((b) => destroyBox(b)));
+  const destroyed = await Promise.all(boxes.map((b) => b.undo()));
   const destroyAll = ms(t1);
   const failed = destroyed.flatMap((d) => d.failed);
   const report = await sweep();
   // What is left of this benchmark's sandboxes (objects of other tools on a shared host do not count).
-  const ids = new Set(boxes.map((b) => b.id));
+  const ids = new Set(boxes.map((b) => b.value.id));
   const leftovers = (await scanHostObjects()).filter((o) => o.id && ids.has(o.id)).length;
   results.concurrent = {
     sandboxes: CONCURRENT,
@@ -244,7 +227,4 @@ async function main() {
   if (c.sweep.hostObjectsOfTheseSandboxesAfter > 0 || c.sweep.ownerlessLeftovers > 0 || c.undoFailures > 0 || c.workloadsRunning !== c.sandboxes) process.exitCode = 1;
 }
 
-main().catch((e) => {
-  process.stderr.write(`local bench failed: ${e?.stack ?? e}\n`);
-  process.exitCode = 1;
-});
+bench.main(main);

@@ -14,6 +14,11 @@ import { spawnSync } from "child_process";
 import { summarize } from "../chaos/measure/stats";
 import { notifyLauncher } from "../components/local/notify/launcher";
 import { socketNotifyFilter } from "../components/local/seccomp";
+import { benchTeardown } from "./teardown";
+
+// Makes nothing that outlives a run (each command is waited for), but the loop is synchronous: it
+// pauses between runs so that SIGINT/SIGTERM ends it at once with 130/143 (bench/teardown.ts).
+const bench = benchTeardown("seccomp-notify");
 
 const ITERATIONS = Math.max(10, Number(process.env.BENCH_ITERATIONS ?? 40));
 const median = (xs: number[]) => summarize(xs)!.p50;
@@ -26,7 +31,7 @@ function timeRun(argv: string[]): number {
   return ms;
 }
 
-function main() {
+async function main() {
   const launcher = notifyLauncher();
   const filter = socketNotifyFilter().toString("hex");
   const py = "import ctypes; ctypes.CDLL(None).socket(40, 1, 0)";
@@ -38,7 +43,11 @@ function main() {
   };
   const times = Object.fromEntries(Object.keys(cases).map((k) => [k, [] as number[]])) as Record<keyof typeof cases, number[]>;
   for (const argv of Object.values(cases)) timeRun(argv); // warm the page cache
-  for (let i = 0; i < ITERATIONS; i++) for (const [k, argv] of Object.entries(cases)) times[k as keyof typeof cases].push(timeRun(argv));
+  for (let i = 0; i < ITERATIONS; i++)
+    for (const [k, argv] of Object.entries(cases)) {
+      await bench.pause();
+      times[k as keyof typeof cases].push(timeRun(argv));
+    }
   const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)])) as Record<keyof typeof cases, number>;
   const results = {
     iterations: ITERATIONS,
@@ -63,4 +72,4 @@ function main() {
   fs.writeFileSync(path.join(out, "seccomp-notify.json"), JSON.stringify(results, null, 2) + "\n");
 }
 
-main();
+bench.main(main);

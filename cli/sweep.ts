@@ -45,7 +45,7 @@ function formatCloud(r: CloudSweepReport): string {
   for (const s of r.sandboxes) {
     const verb = { "destroy-stack": r.dryRun ? "would destroy through stack" : "destroyed through stack", "delete-directly": r.dryRun ? "would delete directly" : "deleted directly", keep: "kept" }[s.action];
     lines.push(`  sandbox ${s.sandbox}: ${verb}${s.stack && s.action === "destroy-stack" ? ` '${s.stack}'` : ""} — ${s.reason} (${s.resources.length} resource(s))`);
-    if (s.action !== "keep") for (const x of s.resources) lines.push(`    ${x.keep ? "keep" : "-"} ${x.type} ${x.id}${x.keep ? ` (${x.keep})` : ""}`);
+    if (s.action !== "keep" || s.expired) for (const x of s.resources) lines.push(`    ${x.keep ? "keep" : "-"} ${x.type} ${x.id}${x.keep ? ` (${x.keep})` : ""}`);
   }
   for (const s of r.stacks) lines.push(`  stack ${s.stack}: ${s.action === "keep" ? "kept" : r.dryRun ? "would destroy and remove" : "destroyed and removed"} — ${s.reason}`);
   if (r.sandboxes.length === 0 && r.stacks.length === 0) lines.push("  no Airlock sandbox found");

@@ -61,6 +61,7 @@ export const MUTATION_KINDS = {
   "all-protocols": "an all-protocols allow rule",
   "public-ip": "an external / public IP",
   "unlocked-retention": "record retention not locked",
+  "unlocked-artifacts": "the artifacts and canary store's lock removed",
   "ssh-keys": "SSH keys handed to instances (project-wide keys, a key pair)",
   "identity-grant": "a role assignment / project role / managed policy on the workload identity",
   "missing-ttl": "no platform TTL",

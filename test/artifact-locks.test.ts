@@ -5,10 +5,15 @@
 import * as assert from "assert";
 import { buildStackGraph, buildVariant, ofType, one } from "./helpers/pulumi-mocks";
 import type { StackGraph } from "../components/invariants/mock-graph";
-import type { GraphNode } from "../components/invariants/graph";
+import type { GraphNode, ResourceGraph } from "../components/invariants/graph";
+import { checkInvariants, formatVerdicts } from "../components/invariants";
+import { descriptorOf } from "../components/backends";
 
 const AWS = { bucket: "aws:s3/bucket:Bucket", lock: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", versioning: "aws:s3/bucketVersioning:BucketVersioning", object: "aws:s3/bucketObjectv2:BucketObjectv2" };
 const GCP = { bucket: "gcp:storage/bucket:Bucket", object: "gcp:storage/bucketObject:BucketObject" };
+// Each stack built once for the whole file (the invariant block below reads the same graphs).
+const builds = new Map<string, Promise<StackGraph>>();
+const graphOf = (stack: string) => builds.get(stack) ?? builds.set(stack, buildStackGraph(stack)).get(stack)!;
 const unlocked = (d: any) => ((d.logging = { ...(d.logging ?? {}), lockMode: "none" }), (d.unsafe = { ...(d.unsafe ?? {}), unlockedLogs: true }));
 
 describe("AWS and GCP: the artifacts and canary store is locked", function () {
@@ -16,7 +21,7 @@ describe("AWS and GCP: the artifacts and canary store is locked", function () {
 
   const graphs: Record<string, StackGraph> = {};
   before(async () => {
-    for (const stack of ["aws", "gcp"]) graphs[stack] = await buildStackGraph(stack);
+    for (const stack of ["aws", "gcp"]) graphs[stack] = await graphOf(stack);
   });
 
   describe("aws", () => {
@@ -65,4 +70,100 @@ describe("AWS and GCP: the artifacts and canary store is locked", function () {
       assert.ok(keys.includes("bin/toxiproxy-server"), `no installed file in the artifacts bucket: ${keys.join(", ")}`);
     });
   }
+});
+
+// I5 reads the same locks out of the graph (components/<cloud>/facts.ts artifactStores) on every VM
+// cloud: the unmutated stacks pass, a weaker or shorter lock fails, and lockMode none is a named
+// opt-out (waived by unsafe.unlockedLogs, never a plain pass). Removing the lock outright is each
+// cloud's `unlocked-artifacts` case in the conformance table (test/conformance.test.ts).
+describe("I5: the artifacts and canary store's lock, read from the graph", function () {
+  this.timeout(300_000);
+  const LOCKS = {
+    aws: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+    gcpBucket: GCP.bucket,
+    azureWorm: "azure-native:storage:BlobContainerImmutabilityPolicy",
+  };
+  // Per cloud: the stores it must report, and how a component would write a shorter retention (7 days).
+  const clouds = [
+    { stack: "aws", holds: ["installed files and canaries"], shorten: (g: ResourceGraph) => void (one(g, LOCKS.aws, "artifacts-lock").inputs.rule.defaultRetention.days = 7), store: /Bucket::.*-artifacts$/ },
+    { stack: "gcp", holds: ["installed files and canaries"], shorten: (g: ResourceGraph) => void (one(g, LOCKS.gcpBucket, "artifacts").inputs.retentionPolicy.retentionPeriod = String(7 * 86_400)), store: /Bucket::.*-artifacts$/ },
+    { stack: "azure", holds: ["installed files", "canaries"], shorten: (g: ResourceGraph) => void (one(g, LOCKS.azureWorm, "record-artifacts-worm").inputs.immutabilityPeriodSinceCreationInDays = 7), store: /BlobContainer::.*-record-artifacts$/ },
+  ];
+  const built: Record<string, StackGraph> = {};
+  before(async () => {
+    for (const c of clouds) built[c.stack] = await graphOf(c.stack);
+  });
+  const i5 = (g: ResourceGraph, spec: StackGraph["spec"], stack: string) => checkInvariants(g, spec, descriptorOf(stack)!).find((v) => v.id === "I5")!;
+
+  for (const c of clouds) {
+    describe(c.stack, () => {
+      it("the facts report each artifacts store locked in the spec's mode for the spec's days, and I5 passes", () => {
+        const { graph, spec } = built[c.stack];
+        const stores = descriptorOf(c.stack)!.facts!.artifactStores(graph);
+        assert.deepStrictEqual(stores.map((s) => s.holds).sort(), [...c.holds].sort());
+        for (const s of stores) assert.deepStrictEqual(s.lock, { mode: spec.logging.lockMode, days: spec.logging.retentionDays }, s.node.name);
+        const v = i5(graph, spec, c.stack);
+        assert.strictEqual(v.status, "pass", JSON.stringify(v.findings));
+      });
+
+      it("a retention shorter than the spec's fails I5 on the artifacts store", () => {
+        const { graph, spec } = built[c.stack];
+        const g = graph.clone();
+        c.shorten(g);
+        const v = i5(g, spec, c.stack);
+        assert.strictEqual(v.status, "fail");
+        assert.ok(v.findings.some((f) => !f.waived && c.store.test(f.resource) && new RegExp(`^the artifacts store .*: retention is 7 days; the spec asks for ${spec.logging.retentionDays}$`).test(f.message)), JSON.stringify(v.findings, null, 1));
+      });
+
+      it("lockMode none: I5 is waived by unsafe.unlockedLogs, the opt-out named in the verdict and in `airlock check`'s lines", async () => {
+        const { graph, spec } = await buildVariant(c.stack, unlocked);
+        const v = i5(graph, spec, c.stack);
+        assert.notStrictEqual(v.status, "pass", "an opted-out lock is never a plain pass");
+        assert.deepStrictEqual(v.waivedBy, ["unlockedLogs"]);
+        // Every finding is the opt-out's: the record stays versioned without its lock (on GCP, Object
+        // Versioning replaces the retention policy then).
+        const others = v.findings.filter((f) => !(f.waived && f.waivableBy === "unlockedLogs"));
+        assert.deepStrictEqual(others.map((f) => f.message), [], JSON.stringify(v.findings, null, 1));
+        assert.strictEqual(v.status, "waived");
+        assert.ok(v.findings.some((f) => f.resource === "(spec)" && /^logging\.lockMode is none: .*not retention-locked \(the explicit opt-out\)$/.test(f.message)));
+        const unlockedStores = v.findings.filter((f) => c.store.test(f.resource) || /-record-canaries$/.test(f.resource));
+        assert.strictEqual(unlockedStores.length, c.holds.length, JSON.stringify(v.findings, null, 1));
+        const text = formatVerdicts([v]);
+        assert.match(text, /^WAIVED I5 immutable record .*\(by unsafe\.unlockedLogs\)$/m);
+        assert.match(text, /^\s+waived \(spec\): logging\.lockMode is none: .* \[unsafe\.unlockedLogs\]$/m);
+        assert.match(text, /^\s+waived .*-artifacts: the artifacts store \(installed files.*\) is not retention-locked \[unsafe\.unlockedLogs\]$/m);
+      });
+    });
+  }
+
+  it("aws: a weaker mode (governance on a compliance spec) fails I5 on the artifacts bucket", () => {
+    const { graph, spec } = built.aws;
+    const g = graph.clone();
+    one(g, LOCKS.aws, "artifacts-lock").inputs.rule.defaultRetention.mode = "GOVERNANCE";
+    const v = i5(g, spec, "aws");
+    assert.ok(v.findings.some((f) => !f.waived && /Bucket::.*-artifacts$/.test(f.resource) && /lock mode is governance; the spec asks for compliance/.test(f.message)), JSON.stringify(v.findings, null, 1));
+  });
+
+  it("gcp: an unlocked retention policy (governance) on a compliance spec fails I5 on the artifacts bucket", () => {
+    const { graph, spec } = built.gcp;
+    const g = graph.clone();
+    one(g, LOCKS.gcpBucket, "artifacts").inputs.retentionPolicy.isLocked = false;
+    const v = i5(g, spec, "gcp");
+    assert.ok(v.findings.some((f) => !f.waived && /Bucket::.*-artifacts$/.test(f.resource) && /lock mode is governance; the spec asks for compliance/.test(f.message)), JSON.stringify(v.findings, null, 1));
+  });
+
+  it("an artifacts store the facts cannot find is a finding, not a pass (aws: the bucket's role tag lost)", () => {
+    const { graph, spec } = built.aws;
+    const g = graph.clone();
+    one(g, AWS.bucket, "artifacts").inputs.tags["airlock:role"] = "something-else";
+    const v = i5(g, spec, "aws");
+    assert.ok(v.findings.some((f) => !f.waived && f.resource === "(graph)" && /no artifacts store is found/.test(f.message)), JSON.stringify(v.findings, null, 1));
+  });
+
+  it("kubernetes: no artifacts store (not applicable: facts.ts artifactStores says why), and I5 asks for none", async () => {
+    const { graph, spec } = await graphOf("k8s");
+    assert.deepStrictEqual(descriptorOf("kubernetes")!.facts!.artifactStores(graph), []);
+    const v = i5(graph, spec, "kubernetes");
+    assert.strictEqual(v.status, "pass", JSON.stringify(v.findings));
+  });
 });

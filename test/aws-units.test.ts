@@ -11,6 +11,7 @@ import { sq, systemdQuote, writeFile } from "../components/cloud/shell";
 import { awsStoreAccess } from "../components/aws/store-access";
 import { renderGateScript, renderWorkloadScript, workloadSetupOf } from "../components/cloud/boot";
 import { vmGuardConfig } from "../components/cloud/guard";
+import { awsPlatformPaths } from "../components/aws/platform";
 import { atExpression } from "../components/aws/ttl";
 import { parseSpec } from "../components/spec";
 
@@ -83,7 +84,7 @@ describe("aws first-boot scripts", () => {
     const workload = renderWorkloadScript({
       access,
       setup: { ...workloadSetupOf(spec, { "10.0.0.10": ["api"] }, { ".aws/credentials": "[p]\nkey = 'x'\n" }) },
-      guard: vmGuardConfig(spec, { sandboxId: "units-1", expiresAt: new Date("2030-01-01T00:00:00Z"), gateIp: "10.0.0.10", listeners: [], planted: [".aws/credentials"] }),
+      guard: vmGuardConfig(spec, { sandboxId: "units-1", expiresAt: new Date("2030-01-01T00:00:00Z"), gateIp: "10.0.0.10", listeners: [], platform: awsPlatformPaths("10.0.0.0/16", ["52.216.0.0/15"]), planted: [".aws/credentials"] }),
     });
     const gate = renderGateScript(access, { ttlSeconds: 5400, toxiproxyKey: "bin/toxiproxy-server", proxies: [{ name: "api", listen: "0.0.0.0:443", upstream: "a:443", enabled: true }], adminPort: 8474 });
     for (const script of [workload, gate]) execFileSync("bash", ["-n"], { input: script });

@@ -57,6 +57,26 @@ describe("airlock check (subprocess)", () => {
     for (const id of ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8", "I9"]) assert.match(r.stdout, new RegExp(`^PASS\\s+${id} `, "m"));
   });
 
+  it("--file with logging.lockMode none + unsafe.unlockedLogs: exit 0, I5 WAIVED with the opt-out and each unlocked store named", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-check-unlocked-"));
+    try {
+      const aws = fs.readFileSync(path.join(__dirname, "..", "stacks", "Pulumi.aws.yaml"), "utf8");
+      const unlocked = aws.replace(/^    logging:\n      lockMode: compliance$/m, "    unsafe:\n      unlockedLogs: true\n    logging:\n      lockMode: none");
+      assert.notStrictEqual(unlocked, aws, "stacks/Pulumi.aws.yaml no longer spells its lock as this test expects");
+      const file = path.join(dir, "Pulumi.unlocked.yaml");
+      fs.writeFileSync(file, unlocked);
+      const r = await airlock("check", "--file", file);
+      assert.strictEqual(r.code, 0, `${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, /^WAIVED I5 immutable record .*\(by unsafe\.unlockedLogs\)$/m);
+      assert.match(r.stdout, /^\s+waived \(spec\): logging\.lockMode is none: .*\(the explicit opt-out\) \[unsafe\.unlockedLogs\]$/m);
+      assert.match(r.stdout, /^\s+waived aws:s3\/bucket:Bucket::.*-record: the log store is not retention-locked \[unsafe\.unlockedLogs\]$/m);
+      assert.match(r.stdout, /^\s+waived aws:s3\/bucket:Bucket::.*-artifacts: the artifacts store \(installed files and canaries\) is not retention-locked \[unsafe\.unlockedLogs\]$/m);
+      assert.doesNotMatch(r.stdout, /^PASS\s+I5 /m);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   describe("a spec with bad fields", () => {
     let dir: string;
     let file: string;

@@ -145,7 +145,7 @@ describe("in-guest guard (components/guest): the local guard's code inside a VM-
       expiresAt: new Date(Date.now() + (o.expiresInMs ?? 3_600_000)).toISOString(),
       workload: { user: "agent", home, uid: WORKLOAD_UID, pids: o.pids ?? 64, memory: `${(o.memoryBytes ?? 256 << 20) >> 20}MiB`, cgroup: cgroup.rel },
       canaries: { enabled: true, files: canaryList(DEFAULT_CANARY_FILES, true), credential: true, endpointPort: 9911, append: { ".aws/credentials": "[ops-admin]\naws_access_key_id = AKIAEXAMPLECANARY01\naws_secret_access_key = x\n" }, ...(o.prePlanted ? { planted: Object.keys(o.prePlanted) } : {}) },
-      nft: { table: GUEST_NFT_TABLE, gate: [{ upstream: "model-api", ...GATE }], system: [{ proto: "tcp", port: INTERNET.port }] },
+      nft: { table: GUEST_NFT_TABLE, gate: [{ upstream: "model-api", ...GATE }], system: [{ proto: "tcp", port: INTERNET.port, address: INTERNET.address }] },
       record: { file: path.join(dir, "state", "record.jsonl"), ship: ["sh", "-c", 'cat > "$0/$1.json"', store, "{seq}"], shipTimeoutMs: 5000 },
       powerOff: ["sh", "-c", 'date +%s%3N > "$0"', path.join(dir, "powered-off")],
       pollMs: 250,

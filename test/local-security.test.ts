@@ -20,6 +20,7 @@ import { sandboxLayout } from "../components/local/layout";
 import { confinedGateCommand } from "../components/local/gate-confine";
 import { socketNotifyFilter } from "../components/local/seccomp";
 import { notifyLauncher } from "../components/local/notify/launcher";
+import { runFileHelper, writeFileIn } from "../components/local/control/files";
 import { SandboxPool, localSpec, execCapture, recordEntries, waitFor, skipBecause } from "./helpers/local-sandbox";
 import { HOST_PYTHON, PY_HOLD, holdInside, hostHelper, pidsWithArgv, pyInside, pyOnHost, statusField } from "./helpers/local-probes";
 import { snapshot } from "./helpers/kernel-view";
@@ -254,6 +255,71 @@ print(json.dumps({"fd": fd, "errno": ctypes.get_errno()}))`;
       assert.strictEqual(ok.status, 0, ok.stderr);
       assert.ok(fs.existsSync(flag));
       fs.rmSync(flag, { force: true });
+    });
+
+    // A `sandbox exec` from another process (the CLI, for a sandbox its supervisor does not own — here
+    // the test process owns it) starts the command there, not in the owner: its refusals must still
+    // reach the owner's guard. Positive control first: as many sockets of an allowed family (AF_INET,
+    // to a listener on the sandbox's own loopback) from the same CLI path leave the sandbox alive, so
+    // it is the refused families that kill, not the number of sockets or the exec itself.
+    it("refusals of a `sandbox exec` run by a separate CLI process count toward the owner's denied-egress rule; as many loopback AF_INET sockets do not", async () => {
+      const threshold = 5;
+      const box = await pool.create(localSpec({ name: "cliexec", killSwitch: { rules: [{ on: "canary" }, { on: "denied-egress", threshold } ] } }));
+      try {
+        const n = threshold + 3;
+        const inet = String.raw`
+import json, socket
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(64)
+held = []
+for _ in range(${n}):
+    c = socket.socket(socket.AF_INET, socket.SOCK_STREAM); c.connect(srv.getsockname()); held.append(c)
+print(json.dumps({"connected": len(held)}))`;
+        const control = await runCli(["sandbox", "exec", box.id, "--", "python3", "-c", inet]);
+        assert.strictEqual(control.code, 0, describeResult(control));
+        assert.deepStrictEqual(JSON.parse(control.stdout.trim().split("\n").pop()!), { connected: n }, describeResult(control));
+        await new Promise((r) => setTimeout(r, 4 * 250)); // four guard polls
+        assert.strictEqual(killedRule(box), undefined, "loopback AF_INET sockets from a CLI exec killed the sandbox");
+        assert.strictEqual(refusalsOf(box).length, 0, "loopback AF_INET sockets were refused");
+
+        const exotic = String.raw`
+import ctypes, json
+l = ctypes.CDLL(None, use_errno=True)
+res = []
+for i in range(${n}):
+    fam, typ = (40, 1) if i % 2 == 0 else (17, 3)  # AF_VSOCK stream, AF_PACKET raw
+    fd = l.socket(fam, typ, 0); res.append(ctypes.get_errno() if fd < 0 else 0)
+print(json.dumps(res))`;
+        const cli = await runCli(["sandbox", "exec", box.id, "--", "python3", "-c", exotic]);
+        assert.strictEqual(cli.code, 0, describeResult(cli));
+        assert.deepStrictEqual(JSON.parse(cli.stdout.trim().split("\n").pop()!), Array(n).fill(EAFNOSUPPORT), describeResult(cli));
+        await waitFor("the denied-egress rule to fire on the CLI exec's refusals", () => killedRule(box) === "denied-egress", 10_000).catch((e) => {
+          throw new Error(`${e.message}: ${JSON.stringify(recordEntries(box.record.file).filter((x) => /egress|socket|guard|kill/.test(x.type)).slice(-6))}`);
+        });
+        // The record: the CLI process's entries (source exec, one per attempt), the guard's judgement, the kill.
+        const got = refusalsOf(box);
+        assert.deepStrictEqual(got.map((r) => [r.source, r.familyName, r.egress]).sort(), [...Array(Math.ceil(n / 2)).fill(["exec", "AF_VSOCK", true]), ...Array(Math.floor(n / 2)).fill(["exec", "AF_PACKET", true])].sort(), JSON.stringify(got));
+        const denied = eventsOf(box, "egress-denied").map((e) => e.data as any).pop();
+        assert.ok(denied && denied.rejected.socketFamily >= threshold && denied.total >= threshold, JSON.stringify(denied));
+        const tripped = recordEntries(box.record.file).filter((e) => /kill/.test(e.type) && (e.data as any)?.rule === "denied-egress");
+        assert.ok(tripped.length >= 1, `no kill entry for denied-egress: ${JSON.stringify(recordEntries(box.record.file).slice(-5).map((e) => e.type))}`);
+      } finally {
+        await pool.destroy(box);
+      }
+    });
+
+    it("a refused family in the file-copy helper's path is recorded (socket-refused, source file-helper) like an exec's", async () => {
+      const before = refusalsOf(fam).length;
+      // The helper itself never opens a socket; a stand-in command on the same path (runFileHelper:
+      // confinement, spawn, recording) shows what a refusal there leaves in the record.
+      const standIn = ["/usr/bin/python3", "-I", "-S", "-c", "import ctypes, sys\nl = ctypes.CDLL(None)\nl.socket(40, 1, 0)\nl.socket(29, 3, 1)\nsys.stdout.write('copied')"];
+      const out = await runFileHelper(fam, standIn, undefined, 1024);
+      assert.strictEqual(out.stdout.toString(), "copied");
+      const got = refusalsOf(fam).slice(before);
+      assert.deepStrictEqual(got.map((r) => [r.source, r.familyName, r.call, r.egress]), [["file-helper", "AF_VSOCK", "socket", true], ["file-helper", "AF_CAN", "socket", true]], JSON.stringify(got));
+      assert.ok(got.every((r) => r.pid > 0 && r.comm === "python3"), JSON.stringify(got));
+      // Positive control: the real helper on the same path records no refusal (it opens none).
+      await writeFileIn(fam, "/tmp/copied.txt", Buffer.from("x"));
+      assert.strictEqual(refusalsOf(fam).length - before, 2);
     });
 
     it("the families a workload needs still work inside (unix, inet, inet6, netlink route), other netlink protocols do not", async () => {

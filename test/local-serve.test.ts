@@ -60,7 +60,9 @@ describe("airlock serve: the control protocol", function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-serve-test-"));
     fs.chmodSync(dir, 0o700);
     spec = path.join(dir, "serve.yaml");
-    fs.writeFileSync(spec, YAML.stringify({ name: "serve-t", backend: "local", owner: "tests@airlock.dev", ttl: "10m", workload: { cpus: 1, memory: "128MiB", pids: 64, command: ["sleep", "600"] } }));
+    // pids 256: 21 execs in flight are ~3 processes each (bwrap, its pid-namespace init, the command)
+    // beside the workload's; at 64 a loaded host that is slow to reap them hit "fork: retry" (seen once).
+    fs.writeFileSync(spec, YAML.stringify({ name: "serve-t", backend: "local", owner: "tests@airlock.dev", ttl: "10m", workload: { cpus: 1, memory: "128MiB", pids: 256, command: ["sleep", "600"] } }));
     serve = await startServe(dir);
   });
 
@@ -100,6 +102,40 @@ describe("airlock serve: the control protocol", function () {
     assert.strictEqual(dec((await slow).stdout), "slow\n");
     assert.strictEqual(order[order.length - 1], "slow", `the slow request held back the others: ${order}`);
     await serve.client.request({ op: "destroy", sandbox });
+  });
+
+  it("writes its sandboxes' records off its event loop: while another process holds a record's lock, requests are answered, and an exec's answer waits until its entries are on disk", async () => {
+    const { sandbox, record } = await serve.client.request<{ sandbox: string; record: string }>({ op: "create", spec });
+    await serve.client.request({ op: "exec", sandbox, cmd: ["true"] }); // the writer thread is up
+    const HOLD_MS = 3000;
+    const marker = path.join(dir, `inside-${sandbox}`);
+    const holder = spawn(process.execPath, [path.join(ROOT, "bin", "run-ts.js"), path.join(ROOT, "test", "helpers", "record-writer.ts"), record, "stall", String(HOLD_MS), marker], { stdio: "ignore" });
+    const holderExited = new Promise<number | null>((r) => holder.once("exit", (code) => r(code)));
+    await waitFor("the other writer to be inside the record's lock", () => fs.existsSync(marker), 30_000);
+    const t0 = Date.now();
+    const exec = serve.client.request<{ status: number; stdout: string }>({ op: "exec", sandbox, cmd: ["echo", "after-the-lock"] }).then((r) => ({ r, ms: Date.now() - t0 }));
+    // Answered while the record is locked: a server appending on its event loop would stand still
+    // until the other writer let go (positive control: the exec's answer below does wait for it).
+    const helloMs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const h0 = Date.now();
+      await serve.client.request({ op: "hello" });
+      helloMs.push(Date.now() - h0);
+    }
+    const inLock = Date.now() - t0;
+    const { r, ms } = await exec;
+    assert.strictEqual(await holderExited, 0);
+    assert.ok(inLock < HOLD_MS * 0.6, `hello took ${helloMs.join(", ")} ms while the record was locked: the event loop was blocked`);
+    assert.strictEqual(dec(r.stdout), "after-the-lock\n");
+    assert.ok(ms >= HOLD_MS * 0.6, `the exec was answered after ${ms} ms, before its record entries could be written (lock held ${HOLD_MS} ms)`);
+    const lines = fs.readFileSync(record, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    const exited = lines.filter((e) => e.type === "exec-exited" && e.data.command[0] === "echo");
+    assert.strictEqual(exited.length, 1, "the exec was answered before its exec-exited entry was in the record");
+    const slowAt = lines.findIndex((e) => e.type === "slow-writer");
+    assert.ok(lines.findIndex((e) => e.type === "exec-started" && e.data.command[0] === "echo") > slowAt, "the exec's entries were written while another writer held the lock");
+    await serve.client.request({ op: "destroy", sandbox });
+    const verified = await runCli(["log", "verify", record]);
+    assert.strictEqual(verified.code, 0, describeResult(verified));
   });
 
   it("refuses bad requests with the field named, before touching anything", async () => {

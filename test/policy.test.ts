@@ -84,16 +84,16 @@ function matching(c: MutationCase, violations: Violation[]): Violation[] {
   });
 }
 
-// Cases the pack misses at a preview (it catches them after the update): a reference to an output
-// nested inside an object (GCP networkInterfaces[].subnetwork, serviceAccount.email) is not known at
-// a preview, and the engine graph neither resolves it nor reports it fail-closed. To fix in
-// components/invariants/engine-graph.ts (and the harness, which only blanks top-level references).
+// Cases the pack misses at a preview (it catches them after the update). References nested inside a
+// property (an instance's networkInterfaces[].subnetwork, a NIC's ipConfigurations[].subnet.id, a
+// VM's networkProfile.networkInterfaces[].id) are placed by engine-graph.ts's nestedTarget, and the
+// harness blanks them wherever they sit, as the engine does. What is left are facts that read a
+// resource's *outputs* (a name or email the provider computes), which no preview has:
 const PREVIEW_GAPS: Record<string, string> = {
-  "gcp/workload-in-gate-group": "the instance's service account is a nested output reference",
-  "gcp/workload-in-gate-subnet": "the instance's subnetwork is a nested output reference",
-  // Azure (landed with its mutations after this test): 6 of its 12 cases are not told apart from the
-  // unmutated preview (ids of NICs, subnets, NSGs are outputs); all 12 are caught after the update.
-  "azure/*": "Azure's references (NIC, subnet, NSG ids) are outputs unknown at a preview",
+  "gcp/workload-in-gate-group": "the gate's firewall rules name their members by service-account email, an output no preview has, so the unmutated preview already reports them fail-closed",
+  "azure/unlocked-retention": "the record's containers and WORM policies are matched to their account by the account's name, and the sealer's rights to it by its identity's principalId: outputs no preview has",
+  "azure/unlocked-artifacts": "the artifacts and canaries containers and their WORM policies are matched to their account by the account's name, an output no preview has, so the unmutated preview already reports no artifacts store to check (fail-closed)",
+  "azure/missing-ttl": "the reaper's rights are matched to its identity by the identity's principalId, an output no preview has, so the unmutated preview already reports no platform TTL",
 };
 
 describe("policy pack: every conformance mutation is flagged", () => {

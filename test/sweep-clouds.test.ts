@@ -158,6 +158,28 @@ describe("sweep: AWS (Resource Groups Tagging API + Cloud Control API)", () => {
     assert.deepStrictEqual(report.leftovers, []);
   });
 
+  it("an expired sandbox of which only its retained stores are left (record, locked artifacts) is kept and listed, and nothing is deleted", async () => {
+    const { http, requests } = recorded((req) =>
+      req.headers?.["x-amz-target"] === "ResourceGroupsTaggingAPI_20170126.GetResources"
+        ? ok({
+            PaginationToken: "",
+            ResourceTagMappingList: [
+              { ResourceARN: "arn:aws:s3:::s9-logs-abc", Tags: tags("done-9a9a9a", PAST, { "airlock:role": "record" }) },
+              { ResourceARN: "arn:aws:s3:::s9-files-abc", Tags: tags("done-9a9a9a", PAST, { "airlock:role": "artifacts" }) },
+            ],
+          })
+        : undefined,
+    );
+    const report = await sweepCloud({ inventory: inventory(http), engine: fakeEngine([]).engine, now: NOW });
+    assert.deepStrictEqual(requests.filter((r) => r.headers?.["x-amz-target"] === "CloudApiService.DeleteResource"), [], "a retained store was sent for deletion");
+    const done = report.sandboxes.find((s) => s.sandbox === "done-9a9a9a")!;
+    assert.strictEqual(done.action, "keep");
+    assert.match(done.reason, /only what is retained by design is left \(2 store\(s\)\): delete each by hand once its retention has ended/);
+    assert.deepStrictEqual(report.kept.map((k) => k.split(":").slice(0, 6).join(":").replace(/: .*/, "")).sort(), ["arn:aws:s3:::s9-files-abc", "arn:aws:s3:::s9-logs-abc"]);
+    assert.deepStrictEqual(report.failures, []);
+    assert.deepStrictEqual(report.leftovers, []);
+  });
+
   it("an expired sandbox whose stack is known goes through `pulumi destroy` of that stack, not direct deletion", async () => {
     const { http, requests } = cloud();
     const { engine, calls } = fakeEngine([

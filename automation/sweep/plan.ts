@@ -51,6 +51,9 @@ const ROLE_KEYS = ["airlock:role", "airlock-role", "airlock.dev/role"];
 export function keepReason(r: TaggedResource): string | undefined {
   const role = ROLE_KEYS.map((k) => r.labels[k]).find(Boolean);
   if (role === "record") return "the immutable record (evidence): kept; its retention lock ends it";
+  // Retained on destroy when locked (what the sandbox installed, and its canaries): its objects
+  // cannot be deleted before their retention ends, so a direct deletion could only fail, every sweep.
+  if (role === "artifacts") return "the artifacts store (what the sandbox installed; retention-locked unless lockMode was none): kept; delete it by hand once its retention has ended";
   return undefined;
 }
 
@@ -82,6 +85,9 @@ export function planSweep(inv: Pick<CloudInventory, "backend" | "labelStyle" | "
     const base = { sandbox, expiresAt: latest.toISOString(), expired, stack: owner?.name, resources: listed };
     if (!expired) sandboxes.push({ ...base, action: "keep", reason: `expires ${latest.toISOString()}` });
     else if (owner) sandboxes.push({ ...base, action: "destroy-stack", reason: `expired ${latest.toISOString()}; owned by stack '${owner.name}'` });
+    // What a destroy retains by design (the record, a locked artifacts store) is all that is left:
+    // nothing to delete, but listed, so that it can be removed by hand after its retention.
+    else if (listed.every((r) => r.keep)) sandboxes.push({ ...base, action: "keep", reason: `expired ${latest.toISOString()}; only what is retained by design is left (${listed.length} store(s)): delete each by hand once its retention has ended` });
     else sandboxes.push({ ...base, action: "delete-directly", reason: `expired ${latest.toISOString()}; no stack owns it` });
   }
 

@@ -76,7 +76,7 @@ export class AwsSandbox extends VmSandboxBase {
 
     const targets = buildTargets(ctx, { net, fw, logBucket });
     const gate = buildGate(ctx, { net, fw, identity: gateId, artifactsBucket, logBucket, dependsOn: [...artifacts.objects, endpoints.s3, ...Object.values(endpoints.interfaces)] });
-    const workload = buildWorkload(ctx, { net, fw, identity: workloadId, logBucket, artifactsBucket, homeFiles: canaries.homeFiles, expiresAt, dependsOn: [gate, endpoints.s3, recordPolicy, ...artifacts.objects] });
+    const workload = buildWorkload(ctx, { net, fw, s3Ranges: endpoints.s3.cidrBlocks, identity: workloadId, logBucket, artifactsBucket, homeFiles: canaries.homeFiles, expiresAt, dependsOn: [gate, endpoints.s3, recordPolicy, ...artifacts.objects] });
 
     wireAlarms(ctx, { canaries, artifactsBucket: artifacts.bucket, logBucket: record.bucket, recordPolicy, workload, workloadRoleArn: workloadId.role.arn, s3EndpointId: endpoints.s3.id });
     scheduleTermination(ctx, [workload, gate, ...targets], expiresAt);

@@ -356,20 +356,30 @@ export function compute(g: ResourceGraph): Inv.ComputeFact[] {
   }));
 }
 
-// ---- record (I5)
+// ---- record and artifacts stores (I5)
+
+/** Does a bucket-level resource (versioning, lock, policy) name this bucket, by id or by name? */
+const inBucket = (n: GraphNode, b: GraphNode) => n.inputs.bucket === b.id || n.inputs.bucket === b.state.bucket;
+
+/** The bucket's S3 Object Lock: on at creation (objectLockEnabled) and a default retention (mode + days) on it. */
+function objectLockOf(g: ResourceGraph, b: GraphNode): Inv.RecordFact["lock"] {
+  const retention = g.ofType(T.bucketLock).find((n) => inBucket(n, b))?.inputs.rule?.defaultRetention;
+  if (b.inputs.objectLockEnabled !== true || !retention?.mode) return undefined;
+  return { mode: String(retention.mode).toLowerCase() as "compliance" | "governance", days: retention.days ?? (retention.years ?? 0) * 365 };
+}
+
+/** The artifacts bucket(s): the installed files and the canary objects (artifacts.ts, canaries.ts). */
+export function artifactStores(g: ResourceGraph): Inv.ArtifactStoreFact[] {
+  return g.ofType(T.bucket).filter((b) => roleOf(b) === "artifacts").map((b) => ({ node: b, holds: "installed files and canaries", lock: objectLockOf(g, b) }));
+}
 
 export function recordStores(g: ResourceGraph): Inv.RecordFact[] {
   const tagged = g.ofType(T.bucket).filter((b) => roleOf(b) === "record");
   const flowTargets = g.ofType(T.bucket).filter((b) => g.ofType(T.flowLog).some((f) => String(f.inputs.logDestination ?? "").startsWith(b.state.arn)));
   const stores = [...new Set([...tagged, ...flowTargets])];
   return stores.map((b) => {
-    const sameBucket = (n: GraphNode) => n.inputs.bucket === b.id || n.inputs.bucket === b.state.bucket;
-    const lockConfig = g.ofType(T.bucketLock).find(sameBucket);
-    const retention = lockConfig?.inputs.rule?.defaultRetention;
-    const lock =
-      b.inputs.objectLockEnabled === true && retention?.mode
-        ? { mode: String(retention.mode).toLowerCase() as "compliance" | "governance", days: retention.days ?? (retention.years ?? 0) * 365 }
-        : undefined;
+    const sameBucket = (n: GraphNode) => inBucket(n, b);
+    const lock = objectLockOf(g, b);
     const versioned = g.ofType(T.bucketVersioning).some((v) => sameBucket(v) && v.inputs.versioningConfiguration?.status === "Enabled");
     const pab = g.ofType(T.bucketPab).find(sameBucket)?.inputs;
     const publicAccessBlocked = !!pab && pab.blockPublicAcls === true && pab.blockPublicPolicy === true && pab.ignorePublicAcls === true && pab.restrictPublicBuckets === true;

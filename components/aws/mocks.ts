@@ -1,7 +1,10 @@
 // Mock provider answers for @pulumi/aws: ids shaped like AWS's (vpc-…, sg-…, i-…), ARNs, auto-names
-// and the few computed outputs the AwsSandbox reads (S3 prefix list, default route table, bucket name).
+// and the few computed outputs the AwsSandbox reads (S3 prefix list and its ranges, default route table, bucket name).
 import { shortHash } from "../naming";
 import type { CloudMocks, MockContext } from "../invariants/mock-types";
+
+/** The S3 gateway endpoint's `cidrBlocks` (its prefix list's ranges): the guest firewall's only HTTPS for the system. */
+export const MOCK_S3_RANGES = ["3.5.0.0/19", "52.216.0.0/15", "54.231.0.0/16"] as const;
 
 /** Id prefixes AWS uses, by type token. Types not listed get `<name>-id`. */
 const ID_PREFIX: Record<string, string> = {
@@ -138,7 +141,11 @@ export const awsMocks: CloudMocks = {
         state.defaultNetworkAclId = `acl-default-${hash}`;
         break;
       case "aws:ec2/vpcEndpoint:VpcEndpoint":
-        if (inputs.vpcEndpointType === "Gateway") state.prefixListId = `pl-${hash}`;
+        if (inputs.vpcEndpointType === "Gateway") {
+          state.prefixListId = `pl-${hash}`;
+          // The provider reports the prefix list's ranges (S3's, e.g. us-east-1's, as the console lists them).
+          state.cidrBlocks = [...MOCK_S3_RANGES];
+        }
         break;
       case "aws:ec2/instance:Instance":
         state.privateIp = inputs.privateIp ?? "10.0.0.99";

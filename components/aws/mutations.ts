@@ -3,7 +3,7 @@
 // invariant and finding that must catch it. Pure: type tokens and property names only.
 import type { MutationCase } from "../backend-descriptor";
 import type { ResourceGraph } from "../invariants/graph";
-import { oneNamed as one } from "../invariants/mutation-target";
+import { oneNamed as one, removeNamed } from "../invariants/mutation-target";
 import { withGuardConfig, withoutGuardInstall } from "../guest/install";
 
 
@@ -60,6 +60,14 @@ export const awsMutations: readonly MutationCase[] = [
     fails: "I5",
     mutate: (g) => void g.remove((n) => n.type === T.bucketLock),
     finding: { resource: /-record$/, message: /not retention-locked/ },
+  },
+  {
+    kind: "unlocked-artifacts",
+    stack: "aws",
+    fails: "I5",
+    // Only the artifacts bucket's Object Lock configuration goes: the record keeps its own.
+    mutate: (g) => void removeNamed(g, T.bucketLock, "artifacts-lock"),
+    finding: { resource: /Bucket::.*-artifacts$/, message: /^the artifacts store \(installed files and canaries\) is not retention-locked$/ },
   },
   {
     kind: "ssh-keys",

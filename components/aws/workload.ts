@@ -14,11 +14,14 @@ import { renderWorkloadScript } from "../cloud/boot";
 import { awsStoreAccess } from "./store-access";
 import { workloadSetupOf } from "../cloud/boot";
 import { vmGuardConfig } from "../cloud/guard";
+import { awsPlatformPaths } from "./platform";
 import { GiB } from "../spec/units";
 import type { VmWorkloadArgs } from "../cloud/vm-args";
 
 export interface WorkloadArgs extends VmWorkloadArgs<Network, InstanceIdentity> {
   fw: Firewall;
+  /** The S3 gateway endpoint's ranges (its cidrBlocks): the only HTTPS the workload VM's system may reach (platform.ts). */
+  s3Ranges: pulumi.Input<string[]>;
 }
 
 /** The TEE settings for the spec's `confidential` kind (validation refused every other kind). */
@@ -32,11 +35,11 @@ export function buildWorkload(ctx: AwsContext, a: WorkloadArgs): aws.ec2.Instanc
   const { spec, plan } = ctx;
   const instanceType = awsInstanceType(sizingViewOf(spec)!)!;
   const hosts: Record<string, string[]> = plan.listeners.length ? { [plan.gateIp]: [...new Set(plan.listeners.flatMap((l) => l.aliases))] } : {};
-  const userData = pulumi.all([a.logBucket, a.artifactsBucket, a.homeFiles, a.expiresAt ?? ctx.identity.expiresAt.toISOString()]).apply(([logBucket, artifactsBucket, homeFiles, expiresAt]) =>
+  const userData = pulumi.all([a.logBucket, a.artifactsBucket, a.homeFiles, a.expiresAt ?? ctx.identity.expiresAt.toISOString(), a.s3Ranges]).apply(([logBucket, artifactsBucket, homeFiles, expiresAt, s3Ranges]) =>
     renderWorkloadScript({
       access: awsStoreAccess({ region: ctx.region, logBucket, logPrefix: a.identity.logPrefix, artifactsBucket }),
       setup: workloadSetupOf(spec, hosts, homeFiles),
-      guard: vmGuardConfig(spec, { sandboxId: ctx.identity.id, expiresAt: new Date(expiresAt), gateIp: plan.gateIp, listeners: plan.listeners, planted: Object.keys(homeFiles) }),
+      guard: vmGuardConfig(spec, { sandboxId: ctx.identity.id, expiresAt: new Date(expiresAt), gateIp: plan.gateIp, listeners: plan.listeners, platform: awsPlatformPaths(plan.vpcCidr, s3Ranges), planted: Object.keys(homeFiles) }),
     }),
   );
   return hardenedInstance(ctx, "workload", {

@@ -32,5 +32,6 @@ export const azureEquivalence: Equivalence = {
     "Kill switch: the alert path (diagnostic logs ingested into Log Analytics, then a scheduled query evaluated every minute) takes minutes, not seconds; the kill deallocates (not deletes) the workload so its disk stays for inspection, and the TTL reaper deletes it.",
     "SSH: a Linux VM with password authentication off must carry an SSH key, so each VM gets a freshly generated ed25519 public key whose private half is never stored (no NSG admits inbound traffic anyway).",
     "DNS: Azure's resolver (168.63.129.16) cannot be removed from a VNet, so names are limited by a DNS security policy instead of having no resolver.",
+    "In-guest firewall (docs/guest-guard.md): no network time (the VM's clock is the host's, through the Hyper-V PTP device), so no NTP rule; the wire server (168.63.129.16:80/32526) is root's only, like the metadata server.",
   ],
 };

@@ -10,7 +10,7 @@ import type { ConfidentialKind } from "../spec/schema";
 import { GraphNode, ResourceGraph } from "../invariants/graph";
 import { vmGuardFact } from "../invariants/guest-guard-fact";
 import type { GuardFact } from "../invariants/types";
-import type { AlarmFact, CanaryFact, ComputeFact, DnsFact, ExposureFact, FlowLogFact, GroupRuleFact, IdentityUseFact, MembershipFact, OpenDefaultFact, Peer, PlacementFact, PolicyFact, RecordFact, Role, RouteFact, TtlFact } from "../invariants/types";
+import type { AlarmFact, ArtifactStoreFact, CanaryFact, ComputeFact, DnsFact, ExposureFact, FlowLogFact, GroupRuleFact, IdentityUseFact, MembershipFact, OpenDefaultFact, Peer, PlacementFact, PolicyFact, RecordFact, Role, RouteFact, TtlFact } from "../invariants/types";
 import { isAzureTaggable, ROLE_TAG } from "./taggable";
 import { teeOfSize } from "./rules";
 import { CONTAINERS, SEALED_KEY_COMMENT, STOPPED } from "./names";
@@ -384,7 +384,37 @@ function reapsOnStop(g: ResourceGraph, workflow: GraphNode, vmId: string): boole
   return reads && JSON.stringify(def).includes(STOPPED) && allowedActions(g, workflow, vmId).has("Microsoft.Compute/virtualMachines/instanceView/read");
 }
 
-// ---- record (I5)
+// ---- record and artifacts stores (I5)
+
+/**
+ * A container's lock: a time-based immutability policy on it (its days), compliance only where an
+ * enabled workflow (the sealer, record.ts) POSTs the policy's lock and may do so — Azure's SDK cannot
+ * create a policy locked, and an unlocked one can be shortened or deleted (governance).
+ */
+function containerLock(g: ResourceGraph, acct: GraphNode, c: GraphNode): RecordFact["lock"] {
+  const policy = g.ofType(T.worm).find((p) => same(p.inputs.accountName, acct.state.name) && same(p.inputs.containerName, c.inputs.containerName));
+  if (!policy) return undefined;
+  const path = `${c.id}/immutabilityPolicies/default`;
+  const sealers = g.ofType(T.workflow).filter((w) => w.inputs.state !== "Disabled");
+  const locked = sealers.some((w) => armCalls(w.inputs.definition).some((call) => call.method === "POST" && same(call.uri, `${path}/lock`)) && allowedActions(g, w, path).has("Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies/lock/action"));
+  return { mode: locked ? "compliance" : "governance", days: Number(policy.inputs.immutabilityPeriodSinceCreationInDays ?? 0) };
+}
+
+/** What the artifacts-side containers hold: the gate's and the guard's installed files, and the canary blobs. */
+const ARTIFACT_CONTAINERS: readonly { name: string; holds: string }[] = [
+  { name: CONTAINERS.artifacts, holds: "installed files" },
+  { name: CONTAINERS.canaries, holds: "canaries" },
+];
+
+/** The record account's artifacts and canaries containers, each with its own immutability lock. */
+export function artifactStores(g: ResourceGraph): ArtifactStoreFact[] {
+  return g.ofType(T.account).flatMap((acct) =>
+    g
+      .ofType(T.container)
+      .filter((c) => same(c.inputs.accountName, acct.state.name))
+      .flatMap((c) => ARTIFACT_CONTAINERS.filter((a) => a.name === c.inputs.containerName).map((a) => ({ node: c, holds: a.holds, lock: containerLock(g, acct, c) }))),
+  );
+}
 
 export function recordStores(g: ResourceGraph): RecordFact[] {
   return recordAccounts(g).map((acct) => {
@@ -395,15 +425,7 @@ export function recordStores(g: ResourceGraph): RecordFact[] {
     const flowTarget = g.ofType(T.flowLog).some((f) => same(f.inputs.storageId, acct.id));
     const flowContainer = containers.filter((c) => c.inputs.containerName === CONTAINERS.flowLogs);
     const needed = [...new Set([...appended, ...(flowTarget ? flowContainer : [])])];
-    const sealers = g.ofType(T.workflow).filter((w) => w.inputs.state !== "Disabled");
-    const lockOf = (c: GraphNode): { mode: "compliance" | "governance"; days: number } | undefined => {
-      const policy = g.ofType(T.worm).find((p) => same(p.inputs.accountName, acct.state.name) && same(p.inputs.containerName, c.inputs.containerName));
-      if (!policy) return undefined;
-      const path = `${c.id}/immutabilityPolicies/default`;
-      const locked = sealers.some((w) => armCalls(w.inputs.definition).some((call) => call.method === "POST" && same(call.uri, `${path}/lock`)) && allowedActions(g, w, path).has("Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies/lock/action"));
-      return { mode: locked ? "compliance" : "governance", days: Number(policy.inputs.immutabilityPeriodSinceCreationInDays ?? 0) };
-    };
-    const locks = needed.map(lockOf);
+    const locks = needed.map((c) => containerLock(g, acct, c));
     const lock = needed.length && locks.every(Boolean) ? { mode: locks.some((l) => l!.mode === "governance") ? ("governance" as const) : ("compliance" as const), days: Math.min(...locks.map((l) => l!.days)) } : undefined;
     const versioned = g.ofType(T.blobService).some((s) => same(s.inputs.accountName, acct.state.name) && s.inputs.isVersioningEnabled === true);
     const publicAccessBlocked = acct.inputs.allowBlobPublicAccess === false && containers.every((c) => c.inputs.publicAccess === undefined || c.inputs.publicAccess === "None");

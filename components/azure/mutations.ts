@@ -5,7 +5,7 @@
 // default outbound access, the sealer or kill workflow removed, ...) stay in test/azure-sandbox.test.ts.
 import type { MutationCase } from "../backend-descriptor";
 import type { GraphNode, ResourceGraph } from "../invariants/graph";
-import { oneNamed as one } from "../invariants/mutation-target";
+import { oneNamed as one, removeNamed } from "../invariants/mutation-target";
 import { withGuardConfig, withoutGuardInstall } from "../guest/install";
 
 /** Custom data is base64 of the boot script. */
@@ -25,6 +25,7 @@ const T = {
   roleAssignment: "azure-native:authorization:RoleAssignment",
   uai: "azure-native:managedidentity:UserAssignedIdentity",
   resourceGroup: "azure-native:resources:ResourceGroup",
+  worm: "azure-native:storage:BlobContainerImmutabilityPolicy",
 };
 
 /** Azure's built-in Contributor role (a control-plane grant over everything in its scope). */
@@ -72,6 +73,14 @@ export const azureMutations: readonly MutationCase[] = [
     // The WORM policies stay, but nothing locks them: Azure's unlocked policy can be shortened or deleted.
     mutate: (g) => void g.remove((n) => n.type === T.workflow && n.name.endsWith("-sealer")),
     finding: { resource: /StorageAccount::/, message: /lock mode is governance/ },
+  },
+  {
+    kind: "unlocked-artifacts",
+    stack: "azure",
+    fails: "I5",
+    // The artifacts container's immutability policy removed: its blobs (what the gate and the guard install) can be overwritten or deleted.
+    mutate: (g) => void removeNamed(g, T.worm, "record-artifacts-worm"),
+    finding: { resource: /BlobContainer::.*-record-artifacts$/, message: /^the artifacts store \(installed files\) is not retention-locked$/ },
   },
   {
     kind: "ssh-keys",

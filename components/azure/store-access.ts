@@ -4,15 +4,8 @@
 // HTTPS with it (no key: the record account has shared-key access off), through the record's private
 // endpoint: the record container (create blobs under the machine's prefix) and the artifacts container (read).
 import { sq, StoreAccess } from "../cloud/boot";
-import type { GuestAllow } from "../guest/config";
 
 export const BLOB_API_VERSION = "2021-08-06";
-
-/** The platform's wire server (168.63.129.16): the guest agent's health reports and goal state (80, 32526). */
-export const AZURE_PLATFORM_ALLOW: readonly GuestAllow[] = [
-  { proto: "tcp", port: 80, address: "168.63.129.16" },
-  { proto: "tcp", port: 32526, address: "168.63.129.16" },
-];
 
 export interface CommonBoot {
   /** Client id of the machine's user-assigned identity (IMDS needs it when several could apply). */

@@ -15,7 +15,7 @@ import { renderWorkloadScript } from "../cloud/boot";
 import { azureStoreAccess } from "./store-access";
 import { workloadSetupOf } from "../cloud/boot";
 import { vmGuardConfig } from "../cloud/guard";
-import { AZURE_PLATFORM_ALLOW } from "./store-access";
+import { azurePlatformPaths } from "./platform";
 import { GiB } from "../spec/units";
 
 export function buildWorkload(ctx: AzureContext, a: { net: Network; identity: MachineIdentity; store: RecordStore; homeFiles: pulumi.Input<Record<string, string>>; expiresAt?: pulumi.Input<string>; dependsOn: pulumi.Resource[] }): compute.VirtualMachine {
@@ -27,7 +27,7 @@ export function buildWorkload(ctx: AzureContext, a: { net: Network; identity: Ma
     renderWorkloadScript({
       access: azureStoreAccess({ clientId, blobEndpoint: a.store.blobEndpoint, recordContainer: CONTAINERS.record, logPrefix: a.identity.logPrefix, artifactsContainer: CONTAINERS.artifacts }),
       setup: workloadSetupOf(spec, hosts, homeFiles),
-      guard: vmGuardConfig(spec, { sandboxId: ctx.identity.id, expiresAt: new Date(expiresAt), gateIp: plan.gateIp, listeners: plan.listeners, system: [...AZURE_PLATFORM_ALLOW], planted: Object.keys(homeFiles) }),
+      guard: vmGuardConfig(spec, { sandboxId: ctx.identity.id, expiresAt: new Date(expiresAt), gateIp: plan.gateIp, listeners: plan.listeners, platform: azurePlatformPaths(plan.recordIp), planted: Object.keys(homeFiles) }),
     }),
   );
   return hardenedVm(ctx, "workload", {

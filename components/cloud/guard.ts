@@ -1,34 +1,84 @@
 // The in-guest guard's config for a VM backend's workload (components/guest/config.ts derives the
 // spec's part: rules, limits, canaries, TTL). Here the part every VM cloud shares: which gate
-// listeners the workload's uid may open connections to, what the system (root: the guard, the
-// journal shipper, the platform's agents) may reach, and how a record entry is shipped (the
-// instance's record helper, RECORD_PUT). A cloud passes only what differs: its own platform
-// addresses (`system`) and which files its first-boot script already planted.
+// listeners the workload's uid may open connections to, what the system (every other uid: the guard,
+// the journal shipper, the resolver, the time daemon, the platform's agents) may reach, and how a
+// record entry is shipped (the instance's record helper, RECORD_PUT). A cloud passes only what
+// differs: its platform's endpoints (`platform`, by address: VmPlatformPaths) and which files its
+// first-boot script already planted.
 import type { SandboxSpec } from "../spec/schema";
 import type { GateListener } from "./layout";
-import { guestGuardConfig, GuestAllow, GuestGuardConfig } from "../guest/config";
+import { assertGuestAddress, guestGuardConfig, GuestAllow, GuestGuardConfig } from "../guest/config";
 import { RECORD_PUT } from "./boot";
 
 /** The metadata server of every VM cloud: the workload's own credentials (its model access) come from it. */
 export const METADATA_ADDRESS = "169.254.169.254";
+export const METADATA_PORT = 80;
+/** root: the guard (which ships the record with the instance's credentials) and the platform's agents. */
+export const ROOT_UID = 0;
 
-/** What any VM's system traffic may need: HTTPS (the record and artifacts stores), DNS, time, the metadata server. */
-export const VM_SYSTEM_ALLOW: readonly GuestAllow[] = [
-  { proto: "tcp", port: 443 },
-  { proto: "udp", port: 53 },
-  { proto: "tcp", port: 53 },
-  { proto: "udp", port: 123 },
-  { proto: "tcp", port: 80, address: METADATA_ADDRESS },
-];
+export const HTTPS_PORT = 443;
+const DNS_PORT = 53;
+const NTP_PORT = 123;
+
+/** An address (or CIDR) and the tcp port a system process reaches it on. */
+export interface PlatformEndpoint {
+  address: string;
+  port: number;
+}
+
+/**
+ * Where one cloud's VM system traffic goes, by address: each cloud fills in the same four fields from
+ * what it builds (its resolver, its time service, the private path to its stores, its agents' own
+ * endpoints). Nothing here means "any address".
+ */
+export interface VmPlatformPaths {
+  /** The resolvers the VM's DNS is given (udp and tcp 53), for every system uid: systemd-resolved runs as its own user. */
+  resolvers: string[];
+  /** Network time servers (udp 123), for every system uid: chronyd drops root. Empty where the clock comes from the hypervisor. */
+  timeServers: string[];
+  /** Where the record and artifacts stores are reached (tcp): the private endpoint's addresses or ranges and their port. */
+  stores: PlatformEndpoint[];
+  /** The platform agents' endpoints beyond the metadata server (tcp); like it, for root only. */
+  rootAgents: PlatformEndpoint[];
+}
+
+function assertPaths(p: VmPlatformPaths): void {
+  for (const field of ["resolvers", "stores"] as const)
+    if (!p[field]?.length) throw new Error(`VmPlatformPaths.${field} is empty: the workload VM's system needs at least one (${field === "stores" ? "the record is shipped through it" : "its names resolve through it"}); the cloud's platform part must list it by address`);
+  p.resolvers.forEach((a, i) => assertGuestAddress(`VmPlatformPaths.resolvers[${i}]`, a));
+  p.timeServers.forEach((a, i) => assertGuestAddress(`VmPlatformPaths.timeServers[${i}]`, a));
+  p.stores.forEach((e, i) => assertGuestAddress(`VmPlatformPaths.stores[${i}].address`, e.address));
+  p.rootAgents.forEach((e, i) => assertGuestAddress(`VmPlatformPaths.rootAgents[${i}].address`, e.address));
+}
+
+/**
+ * The system part of the guest firewall: the cloud's endpoints, each by address, and the metadata
+ * server for root only (every cloud's agents that read it — cloud-init, the SSM / guest / Azure
+ * agents — run as root; the workload's own access to it is a gate entry, not this list).
+ */
+export function vmSystemAllow(p: VmPlatformPaths): GuestAllow[] {
+  assertPaths(p);
+  const unique = <T>(xs: T[]) => [...new Map(xs.map((x) => [JSON.stringify(x), x])).values()];
+  return unique<GuestAllow>([
+    ...p.resolvers.flatMap((address) => [
+      { proto: "udp" as const, port: DNS_PORT, address },
+      { proto: "tcp" as const, port: DNS_PORT, address },
+    ]),
+    ...p.timeServers.map((address) => ({ proto: "udp" as const, port: NTP_PORT, address })),
+    ...p.stores.map((e) => ({ proto: "tcp" as const, port: e.port, address: e.address })),
+    { proto: "tcp", port: METADATA_PORT, address: METADATA_ADDRESS, uid: ROOT_UID },
+    ...p.rootAgents.map((e) => ({ proto: "tcp" as const, port: e.port, address: e.address, uid: ROOT_UID })),
+  ]);
+}
 
 export interface VmGuardParts {
   sandboxId: string;
   expiresAt: Date;
   gateIp: string;
-  /** The gate's listeners the workload uses (the cloud's record listener is system traffic: `system`). */
+  /** The gate's listeners the workload uses (the cloud's record listener is system traffic: `platform.stores`). */
   listeners: readonly Pick<GateListener, "name" | "listenPort">[];
-  /** The cloud's own platform addresses beyond VM_SYSTEM_ALLOW. */
-  system?: GuestAllow[];
+  /** The cloud's platform endpoints the system may reach (plain values: rendered inside the boot script's apply). */
+  platform: VmPlatformPaths;
   /** Home files the first-boot script planted with the cloud's own content (the guard watches them as they are). */
   planted: string[];
 }
@@ -37,8 +87,8 @@ export function vmGuardConfig(spec: SandboxSpec, p: VmGuardParts): GuestGuardCon
   return guestGuardConfig(spec, {
     sandboxId: p.sandboxId,
     expiresAt: p.expiresAt,
-    gate: [...p.listeners.map((l) => ({ upstream: l.name, address: p.gateIp, port: l.listenPort })), { upstream: "instance-metadata", address: METADATA_ADDRESS, port: 80 }],
-    system: [...VM_SYSTEM_ALLOW, ...(p.system ?? [])],
+    gate: [...p.listeners.map((l) => ({ upstream: l.name, address: p.gateIp, port: l.listenPort })), { upstream: "instance-metadata", address: METADATA_ADDRESS, port: METADATA_PORT }],
+    system: vmSystemAllow(p.platform),
     ship: [RECORD_PUT, "-", "guard/{seq}-{type}.json"],
     planted: p.planted,
   });

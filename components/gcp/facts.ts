@@ -387,10 +387,25 @@ export function compute(g: ResourceGraph): Inv.ComputeFact[] {
   }));
 }
 
-// ---- I5
+// ---- I5 (the record and the artifacts store)
 
 function sinkBucket(s: GraphNode): string | undefined {
   return /^storage\.googleapis\.com\/(.+)$/.exec(String(s.inputs.destination ?? ""))?.[1];
+}
+
+/**
+ * A bucket's retention policy as a lock: locked (irreversible) is compliance, an unlocked policy
+ * (which a privileged principal can shorten or remove) governance.
+ */
+function retentionLockOf(b: GraphNode): Inv.RecordFact["lock"] {
+  const r = b.inputs.retentionPolicy;
+  if (!r) return undefined;
+  return { mode: r.isLocked === true ? "compliance" : "governance", days: Number(r.retentionPeriod) / 86_400 };
+}
+
+/** The artifacts bucket(s): the installed files and the canary objects (artifacts.ts, canaries.ts). */
+export function artifactStores(g: ResourceGraph): Inv.ArtifactStoreFact[] {
+  return g.ofType(T.bucket).filter((b) => roleOf(b) === "artifacts").map((b) => ({ node: b, holds: "installed files and canaries", lock: retentionLockOf(b) }));
 }
 
 export function recordStores(g: ResourceGraph): Inv.RecordFact[] {
@@ -400,9 +415,7 @@ export function recordStores(g: ResourceGraph): Inv.RecordFact[] {
     .ofType(T.bucket)
     .filter((b) => roleOf(b) === "record" || sinkTargets.has(b.state.name))
     .map((b) => {
-      const r = b.inputs.retentionPolicy;
-      const days = r ? Number(r.retentionPeriod) / 86_400 : 0;
-      const lock = r ? { mode: r.isLocked === true ? ("compliance" as const) : ("governance" as const), days } : undefined;
+      const lock = retentionLockOf(b);
       const f = b.inputs.ipFilter;
       const sources = arr<any>(f?.vpcNetworkSources);
       return {

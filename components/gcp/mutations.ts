@@ -67,6 +67,14 @@ export const gcpMutations: readonly MutationCase[] = [
     finding: { resource: /Bucket::.*-record$/, message: /not retention-locked/ },
   },
   {
+    kind: "unlocked-artifacts",
+    stack: "gcp",
+    fails: "I5",
+    // The artifacts bucket without its retention policy: installed files and canaries can be replaced or deleted.
+    mutate: (g) => void delete one(g, T.bucket, "artifacts").inputs.retentionPolicy,
+    finding: { resource: /Bucket::.*-artifacts$/, message: /^the artifacts store \(installed files and canaries\) is not retention-locked$/ },
+  },
+  {
     kind: "ssh-keys",
     stack: "gcp",
     fails: "I4",

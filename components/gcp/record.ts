@@ -3,8 +3,10 @@
 // - a retention policy of the spec's days, **locked** (`isLocked: true`, irreversible: objects cannot
 //   be deleted or replaced before they are that old, and the policy can never be shortened) for
 //   lockMode compliance; unlocked for governance (removable by a bucket admin, like S3 governance);
-// - no Object Versioning: GCS refuses versioning on a bucket with a retention policy, and a retained
-//   object cannot be replaced anyway (the record's "versioned" guarantee is the retention itself);
+// - Object Versioning only without a retention policy (lockMode none, the explicit opt-out): GCS
+//   refuses versioning on a bucket with a retention policy, and a retained object cannot be replaced
+//   anyway (there the retention is the "versioned" guarantee). An opted-out lock still keeps every
+//   overwritten entry as a noncurrent version: opting out of the lock is not opting out of that;
 // - an IP filter (`ipFilter`, @pulumi/gcp BucketIpFilter) that admits requests only from the sandbox
 //   network (and Google's service agents, i.e. the log sink): the GCP form of "writes only through
 //   the sandbox's endpoint". Reading the record later needs the operator to be exempt from the filter
@@ -36,6 +38,7 @@ export function createRecordStore(ctx: GcpContext, network: gcp.compute.Network)
       uniformBucketLevelAccess: true,
       publicAccessPrevention: "enforced",
       retentionPolicy: retention,
+      versioning: retention ? undefined : { enabled: true },
       forceDestroy: false,
       ipFilter: { mode: "Enabled", allowAllServiceAgentAccess: true, vpcNetworkSources: [{ network: network.id, allowedIpCidrRanges: [ctx.plan.cidr] }] },
       labels: roleLabel("record"),

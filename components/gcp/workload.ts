@@ -13,6 +13,7 @@ import { renderWorkloadScript } from "../cloud/boot";
 import { gcpStoreAccess } from "./store-access";
 import { workloadSetupOf } from "../cloud/boot";
 import { vmGuardConfig } from "../cloud/guard";
+import { gcpPlatformPaths } from "./platform";
 import { GiB } from "../spec/units";
 import type { VmWorkloadArgs } from "../cloud/vm-args";
 import type { ConfidentialKind } from "../spec/schema";
@@ -47,7 +48,7 @@ export function buildWorkload(ctx: GcpContext, a: WorkloadArgs): gcp.compute.Ins
         gateIp: plan.gateIp,
         listeners: upstreams,
         // Cloud Storage (the record, the guard's artifacts) is reached through the gate's record listener.
-        system: [{ proto: "tcp", port: plan.recordListener.listenPort, address: plan.gateIp }],
+        platform: gcpPlatformPaths(plan.gateIp, plan.recordListener),
         planted: Object.keys(homeFiles),
       }),
     }),

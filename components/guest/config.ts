@@ -5,11 +5,33 @@
 import type { KillRule, SandboxSpec } from "../spec/schema";
 import { canaryList } from "../local/canary";
 
+/**
+ * One thing the system (every uid but the workload's) may reach. Always an address: a rule for "any
+ * address" on a port would let any system process — or anything that runs as one — reach the whole
+ * internet wherever the cloud firewall has a gap (issue #8).
+ */
 export interface GuestAllow {
   proto: "tcp" | "udp";
   port: number;
-  /** An address or CIDR; absent: any (the cloud firewall is the outer boundary). */
-  address?: string;
+  /** An IPv4 address or CIDR (at most GUEST_ALLOW_WIDEST_PREFIX wide). */
+  address: string;
+  /** Only this uid may use the rule (0: root — the guard and the platform's agents); absent: every system uid. */
+  uid?: number;
+}
+
+/** The widest CIDR a system rule may name: a cloud's service ranges are /15 or narrower; /0–/7 is "the internet". */
+export const GUEST_ALLOW_WIDEST_PREFIX = 8;
+
+/** Throws, naming `field`, unless `address` is one IPv4 address or a CIDR no wider than GUEST_ALLOW_WIDEST_PREFIX. */
+export function assertGuestAddress(field: string, address: unknown): asserts address is string {
+  const text = typeof address === "string" ? address : "";
+  const [ip, prefix, extra] = text.split("/");
+  const ipOk = /^\d{1,3}(\.\d{1,3}){3}$/.test(ip ?? "") && ip.split(".").every((o) => Number(o) <= 255);
+  const prefixOk = prefix === undefined || (/^\d{1,2}$/.test(prefix) && Number(prefix) >= GUEST_ALLOW_WIDEST_PREFIX && Number(prefix) <= 32);
+  if (!ipOk || !prefixOk || extra !== undefined)
+    throw new Error(
+      `${field}: ${JSON.stringify(address)} is not an IPv4 address or a CIDR of /${GUEST_ALLOW_WIDEST_PREFIX} or narrower — the guest firewall lets system traffic reach named endpoints only; name the platform endpoint's address (components/cloud/guard.ts VmPlatformPaths)`,
+    );
 }
 
 export interface GuestGuardConfig {
@@ -48,7 +70,7 @@ export interface GuestGuardConfig {
     table: string;
     /** The gate listeners the workload may open connections to. */
     gate: { upstream: string; address: string; port: number }[];
-    /** What the system (every uid but the workload's) may reach: the record store, DNS, time. */
+    /** What the system (every uid but the workload's) may reach, by address: the record store, DNS, time, the metadata server (root only). */
     system: GuestAllow[];
   };
   record: {

@@ -2,15 +2,19 @@
 // open connections to the gate listeners and to loopback (the canary endpoint) only; everything else
 // it sends is counted in the local backend's denied counters (DENIED_COUNTERS, components/local/nft.ts)
 // and rejected at once, so the denied-egress rule reads the same counters it reads on a host. Every
-// other uid (the guard, the log shipper, the platform's agents) may reach what the cloud lists — the
-// record store, DNS, time — and nothing else; their denials are counted apart ("system_denied") and
-// never count against the workload.
+// other uid (the guard, the log shipper, the platform's agents) may reach what the cloud lists, each by
+// address — the record store, the resolver, the time server, and (root only) the metadata server — and
+// nothing else; their denials are counted apart ("system_denied") and never count against the workload.
 import { allowedCounter, DENIED_COUNTERS } from "../local/nft";
-import type { GuestGuardConfig } from "./config";
+import { assertGuestAddress, GuestAllow, GuestGuardConfig } from "./config";
 
-function systemRule(a: GuestGuardConfig["nft"]["system"][number]): string {
-  const addr = a.address ? `ip daddr ${a.address} ` : "";
-  return `    ${addr}${a.proto} dport ${a.port} accept`;
+function systemRule(a: GuestAllow, i: number): string {
+  // Refused here too, not only where the cloud builds the list: a config written by hand (or an old
+  // one) must not load a rule for "any address".
+  assertGuestAddress(`nft.system[${i}].address`, a.address);
+  if (a.uid !== undefined && !(Number.isInteger(a.uid) && a.uid >= 0)) throw new Error(`nft.system[${i}].uid: ${JSON.stringify(a.uid)} is not a uid (a whole number ≥ 0; leave it out for every system uid)`);
+  const who = a.uid === undefined ? "" : `meta skuid ${a.uid} `;
+  return `    ${who}ip daddr ${a.address} ${a.proto} dport ${a.port} accept`;
 }
 
 export function guestRuleset(nft: GuestGuardConfig["nft"], workloadUid: number): string {

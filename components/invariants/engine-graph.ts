@@ -69,6 +69,10 @@ export function graphFromEngine(resources: EngineResource[], o: EngineGraphOptio
 
   // Ids learned from references: a known value of a property that depends on exactly one resource is
   // that resource's id (or ARN-like output, which the facts read from state); unknown ones get a stand-in.
+  // The engine names the resources a *top-level* property depends on, not where inside it each sits:
+  // a reference nested in an object (an instance's networkInterfaces[].subnetwork, a NIC's
+  // ipConfigurations[].subnet.id) is placed by its path (nestedTarget) and, where that is ambiguous,
+  // stays unknown — the finding on it is then reported fail-closed, never passed.
   for (const r of resources) {
     const node = byUrn.get(r.urn)!;
     for (const [prop, deps] of Object.entries(r.propertyDependencies ?? {})) {
@@ -80,15 +84,57 @@ export function graphFromEngine(resources: EngineResource[], o: EngineGraphOptio
           target.id = target.id ?? standInId(target.urn);
           return target.id;
         }
-        if (typeof v === "string" && target.id === undefined && !v.startsWith("arn:") && !v.includes("{")) target.id = v;
+        // Only a resource whose outputs carry no id learns it here: a value may be another output of it (a name, an endpoint).
+        if (typeof v === "string" && target.id === undefined && target.state.id === undefined && !v.startsWith("arn:") && !v.includes("{")) target.id = v;
         return v;
       };
-      if (Array.isArray(value)) node.inputs[prop] = value.map((v, i) => (targets[i] ? fill(v, targets[i]) : v));
-      else if (targets.length === 1) node.inputs[prop] = fill(value, targets[0]);
+      if (typeof value === "string") {
+        if (targets.length === 1) node.inputs[prop] = fill(value, targets[0]);
+      } else if (Array.isArray(value) && value.every((v) => typeof v === "string")) {
+        // A list of ids (security groups, subnets): the engine lists the dependencies in the same order.
+        if (value.length === targets.length) node.inputs[prop] = value.map((v, i) => fill(v, targets[i]));
+      } else {
+        node.inputs[prop] = placeNested(value, [prop], targets, (t) => (t.id = t.id ?? standInId(t.urn)));
+      }
       node.state[prop] = node.inputs[prop];
     }
   }
   for (const n of nodes) if (n.custom && n.id === undefined) n.id = n.state.id ?? standInId(n.urn);
   for (const n of nodes) n.state.id = n.id;
   return { graph: new ResourceGraph(nodes), hasUnknowns };
+}
+
+/** A type token's words, lower-cased: `gcp:compute/subnetwork:Subnetwork` → compute, subnetwork, subnetwork. */
+function typeWords(type: string): string[] {
+  const [, module = "", name = ""] = type.split(":");
+  return [...module.split("/"), name].map((w) => w.toLowerCase()).filter(Boolean);
+}
+
+/**
+ * The dependency a nested unknown stands for, from the path that leads to it, read from the leaf
+ * up: the nearest key that names exactly one dependency's type (`subnetwork`, `networkInterfaces`,
+ * `networkSecurityGroup`, `serviceAccount`; a plural names its singular). Ids, indexes and keys
+ * that name none or several are passed over. Undefined when no key decides.
+ */
+export function nestedTarget(path: (string | number)[], targets: GraphNode[]): GraphNode | undefined {
+  if (targets.length === 1) return targets[0];
+  for (let i = path.length - 1; i >= 0; i--) {
+    const key = path[i];
+    if (typeof key !== "string" || key === "id") continue;
+    const k = key.toLowerCase();
+    const named = targets.filter((t) => typeWords(t.type).some((w) => w === k || `${w}s` === k));
+    if (named.length === 1) return named[0];
+  }
+  return undefined;
+}
+
+/** The value with each nested unknown that a dependency can be placed for replaced by that dependency's id. */
+function placeNested(value: any, path: (string | number)[], targets: GraphNode[], idOf: (t: GraphNode) => string): any {
+  if (value === UNKNOWN) {
+    const t = nestedTarget(path, targets);
+    return t ? idOf(t) : UNKNOWN;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => placeNested(v, [...path, i], targets, idOf));
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, placeNested(v, [...path, k], targets, idOf)]));
+  return value;
 }

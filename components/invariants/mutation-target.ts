@@ -10,3 +10,10 @@ export function oneNamed(g: ResourceGraph, type: string, suffix: string): GraphN
   if (found.length !== 1) throw new Error(`mutation: expected one ${type} named *-${suffix}, found ${found.length}`);
   return found[0];
 }
+
+/** Removes the one node `oneNamed` finds (a mutation that takes a resource away, e.g. a lock). */
+export function removeNamed(g: ResourceGraph, type: string, suffix: string): GraphNode {
+  const node = oneNamed(g, type, suffix);
+  g.remove((n) => n === node);
+  return node;
+}

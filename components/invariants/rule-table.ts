@@ -21,6 +21,7 @@ const FIELDS: { readonly [K in keyof CloudRuleTable]-?: true } = {
   resourceWildcardActions: true,
   compute: true,
   recordStores: true,
+  artifactStores: true,
   flowLogs: true,
   canaries: true,
   alarms: true,

@@ -176,6 +176,20 @@ export interface RecordFact {
   writesOnlyFromBoundary: boolean;
 }
 
+/**
+ * A store the machines install from or the canary objects live in (AWS/GCP: the artifacts bucket;
+ * Azure: the record account's artifacts and canaries containers). Locked like the record (I5): the
+ * guard and gate builds, and the bait the alarms compare against, must not be replaceable after the
+ * fact. The lock is read from the store's own settings, never from what the component says it did.
+ */
+export interface ArtifactStoreFact {
+  node: GraphNode;
+  /** What it holds, for findings (e.g. "installed files and canaries"). */
+  holds: string;
+  /** The platform's retention lock on it (compliance = nobody can shorten or remove it), if any. */
+  lock?: { mode: "compliance" | "governance"; days: number };
+}
+
 export interface FlowLogFact {
   node: GraphNode;
   allTraffic: boolean;
@@ -260,6 +274,8 @@ export interface CloudRuleTable {
   resourceWildcardActions: ReadonlySet<string>;
   compute(g: ResourceGraph): ComputeFact[];
   recordStores(g: ResourceGraph): RecordFact[];
+  /** The artifacts and canary stores (I5); [] where the platform has none (say why in facts.ts). */
+  artifactStores(g: ResourceGraph): ArtifactStoreFact[];
   flowLogs(g: ResourceGraph): FlowLogFact[];
   canaries(g: ResourceGraph): CanaryFact[];
   alarms(g: ResourceGraph): AlarmFact[];

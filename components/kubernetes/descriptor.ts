@@ -6,6 +6,7 @@ import { kubernetesRules } from "./rules";
 import * as facts from "./facts";
 import { ruleTable } from "../invariants/rule-table";
 import { kubernetesMutations } from "./mutations";
+import { kubernetesEquivalence } from "./equivalence";
 
 export const kubernetesBackend: BackendDescriptor = {
   name: "kubernetes",
@@ -14,6 +15,7 @@ export const kubernetesBackend: BackendDescriptor = {
   rules: kubernetesRules,
   facts: ruleTable(facts),
   mutations: kubernetesMutations,
+  equivalence: kubernetesEquivalence,
   loadComponent: () => {
     const { buildKubernetes } = require("./index") as typeof import("./index");
     return (name, args, opts) => buildKubernetes(name, args, opts);

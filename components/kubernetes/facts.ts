@@ -29,6 +29,7 @@ import { inRange, parseCidr } from "../spec/net";
 import type { GraphNode, ResourceGraph } from "../invariants/graph";
 import type {
   AlarmFact,
+  ArtifactStoreFact,
   BreakoutFact,
   CanaryFact,
   ComputeFact,
@@ -533,6 +534,15 @@ export const forbiddenTypes = FORBIDDEN;
 export const routes = (): RouteFact[] => [];
 /** One pod network: no subnets to share (isolation is per pod, by policy). */
 export const placements = (): PlacementFact[] => [];
+/**
+ * No artifacts store to lock (not applicable, like routes and placements): nothing is installed from
+ * a bucket. The guard and the gate are images — the guard's pinned by digest (cluster.ts refuses a
+ * tag), so what runs is fixed by content, not by a store someone could write — and the canaries are
+ * an `immutable: true` Secret in the namespace, which the API server refuses to change and which
+ * nothing in the sandbox may delete (no pod but the guard has a token; its Role names pods only).
+ * Neither is a retention lock: someone with the cluster's own RBAC can still delete the Secret.
+ */
+export const artifactStores = (): ArtifactStoreFact[] => [];
 export function dns(g: ResourceGraph): DnsFact {
   const workloads = g.ofType(T.pod).filter((p) => podRole(p) === "workload");
   const open = workloads.filter((p) => p.inputs.spec?.dnsPolicy !== "None");

@@ -3,7 +3,9 @@
 // hand edit would, and names the invariant and finding that must catch it. Pure: type tokens and
 // manifest fields only. Kinds with no Kubernetes counterpart stay named skips: default-route and the
 // subnet / route-table mis-wirings (one pod network, no routes or subnets per pod), ssh-keys (no
-// SSH; the API token is its counterpart: api-token), tee-dropped (no confidential k8s stack yet).
+// SSH; the API token is its counterpart: api-token), tee-dropped (no confidential k8s stack yet),
+// unlocked-artifacts (no artifacts store: the guard is an image pinned by digest and the canaries an
+// immutable Secret; facts.ts artifactStores says why there is no lock to remove).
 import type { MutationCase } from "../backend-descriptor";
 import type { ResourceGraph } from "../invariants/graph";
 import { oneNamed as one } from "../invariants/mutation-target";

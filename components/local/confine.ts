@@ -42,7 +42,8 @@ import { findTool, HostToolMissing } from "../host/exec";
 import { netnsPath } from "./netns";
 import { socketNotifyFilter, workloadSeccompFilter } from "./seccomp";
 import { notifyLauncher } from "./notify/launcher";
-import { parseRefusal, socketRefusals, SocketRefusal } from "./socket-refusals";
+import { parseRefusal, SocketRefusal } from "./socket-refusals";
+import { addToRefusalTally } from "./refusal-tally";
 import type { Readable } from "stream";
 
 export interface Bind {
@@ -79,6 +80,11 @@ export interface Confinement {
   devpts?: string;
   /** Host directory bound at /dev/shm (inside the sandbox tmpfs, so it is sized and charged with it). */
   shm?: string;
+  /**
+   * The tally file its denied-egress refusals are added to, whichever process starts it (the
+   * workload's and every exec's: refusal-tally.ts); none for targets, whose refusals do not count.
+   */
+  refusalTally?: string;
 }
 
 /** Descriptors of a confined process: soft (what it gets) and hard (what it may raise the soft to). */
@@ -269,23 +275,34 @@ const notifyFilterHex = () => seccompFilters().notifyHex;
 export interface ConfinedSpawnOptions {
   /** "pipe" to write to it, "ignore" for /dev/null. */
   stdin?: "pipe" | "ignore";
-  /** Each refused socket()/socketpair() (also told to the sandbox's guard, by namespace: socket-refusals.ts). */
+  /** Each refused socket()/socketpair() (the egress ones are also added to the confinement's tally). */
   onSocketRefused?: (r: SocketRefusal) => void;
+  /** The tally could not be written (those refusals do not reach the kill rule): called once per start. */
+  onTallyError?: (e: Error) => void;
 }
 
-/** Reads the responder's lines (always, so it never blocks on a full pipe) and passes each refusal on. */
-function followRefusals(stream: Readable, netns: string, each?: (r: SocketRefusal) => void): void {
+/**
+ * Reads the responder's lines (always, so it never blocks on a full pipe), adds the egress ones to
+ * the tally (one write per chunk read) and passes each refusal on.
+ */
+function followRefusals(stream: Readable, tally: string | undefined, opts: ConfinedSpawnOptions): void {
   let partial = "";
+  let tallyFailed = false;
   stream.setEncoding("latin1");
   stream.on("data", (chunk: string) => {
     const lines = (partial + chunk).split("\n");
     partial = lines.pop() ?? "";
-    for (const line of lines) {
-      const r = parseRefusal(line);
-      if (!r) continue;
-      socketRefusals.emit(netns, r);
-      each?.(r);
+    const refusals = lines.map(parseRefusal).filter((r): r is SocketRefusal => !!r);
+    const egress = refusals.filter((r) => r.egress).length;
+    if (tally && egress > 0 && !tallyFailed) {
+      try {
+        addToRefusalTally(tally, egress);
+      } catch (e) {
+        tallyFailed = true;
+        opts.onTallyError?.(e as Error);
+      }
     }
+    for (const r of refusals) opts.onSocketRefused?.(r);
   });
   stream.on("error", () => undefined);
 }
@@ -309,7 +326,7 @@ export function spawnConfined(c: Confinement, command: string[], opts: ConfinedS
   };
   if (withSeccomp) {
     feed(SECCOMP_FD, seccompFilters().bwrap);
-    followRefusals((child.stdio as unknown as Readable[])[REFUSALS_FD], c.netns, opts.onSocketRefused);
+    followRefusals((child.stdio as unknown as Readable[])[REFUSALS_FD], c.refusalTally, opts);
   }
   feed(ARGS_FD, Buffer.from(bwrapOptions.map((a) => a + "\0").join("")));
   feed(IDS_FD, ids);

@@ -5,14 +5,15 @@
 //   denied egress        attempts with no route (the namespace's Ip/Ip6 OutNoRoutes counters) plus
 //                        packets nftables rejected inside the namespace, plus refused socket() calls of
 //                        transport families (vsock, packet, ...: socket-refusals.ts says which and why)
+//                        from any process's starts, through the sandbox's tally file (refusal-tally.ts)
 //                        — kill at the spec's threshold
 //   pids limit           the cgroup's pids "max" events (a fork failed at pids.max)
 //   oom                  the cgroup's OOM kills
 //   ttl                  a timer at expiresAt
 //
 // Cheap by design, because one supervisor guards many sandboxes: every 250 ms it reads a few small
-// files (the namespace's /proc/<pid>/net/snmp{,6} through any process inside it, and the cgroup's
-// event counters). Only when the namespace's network counters moved does it spawn `nft` to read the
+// files (the namespace's /proc/<pid>/net/snmp{,6} through any process inside it, the cgroup's
+// event counters, and one stat of the refusal tally). Only when the namespace's network counters moved does it spawn `nft` to read the
 // rule counters, so an idle sandbox costs no process spawns at all.
 import * as fs from "fs";
 import type { ChainLog } from "../record/chain-log";
@@ -22,7 +23,7 @@ import { cgroupOf } from "./views";
 import { DENIED_COUNTERS, readCounters, sumPackets, CounterValues } from "./nft";
 import { safeAppend } from "./record";
 import { netnsPath } from "./netns";
-import { socketRefusals, SocketRefusal } from "./socket-refusals";
+import { readRefusalTally, refusalTallyPath } from "./refusal-tally";
 import { KillRuleJudge, noRouteCount, Trip } from "../guard/judge";
 
 export type { Trip } from "../guard/judge";
@@ -62,12 +63,13 @@ export class SandboxGuard {
   private readonly judge: KillRuleJudge;
   private netnsInode: number | undefined;
   private anchorPid: number | undefined;
-  /** Refused socket() calls of transport families, from starts in this process (socket-refusals.ts). */
+  /**
+   * Refused socket() calls of transport families, from starts in any process (the owner's, a CLI's
+   * `sandbox exec`, an automation client's): the tally file every start appends to (refusal-tally.ts).
+   */
+  private readonly tally: string;
   private refusedSockets = 0;
   private judgedRefusedSockets = 0;
-  private readonly onRefusal = (r: SocketRefusal) => {
-    if (r.egress) this.refusedSockets++;
-  };
   constructor(
     private readonly handle: LocalSandboxHandle,
     private readonly record: ChainLog,
@@ -77,7 +79,7 @@ export class SandboxGuard {
     this.judge = new KillRuleJudge(rules, { pids: handle.spec.workload.pids, memory: handle.spec.workload.memory }, (type, data) => void safeAppend(record, type, data), (t) => {
       if (!this.stopped) onTrip(t);
     });
-    socketRefusals.on(handle.netns, this.onRefusal);
+    this.tally = refusalTallyPath(handle.id);
   }
 
   /** Canary events seen (files touched, endpoint used). */
@@ -102,7 +104,6 @@ export class SandboxGuard {
 
   stop(): void {
     this.stopped = true;
-    socketRefusals.off(this.handle.netns, this.onRefusal);
     if (this.timer) clearInterval(this.timer);
     if (this.ttlTimer) clearTimeout(this.ttlTimer);
   }
@@ -126,6 +127,7 @@ export class SandboxGuard {
   /** Reads every counter now (nft included), e.g. for the final record. */
   async refresh(): Promise<EgressCounts> {
     this.readNoRoute(true);
+    this.refusedSockets = readRefusalTally(this.tally);
     this.counters = await readCounters(this.handle.netns, this.handle.nft?.table ?? this.handle.netns);
     return this.egress();
   }
@@ -189,6 +191,7 @@ export class SandboxGuard {
     if (this.stopped) return;
     try {
       this.checkLimits();
+      this.refusedSockets = readRefusalTally(this.tally);
       if (this.readNoRoute(forceCounters)) {
         this.counters = await readCounters(this.handle.netns, this.handle.nft?.table ?? this.handle.netns);
         if (this.stopped) return;

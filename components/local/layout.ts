@@ -4,6 +4,8 @@
 //   <state>/sandboxes/<id>/handle.json      the contract read by the CLI, chaos runner and sweeper
 //   <state>/sandboxes/<id>/seccomp.bpf      the workload's seccomp filter
 //   <state>/sandboxes/<id>/gate.log(.1)     Toxiproxy's errors, capped and rotated by the owner
+//   <state>/sandboxes/<id>/socket-refusals.tally  refused socket calls counted as denied egress, one
+//                                           byte each, appended by any process's starts (refusal-tally.ts)
 //   <state>/sandboxes/<id>/pts/             the sandbox's private devpts instance (small max=)
 //   <state>/sandboxes/<id>/fs/              a tmpfs (size = min(workload.disk, workload.memory)): home/,
 //                                           work/, tmp/, shm/ and each target's own svc-<name>/ — the

@@ -13,7 +13,7 @@ import * as os from "os";
 import type { Writable } from "stream";
 import type { ChainLog } from "../record/chain-log";
 import { refOf, ProcessRef } from "../host/process";
-import { Confinement, spawnConfined } from "./confine";
+import { Confinement, ConfinedSpawnOptions, spawnConfined } from "./confine";
 import { OutputRecorder, safeAppend } from "./record";
 import type { SocketRefusal } from "./socket-refusals";
 
@@ -79,18 +79,42 @@ class TeeStream {
   }
 }
 
+/**
+ * The record's side of one confined start's refused socket calls: every start that goes through the
+ * launcher records them the same way (startConfined below; the file-copy helper, control/files.ts).
+ * Pass `spawnOptions` to spawnConfined and call `close` once the process has ended.
+ */
+export class SocketRefusalRecorder {
+  private total = 0;
+  private readonly byFamily: Record<string, number> = {};
+
+  constructor(
+    private readonly record: ChainLog,
+    private readonly source: string,
+  ) {}
+
+  readonly spawnOptions: Pick<ConfinedSpawnOptions, "onSocketRefused" | "onTallyError"> = {
+    onSocketRefused: (r: SocketRefusal) => {
+      this.total++;
+      this.byFamily[r.familyName] = (this.byFamily[r.familyName] ?? 0) + 1;
+      if (this.total <= SOCKET_REFUSALS_RECORDED) safeAppend(this.record, "socket-refused", { source: this.source, ...r });
+    },
+    onTallyError: (e: Error) =>
+      safeAppend(this.record, "socket-refusal-tally-error", { source: this.source, error: e.message, note: "this start's refused socket calls are recorded but do not count towards the denied-egress kill rule" }),
+  };
+
+  close(): void {
+    if (this.total > SOCKET_REFUSALS_RECORDED) safeAppend(this.record, "socket-refused-summary", { source: this.source, total: this.total, recordedOneByOne: SOCKET_REFUSALS_RECORDED, byFamily: this.byFamily });
+  }
+}
+
 export function startConfined(
   conf: Confinement,
   command: string[],
   o: { record: ChainLog; source: string; stdin?: "pipe" | "ignore"; tee?: { stdout?: Writable; stderr?: Writable } },
 ): ConfinedRun {
-  const refused = { total: 0, byFamily: {} as Record<string, number> };
-  const onSocketRefused = (r: SocketRefusal) => {
-    refused.total++;
-    refused.byFamily[r.familyName] = (refused.byFamily[r.familyName] ?? 0) + 1;
-    if (refused.total <= SOCKET_REFUSALS_RECORDED) safeAppend(o.record, "socket-refused", { source: o.source, ...r });
-  };
-  const child = spawnConfined(conf, command, { stdin: o.stdin, onSocketRefused });
+  const refusals = new SocketRefusalRecorder(o.record, o.source);
+  const child = spawnConfined(conf, command, { stdin: o.stdin, ...refusals.spawnOptions });
   const recorder = new OutputRecorder(o.record, o.source);
   const tees = {
     stdout: o.tee?.stdout ? new TeeStream(o.tee.stdout, "stdout", o.record, o.source) : undefined,
@@ -107,7 +131,7 @@ export function startConfined(
     // "close" (not "exit"): all output has been read by then.
     child.once("close", (code, signal) => {
       recorder.close();
-      if (refused.total > SOCKET_REFUSALS_RECORDED) safeAppend(o.record, "socket-refused-summary", { source: o.source, total: refused.total, recordedOneByOne: SOCKET_REFUSALS_RECORDED, byFamily: refused.byFamily });
+      refusals.close();
       tees.stdout?.close();
       tees.stderr?.close();
       resolve({ code, signal, status: statusOf(code, signal) });

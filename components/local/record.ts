@@ -5,26 +5,102 @@
 // cannot fill the host's disk through its own record. Sizes are what the text takes *in the record*:
 // JSON escapes a control character as \u00XX (6 bytes), so counting characters would let a workload
 // printing NULs write six times the cap.
+//
+// Appends normally run where they are made: lock, tail read, one write, fsync — on the caller's thread.
+// A long-lived process that serves many sandboxes at once (`airlock serve`) cannot afford that: each
+// fsync (ms; tens of ms on a busy disk) stops its event loop, and with it every other sandbox's
+// requests, output and guard. Such a process turns on deferred writes for a record
+// (`deferWrites()`): its appends are then made, in the order they were asked for, by a writer thread
+// (record-writer.ts) — exactly the same ChainLog.append, lock and fsync included — and the caller
+// goes on. What stays true:
+//   - order: one record's appends all go to one writer thread, which makes them one after another;
+//     an append made directly on the record (the seal, or anything else that calls append()) first
+//     waits until that thread has made everything asked for before it, so nothing overtakes;
+//   - durability before an answer: `durable()` resolves once everything asked for so far is written
+//     and fsynced; a caller whose answer rests on an entry (an exec's `exec-exited`) awaits it first;
+//   - nothing is dropped at exit: on process exit the queue is waited for. A SIGKILL can lose what was
+//     still queued (at most the last few ms of events) — a synchronous writer killed then loses the
+//     entry it was writing, so the window is wider, not new — and the chain stays valid either way.
 import * as fs from "fs";
 import * as path from "path";
 import { StringDecoder } from "string_decoder";
-import { ChainLog } from "../record/chain-log";
+import { ChainLog, RecordEntry } from "../record/chain-log";
+import { RecordWriterPool } from "./record-writer";
 
 export const OUTPUT_FLUSH_MS = 250;
 export const OUTPUT_CHUNK_BYTES = 16 * 1024;
 export const OUTPUT_CAP_BYTES = 16 * 1024 * 1024;
 
-export function openRecord(file: string): ChainLog {
-  return new ChainLog(file);
+let pool: RecordWriterPool | undefined;
+function writers(): RecordWriterPool {
+  pool ??= new RecordWriterPool();
+  return pool;
 }
 
-export function createRecord(file: string, first: { type: string; data: unknown }): ChainLog {
+/** A sandbox's record: a ChainLog whose appends can be deferred to a writer thread (see above). */
+export class SandboxRecord extends ChainLog {
+  private deferred = false;
+  private last: Promise<boolean> = Promise.resolve(true);
+
+  /** From now on, safeAppend() on this record is made by a writer thread, in order. */
+  deferWrites(): void {
+    this.deferred = true;
+    writers().thread(this.file); // started now, so that the first append does not wait for it
+  }
+
+  get defersWrites(): boolean {
+    return this.deferred;
+  }
+
+  /** An append made here and now (the seal uses it too): after everything queued for this record. */
+  override append(type: string, data: unknown): RecordEntry {
+    if (this.deferred) writers().drain(this.file);
+    return super.append(type, data);
+  }
+
+  /**
+   * Queues one append (deferred mode only); false when it cannot be queued (data a thread cannot
+   * be given, or no writer thread): the caller then appends directly.
+   */
+  queue(type: string, data: unknown): boolean {
+    const done = writers().submit(this.file, type, data);
+    if (!done) return false;
+    const before = this.last;
+    this.last = done.then(async (failure) => {
+      if (failure) process.stderr.write(`airlock: could not append '${type}' to ${this.file}: ${failure}\n`);
+      return (await before) && !failure;
+    });
+    return true;
+  }
+
+  /** Resolves once every append asked for so far is written and fsynced (true), or one of them failed (false). */
+  durable(): Promise<boolean> {
+    return this.last;
+  }
+}
+
+export function openRecord(file: string): SandboxRecord {
+  return new SandboxRecord(file);
+}
+
+export function createRecord(file: string, first: { type: string; data: unknown }): SandboxRecord {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  return ChainLog.create(file, first);
+  ChainLog.create(file, first);
+  return new SandboxRecord(file);
 }
 
-/** Appends without ever throwing (a record problem must not stop a teardown); returns false on failure. */
+/** Resolves once `log`'s appends so far are durable (at once for a record that writes directly). */
+export function recordDurable(log: ChainLog): Promise<boolean> {
+  return log instanceof SandboxRecord ? log.durable() : Promise.resolve(true);
+}
+
+/**
+ * Appends without ever throwing (a record problem must not stop a teardown); returns false on failure.
+ * On a record with deferred writes it queues the append and returns true (a failure is reported on
+ * stderr when it happens, and by durable()).
+ */
 export function safeAppend(log: ChainLog, type: string, data: unknown): boolean {
+  if (log instanceof SandboxRecord && log.defersWrites && log.queue(type, data)) return true;
   try {
     log.append(type, data);
     return true;

@@ -1,7 +1,9 @@
 // `airlock sandbox exec`: runs a command inside an existing sandbox, from any process, with exactly
 // the workload's confinement (same namespace, cgroup, uid, view, seccomp filter). Its output is
 // appended to the sandbox's record (the record takes appends from several processes) and copied to
-// the caller. The command dies with the calling process (--die-with-parent).
+// the caller. The command dies with the calling process (--die-with-parent). Its refused socket calls
+// reach the owner's denied-egress kill rule although the owner's guard is another process: every
+// start adds them to the sandbox's tally file, which the guard reads (refusal-tally.ts says why).
 import type { Readable, Writable } from "stream";
 import { loadHandle, LocalSandboxHandle } from "./handle";
 import { openRecord, safeAppend } from "./record";

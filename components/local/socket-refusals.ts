@@ -1,5 +1,6 @@
 // Refused socket() / socketpair() calls as the launcher's responder reports them
-// (notify/seccomp-notify.c): parsing its lines, naming families, and telling the sandbox's guard.
+// (notify/seccomp-notify.c): parsing its lines and naming families. (The guard learns of the ones that
+// count through the sandbox's tally file, whichever process started the caller: refusal-tally.ts.)
 //
 // Which refusals count as denied egress (for the kill rule's threshold): every refused family that
 // carries data to another endpoint — vsock (the host's port space), packet, CAN, Bluetooth, XDP,
@@ -9,7 +10,6 @@
 // than NETLINK_ROUTE and AF_ALG. Both talk only to the local kernel, and ordinary software opens them
 // unprompted (browsers' udev monitors, PAM's audit messages, crypto libraries probing the kernel's
 // ciphers): counting them would kill sandboxes that did nothing wrong without catching a way out.
-import { EventEmitter } from "events";
 import { socketSyscallName } from "./seccomp";
 
 export interface SocketRefusal {
@@ -56,11 +56,3 @@ export function parseRefusal(line: string): SocketRefusal | undefined {
     egress: !LOCAL_KERNEL_FAMILIES.has(family),
   };
 }
-
-/**
- * Refusals of every confined start in this process, by the start's network namespace name — the
- * sandbox's guard (in the same owner process) listens to its own. A start in another process (a
- * `sandbox exec` CLI without a supervisor) reaches the record only.
- */
-export const socketRefusals = new EventEmitter();
-socketRefusals.setMaxListeners(0);

@@ -13,6 +13,7 @@ import { cgroupOf, CgroupRef } from "../host/cgroup";
 import type { LocalSandboxHandle } from "./handle";
 import { BASE_PATH, Confinement } from "./confine";
 import { sandboxLayout, targetDirs } from "./layout";
+import { refusalTallyPath } from "./refusal-tally";
 
 /** Where the task files (next to the spec) appear inside the sandbox. */
 export const TASK_MOUNT = "/opt/task";
@@ -60,6 +61,7 @@ export function workloadConfinement(h: LocalSandboxHandle): Confinement {
     rootInUserns: u.rootInUserns,
     devpts: h.devpts,
     shm: h.devpts ? layout.shm : undefined,
+    refusalTally: refusalTallyPath(h.id),
   };
 }
 

@@ -2,7 +2,8 @@
 // server), on resources shaped like the engine sends them: built from a mock graph, with the
 // property dependencies the engine would record, after an update the outputs (bridged providers'
 // outputs carry `id`) (a property whose value is another resource's id)
-// and, for a preview, those references still unknown and no computed outputs.
+// and, for a preview, those references still unknown — at whatever depth they sit in the property,
+// as the engine sends them — and no computed outputs.
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import type { GraphNode, ResourceGraph } from "../../components/invariants/graph";
 import { airlockPolicies, PolicyOptions } from "../../policy/policies";
@@ -12,17 +13,57 @@ const UNKNOWN_STRING: string = require("@pulumi/policy/proxy").unknownStringValu
 
 export type Phase = "up" | "preview";
 
+/**
+ * Where another resource's output sits in a node's inputs: a string leaf, at any depth, equal to the
+ * id or an identity-shaped computed output (a state value the resource was not given as input: a
+ * selfLink, an email, an ARN) of exactly one other custom resource. The engine records a reference per top-level
+ * property (propertyDependencies) whatever the depth of the value inside it, and at a preview the
+ * value itself is unknown wherever it sits.
+ */
+function referenceIndex(graph: ResourceGraph): Map<string, GraphNode> {
+  const owners = new Map<string, Set<GraphNode>>();
+  const add = (v: unknown, n: GraphNode) => {
+    if (typeof v !== "string" || v === "") return;
+    (owners.get(v) ?? owners.set(v, new Set()).get(v)!).add(n);
+  };
+  // A computed output counts as an identity only when it is shaped like one (an ARN, a selfLink, an
+  // email, a DNS name): a computed "workload" or "Standard" equal to some tag is no reference.
+  const identityShaped = (v: unknown) => typeof v === "string" && /[:/@.]/.test(v);
+  for (const n of graph.nodes.filter((x) => x.custom)) {
+    add(n.id, n);
+    for (const [k, v] of Object.entries(n.state ?? {})) if (!(k in n.inputs) && identityShaped(v)) add(v, n);
+  }
+  return new Map([...owners].filter(([, ns]) => ns.size === 1).map(([v, ns]) => [v, [...ns][0]]));
+}
+
+/** The top-level property's value with every reference leaf replaced, and the resources referenced (in order of appearance). */
+function blankReferences(v: any, refs: Map<string, GraphNode>, self: GraphNode, blank: (leaf: string) => any): { value: any; targets: GraphNode[] } {
+  const targets: GraphNode[] = [];
+  const walk = (x: any): any => {
+    if (typeof x === "string") {
+      const t = refs.get(x);
+      if (!t || t === self) return x;
+      if (!targets.includes(t)) targets.push(t);
+      return blank(x);
+    }
+    if (Array.isArray(x)) return x.map(walk);
+    if (x && typeof x === "object") return Object.fromEntries(Object.entries(x).map(([k, y]) => [k, walk(y)]));
+    return x;
+  };
+  return { value: walk(v), targets };
+}
+
 export function engineResources(graph: ResourceGraph, phase: Phase): PolicyResource[] {
-  const byId = new Map(graph.nodes.filter((n) => n.custom && n.id).map((n) => [n.id!, n]));
+  const refs = referenceIndex(graph);
   const out = new Map<string, PolicyResource>();
   for (const n of graph.nodes) {
     const deps: Record<string, GraphNode[]> = {};
     const props: Record<string, any> = JSON.parse(JSON.stringify(phase === "up" ? { ...n.state, ...n.inputs, ...(n.id ? { id: n.id } : {}) } : n.inputs));
     for (const [k, v] of Object.entries(n.inputs)) {
-      const refs = Array.isArray(v) ? v.map((x) => (typeof x === "string" ? byId.get(x) : undefined)) : [typeof v === "string" ? byId.get(v) : undefined];
-      if (refs.length === 0 || refs.some((r) => !r || r === n)) continue;
-      deps[k] = refs as GraphNode[];
-      if (phase === "preview") props[k] = Array.isArray(v) ? v.map(() => UNKNOWN_STRING) : UNKNOWN_STRING;
+      const { value, targets } = blankReferences(v, refs, n, (leaf) => (phase === "preview" ? UNKNOWN_STRING : leaf));
+      if (targets.length === 0) continue;
+      deps[k] = targets;
+      if (phase === "preview") props[k] = value;
     }
     out.set(n.urn, {
       type: n.type,

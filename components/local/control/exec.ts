@@ -12,7 +12,7 @@ import * as path from "path";
 import type { HostSandbox } from "../sandbox";
 import { startConfined } from "../process-run";
 import { cgroupOf, workloadConfinement, WORK_MOUNT } from "../views";
-import { safeAppend } from "../record";
+import { recordDurable, safeAppend } from "../record";
 import { TailBuffer } from "./capture";
 import { ControlError, DEFAULT_OUTPUT_LIMIT, ExecRequest, ExecResult } from "./protocol";
 import type { Confinement } from "../confine";
@@ -176,6 +176,9 @@ export async function runExec(sb: HostSandbox, req: ExecRequest, abort?: AbortSi
   const durationMs = performance.now() - started;
   const stderr = err.bytes();
   safeAppend(sb.record, "exec-exited", { command: req.cmd, status: status.status, signal: status.signal, timedOut, ...(aborted ? { aborted: true } : {}), durationMs: Math.round(durationMs), stdoutBytes: out.dropped + out.bytes().length, stderrBytes: err.dropped + stderr.length });
+  // The answer goes out only once the record holds this exec for good (its start, output and exit,
+  // fsynced): with deferred writes (record.ts) the appends above were only queued.
+  await recordDurable(sb.record);
   return {
     status: status.status,
     code: status.code,

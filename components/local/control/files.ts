@@ -10,6 +10,7 @@
 import * as crypto from "crypto";
 import type { HostSandbox } from "../sandbox";
 import { spawnConfined } from "../confine";
+import { SocketRefusalRecorder } from "../process-run";
 import { safeAppend } from "../record";
 import { HeadBuffer } from "./capture";
 import { afterGuardEvents, execConfinement, sandboxPath, waitForPidsHeadroom } from "./exec";
@@ -64,10 +65,20 @@ interface HelperOutcome {
   stdoutOver: boolean;
 }
 
-async function runHelper(sb: HostSandbox, args: string[], input: Buffer | undefined, stdoutLimit: number): Promise<HelperOutcome> {
+function runHelper(sb: HostSandbox, args: string[], input: Buffer | undefined, stdoutLimit: number): Promise<HelperOutcome> {
+  return runFileHelper(sb, [FILE_HELPER_PYTHON, "-I", "-S", "-c", HELPER, ...args], input, stdoutLimit);
+}
+
+/**
+ * Runs one helper command inside the sandbox (the helper above, as runHelper builds it; exported so a
+ * test can put a stand-in command on exactly this path, e.g. one that opens a refused socket family).
+ */
+export async function runFileHelper(sb: HostSandbox, command: string[], input: Buffer | undefined, stdoutLimit: number): Promise<HelperOutcome> {
   await waitForPidsHeadroom(sb);
   const conf = execConfinement(sb, sandboxPath(undefined, "cwd"), {});
-  const child = spawnConfined(conf, [FILE_HELPER_PYTHON, "-I", "-S", "-c", HELPER, ...args], { stdin: input ? "pipe" : "ignore" });
+  // Its refused socket calls are recorded as an exec's are (and counted through the tally as every start's).
+  const refusals = new SocketRefusalRecorder(sb.record, "file-helper");
+  const child = spawnConfined(conf, command, { stdin: input ? "pipe" : "ignore", ...refusals.spawnOptions });
   const out = new HeadBuffer(stdoutLimit);
   const err = new HeadBuffer(64 * 1024);
   child.stdout!.on("data", (d: Buffer) => {
@@ -87,6 +98,7 @@ async function runHelper(sb: HostSandbox, args: string[], input: Buffer | undefi
     });
     child.once("close", async (code, signal) => {
       clearTimeout(timer);
+      refusals.close();
       await afterGuardEvents(); // a canary the helper opened has been acted on before we answer
       if (out.over) return resolve({ stdout: Buffer.alloc(0), stdoutOver: true });
       if (code === 0) return resolve({ stdout: out.bytes(), stdoutOver: false });

@@ -17,6 +17,7 @@ import { findTool } from "../../host/exec";
 import { runExec } from "./exec";
 import { FILE_HELPER_PYTHON, readFileIn, writeFileIn } from "./files";
 import { WORK_MOUNT } from "../views";
+import { recordDurable, SandboxRecord } from "../record";
 import * as fs from "fs";
 import {
   ControlError,
@@ -90,12 +91,14 @@ export class ControlServer {
       case "read-file": {
         const sb = this.usable(req.sandbox);
         const data = await this.killAware(sb, () => readFileIn(sb, str(req.path, "path"), req.limit ?? undefined));
+        await recordDurable(sb.record); // its file-read entry
         return { data: data.toString("base64"), size: data.length };
       }
       case "write-file": {
         const sb = this.usable(req.sandbox);
         if (typeof req.data !== "string") throw new ControlError("bad-request", "data must be a base64 string");
         await this.killAware(sb, () => writeFileIn(sb, str(req.path, "path"), Buffer.from(req.data, "base64")));
+        await recordDurable(sb.record); // its file-written entry
         return {};
       }
       case "destroy":
@@ -149,6 +152,9 @@ export class ControlServer {
       hostError(e);
     }
     const sb = await HostSandbox.create(spec, { identity: identityFor(spec), taskDir, recordMeta: req.recordMeta });
+    // This process serves many sandboxes on one event loop: their records' fsyncs must not stop it
+    // (record.ts: deferred writes keep the order, and answers wait for durability where they rest on it).
+    if (sb.record instanceof SandboxRecord) sb.record.deferWrites();
     const owned: Owned = { sb, killed: new AbortController() };
     this.owned.set(sb.id, owned);
     sb.onKilled = (t) => {

@@ -20,7 +20,7 @@ import * as path from "path";
 process.env.AIRLOCK_STATE_DIR = process.env.AIRLOCK_STATE_DIR || fs.mkdtempSync(path.join(os.tmpdir(), "airlock-bench-state-"));
 process.env.AIRLOCK_QUIET = "1";
 
-import { createSandbox, destroySandbox, runMany, requirePulumi, liveSandboxes, EngineChoice } from "../automation";
+import { createSandbox, destroySandbox, runMany, requirePulumi, liveSandboxes, EngineChoice, ProgressEvent } from "../automation";
 import { summarize } from "../chaos/measure/stats";
 import { backendStacks, sampleSpec, TASK_DIR } from "../test/helpers/automation-fixtures";
 import { benchTeardown } from "./teardown";
@@ -48,6 +48,14 @@ const makeBackend = () =>
       fs.rmSync(dir, { recursive: true, force: true });
     },
   );
+/** What the runMany under way did (its sandboxes are runMany's to destroy: the teardown waits for it). */
+let manyUnderWay: { label: string; created: Set<string>; destroyed: Set<string>; failed: Map<string, string[]> } | undefined;
+bench.atLast("runMany under way", () => {
+  if (!manyUnderWay) return "none";
+  const m = manyUnderWay;
+  const failed = [...m.failed].map(([reason, names]) => `${names.length} (${names.join(", ")}): ${reason}`);
+  return `${m.label}: ${m.created.size} sandbox(es) created, ${m.destroyed.size} destroyed after their sample; aborted or failed (each destroyed by withSandbox): ${failed.join("; ") || "none"}`;
+});
 bench.atLast("sandboxes still live in this process destroyed", async () => {
   const live = liveSandboxes();
   await Promise.all(live.map((sb) => destroySandbox(sb)));
@@ -81,14 +89,21 @@ async function many(engine: EngineChoice, samples: number, concurrency: number):
   let peaks: MemoryPeaks;
   try {
     // runMany destroys every sandbox it made, also when the teardown's signal aborts it; the teardown waits.
+    const seen = (manyUnderWay = { label: `${engine} ${samples}x${concurrency}`, created: new Set<string>(), destroyed: new Set<string>(), failed: new Map<string, string[]>() });
+    const onProgress = (e: ProgressEvent) => {
+      if (e.kind === "created") seen.created.add(e.outputs.sandboxId);
+      if (e.kind === "destroyed") seen.destroyed.add(e.name);
+      if (e.kind === "failed") seen.failed.set(e.reason, [...(seen.failed.get(e.reason) ?? []), e.name]);
+    };
     const s = await bench.track(
-      runMany(specs, { engine, stateDir: backend, taskDir: TASK_DIR, concurrency, signal: bench.signal }, async (sb) => {
+      runMany(specs, { engine, stateDir: backend, taskDir: TASK_DIR, concurrency, signal: bench.signal, onProgress }, async (sb) => {
         const r = await sb.exec(["python3", "-c", "import urllib.request as u; print(u.urlopen('http://model-api:8080/v1/models', timeout=15).status)"]);
         if (r.stdout.trim() !== "200") throw new Error(`gate check in ${sb.outputs.sandboxId}: ${r.stdout}${r.stderr}`);
       }),
     );
     if (s.failed) throw new Error(`${engine} ${samples}x${concurrency}: ${s.failed} of ${s.total} failed: ${s.results.filter((r) => !r.ok).map((r) => (r as any).reason).join("; ")}`);
     peaks = memory.stop();
+    manyUnderWay = undefined;
     return { ...peaks, samples, concurrency, wallMs: s.wallMs };
   } finally {
     peaks ??= memory.stop(); // also when a sample failed: stop sampling

@@ -36,17 +36,22 @@ const median = (xs: number[]) => summarize(xs)!.p50;
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 
 const bench = benchTeardown("automation");
-const backend = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-bench-backend-"));
+/** The stacks' file backend (made in main): removed when no stack is left in it, else kept as evidence. */
+let backend = "";
+const makeBackend = () =>
+  bench.make(
+    (dir) => `file backend ${dir} (checked for stacks left, then removed)`,
+    () => (backend = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-bench-backend-"))),
+    (dir) => {
+      const left = backendStacks(dir);
+      if (left.length) throw new Error(`${left.length} stack(s) left in ${dir} (${left.join(", ")}): kept for \`pulumi destroy\``);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  );
 bench.atLast("sandboxes still live in this process destroyed", async () => {
   const live = liveSandboxes();
   await Promise.all(live.map((sb) => destroySandbox(sb)));
   return `${live.length}`;
-});
-bench.atLast(`stacks left in the file backend ${backend}`, () => {
-  const left = backendStacks(backend);
-  if (left.length) throw new Error(`${left.length} stack(s) left (${left.join(", ")}): kept for \`pulumi destroy\``);
-  fs.rmSync(backend, { recursive: true, force: true });
-  return "none (backend removed)";
 });
 bench.atLast("processes of this state dir gone (supervisor, gates)", async () => {
   const left = await processesGone(STATE, 30_000);
@@ -92,6 +97,7 @@ async function many(engine: EngineChoice, samples: number, concurrency: number):
 
 async function main() {
   requirePulumi();
+  const backendMade = await makeBackend();
   const results: any = { host: { kernel: os.release(), cpus: os.cpus().length, loadavg: os.loadavg() }, iterations: ITERATIONS, samples: SAMPLES, concurrency: CONCURRENCY };
   // Warm-up (ts-node, page cache, the engine's first start), not measured.
   await single("direct");
@@ -156,8 +162,7 @@ async function main() {
   );
   fs.mkdirSync(path.join(__dirname, "results"), { recursive: true });
   fs.writeFileSync(path.join(__dirname, "results", "automation.json"), JSON.stringify(results, null, 2) + "\n");
-  if (results.stacksLeft > 0) process.exitCode = 1;
-  else fs.rmSync(backend, { recursive: true, force: true });
+  await backendMade.undo(); // throws (the bench fails) when a stack was left
 }
 
 bench.main(main);

@@ -20,7 +20,7 @@ import * as path from "path";
 process.env.AIRLOCK_STATE_DIR = process.env.AIRLOCK_STATE_DIR || fs.mkdtempSync(path.join(os.tmpdir(), "airlock-bench-state-"));
 process.env.AIRLOCK_QUIET = "1";
 
-import { createSandbox, destroySandbox, runMany, requirePulumi, liveSandboxes, EngineChoice } from "../automation";
+import { createSandbox, destroySandbox, runMany, requirePulumi, liveSandboxes, EngineChoice, ProgressEvent } from "../automation";
 import { summarize } from "../chaos/measure/stats";
 import { backendStacks, sampleSpec, TASK_DIR } from "../test/helpers/automation-fixtures";
 import { benchTeardown } from "./teardown";
@@ -36,17 +36,30 @@ const median = (xs: number[]) => summarize(xs)!.p50;
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 
 const bench = benchTeardown("automation");
-const backend = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-bench-backend-"));
+/** The stacks' file backend (made in main): removed when no stack is left in it, else kept as evidence. */
+let backend = "";
+const makeBackend = () =>
+  bench.make(
+    (dir) => `file backend ${dir} (checked for stacks left, then removed)`,
+    () => (backend = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-bench-backend-"))),
+    (dir) => {
+      const left = backendStacks(dir);
+      if (left.length) throw new Error(`${left.length} stack(s) left in ${dir} (${left.join(", ")}): kept for \`pulumi destroy\``);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  );
+/** What the runMany under way did (its sandboxes are runMany's to destroy: the teardown waits for it). */
+let manyUnderWay: { label: string; created: Set<string>; destroyed: Set<string>; failed: Map<string, string[]> } | undefined;
+bench.atLast("runMany under way", () => {
+  if (!manyUnderWay) return "none";
+  const m = manyUnderWay;
+  const failed = [...m.failed].map(([reason, names]) => `${names.length} (${names.join(", ")}): ${reason}`);
+  return `${m.label}: ${m.created.size} sandbox(es) created, ${m.destroyed.size} destroyed after their sample; aborted or failed (each destroyed by withSandbox): ${failed.join("; ") || "none"}`;
+});
 bench.atLast("sandboxes still live in this process destroyed", async () => {
   const live = liveSandboxes();
   await Promise.all(live.map((sb) => destroySandbox(sb)));
   return `${live.length}`;
-});
-bench.atLast(`stacks left in the file backend ${backend}`, () => {
-  const left = backendStacks(backend);
-  if (left.length) throw new Error(`${left.length} stack(s) left (${left.join(", ")}): kept for \`pulumi destroy\``);
-  fs.rmSync(backend, { recursive: true, force: true });
-  return "none (backend removed)";
 });
 bench.atLast("processes of this state dir gone (supervisor, gates)", async () => {
   const left = await processesGone(STATE, 30_000);
@@ -76,14 +89,21 @@ async function many(engine: EngineChoice, samples: number, concurrency: number):
   let peaks: MemoryPeaks;
   try {
     // runMany destroys every sandbox it made, also when the teardown's signal aborts it; the teardown waits.
+    const seen = (manyUnderWay = { label: `${engine} ${samples}x${concurrency}`, created: new Set<string>(), destroyed: new Set<string>(), failed: new Map<string, string[]>() });
+    const onProgress = (e: ProgressEvent) => {
+      if (e.kind === "created") seen.created.add(e.outputs.sandboxId);
+      if (e.kind === "destroyed") seen.destroyed.add(e.name);
+      if (e.kind === "failed") seen.failed.set(e.reason, [...(seen.failed.get(e.reason) ?? []), e.name]);
+    };
     const s = await bench.track(
-      runMany(specs, { engine, stateDir: backend, taskDir: TASK_DIR, concurrency, signal: bench.signal }, async (sb) => {
+      runMany(specs, { engine, stateDir: backend, taskDir: TASK_DIR, concurrency, signal: bench.signal, onProgress }, async (sb) => {
         const r = await sb.exec(["python3", "-c", "import urllib.request as u; print(u.urlopen('http://model-api:8080/v1/models', timeout=15).status)"]);
         if (r.stdout.trim() !== "200") throw new Error(`gate check in ${sb.outputs.sandboxId}: ${r.stdout}${r.stderr}`);
       }),
     );
     if (s.failed) throw new Error(`${engine} ${samples}x${concurrency}: ${s.failed} of ${s.total} failed: ${s.results.filter((r) => !r.ok).map((r) => (r as any).reason).join("; ")}`);
     peaks = memory.stop();
+    manyUnderWay = undefined;
     return { ...peaks, samples, concurrency, wallMs: s.wallMs };
   } finally {
     peaks ??= memory.stop(); // also when a sample failed: stop sampling
@@ -92,6 +112,7 @@ async function many(engine: EngineChoice, samples: number, concurrency: number):
 
 async function main() {
   requirePulumi();
+  const backendMade = await makeBackend();
   const results: any = { host: { kernel: os.release(), cpus: os.cpus().length, loadavg: os.loadavg() }, iterations: ITERATIONS, samples: SAMPLES, concurrency: CONCURRENCY };
   // Warm-up (ts-node, page cache, the engine's first start), not measured.
   await single("direct");
@@ -156,8 +177,7 @@ async function main() {
   );
   fs.mkdirSync(path.join(__dirname, "results"), { recursive: true });
   fs.writeFileSync(path.join(__dirname, "results", "automation.json"), JSON.stringify(results, null, 2) + "\n");
-  if (results.stacksLeft > 0) process.exitCode = 1;
-  else fs.rmSync(backend, { recursive: true, force: true });
+  await backendMade.undo(); // throws (the bench fails) when a stack was left
 }
 
 bench.main(main);

@@ -9,6 +9,7 @@ import * as path from "path";
 import { HostSandbox } from "../components/local/sandbox";
 import { readCounters, GATE_DENIED_COUNTER, gateUpstreamCounter } from "../components/local/nft";
 import { freePort, startToxiproxyServer, ToxiproxyAdmin } from "../components/host/toxiproxy";
+import { diesWithThisProcess } from "./helpers/dies-with-test";
 import { SandboxPool, localSpec, skipBecause } from "./helpers/local-sandbox";
 import { HostListeners, INTERNET, probeFromHost, probeInNetns, probeInside, TestNetwork } from "./helpers/local-network";
 import { cgroupMounts, snapshot } from "./helpers/kernel-view";
@@ -171,7 +172,8 @@ describe("local sandbox: the egress gate is confined (issue 10 §1)", function (
     const control = await probeFromHost({ kind: "tcp", host: INTERNET.v4, port: INTERNET.tcpPort });
     assert.ok(control.ok && /stand-in internet/.test(control.data), `positive control (host): ${JSON.stringify(control)}`);
     // Positive control 2: an unconfined Toxiproxy given the same proxy reaches it.
-    const bare = await startToxiproxyServer({ host: "127.0.0.1", logLevel: "error" });
+    // Unconfined, but tied to this test process (dies with it even after a SIGKILL of mocha).
+    const bare = await startToxiproxyServer({ host: "127.0.0.1", logLevel: "error", confine: diesWithThisProcess });
     try {
       const port = await freePort();
       await new ToxiproxyAdmin(bare.url).createProxy({ name: "rogue", listen: `127.0.0.1:${port}`, upstream: `${INTERNET.v4}:${INTERNET.tcpPort}` });

@@ -60,7 +60,9 @@ describe("airlock serve: the control protocol", function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-serve-test-"));
     fs.chmodSync(dir, 0o700);
     spec = path.join(dir, "serve.yaml");
-    fs.writeFileSync(spec, YAML.stringify({ name: "serve-t", backend: "local", owner: "tests@airlock.dev", ttl: "10m", workload: { cpus: 1, memory: "128MiB", pids: 64, command: ["sleep", "600"] } }));
+    // pids 256: 21 execs in flight are ~3 processes each (bwrap, its pid-namespace init, the command)
+    // beside the workload's; at 64 a loaded host that is slow to reap them hit "fork: retry" (seen once).
+    fs.writeFileSync(spec, YAML.stringify({ name: "serve-t", backend: "local", owner: "tests@airlock.dev", ttl: "10m", workload: { cpus: 1, memory: "128MiB", pids: 256, command: ["sleep", "600"] } }));
     serve = await startServe(dir);
   });
 

@@ -10,7 +10,7 @@ import { knownKeysIn, zodIssues } from "./zod-issues";
 import { CLOUD_BACKENDS, normalize, sandboxSpecSchema, SandboxSpec, SandboxSpecParsed, TTL_MAX_MS, TTL_MAX_UNSAFE_MS, TTL_MIN_MS } from "./schema";
 import { formatDurationMs, parseDurationMs, parseSizeBytes, MiB } from "./units";
 import { alertIssues, sizingIssues, sizingViewOf } from "./backend-rules";
-import { descriptorOf } from "../backends";
+import { rulesOf } from "../backend-rules-table";
 import { isPrivateIpv4, parseCidr } from "./net";
 
 /** Maps zod's issues to SpecIssues with a concrete fix (shared with chaos experiments). */
@@ -97,7 +97,7 @@ function crossFieldIssues(spec: SandboxSpecParsed): SpecIssue[] {
   for (const key of Object.keys(spec.tags)) {
     if (key.toLowerCase().startsWith("airlock")) add(`tags.${key}`, spec.tags[key], "tag keys starting with 'airlock' are reserved", "rename the tag");
   }
-  const rules = descriptorOf(spec.backend)?.rules;
+  const rules = rulesOf(spec.backend);
   if (rules) issues.push(...alertIssues(rules, spec));
   issues.push(...(rules?.validateSpec?.(spec) ?? []));
   return issues;
@@ -168,12 +168,12 @@ export function validateSpec(doc: unknown): ValidationResult {
     // TEE/size combination is reported together with a typo elsewhere.
     const issues = shapeIssues(doc, parsed.error);
     const view = sizingViewOf(doc);
-    if (view) issues.push(...sizingIssues(descriptorOf(view.backend)!.rules, view));
+    if (view) issues.push(...sizingIssues(rulesOf(view.backend)!, view));
     issues.push(...crossFieldIssuesOfBroken(doc, parsed.error));
     return { ok: false, issues: dedupe(issues) };
   }
   const issues = crossFieldIssues(parsed.data);
   const spec = normalize(parsed.data);
-  issues.push(...sizingIssues(descriptorOf(spec.backend)!.rules, sizingViewOf(parsed.data)!));
+  issues.push(...sizingIssues(rulesOf(spec.backend)!, sizingViewOf(parsed.data)!));
   return issues.length ? { ok: false, issues } : { ok: true, spec };
 }

@@ -10,8 +10,11 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
-NETNS = "insptest-inet"
-HOST_IF = "insptest-h"
+from hostcheck import fixture_iface, fixture_netns
+
+# Named with the run's tag: the session check knows them as this run's, and two runs never share one.
+NETNS = fixture_netns("inet")
+HOST_IF = fixture_iface("h")
 ADDRESS, PORT = "198.18.0.1", 443
 GREETING = b"stand-in internet host\n"
 

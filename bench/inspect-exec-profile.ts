@@ -57,23 +57,18 @@ async function main(): Promise<void> {
     const sb = (server as unknown as { owned: Map<string, { sb: HostSandbox }> }).owned.get(created.sandbox)!.sb;
     const floor = floorArgv(sb.handle.netns);
     const conf = execConfinement(sb, "/work", {});
-    const chainOnly = () =>
+    // `true` through the confinement chain, its output drained, until it closes.
+    const confinedTrue = (c: typeof conf) => () =>
       new Promise<void>((resolve, reject) => {
-        const c = spawnConfined(conf, ["true"]);
-        c.stdout!.resume();
-        c.stderr!.resume();
-        c.once("error", reject);
-        c.once("close", () => resolve());
+        const child = spawnConfined(c, ["true"]);
+        child.stdout!.resume();
+        child.stderr!.resume();
+        child.once("error", reject);
+        child.once("close", () => resolve());
       });
     const noSeccomp = { ...conf, seccompFile: undefined };
-    const chainNoNotify = () =>
-      new Promise<void>((resolve, reject) => {
-        const c = spawnConfined(noSeccomp, ["true"]);
-        c.stdout!.resume();
-        c.stderr!.resume();
-        c.once("error", reject);
-        c.once("close", () => resolve());
-      });
+    const chainOnly = confinedTrue(conf);
+    const chainNoNotify = confinedTrue(noSeccomp);
     // The chain cut back step by step (same bwrap options through a descriptor, as spawnConfined
     // passes them): bwrap alone running `true` as root, then with the uid drop (sh + setpriv), then
     // with the bash launcher (descriptor closing, rlimits, cgroup join).

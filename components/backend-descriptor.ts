@@ -47,6 +47,12 @@ export interface BackendDescriptor {
    * `MUTATION_KINDS` entry is expected of every backend with facts; a missing one is listed.
    */
   mutations?: readonly MutationCase[];
+  /**
+   * Mutation kinds that have no counterpart on this backend, each with why (there is nothing to
+   * break). The conformance table lists them as skips with that reason, apart from kinds merely not
+   * written yet.
+   */
+  mutationsNotApplicable?: Readonly<Partial<Record<MutationKind, string>>>;
   /** This backend's column of docs/equivalence.md (components/<backend>/equivalence.ts). */
   equivalence?: Equivalence;
 }

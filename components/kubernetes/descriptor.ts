@@ -5,7 +5,7 @@ import type { BackendDescriptor } from "../backend-descriptor";
 import { kubernetesRules } from "./rules";
 import * as facts from "./facts";
 import { ruleTable } from "../invariants/rule-table";
-import { kubernetesMutations } from "./mutations";
+import { kubernetesMutations, kubernetesNotApplicable } from "./mutations";
 import { kubernetesEquivalence } from "./equivalence";
 
 export const kubernetesBackend: BackendDescriptor = {
@@ -15,6 +15,7 @@ export const kubernetesBackend: BackendDescriptor = {
   rules: kubernetesRules,
   facts: ruleTable(facts),
   mutations: kubernetesMutations,
+  mutationsNotApplicable: kubernetesNotApplicable,
   equivalence: kubernetesEquivalence,
   loadComponent: () => {
     const { buildKubernetes } = require("./index") as typeof import("./index");

@@ -1,12 +1,9 @@
 // The conformance table's breakages, spelt for Kubernetes (MUTATION_KINDS and PLATFORM_MUTATION_KINDS
 // in backend-descriptor.ts): each changes a copy of a stack's graph the way a mistaken renderer or a
 // hand edit would, and names the invariant and finding that must catch it. Pure: type tokens and
-// manifest fields only. Kinds with no Kubernetes counterpart stay named skips: default-route and the
-// subnet / route-table mis-wirings (one pod network, no routes or subnets per pod), ssh-keys (no
-// SSH; the API token is its counterpart: api-token), tee-dropped (no confidential k8s stack yet),
-// unlocked-artifacts (no artifacts store: the guard is an image pinned by digest and the canaries an
-// immutable Secret; facts.ts artifactStores says why there is no lock to remove).
-import type { MutationCase } from "../backend-descriptor";
+// manifest fields only. Kinds with no Kubernetes counterpart are listed, with why, in
+// kubernetesNotApplicable; tee-dropped is still to write (no confidential k8s stack yet).
+import type { MutationCase, MutationKind } from "../backend-descriptor";
 import type { ResourceGraph } from "../invariants/graph";
 import { oneNamed as one } from "../invariants/mutation-target";
 
@@ -171,3 +168,12 @@ export const kubernetesMutations: readonly MutationCase[] = [
     finding: { resource: /Pod::.*-pod-workload$/, message: /no guard watches the workload/ },
   },
 ];
+
+/** Kinds with nothing to break on Kubernetes (the conformance table names them as such). */
+export const kubernetesNotApplicable: Readonly<Partial<Record<MutationKind, string>>> = {
+  "default-route": "one pod network, no routes per pod: the default-deny NetworkPolicies are the boundary (missing-default-deny)",
+  "workload-in-gate-subnet": "no subnets per pod: namespace and pod selectors place the workload (workload-in-gate-group)",
+  "workload-on-gate-routing": "no route tables per pod: namespace and pod selectors place the workload (workload-in-gate-group)",
+  "ssh-keys": "no SSH on a pod; the service-account API token is its counterpart (api-token)",
+  "unlocked-artifacts": "no artifacts store: the guard is an image pinned by digest and the canaries an immutable Secret (facts.ts artifactStores)",
+};

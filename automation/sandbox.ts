@@ -174,7 +174,9 @@ async function createThroughEngine(spec: SandboxSpec, engine: PulumiEngine, o: S
   const onOutput = (s: string) => o.onOutput?.(s);
   const teardown = async () => {
     // Kept when the destroy gives up: the stack's settings in it are what a later destroy needs.
-    if (stack) await destroyWithRetry(stack, stackName, { onOutput, byHand: `\`airlock sweep --backend ${spec.backend}\` with PULUMI_BACKEND_URL=${env.PULUMI_BACKEND_URL} (it destroys the stack that owns an expired sandbox), or \`pulumi destroy --stack ${stackName} --cwd ${workDir}\`` });
+    // Only the sweep is named: it is the tested way to remove an expired sandbox (and, on a cloud, the
+    // stack that owns it); the stack's folder is kept for whoever looks into it.
+    if (stack) await destroyWithRetry(stack, stackName, { onOutput, byHand: `\`airlock sweep --backend ${spec.backend}\` once the sandbox has expired, with PULUMI_BACKEND_URL=${env.PULUMI_BACKEND_URL} (stack '${stackName}'; its folder ${workDir} is kept)` });
     fs.rmSync(workDir, { recursive: true, force: true });
   };
   try {

@@ -9,6 +9,7 @@ import type { ConfidentialKind } from "../spec/schema";
 import { GraphNode, parseJson, ResourceGraph } from "../invariants/graph";
 import type * as Inv from "../invariants/types";
 import { vmGuardFact } from "../invariants/guest-guard-fact";
+import { logsManagementEvents, logsObjectEvents, SHARED_TRAIL_NAME } from "./trail-coverage";
 
 const T = {
   vpc: "aws:ec2/vpc:Vpc",
@@ -426,18 +427,19 @@ export function canaries(g: ResourceGraph): Inv.CanaryFact[] {
   return out;
 }
 
+/**
+ * The trails that deliver: a sandbox creates none — it adopts the account's one shared trail (read
+ * into its graph, shared-trail.ts) — but a graph is judged on whatever trails it holds.
+ */
 export function alarms(g: ResourceGraph): Inv.AlarmFact[] {
   const trails = g.ofType(T.trail).filter((t) => t.inputs.enableLogging !== false);
   const selectors = trails.flatMap((t) => arr<any>(t.inputs.advancedEventSelectors));
-  const field = (s: any, name: string) => arr<any>(s.fieldSelectors).find((f) => f.field === name);
-  const managementLogged = selectors.some((s) => arr(field(s, "eventCategory")?.equals).includes("Management"));
+  const managementLogged = logsManagementEvents(selectors);
   const canaryObjects = g.ofType(T.bucketObject).filter((o) => String(o.inputs.key ?? "").startsWith(CANARY_PREFIX));
-  const objectArns = canaryObjects.map((o) => {
-    const bucket = g.byId(o.inputs.bucket, T.bucket)?.state.bucket ?? o.inputs.bucket;
-    return `arn:aws:s3:::${bucket}/${o.inputs.key}`;
-  });
-  const dataLogged = (arn: string) =>
-    selectors.some((s) => arr(field(s, "eventCategory")?.equals).includes("Data") && arr<string>(field(s, "resources.ARN")?.startsWiths).some((p) => arn.replace(/^arn:[^:]+:/, "arn:aws:").startsWith(p.replace(/^arn:[^:]+:/, "arn:aws:"))));
+  const bucketOf = (o: GraphNode) => String(g.byId(o.inputs.bucket, T.bucket)?.state.bucket ?? o.inputs.bucket);
+  const canaryBuckets = new Set(canaryObjects.map(bucketOf));
+  const objectArns = canaryObjects.map((o) => `arn:aws:s3:::${bucketOf(o)}/${o.inputs.key}`);
+  const dataLogged = (arn: string) => logsObjectEvents(selectors, arn);
   const keyIds = new Set(g.ofType(T.accessKey).map((k) => k.id));
   const topicArns = new Set(g.ofType(T.topic).map((t) => t.state.arn));
   const workloadIds = new Set(g.ofType(T.instance).filter((i) => roleOf(i) === "workload").map((i) => i.id));
@@ -447,7 +449,11 @@ export function alarms(g: ResourceGraph): Inv.AlarmFact[] {
     const watches: ("object" | "credential")[] = [];
     const keys = arr<any>(pattern.detail?.requestParameters?.key);
     const watchesPrefix = keys.some((k) => k === CANARY_PREFIX || (typeof k === "object" && String(k.prefix ?? "").startsWith(CANARY_PREFIX)));
-    if (watchesPrefix && objectArns.length && objectArns.every(dataLogged)) watches.push("object");
+    // Only this sandbox's canary buckets: with one trail for the account, a rule without a bucket (or
+    // naming another's) would stop this workload when another sandbox touches its canaries.
+    const buckets = arr<unknown>(pattern.detail?.requestParameters?.bucketName);
+    const ownBuckets = buckets.length > 0 && buckets.every((b) => typeof b === "string" && canaryBuckets.has(b));
+    if (watchesPrefix && ownBuckets && objectArns.length && objectArns.every(dataLogged)) watches.push("object");
     if (managementLogged && arr<string>(pattern.detail?.userIdentity?.accessKeyId).some((id) => keyIds.has(id))) watches.push("credential");
     const targets = g.ofType(T.eventTarget).filter((t) => t.inputs.rule === rule.state.name || t.inputs.rule === rule.id);
     const notifies = targets.some((t) => topicArns.has(t.inputs.arn));
@@ -495,4 +501,6 @@ export const forbiddenTypes = FORBIDDEN;
 export const declaredRole = roleOf;
 export const resourceWildcardActions: ReadonlySet<string> = RESOURCE_WILDCARD_ACTIONS;
 export const isTaggable = isAwsTaggable;
+/** The account's one trail, adopted read-only by every sandbox (account-trail.ts): not the sandbox's to label. */
+export const isAdopted = (node: GraphNode): boolean => node.type === T.trail && (node.state?.name ?? node.inputs?.name) === SHARED_TRAIL_NAME;
 export const labelFields = (type: string): readonly string[] => ["tags", ...(AWS_EXTRA_TAG_FIELDS[type] ?? [])];

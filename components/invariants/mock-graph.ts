@@ -88,14 +88,18 @@ export async function buildGraph(program: () => Promise<Record<string, unknown> 
   // The mock monitor does not tell `newResource` the parent. It calls `newResource` synchronously
   // inside `registerResource`, so the request being registered is known at that moment.
   let registering: { parent?: string } | undefined;
+  let reading: { parent?: string } | undefined;
 
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        const parent = registering?.parent || undefined;
+        const parent = (registering ?? reading)?.parent || undefined;
+        const readId = reading ? args.id : undefined;
         const cloud = cloudMocks.find((m) => m.handles(args.type));
-        const { id, state } = args.custom && cloud ? cloud.newResource(args.type, args.name, args.inputs, ctx) : { id: args.custom ? `${args.name}-id` : undefined, state: args.inputs };
-        recorder.nodes.push({ urn: urnOf(stack, project, args.type, args.name, parent), type: args.type, name: args.name, inputs: plainCopy(args.inputs), id, state, parent, custom: args.custom ?? false });
+        const { id, state } = args.custom && cloud ? cloud.newResource(args.type, args.name, args.inputs, ctx, readId) : { id: args.custom ? `${args.name}-id` : undefined, state: args.inputs };
+        // A read resource has no inputs: the engine hands an analyzer (and the checks) what was read.
+        const inputs = readId !== undefined ? state : args.inputs;
+        recorder.nodes.push({ urn: urnOf(stack, project, args.type, args.name, parent), type: args.type, name: args.name, inputs: plainCopy(inputs), id, state, parent, custom: args.custom ?? false, ...(readId !== undefined ? { read: true } : {}) });
         return { id: id ?? "", state };
       },
       call(args) {
@@ -124,6 +128,15 @@ export async function buildGraph(program: () => Promise<Record<string, unknown> 
       return register(req, callback);
     } finally {
       registering = undefined;
+    }
+  };
+  const read = monitor.readResource.bind(monitor);
+  monitor.readResource = (req: any, callback: any) => {
+    reading = { parent: req.getParent?.() };
+    try {
+      return read(req, callback);
+    } finally {
+      reading = undefined;
     }
   };
   pulumi.runtime.setAllConfig(config);

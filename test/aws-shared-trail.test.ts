@@ -120,10 +120,13 @@ describe("AWS defect 5: one account trail, per-sandbox rules (issue 8)", functio
       const rules = ofType(g, T.rule).filter((r) => under(g, r, name) && r.name.endsWith("canary-object-rule"));
       assert.strictEqual(rules.length, 1, name);
       const pattern = JSON.parse(rules[0].inputs.eventPattern);
+      const ownRole = ofType(g, T.role).find((r) => under(g, r, name) && r.name.endsWith("workload-role"))!.state.arn;
       for (const [j, other] of names.entries()) {
         const bucket = ofType(g, T.bucket).find((b) => under(g, b, other) && b.inputs.tags?.["airlock:role"] === "artifacts")!.state.bucket;
         const role = ofType(g, T.role).find((r) => under(g, r, other) && r.name.endsWith("workload-role"))!.state.arn;
-        assert.strictEqual(matches(pattern, getObjectEvent(bucket, "canaries/.aws/credentials", role)), i === j, `${name}'s rule on ${other}'s canary`);
+        assert.strictEqual(matches(pattern, getObjectEvent(bucket, "canaries/.aws/credentials", role)), i === j, `${name}'s rule on ${other}'s canary read by ${other}`);
+        // Scoped by bucket too, not only by principal: another sandbox's canary ARN never matches.
+        assert.strictEqual(matches(pattern, getObjectEvent(bucket, "canaries/.aws/credentials", ownRole)), i === j, `${name}'s rule on ${other}'s canary ARN`);
       }
     }
   });

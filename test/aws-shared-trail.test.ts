@@ -132,7 +132,7 @@ describe("AWS defect 5: one account trail, per-sandbox rules (issue 8)", functio
   });
 
   it(`${SANDBOXES} canary-key rules (one per sandbox, this region): each matches its own key only`, () => {
-    const keys = names.map((n) => ofType(g, T.accessKey).find((k) => under(g, k, n))!.id);
+    const keys = names.map((n) => String(ofType(g, T.accessKey).find((k) => under(g, k, n))!.id));
     assert.strictEqual(new Set(keys).size, SANDBOXES);
     for (const [i, name] of names.entries()) {
       const rules = ofType(g, T.rule).filter((r) => under(g, r, name) && r.name.endsWith("canary-key-rule"));

@@ -291,8 +291,8 @@ describe("AwsSandbox (stack aws, recorded resource inputs)", () => {
       const objects = ofType(built.graph, T.object).filter((o) => o.inputs.key.startsWith("canaries/"));
       assert.deepStrictEqual(objects.map((o) => o.inputs.key).sort(), files.map((f) => `canaries/${f}`).sort());
       for (const f of files) assert.ok(workload.inputs.userData.includes(`cat > '/home/agent/${f}'`), f);
-      // The trail is the account's (read, not created): its data selector's prefix covers this sandbox's canary store.
-      const selectors = ofType(built.graph, T.trail)[0].inputs.advancedEventSelectors;
+      // The trail is the account's (adopted, not created): its data selector's prefix covers this sandbox's canary store.
+      const selectors = ofType(built.graph, "airlock:aws:AdoptedTrail")[0].inputs.advancedEventSelectors;
       const data = selectors.find((s: any) => s.fieldSelectors.some((f: any) => f.equals?.includes("Data")));
       const artifacts = one(built.graph, T.bucket, "artifacts").state.bucket;
       const [prefix] = data.fieldSelectors.find((f: any) => f.field === "resources.ARN").startsWiths;
@@ -376,9 +376,9 @@ describe("AwsSandbox spec options", () => {
     assert.ok(targets.every((t) => t.inputs.arn === ofType(g.graph, T.topic)[0].state.arn));
   });
 
-  it("unsafe.noCanaries: no canary user, objects, trail or rules", async () => {
+  it("unsafe.noCanaries: no canary user, objects, trail (created or adopted) or rules", async () => {
     const g = await buildVariant("aws", (d) => ((d.canaries = { enabled: false }), (d.unsafe = { noCanaries: true })));
-    for (const t of [T.user, T.accessKey, T.trail, T.rule, T.target, T.topic]) assert.deepStrictEqual(ofType(g.graph, t), [], t);
+    for (const t of [T.user, T.accessKey, T.trail, "airlock:aws:AdoptedTrail", T.rule, T.target, T.topic]) assert.deepStrictEqual(ofType(g.graph, t), [], t);
     assert.ok(!ofType(g.graph, T.object).some((o) => o.inputs.key.startsWith("canaries/")));
     assert.doesNotMatch(one(g.graph, T.instance, "workload").inputs.userData, /aws_access_key_id/);
   });

@@ -1,6 +1,6 @@
 // AWS defect 5 of issue 8: one multi-region trail per sandbox hit CloudTrail's hard quota (5 trails per
 // region, not raisable) — the fifth concurrent sandbox failed to deploy. Now the account program
-// (accounts/aws/) creates one trail; every sandbox reads it, and its own EventBridge rules match only
+// (accounts/aws/) creates one trail; every sandbox adopts it (checked at preview), and its own EventBridge rules match only
 // itself. Resource inputs read under Pulumi mocks; the event matching below is this test's own.
 import * as assert from "assert";
 import { GraphRecorder, stackSpecDoc } from "./helpers/pulumi-mocks";
@@ -8,6 +8,7 @@ import type { GraphNode, ResourceGraph } from "../components/invariants/graph";
 
 const T = {
   trail: "aws:cloudtrail/trail:Trail",
+  adopted: "airlock:aws:AdoptedTrail",
   rule: "aws:cloudwatch/eventRule:EventRule",
   bucket: "aws:s3/bucket:Bucket",
   object: "aws:s3/bucketObjectv2:BucketObjectv2",
@@ -75,17 +76,19 @@ describe("AWS defect 5: one account trail, per-sandbox rules (issue 8)", functio
     g = (await buildProgram(names, { account: true })).graph;
   });
 
-  it(`${SANDBOXES} sandboxes and the account program in one program create exactly 1 trail; each sandbox reads it, none creates one`, () => {
+  it(`${SANDBOXES} sandboxes and the account program in one program create exactly 1 trail; each sandbox adopts it, none creates one`, () => {
     const trails = ofType(g, T.trail);
-    const created = trails.filter((t) => !t.read);
-    assert.deepStrictEqual(created.map((t) => t.name), ["airlock-account-trail"], "only the account program creates a trail");
-    const reads = trails.filter((t) => t.read);
-    assert.strictEqual(reads.length, SANDBOXES, "one read per sandbox");
-    for (const r of reads) assert.strictEqual(r.id, created[0].state.arn, `${r.name} reads the account trail by its ARN`);
+    assert.deepStrictEqual(trails.map((t) => t.name), ["airlock-account-trail"], "only the account program creates a trail");
+    const adopted = ofType(g, T.adopted);
+    assert.strictEqual(adopted.length, SANDBOXES, "one adoption per sandbox");
+    for (const a of adopted) {
+      assert.strictEqual(a.inputs.arn, trails[0].state.arn, `${a.name} found the account trail`);
+      assert.deepStrictEqual(a.inputs.advancedEventSelectors, JSON.parse(JSON.stringify(trails[0].inputs.advancedEventSelectors)), `${a.name} keeps what it found`);
+    }
   });
 
   it("the account trail is multi-region, logs all management events and S3 object data events on every sandbox's canary store", () => {
-    const trail = ofType(g, T.trail).find((t) => !t.read)!;
+    const [trail] = ofType(g, T.trail);
     assert.strictEqual(trail.inputs.isMultiRegionTrail, true);
     assert.strictEqual(trail.inputs.includeGlobalServiceEvents, true);
     const sel = trail.inputs.advancedEventSelectors as any[];
@@ -103,7 +106,7 @@ describe("AWS defect 5: one account trail, per-sandbox rules (issue 8)", functio
   });
 
   it("the account trail is not tagged as any sandbox's (the sweep never lists it), and logs to its own Object Lock bucket", () => {
-    const trail = ofType(g, T.trail).find((t) => !t.read)!;
+    const [trail] = ofType(g, T.trail);
     assert.strictEqual(trail.inputs.tags["airlock:sandbox"], undefined);
     const bucket = g.nodes.find((b) => b.type === T.bucket && b.state.bucket === trail.inputs.s3BucketName)!;
     assert.ok(bucket, "its bucket is the account program's");
@@ -177,12 +180,13 @@ describe("AWS defect 5: a sandbox never runs without the account trail (issue 8)
       assert.deepStrictEqual(awsResources(recorder).map((n) => n.name), []);
     });
 
-  it("airlock:trailRegion: the trail is looked up (and read) in that region", async () => {
+  it("airlock:trailRegion: the trail is looked up in that region", async () => {
     const recorder = new GraphRecorder();
     const built = await buildProgram(["far"], { mocks: { trail: { ...(await import("../components/aws/mocks")).MOCK_ACCOUNT_TRAIL, region: "eu-west-1" } }, config: { "airlock:trailRegion": "eu-west-1" }, recorder });
     assert.ok(recorder.invokes.some((i) => i.token === CC_GET && i.inputs.region === "eu-west-1"));
-    const [read] = ofType(built.graph, T.trail);
-    assert.strictEqual(read.id, "arn:aws:cloudtrail:eu-west-1:123456789012:trail/airlock-canary-trail");
+    const [adopted] = ofType(built.graph, T.adopted);
+    assert.strictEqual(adopted.inputs.arn, "arn:aws:cloudtrail:eu-west-1:123456789012:trail/airlock-canary-trail");
+    assert.deepStrictEqual(ofType(built.graph, T.trail), []);
   });
 
   it("unsafe.noCanaries: no trail is needed, none is looked up", async () => {
@@ -195,6 +199,6 @@ describe("AWS defect 5: a sandbox never runs without the account trail (issue 8)
     const spec = parseSpec({ ...stackSpecDoc("aws"), name: "nocanary", canaries: { enabled: false }, unsafe: { noCanaries: true } }, "test");
     const built = await buildGraph(async () => void new AwsSandbox("nocanary", { spec, identity: identityFor(spec, { uniqueSuffix: "t0" }) }), { stack: "nc", config: { "aws:region": "us-east-2" }, region: "us-east-2", recorder, mocks: [awsAccountMocks({ trail: "absent" })] });
     assert.ok(!recorder.invokes.some((i) => i.token === CC_GET));
-    assert.deepStrictEqual(ofType(built.graph, T.trail), []);
+    assert.deepStrictEqual([...ofType(built.graph, T.trail), ...ofType(built.graph, T.adopted)], []);
   });
 });

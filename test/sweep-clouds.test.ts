@@ -254,7 +254,8 @@ describe("sweep: AWS (Resource Groups Tagging API + Cloud Control API)", () => {
 });
 
 describe("sweep: AWS never deletes the account trail (issue 8, defect 5)", function () {
-  this.timeout(60_000);
+  // Building the account program under mocks takes ~1 s alone, far more on a loaded host.
+  this.timeout(180_000);
   it("the account program's trail and bucket carry no sandbox tag: GetResources (key filter) never lists them, so an expired sandbox's sweep leaves them; mislabelled, the trail still has no direct deletion", async () => {
     const { buildGraph } = await import("../components/invariants/mock-graph");
     const { AwsAccountTrail } = await import("../components/aws/account-trail");

@@ -61,8 +61,8 @@ export class AwsSandbox extends VmSandboxBase {
     const partition = partitionOf(region);
     const trailRegion = trailRegionOf(region);
     const trailLookup = trailRegion === region ? lookup : new aws.Provider(`${name}-aws-trail-lookup`, { region: trailRegion as aws.Region }, { parent: this });
-    const shared = spec.canaries.enabled ? adoptSharedTrail(name, { trailRegion, partition, storeNamePrefix: canaryStoreNamePrefix(identity), after: images }, { parent: this, provider: trailLookup }) : undefined;
-    const ready = pulumi.all([images, shared?.checked]);
+    const shared = spec.canaries.enabled ? adoptSharedTrail(name, { trailRegion, partition, storeNamePrefix: canaryStoreNamePrefix(identity) }, { parent: this, provider: trailLookup }) : undefined;
+    const ready = pulumi.all([images, shared?.arn]);
     // The sandbox's own provider: the region comes from the spec, never from ambient configuration.
     const provider = new aws.Provider(`${name}-aws`, { region: ready.apply(() => region as aws.Region) }, { parent: this });
     const ctx = makeContext({ spec, identity, plan: planSandbox(spec, region), partition, parent: this, provider, images });

@@ -9,7 +9,7 @@ import type { ConfidentialKind } from "../spec/schema";
 import { GraphNode, parseJson, ResourceGraph } from "../invariants/graph";
 import type * as Inv from "../invariants/types";
 import { vmGuardFact } from "../invariants/guest-guard-fact";
-import { logsManagementEvents, logsObjectEvents, SHARED_TRAIL_NAME } from "./trail-coverage";
+import { logsManagementEvents, logsObjectEvents } from "./trail-coverage";
 
 const T = {
   vpc: "aws:ec2/vpc:Vpc",
@@ -48,6 +48,8 @@ const T = {
   topicPolicy: "aws:sns/topicPolicy:TopicPolicy",
   topic: "aws:sns/topic:Topic",
   trail: "aws:cloudtrail/trail:Trail",
+  /** The account trail as a sandbox found it at preview (shared-trail.ts ADOPTED_TRAIL_TYPE; a component). */
+  adoptedTrail: "airlock:aws:AdoptedTrail",
   eventRule: "aws:cloudwatch/eventRule:EventRule",
   eventTarget: "aws:cloudwatch/eventTarget:EventTarget",
   schedule: "aws:scheduler/schedule:Schedule",
@@ -428,11 +430,11 @@ export function canaries(g: ResourceGraph): Inv.CanaryFact[] {
 }
 
 /**
- * The trails that deliver: a sandbox creates none — it adopts the account's one shared trail (read
- * into its graph, shared-trail.ts) — but a graph is judged on whatever trails it holds.
+ * The trails that deliver: a sandbox creates none — it adopts the account's one shared trail and keeps
+ * what it found as an AdoptedTrail component (shared-trail.ts) — but a graph is judged on every trail it holds.
  */
 export function alarms(g: ResourceGraph): Inv.AlarmFact[] {
-  const trails = g.ofType(T.trail).filter((t) => t.inputs.enableLogging !== false);
+  const trails = g.ofType(T.trail, T.adoptedTrail).filter((t) => t.inputs.enableLogging !== false && (t.type === T.trail || t.inputs.isMultiRegionTrail === true));
   const selectors = trails.flatMap((t) => arr<any>(t.inputs.advancedEventSelectors));
   const managementLogged = logsManagementEvents(selectors);
   const canaryObjects = g.ofType(T.bucketObject).filter((o) => String(o.inputs.key ?? "").startsWith(CANARY_PREFIX));
@@ -501,6 +503,4 @@ export const forbiddenTypes = FORBIDDEN;
 export const declaredRole = roleOf;
 export const resourceWildcardActions: ReadonlySet<string> = RESOURCE_WILDCARD_ACTIONS;
 export const isTaggable = isAwsTaggable;
-/** The account's one trail, adopted read-only by every sandbox (account-trail.ts): not the sandbox's to label. */
-export const isAdopted = (node: GraphNode): boolean => node.type === T.trail && (node.state?.name ?? node.inputs?.name) === SHARED_TRAIL_NAME;
 export const labelFields = (type: string): readonly string[] => ["tags", ...(AWS_EXTRA_TAG_FIELDS[type] ?? [])];

@@ -113,12 +113,6 @@ function describeTrailResource(inputs: Record<string, any>, trail: MockTrail | "
   return { id: SHARED_TRAIL_NAME, identifier: SHARED_TRAIL_NAME, typeName: inputs.typeName, region: inputs.region ?? ctx.region, properties: JSON.stringify(cfn) };
 }
 
-/** The state a read of the account trail (Trail.get) returns, in the provider's output names. */
-function readTrail(trail: MockTrail, ctx: MockContext): Record<string, any> {
-  const arn = trailArnOf(trail, ctx);
-  return { id: arn, arn, name: SHARED_TRAIL_NAME, isMultiRegionTrail: trail.isMultiRegion, includeGlobalServiceEvents: true, enableLogging: trail.isLogging, advancedEventSelectors: trail.selectors, s3BucketName: "airlock-trail-mock", region: trail.region ?? ctx.region };
-}
-
 /** The newest Amazon Linux 2023 image of the mock account (what the gate, and a workload without an image, boot). */
 export const MOCK_AMAZON_LINUX: MockImage = { imageId: "ami-0a1b2c3d4e5f60718", name: "al2023-ami-2023.6.20250101.0-kernel-6.1-x86_64", architecture: "x86_64", bootMode: "uefi-preferred", state: "available" };
 
@@ -149,8 +143,6 @@ function describeImage(inputs: Record<string, any>, account: MockAccountImages):
 export function awsAccountMocks(account: MockAccountImages = {}): CloudMocks {
   return {
     ...awsMocks,
-    newResource: (type, name, inputs, ctx, readId) =>
-      type === "aws:cloudtrail/trail:Trail" && readId !== undefined && account.trail !== "absent" ? { id: readId, state: readTrail(account.trail ?? MOCK_ACCOUNT_TRAIL, ctx) } : awsMocks.newResource(type, name, inputs, ctx, readId),
     call: (token, inputs, ctx) =>
       token === "aws:ec2/getAmi:getAmi" ? describeImage(inputs, account) : token === CLOUD_CONTROL_GET ? describeTrailResource(inputs, account.trail ?? MOCK_ACCOUNT_TRAIL, ctx) : awsMocks.call(token, inputs, ctx),
   };
@@ -161,9 +153,8 @@ const CLOUD_CONTROL_GET = "aws:cloudcontrol/getResource:getResource";
 export const awsMocks: CloudMocks = {
   handles: (type) => type.startsWith("aws:") || type === "pulumi:providers:aws",
 
-  newResource(type, logicalName, inputs, ctx, readId) {
+  newResource(type, logicalName, inputs, ctx) {
     if (type === "pulumi:providers:aws") return { id: `${logicalName}-provider`, state: inputs };
-    if (type === "aws:cloudtrail/trail:Trail" && readId !== undefined) return { id: readId, state: readTrail(MOCK_ACCOUNT_TRAIL, ctx) };
     const hash = shortHash(`${type}::${logicalName}`, 17);
     // Physical names: the explicit one, else the logical name (Pulumi would append a random suffix).
     const prefixed = (prefix: unknown) => (typeof prefix === "string" ? `${prefix}${shortHash(logicalName, 8)}` : undefined);

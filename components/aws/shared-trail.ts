@@ -7,9 +7,10 @@
 // looked up at preview (Cloud Control GetResource, in the trail's home region); missing, not logging,
 // not multi-region, or not covering this sandbox's canary store, the deploy stops with the fix named,
 // and — because the sandbox's provider waits for this check (component.ts) — before anything is created.
+// What was found is kept in the sandbox's graph (AdoptedTrail) for the invariant checks.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { describeTrail, SHARED_TRAIL_NAME, trailProblems } from "./trail-coverage";
+import { describeTrail, SHARED_TRAIL_NAME, TrailDescription, trailProblems } from "./trail-coverage";
 
 /** Stack config key naming the region the account trail was deployed in (default: the sandbox's). */
 export const TRAIL_REGION_CONFIG = "airlock:trailRegion";
@@ -28,18 +29,33 @@ export function trailRefusal(trailRegion: string, reason: string): SharedTrailMi
   return new SharedTrailMissing(`the Airlock account trail '${SHARED_TRAIL_NAME}' (region ${trailRegion}) ${reason}: without it the canary rules never fire and the kill switch is dead — ${fix(trailRegion)}`);
 }
 
-export interface AdoptedTrail {
+/**
+ * The adopted trail as the sandbox's graph shows it: a component whose outputs are what the check above
+ * read from the live trail (its ARN, home region, logging, multi-region and selectors, in the
+ * provider's property names). A component and not `Trail.get`: a CrossGuard pack's `validateStack`
+ * is not given read resources (seen with the pinned engine), but is given a component's outputs — so
+ * `airlock check`, the policy pack and this deploy-time check judge the same selectors.
+ */
+export const ADOPTED_TRAIL_TYPE = "airlock:aws:AdoptedTrail";
+
+export class AdoptedTrail extends pulumi.ComponentResource {
   /** Resolves once the trail is known to cover this sandbox (rejects with SharedTrailMissing). */
-  checked: pulumi.Output<string>;
-  /** The trail, read into the stack (never created, updated or deleted by it). */
-  trail: aws.cloudtrail.Trail;
+  readonly arn: pulumi.Output<string>;
+  constructor(name: string, described: pulumi.Output<{ arn: string; trailRegion: string; trail: TrailDescription }>, opts: pulumi.ComponentResourceOptions) {
+    super(ADOPTED_TRAIL_TYPE, name, {}, opts);
+    this.arn = described.apply((d) => d.arn);
+    this.registerOutputs(
+      described.apply((d) => ({ arn: d.arn, name: SHARED_TRAIL_NAME, region: d.trailRegion, enableLogging: d.trail.isLogging, isMultiRegionTrail: d.trail.isMultiRegion, advancedEventSelectors: d.trail.selectors })),
+    );
+  }
 }
 
 /**
  * Checks the account trail for a sandbox whose canary store's name starts with `storeNamePrefix`, and
- * reads it into the stack. `opts.provider` is a provider in the trail's home region.
+ * records what was found in the sandbox's graph. `opts.provider` is a provider in the trail's home region.
+ * Nothing is created: the sandbox never owns, updates or deletes the trail.
  */
-export function adoptSharedTrail(name: string, args: { trailRegion: string; partition: string; storeNamePrefix: string; after?: pulumi.Input<unknown> }, opts: { parent: pulumi.Resource; provider: aws.Provider }): AdoptedTrail {
+export function adoptSharedTrail(name: string, args: { trailRegion: string; partition: string; storeNamePrefix: string }, opts: { parent: pulumi.Resource; provider: aws.Provider }): AdoptedTrail {
   const { trailRegion, partition, storeNamePrefix } = args;
   // GetResource args per node_modules/@pulumi/aws/cloudcontrol/getResource.d.ts (typeName, identifier,
   // region). The promise form, so that a "not found" becomes the refusal above rather than the
@@ -50,20 +66,13 @@ export function adoptSharedTrail(name: string, args: { trailRegion: string; part
       const problems = trailProblems(trail, partition, storeNamePrefix);
       if (problems.length) throw trailRefusal(trailRegion, `will not deliver this sandbox's canary events: ${problems.join("; ")}`);
       if (!trail.arn) throw trailRefusal(trailRegion, "was described without its ARN");
-      return trail.arn;
+      return { arn: trail.arn, trailRegion, trail };
     },
     (e) => {
-      if (e instanceof SharedTrailMissing) throw e;
-      throw trailRefusal(trailRegion, `was not found (${String(e?.message ?? e).split("\n")[0]})`);
+      throw e instanceof SharedTrailMissing ? e : trailRefusal(trailRegion, `was not found (${String(e?.message ?? e).split("\n")[0]})`);
     },
   );
-  const checked = pulumi.output(described);
-  // A read (`get`, id = the trail's ARN per trail.d.ts "import Cloudtrails using the arn"): the trail is in
-  // this stack's state and graph (the invariant checks judge its selectors), and `pulumi destroy`
-  // of a sandbox never deletes a read resource.
-  // Read only once the sandbox may be built at all (`after`: its images resolved), like everything else.
-  const trail = aws.cloudtrail.Trail.get(`${name}-shared-trail`, pulumi.all([checked, args.after]).apply(([arn]) => arn), undefined, opts);
-  return { checked, trail };
+  return new AdoptedTrail(`${name}-shared-trail`, pulumi.output(described), { parent: opts.parent });
 }
 
 /** The trail's home region: stack config, else the sandbox's region. */

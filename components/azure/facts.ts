@@ -522,6 +522,4 @@ export const declaredRole = taggedRole;
 /** Azure RBAC scopes every action: none must be granted on every resource. */
 export const resourceWildcardActions: ReadonlySet<string> = new Set();
 export const isTaggable = isAzureTaggable;
-/** Nothing of the account is adopted into a sandbox here. */
-export const isAdopted = (): boolean => false;
 export const labelFields = (): readonly string[] => ["tags"];

@@ -540,6 +540,4 @@ export const forbiddenTypes = FORBIDDEN;
 /** GCP has no action that must be granted on every resource. */
 export const resourceWildcardActions: ReadonlySet<string> = new Set();
 export const isTaggable = isGcpLabelled;
-/** Nothing of the account is adopted into a sandbox here. */
-export const isAdopted = (): boolean => false;
 export const labelFields = gcpLabelFields;

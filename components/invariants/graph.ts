@@ -19,8 +19,6 @@ export interface GraphNode {
   parent?: string;
   /** False for component resources (and the stack). */
   custom: boolean;
-  /** True for a resource the program reads (`Resource.get`) rather than creates (mock graphs only). */
-  read?: boolean;
 }
 
 export class ResourceGraph {

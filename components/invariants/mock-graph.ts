@@ -88,18 +88,14 @@ export async function buildGraph(program: () => Promise<Record<string, unknown> 
   // The mock monitor does not tell `newResource` the parent. It calls `newResource` synchronously
   // inside `registerResource`, so the request being registered is known at that moment.
   let registering: { parent?: string } | undefined;
-  let reading: { parent?: string } | undefined;
 
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        const parent = (registering ?? reading)?.parent || undefined;
-        const readId = reading ? args.id : undefined;
+        const parent = registering?.parent || undefined;
         const cloud = cloudMocks.find((m) => m.handles(args.type));
-        const { id, state } = args.custom && cloud ? cloud.newResource(args.type, args.name, args.inputs, ctx, readId) : { id: args.custom ? `${args.name}-id` : undefined, state: args.inputs };
-        // A read resource has no inputs: the engine hands an analyzer (and the checks) what was read.
-        const inputs = readId !== undefined ? state : args.inputs;
-        recorder.nodes.push({ urn: urnOf(stack, project, args.type, args.name, parent), type: args.type, name: args.name, inputs: plainCopy(inputs), id, state, parent, custom: args.custom ?? false, ...(readId !== undefined ? { read: true } : {}) });
+        const { id, state } = args.custom && cloud ? cloud.newResource(args.type, args.name, args.inputs, ctx) : { id: args.custom ? `${args.name}-id` : undefined, state: args.inputs };
+        recorder.nodes.push({ urn: urnOf(stack, project, args.type, args.name, parent), type: args.type, name: args.name, inputs: plainCopy(args.inputs), id, state, parent, custom: args.custom ?? false });
         return { id: id ?? "", state };
       },
       call(args) {
@@ -130,14 +126,22 @@ export async function buildGraph(program: () => Promise<Record<string, unknown> 
       registering = undefined;
     }
   };
-  const read = monitor.readResource.bind(monitor);
-  monitor.readResource = (req: any, callback: any) => {
-    reading = { parent: req.getParent?.() };
-    try {
-      return read(req, callback);
-    } finally {
-      reading = undefined;
+  // A component's registered outputs are what the engine hands an analyzer as its properties (seen
+  // with the pinned engine: `validateStack` gets `registerOutputs` values, preview and up alike), so the
+  // graph keeps them as the component's inputs and state — e.g. the AWS sandbox's adopted account trail.
+  const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+  monitor.registerResourceOutputs = (req: any, callback: any) => {
+    // By type and name: the mock monitor qualifies a URN's type by the parent's last type only, the
+    // recorder (like the engine) by the whole chain.
+    const parts = String(req.getUrn()).split("::");
+    const [type, name] = [parts[2]?.split("$").pop(), parts.slice(3).join("::")];
+    const node = recorder.nodes.find((n) => !n.custom && n.type === type && n.name === name);
+    if (node) {
+      const outputs = plainCopy(req.getOutputs()?.toJavaScript?.() ?? {});
+      node.inputs = { ...node.inputs, ...outputs };
+      node.state = { ...node.state, ...outputs };
     }
+    return registerOutputs(req, callback);
   };
   pulumi.runtime.setAllConfig(config);
 

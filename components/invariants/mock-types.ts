@@ -12,11 +12,8 @@ export interface MockContext {
 export interface CloudMocks {
   /** True for the type tokens this cloud's mocks answer (e.g. `aws:` and `pulumi:providers:aws`). */
   handles(type: string): boolean;
-  /**
-   * Id and state (outputs) for a new resource — or, with `readId`, for an existing one the program
-   * reads (`Resource.get(name, id)`): then `inputs` is empty and the state is what the cloud holds.
-   */
-  newResource(type: string, name: string, inputs: Record<string, any>, ctx: MockContext, readId?: string): { id: string; state: Record<string, any> };
+  /** Id and state (outputs) for a new resource. */
+  newResource(type: string, name: string, inputs: Record<string, any>, ctx: MockContext): { id: string; state: Record<string, any> };
   /** Result of an invoke, or undefined when this cloud does not know the token. */
   call(token: string, inputs: Record<string, any>, ctx: MockContext): Record<string, any> | undefined;
 }

@@ -28,7 +28,6 @@ const FIELDS: { readonly [K in keyof CloudRuleTable]-?: true } = {
   ttl: true,
   guards: true,
   isTaggable: true,
-  isAdopted: true,
   labelFields: true,
 };
 

@@ -283,12 +283,6 @@ export interface CloudRuleTable {
   /** The guards that enforce the kill rules (I9). */
   guards(g: ResourceGraph): GuardFact[];
   isTaggable(type: string): boolean;
-  /**
-   * Whether a node is the account's, adopted read-only (e.g. AWS's one shared trail): not the sandbox's,
-   * so it carries none of its labels and no sweep of the sandbox may find it. Always false where a
-   * backend adopts nothing.
-   */
-  isAdopted(node: GraphNode): boolean;
   /** Input fields that hold labels for this type (e.g. tags, volumeTags; a dotted path for nested ones: metadata.labels). */
   labelFields(type: string): readonly string[];
 }

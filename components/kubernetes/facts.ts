@@ -552,6 +552,4 @@ export function dns(g: ResourceGraph): DnsFact {
 export const resourceWildcardActions: ReadonlySet<string> = new Set();
 /** RuntimeClasses are cluster-scoped and shared by every sandbox: deliberately unlabelled (runtime.ts). */
 export const isTaggable = (type: string): boolean => type.startsWith("kubernetes:") && type !== T.runtimeClass;
-/** Nothing of the account is adopted into a sandbox here. */
-export const isAdopted = (): boolean => false;
 export const labelFields = (): readonly string[] => ["metadata.labels"];

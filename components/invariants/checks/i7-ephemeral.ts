@@ -18,7 +18,7 @@ export const i7: Invariant = {
     // The owner as this platform spells label values.
     const owner = sandboxLabels({ id: spec.name, expiresAt: new Date(0), owner: spec.owner }, labelStyle)[keys.owner];
     const seen = { sandbox: new Set<string>(), expiresAt: new Set<string>() };
-    for (const node of graph.resources.filter((n) => rules.isTaggable(n.type) && !rules.isAdopted(n))) {
+    for (const node of graph.resources.filter((n) => rules.isTaggable(n.type))) {
       for (const field of rules.labelFields(node.type)) {
         const labels = (field.split(".").reduce<any>((v, k) => v?.[k], node.inputs) ?? {}) as Record<string, string>;
         const missing = Object.values(keys).filter((k) => !labels[k]);

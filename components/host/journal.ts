@@ -110,9 +110,16 @@ export class UndoJournal {
     }
     // Host-wide, before the journal's first line and so before any host object: a sweep of another
     // state directory then knows this owner is live (host/owners.ts). Throws before anything exists.
-    registerOwner({ owner, purpose: opts.purpose, runner: selfRef(), journal: file });
-    const journal = new UndoJournal(file, owner);
-    journal.append({ t: "open", owner, purpose: opts.purpose, runner: journal.runner, deadline: opts.deadline?.toISOString(), at: new Date().toISOString() });
+    const runner = selfRef();
+    registerOwner({ owner, purpose: opts.purpose, runner, journal: file });
+    let journal: UndoJournal;
+    try {
+      journal = new UndoJournal(file, owner);
+      journal.append({ t: "open", owner, purpose: opts.purpose, runner: journal.runner, deadline: opts.deadline?.toISOString(), at: new Date().toISOString() });
+    } catch (e) {
+      unregisterOwner(owner, file, runner); // nothing was created: nothing to protect
+      throw e;
+    }
     fsyncDir(dir);
     return journal;
   }

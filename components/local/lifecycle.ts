@@ -6,14 +6,15 @@
 //   - nobody alive            -> replay the journal here, then seal the record.
 import * as fs from "fs";
 import * as path from "path";
-import { journalDir, readJournal, recoverJournals, JournalState, RecoveryResult } from "../host/journal";
+import { foreignDeadJournals, journalDir, readJournal, recoverJournals, stateDirOfJournal, JournalState, RecoveryResult } from "../host/journal";
+import { liveRegisteredOwners } from "../host/owners";
 import { isAlive, terminate } from "../host/process";
 import { verifyLog } from "../record/chain-log";
 import { listHandles, loadHandle, LocalSandboxHandle } from "./handle";
-import { sandboxLayout } from "./layout";
+import { recordsDir, sandboxLayout } from "./layout";
 import { openRecord, safeAppend } from "./record";
 import { JOURNAL_PURPOSE, ownedSandbox } from "./sandbox";
-import { runningSupervisor, supervisedDestroy } from "./supervisor-client";
+import { runningSupervisor, supervisedDestroy, SupervisorError } from "./supervisor-client";
 import { belongsToLive, liveAnchorIds, removeObjects, scanHostObjects } from "./hostscan";
 import { removePath } from "./hostfs";
 import { cgroupOf } from "./views";
@@ -29,11 +30,14 @@ export function journalOf(id: string): JournalState | undefined {
 }
 
 /**
- * Ids with a live owner: the journal is open and its runner alive (any purpose: chaos runs count
- * too), or — for sandboxes of another state directory — the sandbox's namespace anchor is alive.
+ * Ids with a live owner, host-wide, whatever state directory the owner uses: its runner is
+ * registered and alive (host/owners.ts: from before its first host object until its journal
+ * closes), or this state directory's journal is open and its runner alive (any purpose: chaos runs
+ * count too), or the sandbox's namespace anchor is alive (a runner of an Airlock without the registry).
  */
 export function liveOwnerIds(): Set<string> {
   const live = liveAnchorIds();
+  for (const id of liveRegisteredOwners()) live.add(id);
   const dir = journalDir();
   if (!fs.existsSync(dir)) return live;
   for (const name of fs.readdirSync(dir)) {
@@ -89,6 +93,30 @@ export async function recoverDeadSandboxes(): Promise<RecoveryResult[]> {
   return results;
 }
 
+/**
+ * Replays the journals of dead runners of *other* state directories (found through the host-wide
+ * registry) and seals their records where they are. Why replay rather than leave them to that state
+ * directory's own sweep: a dead owner's objects must go whichever sweep runs, and the journal is the
+ * complete list of what the runner changed (its leases and directories in its own state directory,
+ * cgroup limits, toxics) with the handlers it would have run itself — every undo argument is an
+ * absolute name or path, never relative to a state directory. Removing only the named host objects
+ * would leave the other state directory half-undone: its journal still open over objects that are
+ * gone, its leases held, its record unsealed. The replay takes that journal's own recovery lock, so
+ * it never runs beside the other state directory's sweep. A journal this process cannot read is
+ * left; its named host objects are still removed by the sweep's scan (their runner is dead).
+ */
+export async function recoverForeignDeadOwners(): Promise<RecoveryResult[]> {
+  const journals = foreignDeadJournals();
+  if (journals.length === 0) return [];
+  loadChaosUndoKinds();
+  const results = (await recoverJournals({ journals })).filter((r) => r.action !== "skipped-live");
+  for (const r of results) {
+    if (r.purpose !== JOURNAL_PURPOSE || r.action === "partial") continue;
+    finalizeRecord(path.join(recordsDir(stateDirOfJournal(r.file)), `${r.owner}.jsonl`), { reason: "owner died; recovered by a sweep of another state directory", undone: r.outcomes.length });
+  }
+  return results;
+}
+
 export interface DestroyOutcome {
   id: string;
   via: "this process" | "supervisor" | "owner signalled" | "recovery";
@@ -112,8 +140,16 @@ export async function destroySandboxById(id: string, reason: string, progress?: 
       const sup = runningSupervisor();
       if (sup && sup.process.pid === journal.runner.pid && sup.process.startTime === journal.runner.startTime) {
         progress?.(`asking the supervisor (pid ${sup.process.pid}) to destroy ${id}`);
-        await supervisedDestroy(id, reason, progress);
-        via = "supervisor";
+        try {
+          await supervisedDestroy(id, reason, progress);
+          via = "supervisor";
+        } catch (e) {
+          // The supervisor let go of the sandbox between the look at its journal and the request: it
+          // was tearing it down itself (a kill rule fired, the TTL ran out) — e.g. an Automation
+          // harness destroying the sandbox whose kill it just caused. Whatever is left is undone below.
+          if (!(e instanceof SupervisorError && /does not own/.test(e.message))) throw e;
+          progress?.(`the supervisor no longer owns ${id} (it tore it down itself); recovering what is left`);
+        }
       } else {
         progress?.(`signalling the owner of ${id} (pid ${journal.runner.pid}) to tear it down`);
         await terminate(journal.runner, 15_000);

@@ -146,6 +146,34 @@ describe("AWS defect 5: one account trail, per-sandbox rules (issue 8)", functio
   });
 });
 
+describe("AWS defect 5: the account program accounts/aws/index.ts", function () {
+  this.timeout(60_000);
+  const path = require("path") as typeof import("path");
+  const entry = path.join(__dirname, "..", "accounts", "aws", "index.ts");
+  async function run(config: Record<string, string>) {
+    const { buildGraph } = await import("../components/invariants/mock-graph");
+    return buildGraph(async () => {
+      delete require.cache[require.resolve(entry)];
+      return { ...require(entry) };
+    }, { project: "airlock-aws-account", stack: "acct", config, region: config["aws:region"] });
+  }
+
+  it("creates the one trail in aws:region, with its lock settings from config, and exports its name and ARN", async () => {
+    const built = await run({ "aws:region": "eu-west-1", "airlock:trailRetentionDays": "400", "airlock:trailLockMode": "governance" });
+    const [trail, ...more] = ofType(built.graph, T.trail);
+    assert.deepStrictEqual(more, []);
+    assert.strictEqual(trail.inputs.name, "airlock-canary-trail");
+    assert.strictEqual(ofType(built.graph, T.lock)[0].inputs.rule.defaultRetention.mode, "GOVERNANCE");
+    assert.strictEqual(ofType(built.graph, T.lock)[0].inputs.rule.defaultRetention.days, 400);
+    assert.strictEqual(built.outputs.trailArn, "arn:aws:cloudtrail:eu-west-1:123456789012:trail/airlock-canary-trail");
+    assert.ok(built.graph.nodes.some((n) => n.type === "pulumi:providers:aws" && n.inputs.region === "eu-west-1"));
+  });
+
+  it("a lock mode it does not know is refused, naming the key and the fix", async () => {
+    await assert.rejects(run({ "aws:region": "us-east-2", "airlock:trailLockMode": "none" }), (e: any) => /airlock:trailLockMode: 'none' is not a lock mode — fix: compliance/.test(e.message));
+  });
+});
+
 describe("AWS defect 5: a sandbox never runs without the account trail (issue 8)", function () {
   this.timeout(60_000);
   const awsResources = (r: GraphRecorder) => r.nodes.filter((n) => n.type.startsWith("aws:"));

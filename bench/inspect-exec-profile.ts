@@ -69,19 +69,22 @@ async function main(): Promise<void> {
     const noSeccomp = { ...conf, seccompFile: undefined };
     const chainOnly = confinedTrue(conf);
     const chainNoNotify = confinedTrue(noSeccomp);
+    // The same chain with the host /etc entries bound one by one, as for a sandbox of an older
+    // Airlock (before its /etc became one prepared directory bound once).
+    const chainPerFileEtc = confinedTrue({ ...conf, etcComplete: false });
     // The chain cut back step by step (same bwrap options through a descriptor, as spawnConfined
     // passes them): bwrap alone running `true` as root, then with the uid drop (sh + setpriv), then
     // with the bash launcher (descriptor closing, rlimits, cgroup join).
     const full = confinedCommand(noSeccomp, ["true"], false);
     const fromNsenter = full.argv.slice(full.argv.indexOf(findTool("nsenter")!));
     const bwrapOnly = [...fromNsenter.slice(0, fromNsenter.indexOf("--", 3) + 1), "/usr/bin/true"];
-    const spawnPiped = (argv: string[], ids: boolean) =>
+    const spawnPiped = (argv: string[], ids: boolean, confinement: typeof conf = noSeccomp) =>
       new Promise<void>((resolve, reject) => {
         const c = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe", "ignore", "pipe", "pipe"], detached: true, env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
         c.stdout!.resume();
         c.stderr!.resume();
         const fds = c.stdio as unknown as NodeJS.WritableStream[];
-        fds[4].end(Buffer.from(bwrapArgs(noSeccomp).map((a) => a + "\0").join("")));
+        fds[4].end(Buffer.from(bwrapArgs(confinement).map((a) => a + "\0").join("")));
         fds[5].end(ids ? full.ids : "");
         c.once("error", reject);
         c.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`${argv.join(" ")}: exit ${code}`))));
@@ -93,7 +96,9 @@ async function main(): Promise<void> {
       "runExec": () => runExec(sb, { op: "exec", id: 3, sandbox: sb.id, cmd: ["true"] } as never),
       "spawnConfined true (full chain)": chainOnly,
       "spawnConfined, no notify launcher/seccomp": chainNoNotify,
+      "spawnConfined, per-file /etc binds (old)": chainPerFileEtc,
       "nsenter+bwrap (full options) true": () => spawnPiped(bwrapOnly, false),
+      "nsenter+bwrap, per-file /etc binds (old)": () => spawnPiped(bwrapOnly, false, { ...noSeccomp, etcComplete: false }),
       "  + uid drop (sh, setpriv)": () => spawnPiped(fromNsenter, true),
       "  + bash launcher": () => spawnPiped(full.argv, true),
       "record append (fsync'd)": () => sb.record.append("profile-probe", { n: 1 }),

@@ -58,9 +58,9 @@ async function main(): Promise<void> {
     const floor = floorArgv(sb.handle.netns);
     const conf = execConfinement(sb, "/work", {});
     // `true` through the confinement chain, its output drained, until it closes.
-    const confinedTrue = (c: typeof conf) => () =>
+    const confinedTrue = (c: typeof conf, viaBashLauncher = false) => () =>
       new Promise<void>((resolve, reject) => {
-        const child = spawnConfined(c, ["true"]);
+        const child = spawnConfined(c, ["true"], { viaBashLauncher });
         child.stdout!.resume();
         child.stderr!.resume();
         child.once("error", reject);
@@ -72,6 +72,8 @@ async function main(): Promise<void> {
     // The same chain with the host /etc entries bound one by one, as for a sandbox of an older
     // Airlock (before its /etc became one prepared directory bound once).
     const chainPerFileEtc = confinedTrue({ ...conf, etcComplete: false });
+    // ... and with the bash launcher and nsenter after the notify launcher (before it did their steps).
+    const chainViaBash = confinedTrue(conf, true);
     // The chain cut back step by step (same bwrap options through a descriptor, as spawnConfined
     // passes them): bwrap alone running `true` as root, then with the uid drop (sh + setpriv), then
     // with the bash launcher (descriptor closing, rlimits, cgroup join).
@@ -97,6 +99,7 @@ async function main(): Promise<void> {
       "spawnConfined true (full chain)": chainOnly,
       "spawnConfined, no notify launcher/seccomp": chainNoNotify,
       "spawnConfined, per-file /etc binds (old)": chainPerFileEtc,
+      "spawnConfined, via bash launcher+nsenter (old)": chainViaBash,
       "nsenter+bwrap (full options) true": () => spawnPiped(bwrapOnly, false),
       "nsenter+bwrap, per-file /etc binds (old)": () => spawnPiped(bwrapOnly, false, { ...noSeccomp, etcComplete: false }),
       "  + uid drop (sh, setpriv)": () => spawnPiped(fromNsenter, true),

@@ -9,6 +9,8 @@
 //                                                    core dumps, 1024/4096 descriptors); joins the
 //                                                    cgroup (before it can fork); execs
 //   nsenter --net=/run/netns/<sandbox>               joins the boundary namespace (no default route)
+//   (with the seccomp filter and no user namespace, the launcher does the bash launcher's and
+//   nsenter's steps itself, in this order: two execs fewer per start — confinedCommand)
 //   bwrap (root)                                     new pid/ipc/uts/mount/cgroup namespaces, read-only
 //                                                    /usr and a curated /etc, /proc with /proc/sys (and
 //                                                    sysrq-trigger, irq, bus) bound read-only, a /dev
@@ -276,15 +278,22 @@ export const REFUSALS_FD = 7;
  * the ids through another: inside the sandbox, /proc/1/cmdline is then "bwrap --args 4 -- /bin/sh -c
  * <DROP> sh <command>" and names no host path (the state directory would say "airlock") and no uid.
  */
-export function confinedCommand(c: Confinement, command: string[], withSeccomp: boolean): { argv: string[]; bwrapOptions: string[]; ids: string } {
-  const keep = [...(withSeccomp ? [SECCOMP_FD] : []), ARGS_FD, IDS_FD].join(" ");
-  const argv = [
-    ...(withSeccomp ? [notifyLauncher(), String(REFUSALS_FD), notifyFilterHex()] : []),
-    "/bin/bash", "--norc", "--noprofile", "-c", LAUNCHER, "airlock-launch", keep, c.rootInUserns ? String(c.uid) : "-", ...c.cgroupProcs, "--",
-    tool("nsenter"), `--net=${netnsPath(c.netns)}`, "--",
-    tool("bwrap"), "--args", String(ARGS_FD), "--",
-    "/bin/sh", "-c", DROP, "sh", ...command,
-  ];
+export function confinedCommand(c: Confinement, command: string[], withSeccomp: boolean, viaBashLauncher = false): { argv: string[]; bwrapOptions: string[]; ids: string } {
+  const keepFds = [...(withSeccomp ? [SECCOMP_FD] : []), ARGS_FD, IDS_FD];
+  const inside = [tool("bwrap"), "--args", String(ARGS_FD), "--", "/bin/sh", "-c", DROP, "sh", ...command];
+  // The notify launcher does the bash launcher's and nsenter's steps itself (--launch: descriptors,
+  // limits, cgroups, network namespace, in the same order; seccomp-notify.c), two execs fewer per
+  // start. The bash launcher stays where that launcher is not used (no seccomp on this architecture)
+  // and for a root workload, whose user namespace it creates first.
+  const direct = withSeccomp && !c.rootInUserns && !viaBashLauncher;
+  const argv = direct
+    ? [notifyLauncher(), String(REFUSALS_FD), notifyFilterHex(), "--launch", keepFds.join(","), String(WORKLOAD_NOFILE.soft), String(WORKLOAD_NOFILE.hard), netnsPath(c.netns), ...c.cgroupProcs, "--", ...inside]
+    : [
+        ...(withSeccomp ? [notifyLauncher(), String(REFUSALS_FD), notifyFilterHex()] : []),
+        "/bin/bash", "--norc", "--noprofile", "-c", LAUNCHER, "airlock-launch", keepFds.join(" "), c.rootInUserns ? String(c.uid) : "-", ...c.cgroupProcs, "--",
+        tool("nsenter"), `--net=${netnsPath(c.netns)}`, "--",
+        ...inside,
+      ];
   return { argv, bwrapOptions: bwrapArgs(c, withSeccomp ? SECCOMP_FD : undefined), ids: `${c.uid} ${c.gid} ${c.rootInUserns ? "userns" : "uid"}\n` };
 }
 
@@ -303,6 +312,8 @@ export interface ConfinedSpawnOptions {
   onSocketRefused?: (r: SocketRefusal) => void;
   /** The tally could not be written (those refusals do not reach the kill rule): called once per start. */
   onTallyError?: (e: Error) => void;
+  /** The bash launcher and nsenter even where the notify launcher would do their steps (bench/inspect-exec-profile.ts compares the two). */
+  viaBashLauncher?: boolean;
 }
 
 /**
@@ -337,7 +348,7 @@ function followRefusals(stream: Readable, tally: string | undefined, opts: Confi
  */
 export function spawnConfined(c: Confinement, command: string[], opts: ConfinedSpawnOptions = {}): ChildProcess {
   const withSeccomp = !!c.seccompFile;
-  const { argv, bwrapOptions, ids } = confinedCommand(c, command, withSeccomp);
+  const { argv, bwrapOptions, ids } = confinedCommand(c, command, withSeccomp, opts.viaBashLauncher);
   // (bubblewrap's filter through a pipe: the variant that leaves socket families to the launcher is
   // never a file anything else could load without the launcher.)
   const stdio: StdioOptions = [opts.stdin ?? "ignore", "pipe", "pipe", withSeccomp ? "pipe" : "ignore", "pipe", "pipe", "ignore", withSeccomp ? "pipe" : "ignore"];

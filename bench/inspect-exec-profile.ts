@@ -45,7 +45,7 @@ async function timed(fn: () => Promise<unknown> | unknown): Promise<number> {
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-exec-profile-"));
   const spec = path.join(dir, "profile.yaml");
-  fs.writeFileSync(spec, ["name: exec-prof", "backend: local", "owner: tests@airlock.dev", "ttl: 30m", "workload:", "  cpus: 0.5", "  memory: 128MiB", "  pids: 64", '  command: ["sleep", "infinity"]', ""].join("\n"));
+  fs.writeFileSync(spec, ["name: exec-prof", "backend: local", "owner: tests@airlock.dev", "ttl: 30m", "workload:", "  cpus: 0.5", "  memory: 128MiB", "  pids: 512", '  command: ["sleep", "infinity"]', ""].join("\n"));
   const server = new ControlServer();
   const cleanup = async () => {
     await server.destroyAll("profile done");

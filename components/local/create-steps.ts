@@ -32,6 +32,7 @@ import { plantCanaries, startCanaryEndpoint, CanaryEndpoint, CanaryFile } from "
 import { GATE_LOG, planGateRoutes, startGate, Gate, GateRoute } from "./gate";
 import { GATE_LIMITS } from "./gate-confine";
 import { startNetnsAnchor, NetnsAnchor } from "./anchor";
+import { pausePoint } from "../host/test-pause";
 import { safeAppend } from "./record";
 import { cgroupProcsFiles, TARGET_USER } from "./views";
 import type { LocalSandboxHandle } from "./handle";
@@ -98,6 +99,9 @@ export async function buildBoundary(ctx: CreateContext, ownerGraceMs: number): P
   const links: BoundaryLink[] = [{ netns: names.netns, hostIface: names.hostIface, alias: names.linkAlias, net }];
   if (svcNet) links.push({ netns: names.svcNetns, hostIface: names.svcHostIface, alias: names.linkAlias, net: svcNet });
   await createBoundary(journal, links);
+  // The window before the anchor: only the owner registry (host/owners.ts) tells another state
+  // directory's sweep that these objects are owned (test/sweep-scope.test.ts stops here).
+  pausePoint("boundary:before-anchor");
   // The anchor, right after the namespace: it reads the namespace's counters for the guard, and
   // while it lives (it dies with this process) every sweeper on the host knows the sandbox is owned.
   const anchor = startNetnsAnchor({ netns: names.netns, name: names.anchorProcess, lifetimeSeconds: (ctx.identity.expiresAt.getTime() - Date.now() + ownerGraceMs) / 1000 });

@@ -12,6 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import * as YAML from "yaml";
+import { HOST_LEASES_DIR } from "../components/local/leases";
 import { verifyLog } from "../components/record/chain-log";
 import { CliResult, describeResult, runCli, startCli } from "./helpers/local-cli";
 import { objectsOfSandbox, snapshot, vethNamesOf } from "./helpers/kernel-view";
@@ -114,8 +115,8 @@ describe("airlock sweep is scoped by live owners host-wide, not by its state dir
     const rec = path.join(stateB, "records", `${dead.id}.jsonl`);
     assert.ok(verifyLog(rec).sealed, `B's record of the dead run is not sealed: ${rec}`);
     assert.ok(!fs.existsSync(path.join(stateB, "sandboxes", dead.id)), "B's sandbox directory of the dead run is left");
-    for (const kind of ["net", "uid"]) {
-      const dir = path.join(stateB, "leases", kind);
+    // Subnet leases are B's own; uid leases are host-wide (components/local/leases.ts).
+    for (const [kind, dir] of [["net", path.join(stateB, "leases", "net")], ["uid", path.join(HOST_LEASES_DIR, "uid")]]) {
       const held = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => fs.readFileSync(path.join(dir, f), "utf8") === dead.id) : [];
       assert.deepStrictEqual(held, [], `B's ${kind} leases of the dead run are left`);
     }

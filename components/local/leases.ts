@@ -1,8 +1,18 @@
 // Exclusive host resources shared by all sandboxes on a host — a /30 for each veth pair, a uid for
-// each workload and each set of targets — are leased by creating a file with O_EXCL under
-// <state>/leases/<kind>/. Creating a file is atomic, so concurrent `airlock` processes can never be
+// each workload, each set of targets and each gate — are leased by creating a file with O_EXCL under
+// a lease directory. Creating a file is atomic, so concurrent `airlock` processes can never be
 // handed the same subnet or uid. The file holds the owning sandbox id; its removal is journaled
-// (undo kind "path") before it is created, and the sweeper removes leases whose owner is gone.
+// (undo kind "lease") before it is created, and the sweeper removes leases whose owner is gone.
+//
+// Where: uid leases live host-wide, under /run/airlock/leases/uid, whatever the state directory
+// (AIRLOCK_STATE_DIR). With one pool per state directory, two users or harnesses on one host were
+// handed the same uid — and the gate's host nft rule matches `meta skuid <gate uid>`, so a shared
+// gate uid let one sandbox's gate reach another's upstreams (and shared workload uids share
+// keyrings, rlimits, inotify quotas); nothing on the host tells a taken uid from a free one the way
+// the route table does for a /30. Subnet leases stay in <state>/leases/net: foreignRoutes() already
+// keeps them apart across state directories. Staleness is judged by the owner, never by the
+// directory being emptied at boot (/run need not be a tmpfs): a sweep from any state directory
+// removes a lease whose owner liveOwnerIds() — host-wide — does not list.
 //
 // Probing starts at a hash of the sandbox id, so that 50 sandboxes created at once rarely even try
 // the same slot.
@@ -14,8 +24,25 @@ import { shortHash } from "../naming";
 import { intToIpv4, ipv4ToInt, parseCidr, inRange } from "../spec/net";
 import { run } from "../host/exec";
 
+/** The host-wide lease directory (one subdirectory per host-wide kind). */
+export const HOST_LEASES_DIR = "/run/airlock/leases";
+/** Kinds no host object keeps apart across state directories: one pool for the whole host. */
+const HOST_WIDE_KINDS = new Set(["uid"]);
+
+let hostLeasesRoot = (): string => HOST_LEASES_DIR;
+/**
+ * Tests only: where host-wide leases go (undefined: back to HOST_LEASES_DIR). Lets a test show the
+ * per-state layout colliding (positive control) without a copy of the old code.
+ */
+export function setHostLeasesRootForTests(root: (() => string) | undefined): void {
+  hostLeasesRoot = root ?? (() => HOST_LEASES_DIR);
+}
+
 export function leaseDir(kind: string): string {
-  return statePath("leases", kind);
+  if (!HOST_WIDE_KINDS.has(kind)) return statePath("leases", kind);
+  const dir = path.join(hostLeasesRoot(), kind);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
 }
 
 class LeaseTaken extends Error {}
@@ -63,7 +90,7 @@ export async function leaseFirst(journal: UndoJournal, kind: string, owner: stri
   throw new LeasesExhausted(kind, tried);
 }
 
-/** Owner (sandbox id) of every lease of a kind, for the sweeper. */
+/** Owner (sandbox id) of every lease of a kind, for the sweeper (host-wide kinds: every state directory's). */
 export function listLeases(kind: string): { file: string; key: string; owner: string }[] {
   const dir = leaseDir(kind);
   return fs.readdirSync(dir).map((key) => {
@@ -78,15 +105,18 @@ export function listLeases(kind: string): { file: string; key: string; owner: st
   });
 }
 
-// The undo: remove the lease only if it is still ours.
-registerUndo("lease", (a: { file: string; owner: string }) => {
+/** Removes a lease only if `owner` still holds it (a freed key may have been leased again meanwhile). */
+export function releaseLease(file: string, owner: string): void {
   try {
-    if (fs.readFileSync(a.file, "utf8").trim() !== a.owner) return;
+    if (fs.readFileSync(file, "utf8").trim() !== owner) return;
   } catch {
     return; // already gone
   }
-  fs.rmSync(a.file, { force: true });
-});
+  fs.rmSync(file, { force: true });
+}
+
+// The undo: remove the lease only if it is still ours.
+registerUndo("lease", (a: { file: string; owner: string }) => releaseLease(a.file, a.owner));
 
 // ---- subnets ----
 
@@ -158,7 +188,10 @@ export async function leaseSlash30(journal: UndoJournal, owner: string, cidr: st
 export const UID_BASE = 2_000_000_000;
 export const UID_RANGE = 1_000_000;
 
-/** Leases a uid no other sandbox uses: a per-sandbox uid keeps keyrings, rlimits and inotify quotas apart. */
+/**
+ * Leases a uid no other sandbox on the host uses, whatever its state directory: a per-sandbox uid
+ * keeps keyrings, rlimits and inotify quotas apart, and the gate's uid is what its nft rule matches.
+ */
 export async function leaseUid(journal: UndoJournal, owner: string, salt: string): Promise<number> {
   const start = parseInt(shortHash(owner + salt, 8), 16) % UID_RANGE;
   function* candidates() {

@@ -21,7 +21,7 @@ import { isAlive } from "../host/process";
 import { loadHandle, listHandles, sandboxesDir } from "./handle";
 import { destroySandboxById, finalizeRecord, liveOwnerIds, recoverDeadSandboxes, recoverForeignDeadOwners } from "./lifecycle";
 import { belongsToLive, removeObjects, scanHostObjects, sweepable } from "./hostscan";
-import { listLeases } from "./leases";
+import { listLeases, releaseLease } from "./leases";
 import { removePath } from "./hostfs";
 import { recordsDir, sandboxLayout } from "./layout";
 import { JOURNAL_PURPOSE } from "./sandbox";
@@ -89,9 +89,14 @@ export async function sweep(o: { now?: Date; progress?: (m: string) => void } = 
   report.failures.push(...failed.map((f) => `${f.object.kind} ${f.object.name}: ${f.error}`));
 
   for (const kind of ["net", "uid"]) {
-    for (const l of listLeases(kind)) {
-      if (live.has(l.owner)) continue;
-      fs.rmSync(l.file, { force: true });
+    // Listed before the owners are read again: a runner registers before it leases, so the owner of
+    // any lease listed here is in `liveNow` if it is alive — uid leases are host-wide, and another
+    // state directory's create may be leasing at this moment.
+    const leases = listLeases(kind);
+    const liveNow = liveOwnerIds();
+    for (const l of leases) {
+      if (liveNow.has(l.owner)) continue;
+      releaseLease(l.file, l.owner);
       report.orphansRemoved.push(`lease ${kind} ${l.key} (${l.owner || "no owner"})`);
     }
   }

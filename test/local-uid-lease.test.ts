@@ -80,7 +80,14 @@ describe("uid leases across state directories", function () {
       return j;
     };
     const js = [0, 1, 2, 3, 4, 5].map((i) => open(i % 2 ? B : A, i));
-    const uids = await Promise.all(js.map((j, i) => leaseUid(j, `${owner}-same`, `salt-${i >> 1}`)));
+    // Pairs (A, B) share a salt, so each pair probes the same uid first. leaseUid picks its pool
+    // synchronously, before its first await: the state dir set just before each call is the one used.
+    const uids = await Promise.all(
+      js.map((j, i) => {
+        useState(i % 2 ? B : A);
+        return leaseUid(j, `${owner}-same`, `salt-${i >> 1}`);
+      }),
+    );
     assert.strictEqual(new Set(uids).size, uids.length, `a uid was handed out twice: ${uids}`);
   });
 

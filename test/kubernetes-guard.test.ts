@@ -15,7 +15,7 @@ import { renderStack } from "./helpers/kube-fixtures";
 import { RUN_TAG } from "./helpers/run-scope";
 import { skipBecause } from "./helpers/common";
 import { KubeApiError, KubeClient } from "../components/kubernetes/api";
-import { runGuard, type GuardConfig, type GuardEvent } from "../components/kubernetes/guard-program";
+import { deadlineAtExpiry, runGuard, type GuardConfig, type GuardEvent } from "../components/kubernetes/guard-program";
 import { buildGuardImage, GUARD_ENTRY, IMAGE_APP_DIR, IMAGE_NODE } from "../components/kubernetes/guard-image";
 import type { Manifest } from "../components/kubernetes/manifest";
 
@@ -64,6 +64,8 @@ describe("Kubernetes guard program against a real API server", function () {
   it("its token may read the workload pod and nothing wider: not delete the gate, not read Secrets, nothing in another namespace", async () => {
     assert.strictEqual(await status(guardClient.get(pod("workload"))), 200);
     assert.strictEqual(await status(guardClient.delete(pod("gate"))), 403, "the guard deleted the gate");
+    const patchGate = guardClient.request("PATCH", `/api/v1/namespaces/${ns}/pods/gate`, { spec: { activeDeadlineSeconds: 60 } }, "application/merge-patch+json");
+    assert.strictEqual(await status(patchGate), 403, "the guard may patch the gate (its patch is the workload's deadline only)");
     assert.strictEqual(await status(guardClient.list("v1", "Secret", { namespace: ns })), 403, "the guard lists Secrets (the canaries)");
     assert.strictEqual(await status(guardClient.list("v1", "Pod", { namespace: "kube-system" })), 403, "the guard reads another namespace");
     assert.ok(await c.client.exists(pod("gate")));
@@ -136,6 +138,75 @@ describe("Kubernetes guard program against a real API server", function () {
       stop.abort();
       await run.catch(() => undefined);
     }
+  });
+
+  it("gives each workload pod that starts the time left to the sandbox's expiry as its deadline: a pod replaced late gets no fresh TTL", async () => {
+    const workloadObj = objs.find((o) => o.kind === "Pod" && o.metadata.name === "workload")!;
+    const ttlSeconds = workloadObj.spec.activeDeadlineSeconds;
+    // The kept expiry 90 s away: a sandbox near its end whose workload pod an `up` replaces now.
+    const expiry = Date.now() + 90_000;
+    const near: GuardConfig = { ...config, rules: config.rules.filter((r) => r.on === "oom"), expiresAt: new Date(expiry).toISOString() };
+    const replaceWorkload = async () => {
+      await c.client.request("DELETE", `/api/v1/namespaces/${ns}/pods/workload`, { kind: "DeleteOptions", apiVersion: "v1", gracePeriodSeconds: 0 }).catch(() => undefined);
+      const end = Date.now() + 60_000;
+      while ((await c.client.exists(pod("workload"))) && Date.now() < end) await sleep(250);
+      await c.client.apply(workloadObj);
+    };
+    // Started (kwok sets status.startTime as a kubelet would), with its deadline as rendered: the TTL.
+    const started = async () => {
+      const end = Date.now() + 60_000;
+      for (;;) {
+        const live = await c.client.get(pod("workload")).catch(() => undefined);
+        if (live?.status?.startTime) return live;
+        if (Date.now() > end) throw new Error(`the workload pod did not start: ${JSON.stringify(live?.status)}`);
+        await sleep(250);
+      }
+    };
+    const lowered = async (uid: string) => {
+      const end = Date.now() + 30_000;
+      for (;;) {
+        const live = await c.client.get(pod("workload"));
+        if (live.metadata.uid === uid && live.spec.activeDeadlineSeconds !== ttlSeconds) return live;
+        if (Date.now() > end) throw new Error(`the deadline of ${uid} stayed ${live.spec.activeDeadlineSeconds}: ${JSON.stringify(events)}`);
+        await sleep(200);
+      }
+    };
+    await replaceWorkload();
+    const first = await started();
+    assert.strictEqual(first.spec.activeDeadlineSeconds, ttlSeconds, "the pod is created with the TTL (its input never changes)");
+    const events: GuardEvent[] = [];
+    const stop = new AbortController();
+    const run = runGuard({ client: guardClient, config: near, pollMs: 200, emit: (e) => events.push(e), signal: stop.signal });
+    try {
+      for (const live of [first, undefined]) {
+        const p = live ?? (await replaceWorkload(), await started());
+        const after = await lowered(p.metadata.uid);
+        // What the kubelet then enforces: startTime + activeDeadlineSeconds, which is the expiry (to the second).
+        const endsAt = Date.parse(after.status.startTime) + after.spec.activeDeadlineSeconds * 1000;
+        assert.ok(endsAt >= expiry && endsAt < expiry + 1000, `the pod ends at ${new Date(endsAt).toISOString()}, the sandbox at ${new Date(expiry).toISOString()}`);
+        assert.ok(after.spec.activeDeadlineSeconds < ttlSeconds);
+      }
+      assert.strictEqual(events.filter((e) => e.type === "deadline-set").length, 2, JSON.stringify(events));
+      assert.ok(events.some((e) => e.type === "workload-gone"), "the replacement was watched across the gap");
+      assert.ok(await c.client.exists(pod("workload")), "lowering the deadline is not a kill");
+    } finally {
+      stop.abort();
+      await run.catch(() => undefined);
+    }
+  });
+});
+
+describe("Kubernetes guard: the workload's deadline from the sandbox's expiry (pure)", () => {
+  const start = "2026-12-03T10:00:00Z";
+  const at = (iso: string) => Date.parse(iso);
+  it("the seconds from the pod's start to the expiry, rounded up; at least 1 for a pod started after it", () => {
+    assert.strictEqual(deadlineAtExpiry({ status: { startTime: start }, spec: { activeDeadlineSeconds: 14400 } }, at("2026-12-03T10:30:00.200Z")), 1801);
+    assert.strictEqual(deadlineAtExpiry({ status: { startTime: start }, spec: { activeDeadlineSeconds: 14400 } }, at("2026-12-03T09:00:00Z")), 1);
+  });
+  it("nothing before the pod started, nor when its deadline already ends it by the expiry (the API takes only a decrease)", () => {
+    assert.strictEqual(deadlineAtExpiry({ status: {}, spec: { activeDeadlineSeconds: 14400 } }, at("2026-12-03T10:30:00Z")), undefined);
+    assert.strictEqual(deadlineAtExpiry({ status: { startTime: start }, spec: { activeDeadlineSeconds: 600 } }, at("2026-12-03T10:30:00Z")), undefined);
+    assert.strictEqual(deadlineAtExpiry({ status: { startTime: start }, spec: {} }, at("2026-12-03T10:30:00Z")), 1800);
   });
 });
 

@@ -99,10 +99,10 @@ describe("Kubernetes rendering (pure)", () => {
         assert.strictEqual(r.cluster.some((o) => o.kind === "RuntimeClass" && o.metadata.name === r.profile.runtimeClass), r.profile.createRuntimeClasses);
       });
 
-      it("the guard may delete its own workload pod, read the gate's log, and nothing else", () => {
+      it("the guard may patch (its deadline) and delete its own workload pod, read the gate's log, and nothing else", () => {
         const role = objs.find((o) => o.kind === "Role")!;
         assert.deepStrictEqual(role.rules, [
-          { apiGroups: [""], resources: ["pods"], resourceNames: [podOf(objs, "workload").metadata.name], verbs: ["get", "watch", "delete"] },
+          { apiGroups: [""], resources: ["pods"], resourceNames: [podOf(objs, "workload").metadata.name], verbs: ["get", "watch", "patch", "delete"] },
           { apiGroups: [""], resources: ["pods/log"], resourceNames: [podOf(objs, "gate").metadata.name], verbs: ["get"] },
         ]);
         assert.ok(!objs.some((o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding"));

@@ -16,7 +16,7 @@ import { RUN_TAG } from "./helpers/run-scope";
 import { skipBecause } from "./helpers/common";
 import { KubeApiError, KubeClient } from "../components/kubernetes/api";
 import { deadlineAtExpiry, runGuard, type GuardConfig, type GuardEvent } from "../components/kubernetes/guard-program";
-import { buildGuardImage, GUARD_ENTRY, IMAGE_APP_DIR, IMAGE_NODE } from "../components/kubernetes/guard-image";
+import { buildGuardImage, differences, GUARD_ENTRY, IMAGE_APP_DIR, IMAGE_NODE, verifyGuardImage, verifyRootfs } from "../components/kubernetes/guard-image";
 import type { Manifest } from "../components/kubernetes/manifest";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -253,6 +253,53 @@ describe("Kubernetes guard image (OCI layout, built without Docker)", function (
   it("is reproducible: the same inputs give the same digest", () => {
     const again = buildGuardImage(path.join(dir, "again.tar"));
     assert.strictEqual(again.digest, img.digest);
+  });
+
+  it("states what it was built from in its config (Node's version, each native file's sha256 and package, the program's hash), and its files match", () => {
+    const v = verifyGuardImage(img.archive);
+    assert.strictEqual(v.digest, img.digest);
+    assert.deepStrictEqual(v.problems, []);
+    const b = v.builtFrom!;
+    // Read here, not from the builder: the version the image's own Node reports, the hash of each file in its root.
+    assert.strictEqual(b.node, execFileSync(path.join(rootfs, IMAGE_NODE), ["--version"], { encoding: "utf8" }).trim());
+    assert.strictEqual(b.native[0].path, IMAGE_NODE);
+    const sha = (f: string) => require("crypto").createHash("sha256").update(fs.readFileSync(f)).digest("hex");
+    for (const n of b.native) assert.strictEqual(n.sha256, sha(path.join(rootfs, n.path)), n.path);
+    const libc = b.native.find((n) => /\/libc\.so\.6$/.test(n.path));
+    assert.ok(libc, "glibc is among the inputs");
+    if (fs.existsSync("/usr/bin/dpkg")) assert.match(libc!.package ?? "", /^libc6(:[a-z0-9]+)? \S+$/, "the Debian package glibc came from, with its version");
+  });
+
+  it("refuses a root whose files are not what its labels say: a changed library, a file nobody listed", () => {
+    const built = verifyGuardImage(img.archive).builtFrom!;
+    const lib = built.native.find((n) => /libm\.so/.test(n.path)) ?? built.native[1];
+    const file = path.join(rootfs, lib.path);
+    const orig = fs.readFileSync(file);
+    const extra = path.join(rootfs, "usr", "bin", "not-listed");
+    try {
+      fs.appendFileSync(file, Buffer.from([0]));
+      fs.mkdirSync(path.dirname(extra), { recursive: true });
+      fs.writeFileSync(extra, "x");
+      const problems = verifyRootfs(rootfs, built);
+      assert.ok(problems.some((p) => p.startsWith(`${lib.path}: sha256`)), problems.join("\n"));
+      assert.ok(problems.some((p) => p.startsWith("/usr/bin/not-listed:")), problems.join("\n"));
+    } finally {
+      fs.writeFileSync(file, orig);
+      fs.rmSync(extra, { force: true });
+    }
+    assert.deepStrictEqual(verifyRootfs(rootfs, built), [], "restored: the control passes");
+  });
+
+  it("another Node binary gives another digest, and the difference names it", () => {
+    const other = path.join(dir, "node-other");
+    fs.copyFileSync(fs.realpathSync(process.execPath), other);
+    fs.chmodSync(other, 0o755);
+    fs.appendFileSync(other, Buffer.from("\n")); // trailing bytes: the same program, other bytes
+    const b = buildGuardImage(path.join(dir, "other.tar"), { nodeBinary: other });
+    assert.notStrictEqual(b.digest, img.digest);
+    const diff = differences(img.builtFrom, b.builtFrom);
+    assert.strictEqual(diff.length, 1, diff.join("\n"));
+    assert.match(diff[0], new RegExp(`^${IMAGE_NODE}: `));
   });
 
   it("runs on its own files alone (chroot into the image's root): the guard program starts, refuses a call without --kubernetes, reads its rules", function () {

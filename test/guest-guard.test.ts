@@ -20,6 +20,8 @@ import { guardExecStart, renderGuardUnit } from "../components/guest/install";
 import { GuestGuardConfig, GUEST_NFT_TABLE } from "../components/guest/config";
 import { canaryList } from "../components/local/canary";
 import { DEFAULT_CANARY_FILES, DEFAULT_KILL_RULES } from "../components/spec/schema";
+import { METADATA_ADDRESS, METADATA_PORT, vmMetadataFilter, vmSystemAllow } from "../components/cloud/guard";
+import { AWS_METADATA_ALLOW } from "../components/aws/platform";
 import { skipBecause, waitFor, sleep } from "./helpers/common";
 import { RUN_TAG } from "./helpers/run-scope";
 
@@ -35,6 +37,34 @@ const INTERNET = { address: "198.18.0.10", port: 443 };
 const PY = "/usr/bin/python3";
 /** A uid with no passwd entry: the workload user, as the guard's config names it. */
 const WORKLOAD_UID = 61_337;
+
+/** The stand-in metadata server (in the VPC stand-in, at 169.254.169.254:80): every path answers 200; prints "saw <method> <path>" per request. */
+const METADATA_STAND_IN = String.raw`
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def answer(self):
+        body = ("served " + self.path).encode()
+        print("saw " + self.command + " " + self.path, flush=True)
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    do_GET = answer
+    do_PUT = answer
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), H)
+print("up", flush=True)
+s.serve_forever()
+`;
+
+/** n HTTP requests (method, target) to the metadata address, each on its own connection; one line per request: its status or errno name. */
+const METADATA_CALLS = String.raw`
+import http.client, sys, errno
+host, port, method, target, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+for _ in range(n):
+    c = http.client.HTTPConnection(host, port, timeout=5)
+    try:
+        c.request(method, target, headers={"X-aws-ec2-metadata-token": "t"}); r = c.getresponse(); r.read(); print(r.status, flush=True)
+    except OSError as e: print(errno.errorcode.get(e.errno, type(e).__name__), flush=True)
+    finally: c.close()
+`;
 
 const sh = (args: string[], input?: string) => spawnSync(args[0], args.slice(1), { encoding: "utf8", input });
 const must = (args: string[]) => {
@@ -74,6 +104,8 @@ describe("in-guest guard (components/guest): the local guard's code inside a VM-
   this.timeout(120_000);
   let app: string;
   let listeners: ChildProcess[] = [];
+  /** Requests that reached the stand-in metadata server ("METHOD target"). */
+  const metadataSaw: string[] = [];
   let current: Scenario | undefined;
   const cgHost = detectCgroupHost();
   let n = 0;
@@ -90,11 +122,22 @@ describe("in-guest guard (components/guest): the local guard's code inside a VM-
     must(["ip", "link", "add", GUEST_IF, "netns", GUEST_NS, "type", "veth", "peer", "name", CLOUD_IF, "netns", CLOUD_NS]);
     for (const [ns, cmds] of [
       [GUEST_NS, [["link", "set", "lo", "up"], ["addr", "add", `${GUEST_ADDR}/24`, "dev", GUEST_IF], ["link", "set", GUEST_IF, "up"], ["route", "add", "default", "via", GATE.address]]],
-      [CLOUD_NS, [["link", "set", "lo", "up"], ["addr", "add", `${GATE.address}/24`, "dev", CLOUD_IF], ["addr", "add", `${INTERNET.address}/32`, "dev", CLOUD_IF], ["link", "set", CLOUD_IF, "up"]]],
+      [CLOUD_NS, [["link", "set", "lo", "up"], ["addr", "add", `${GATE.address}/24`, "dev", CLOUD_IF], ["addr", "add", `${INTERNET.address}/32`, "dev", CLOUD_IF], ["addr", "add", `${METADATA_ADDRESS}/32`, "dev", CLOUD_IF], ["link", "set", CLOUD_IF, "up"]]],
     ] as const)
       for (const c of cmds) must(["ip", "-n", ns, ...c]);
     listeners = [listener(CLOUD_NS, GATE.address, GATE.port), listener(CLOUD_NS, INTERNET.address, INTERNET.port)];
+    const metadata = spawn("ip", ["netns", "exec", CLOUD_NS, PY, "-c", METADATA_STAND_IN, METADATA_ADDRESS, String(METADATA_PORT)], { stdio: ["ignore", "pipe", "inherit"] });
+    listeners.push(metadata);
     for (const l of listeners) await new Promise<void>((resolve, reject) => (l.stdout!.once("data", () => resolve()), l.once("exit", (c) => reject(new Error(`listener exited ${c}`)))));
+    let buf = "";
+    metadata.stdout!.on("data", (d) => {
+      buf += d;
+      for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (line.startsWith("saw ")) metadataSaw.push(line.slice(4));
+      }
+    });
   });
 
   after(() => {
@@ -115,7 +158,7 @@ describe("in-guest guard (components/guest): the local guard's code inside a VM-
   });
 
   /** A fresh VM: home, cgroup with the spec's limits, record store, and the guard started as its unit says. */
-  async function boot(o: { pids?: number; memoryBytes?: number; expiresInMs?: number; prePlanted?: Record<string, string> } = {}): Promise<Scenario> {
+  async function boot(o: { pids?: number; memoryBytes?: number; expiresInMs?: number; prePlanted?: Record<string, string>; metadata?: boolean } = {}): Promise<Scenario> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-guest-vm-"));
     fs.chmodSync(dir, 0o755);
     const home = path.join(dir, "home", "agent");
@@ -145,7 +188,15 @@ describe("in-guest guard (components/guest): the local guard's code inside a VM-
       expiresAt: new Date(Date.now() + (o.expiresInMs ?? 3_600_000)).toISOString(),
       workload: { user: "agent", home, uid: WORKLOAD_UID, pids: o.pids ?? 64, memory: `${(o.memoryBytes ?? 256 << 20) >> 20}MiB`, cgroup: cgroup.rel },
       canaries: { enabled: true, files: canaryList(DEFAULT_CANARY_FILES, true), credential: true, endpointPort: 9911, append: { ".aws/credentials": "[ops-admin]\naws_access_key_id = AKIAEXAMPLECANARY01\naws_secret_access_key = x\n" }, ...(o.prePlanted ? { planted: Object.keys(o.prePlanted) } : {}) },
-      nft: { table: GUEST_NFT_TABLE, gate: [{ upstream: "model-api", ...GATE }], system: [{ proto: "tcp", port: INTERNET.port, address: INTERNET.address }] },
+      nft: {
+        table: GUEST_NFT_TABLE,
+        gate: [{ upstream: "model-api", ...GATE }],
+        system: o.metadata
+          ? // As a VM cloud builds it (components/cloud/guard.ts): the metadata server for root only, the filter in front of it for the workload.
+            vmSystemAllow({ resolvers: [GATE.address], timeServers: [], stores: [{ address: INTERNET.address, port: INTERNET.port }], rootAgents: [] })
+          : [{ proto: "tcp", port: INTERNET.port, address: INTERNET.address }],
+        ...(o.metadata ? { metadata: vmMetadataFilter(AWS_METADATA_ALLOW) } : {}),
+      },
       record: { file: path.join(dir, "state", "record.jsonl"), ship: ["sh", "-c", 'cat > "$0/$1.json"', store, "{seq}"], shipTimeoutMs: 5000 },
       powerOff: ["sh", "-c", 'date +%s%3N > "$0"', path.join(dir, "powered-off")],
       pollMs: 250,
@@ -275,6 +326,46 @@ describe("in-guest guard (components/guest): the local guard's code inside a VM-
     const { kill } = await expectKill(s, "denied-egress");
     assert.match((kill.data as any).detail, /^2\d denied egress attempts \(threshold 20\)/);
     assert.ok(stored(s).some((e) => e.type === "egress-denied" && (e.data as any).total === 5), "the 5 earlier denials were recorded");
+    await exited(more.proc);
+  });
+
+  it("the metadata filter, started by the guard: allowed credential calls pass and do not count; each refused call is recorded; 20 refusals kill (denied-egress)", async function () {
+    const s = await boot({ metadata: true });
+    const calls = async (method: string, target: string, n: number) => {
+      const w = workload(s, [PY, "-c", METADATA_CALLS, METADATA_ADDRESS, String(METADATA_PORT), method, target, String(n)]);
+      await exited(w.proc);
+      return w.out().trim().split("\n");
+    };
+    const refusals = () => stored(s).filter((e) => e.type === "metadata-refused");
+    // Positive control: more allowed calls than the kill threshold (20) — IMDSv2's token and the role's credentials.
+    metadataSaw.length = 0;
+    const credentials = "/latest/meta-data/iam/security-credentials/workload-role";
+    assert.deepStrictEqual(await calls("PUT", "/latest/api/token", 5), Array(5).fill("200"), "the token call passes through the filter");
+    assert.deepStrictEqual(await calls("GET", credentials, 20), Array(20).fill("200"), "the credentials call passes through the filter");
+    await waitFor("the stand-in to log the 25 calls", () => metadataSaw.length >= 25, 5000);
+    assert.deepStrictEqual(metadataSaw, [...Array(5).fill("PUT /latest/api/token"), ...Array(20).fill(`GET ${credentials}`)], "each allowed call reached the metadata server");
+    await sleep(1000);
+    assert.ok(!fs.existsSync(s.poweredFile), `25 allowed metadata calls do not kill: ${recordOf(s)}`);
+    assert.deepStrictEqual(refusals(), [], "nothing refused");
+    assert.ok(!stored(s).some((e) => e.type === "egress-denied" && (e.data as any).total > 0), `allowed calls count no denied egress: ${recordOf(s)}`);
+
+    // Five refused calls (the boot script): each answered 403, none reaches the server, each recorded; below the threshold.
+    metadataSaw.length = 0;
+    assert.deepStrictEqual(await calls("GET", "/latest/user-data", 5), Array(5).fill("403"));
+    await waitFor(`five metadata-refused entries in the record store (record: ${recordOf(s)})`, () => refusals().length >= 5, 5000);
+    assert.deepStrictEqual(refusals().map((e) => [(e.data as any).method, (e.data as any).target, (e.data as any).count]), [1, 2, 3, 4, 5].map((i) => ["GET", "/latest/user-data", i]));
+    await waitFor("the denied total 5 judged", () => stored(s).some((e) => e.type === "egress-denied" && (e.data as any).total === 5 && (e.data as any).rejected.metadata === 5), 5000);
+    await sleep(800);
+    assert.ok(!fs.existsSync(s.poweredFile), "5 refusals (threshold 20) do not kill");
+    assert.deepStrictEqual(metadataSaw, [], "the metadata server never saw a refused call");
+
+    // Fifteen more: the twentieth refusal crosses the threshold.
+    const more = workload(s, [PY, "-c", METADATA_CALLS, METADATA_ADDRESS, String(METADATA_PORT), "GET", "/latest/meta-data/iam/info", "15"]);
+    const { kill } = await expectKill(s, "denied-egress");
+    assert.match((kill.data as any).detail, /^2\d denied egress attempts \(threshold 20\)/);
+    assert.ok(refusals().length >= 20, `every refusal up to the kill is in the record (${refusals().length})`);
+    assert.ok(refusals().slice(5).every((e) => (e.data as any).target === "/latest/meta-data/iam/info"));
+    assert.deepStrictEqual(metadataSaw, [], "the metadata server never saw a refused call");
     await exited(more.proc);
   });
 

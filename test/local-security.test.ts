@@ -21,10 +21,14 @@ import { confinedGateCommand } from "../components/local/gate-confine";
 import { socketNotifyFilter } from "../components/local/seccomp";
 import { notifyLauncher } from "../components/local/notify/launcher";
 import { runFileHelper, writeFileIn } from "../components/local/control/files";
-import { SandboxPool, localSpec, execCapture, recordEntries, waitFor, skipBecause } from "./helpers/local-sandbox";
+import { SandboxPool, localSpec, execCapture, recordEntries, waitFor, skipBecause, assertNoObjectsOf } from "./helpers/local-sandbox";
 import { HOST_PYTHON, PY_HOLD, holdInside, hostHelper, pidsWithArgv, pyInside, pyOnHost, statusField } from "./helpers/local-probes";
 import { snapshot } from "./helpers/kernel-view";
 import { describeResult, runCli, startCli } from "./helpers/local-cli";
+import { createSandbox, destroySandbox } from "../automation";
+import { loadHandle } from "../components/local/handle";
+import { waitSupervisorGone } from "../components/local/supervisor-client";
+import { addToRefusalTally, readRefusalTally, refusalTallyPath } from "../components/local/refusal-tally";
 
 const EAFNOSUPPORT = 97;
 const EADDRINUSE = 98;
@@ -302,6 +306,95 @@ print(json.dumps(res))`;
         assert.ok(denied && denied.rejected.socketFamily >= threshold && denied.total >= threshold, JSON.stringify(denied));
         const tripped = recordEntries(box.record.file).filter((e) => /kill/.test(e.type) && (e.data as any)?.rule === "denied-egress");
         assert.ok(tripped.length >= 1, `no kill entry for denied-egress: ${JSON.stringify(recordEntries(box.record.file).slice(-5).map((e) => e.type))}`);
+      } finally {
+        await pool.destroy(box);
+      }
+    });
+
+    // The Automation API's exec (an eval harness's `sandbox.exec`) starts the command in the harness's
+    // own process, not in the owner (here the shared supervisor, engine "direct"): the same start code
+    // as the CLI's, but its own caller, so its own test. Positive control first, as above: as many
+    // loopback AF_INET sockets through the same exec leave the sandbox alive.
+    it("refusals of an Automation API exec (engine direct, supervisor-owned) kill the sandbox by denied-egress; the record shows each, source exec", async function () {
+      const threshold = 5;
+      const n = threshold + 3;
+      const auto = await createSandbox(
+        { name: "autoexec", backend: "local", owner: "tests@airlock.dev", ttl: "10m", workload: { cpus: 1, memory: "256MiB", pids: 128, command: ["sleep", "600"] }, killSwitch: { rules: [{ on: "canary" }, { on: "denied-egress", threshold }] } },
+        { engine: "direct", harness: "local-security" },
+      );
+      const id = auto.outputs.sandboxId;
+      let first: unknown;
+      try {
+        assert.ok(loadHandle(id)?.supervisor, "engine direct: the shared supervisor owns the sandbox (not this process)");
+        const control = await auto.exec(["python3", "-c", String.raw`
+import json, socket
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(64)
+held = []
+for _ in range(${n}):
+    c = socket.socket(socket.AF_INET, socket.SOCK_STREAM); c.connect(srv.getsockname()); held.append(c)
+print(json.dumps({"connected": len(held)}))`]);
+        assert.strictEqual(control.code, 0, control.stderr);
+        assert.deepStrictEqual(JSON.parse(control.stdout.trim().split("\n").pop()!), { connected: n }, control.stderr);
+        await new Promise((r) => setTimeout(r, 4 * 250)); // four guard polls
+        assert.deepStrictEqual([!!loadHandle(id), loadHandle(id)?.killed], [true, undefined], "loopback AF_INET sockets from an automation exec killed the sandbox");
+
+        const refused = await auto.exec(["python3", "-c", String.raw`
+import ctypes, json
+l = ctypes.CDLL(None, use_errno=True)
+res = []
+for i in range(${n}):
+    fam, typ = (40, 1) if i % 2 == 0 else (17, 3)  # AF_VSOCK stream, AF_PACKET raw
+    fd = l.socket(fam, typ, 0); res.append(ctypes.get_errno() if fd < 0 else 0)
+print(json.dumps(res))`]);
+        assert.strictEqual(refused.code, 0, refused.stderr);
+        assert.deepStrictEqual(JSON.parse(refused.stdout.trim().split("\n").pop()!), Array(n).fill(EAFNOSUPPORT), refused.stderr);
+        // The supervisor's guard fires the rule and destroys the sandbox; the record stays.
+        const file = auto.outputs.recordLocation;
+        const tripped = () => recordEntries(file).find((e) => /kill/.test(e.type) && (e.data as any)?.rule === "denied-egress");
+        await waitFor("the denied-egress rule to fire on the automation exec's refusals", tripped, 10_000).catch((e) => {
+          throw new Error(`${e.message}: ${JSON.stringify(recordEntries(file).filter((x) => /egress|socket|guard|kill/.test(x.type)).slice(-6))}`);
+        });
+        const got = recordEntries(file).filter((e) => e.type === "socket-refused").map((e) => e.data as any);
+        assert.deepStrictEqual(got.map((r) => [r.source, r.familyName, r.egress]).sort(), [...Array(Math.ceil(n / 2)).fill(["exec", "AF_VSOCK", true]), ...Array(Math.floor(n / 2)).fill(["exec", "AF_PACKET", true])].sort(), JSON.stringify(got));
+        const denied = recordEntries(file).filter((e) => e.type === "egress-denied").map((e) => e.data as any).pop();
+        assert.ok(denied && denied.rejected.socketFamily >= threshold && denied.total >= threshold, JSON.stringify(denied));
+        await waitFor("the supervisor to destroy the killed sandbox", () => !loadHandle(id) || undefined, 30_000);
+        await assert.rejects(auto.exec(["true"]), /no local sandbox|killed/, "an exec after the kill must be refused");
+      } catch (e) {
+        first = e;
+        throw e;
+      } finally {
+        // (A failure of the destroy is reported, but never in place of the assertion that failed first.)
+        await destroySandbox(auto).catch((e) => {
+          if (!first) throw e;
+        });
+        await assertNoObjectsOf(id);
+      }
+      assert.ok(await waitSupervisorGone(15_000), "the supervisor did not exit once it owned nothing");
+    });
+
+    // The tally stops at its cap (1 MiB of one-byte entries) and validation accepts no threshold above
+    // it, so the highest threshold a spec can ask for is the cap itself: at that threshold the rule
+    // must still fire. A million earlier refusals are stood in for by the tally they would have left
+    // (written the way every start writes it); the last three are real.
+    it("at the highest accepted threshold (the tally's cap, 1048576) the kill still fires: the cap never hides the refusal that reaches it", async () => {
+      const cap = 1024 * 1024; // written out: the cap the spec rule and the tally must agree on
+      const box = await pool.create(localSpec({ name: "capkill", killSwitch: { rules: [{ on: "canary" }, { on: "denied-egress", threshold: cap }] } }));
+      try {
+        const tally = refusalTallyPath(box.id);
+        addToRefusalTally(tally, cap - 3);
+        await new Promise((r) => setTimeout(r, 4 * 250)); // four guard polls
+        assert.strictEqual(killedRule(box), undefined, "three short of the threshold must not kill");
+        const r = await execCapture(box.id, ["python3", "-c", "import socket\nfor _ in range(3):\n    try: socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)\n    except OSError as e: print(e.errno)"]);
+        assert.deepStrictEqual(r.stdout.trim().split("\n").map(Number), [EAFNOSUPPORT, EAFNOSUPPORT, EAFNOSUPPORT], r.stderr);
+        await waitFor("the denied-egress rule to fire at the cap", () => killedRule(box) === "denied-egress", 10_000).catch((e) => {
+          throw new Error(`${e.message}: tally ${readRefusalTally(tally)}; ${JSON.stringify(eventsOf(box, "egress-denied").slice(-2))}`);
+        });
+        const denied = eventsOf(box, "egress-denied").map((e) => e.data as any).pop();
+        assert.strictEqual(denied?.rejected.socketFamily, cap, JSON.stringify(denied));
+        // A fourth refusal is not counted (the disk bound holds), and nothing needs it to be.
+        addToRefusalTally(tally, 1);
+        assert.strictEqual(readRefusalTally(tally), cap);
       } finally {
         await pool.destroy(box);
       }

@@ -87,13 +87,13 @@ function matching(c: MutationCase, violations: Violation[]): Violation[] {
 // Cases the pack misses at a preview (it catches them after the update). References nested inside a
 // property (an instance's networkInterfaces[].subnetwork, a NIC's ipConfigurations[].subnet.id, a
 // VM's networkProfile.networkInterfaces[].id) are placed by engine-graph.ts's nestedTarget, and the
-// harness blanks them wherever they sit, as the engine does. What is left are facts that read a
-// resource's *outputs* (a name or email the provider computes), which no preview has:
+// harness blanks them wherever they sit, as the engine does. Facts that read an output no preview
+// has read the inputs that decide it, or match the reference to the resource it names (a service
+// account's email, a storage account's name, an identity's principalId: test/policy-preview-facts).
+// What is left is a fact nothing decides before the update:
 const PREVIEW_GAPS: Record<string, string> = {
-  "gcp/workload-in-gate-group": "the gate's firewall rules name their members by service-account email, an output no preview has, so the unmutated preview already reports them fail-closed",
-  "azure/unlocked-retention": "the record's containers and WORM policies are matched to their account by the account's name, and the sealer's rights to it by its identity's principalId: outputs no preview has",
-  "azure/unlocked-artifacts": "the artifacts and canaries containers and their WORM policies are matched to their account by the account's name, an output no preview has, so the unmutated preview already reports no artifacts store to check (fail-closed)",
-  "azure/missing-ttl": "the reaper's rights are matched to its identity by the identity's principalId, an output no preview has, so the unmutated preview already reports no platform TTL",
+  "azure/missing-ttl":
+    "the reaper's DELETE names the sandbox group by an ARM id with its subscription, and its grant's scope is a reference to that group, whose subscription no input names (the provider's is ambient), so the unmutated preview already reports no platform TTL (fail-closed)",
 };
 
 describe("policy pack: every conformance mutation is flagged", () => {

@@ -162,6 +162,23 @@ describe("spec validation", () => {
     }
   });
 
+  // The local backend tallies refused socket calls up to 1 MiB of one-byte entries (1,048,576, written
+  // out here): a denied-egress threshold above that might never be reached, so it is refused, not
+  // silently kept. Other backends count elsewhere and keep any threshold.
+  it("local: a denied-egress threshold above 1048576 (the refusal tally's cap) is refused, naming the field; the cap itself is accepted", () => {
+    const local = (threshold: number) => ({ name: "spec-test", backend: "local", owner: "alice@lab.org", workload: { cpus: 1, command: ["/bin/true"] }, killSwitch: { rules: [{ on: "canary" }, { on: "denied-egress", threshold }] } });
+    const i = issueAt(issuesOf(local(1_048_577)), "killSwitch.rules[1].threshold");
+    assert.strictEqual(i.value, 1_048_577);
+    assert.match(i.fix, /at most 1048576/);
+    assert.match(i.message, /refused socket calls/);
+    for (const ok of [1_048_576, 20]) {
+      const r = validateSpec(local(ok));
+      assert.ok(r.ok, `${ok}: ${JSON.stringify(!r.ok && r.issues)}`);
+    }
+    const aws: any = { ...minimal(), killSwitch: { rules: [{ on: "canary" }, { on: "denied-egress", threshold: 5_000_000 }] } };
+    assert.ok(validateSpec(aws).ok, "the cap is the local backend's, not every backend's");
+  });
+
   it("parseSpec throws a SpecError carrying every issue", () => {
     assert.throws(() => parseSpec({ name: "X", backend: "mars" }, "doc"), (e: any) => e instanceof SpecError && e.issues.length >= 3 && /doc: \d+ problems/.test(e.message));
   });

@@ -14,6 +14,7 @@ import type { AlarmFact, ArtifactStoreFact, CanaryFact, ComputeFact, DnsFact, Ex
 import { isAzureTaggable, ROLE_TAG } from "./taggable";
 import { teeOfSize } from "./rules";
 import { CONTAINERS, SEALED_KEY_COMMENT, STOPPED } from "./names";
+import { UNKNOWN } from "../invariants/engine-graph";
 
 const T = {
   vnet: "azure-native:network:VirtualNetwork",
@@ -59,6 +60,70 @@ const arr = <X>(v: X | X[] | undefined | null): X[] => (v === undefined || v ===
 const same = (a: unknown, b: unknown) => typeof a === "string" && typeof b === "string" && a.toLowerCase() === b.toLowerCase();
 const under = (id: unknown, parent: unknown) => typeof id === "string" && typeof parent === "string" && id.toLowerCase().startsWith(parent.toLowerCase() + "/");
 
+// ---- what a resource is called before it exists
+//
+// A preview has no outputs: not a resource's `name`, not an identity's `principalId`, not an ARM id.
+// Where an input decides the value the facts read that input; where a property is a reference to
+// another resource's output that the engine cannot give yet, engine-graph.ts has resolved it to that
+// resource's id, and the facts match the reference to the resource, not to the value. Where neither
+// decides, nothing matches and the checks report it fail-closed.
+
+const known = (v: unknown): v is string => typeof v === "string" && v !== "" && v !== UNKNOWN;
+
+/** The input that sets each type's name (storage/storageAccount.d.ts accountName, storage/blobContainer.d.ts containerName, network/networkSecurityGroup.d.ts, network/routeTable.d.ts). */
+const NAME_INPUT: Record<string, string> = { [T.account]: "accountName", [T.container]: "containerName", [T.nsg]: "networkSecurityGroupName", [T.routeTable]: "routeTableName" };
+
+/** A resource's name: the `name` output once it exists, before that the input that sets it. */
+function nameOf(n: GraphNode | undefined): string | undefined {
+  if (!n) return undefined;
+  if (known(n.state?.name)) return n.state.name;
+  const input = n.inputs[NAME_INPUT[n.type]];
+  return known(input) ? input : undefined;
+}
+
+/** Whether a name-valued property (a container's `accountName`) names `n`: by the name, or as a reference to `n` resolved to its id. */
+function names(value: unknown, n: GraphNode): boolean {
+  return known(value) && (value === n.id || same(value, nameOf(n)));
+}
+
+/** Whether a principal-valued property (a role assignment's `principalId`) is identity `u`'s: its principalId output, or a reference to `u` resolved to its id. */
+function principalOf(value: unknown, u: GraphNode): boolean {
+  return known(value) && (value === u.id || (known(u.state?.principalId) && value === u.state.principalId));
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * The ARM path a storage account or container has, from its names: a storage account's name is
+ * unique across Azure (it is the DNS label of <name>.blob.core.windows.net; storageAccount.d.ts
+ * accountName), so `…/storageAccounts/<name>` is that one account whatever subscription and group
+ * come before it — which a preview does not know. Undefined for other types, or a name not known.
+ */
+function storagePath(g: ResourceGraph, n: GraphNode): RegExp | undefined {
+  const account = n.type === T.account ? n : n.type === T.container ? g.ofType(T.account).find((a) => names(n.inputs.accountName, a)) : undefined;
+  const accountName = nameOf(account);
+  if (!accountName) return undefined;
+  const prefix = `^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Storage/storageAccounts/${escape(accountName)}`;
+  if (n.type === T.account) return new RegExp(prefix, "i");
+  const container = nameOf(n);
+  return container ? new RegExp(`${prefix}/blobServices/default/containers/${escape(container)}`, "i") : undefined;
+}
+
+/** Whether ARM path `path` is resource `n` (`within`: or lies under it): by its id, or where that is not known yet by the path its names give. */
+function armPathOf(g: ResourceGraph, path: string, n: GraphNode, within: boolean): boolean {
+  if (same(path, n.id) || (within && under(path, n.id))) return true;
+  const p = storagePath(g, n);
+  return !!p && new RegExp(`${p.source}${within ? "(/|$)" : "$"}`, "i").test(path);
+}
+
+/** Whether a role assignment's scope covers ARM path `path`: the same or a parent path, or a reference to a resource that path is, or lies under. */
+function scopeCovers(g: ResourceGraph, scope: unknown, path: string): boolean {
+  if (!known(scope)) return false;
+  if (same(scope, path) || under(path, scope)) return true;
+  const target = g.byId(scope);
+  return !!target && armPathOf(g, path, target, true);
+}
+
 function taggedRole(n: GraphNode | undefined): Role {
   const r = n?.inputs?.tags?.[ROLE_TAG];
   return (["workload", "gate", "target", "endpoint", "record", "artifacts"] as const).find((x) => x === r) ?? "unknown";
@@ -100,7 +165,7 @@ export function routes(g: ResourceGraph): RouteFact[] {
     out.push({ node, table, destination: dest, via: `${r.nextHopType}${r.nextHopIpAddress ? ` ${r.nextHopIpAddress}` : ""}` });
   };
   for (const t of g.ofType(T.routeTable)) for (const r of arr<any>(t.inputs.routes)) fact(t, r, t);
-  for (const r of g.ofType(T.route)) fact(r, r.inputs, g.ofType(T.routeTable).find((t) => same(t.state.name, r.inputs.routeTableName) && same(t.inputs.resourceGroupName, r.inputs.resourceGroupName)));
+  for (const r of g.ofType(T.route)) fact(r, r.inputs, g.ofType(T.routeTable).find((t) => names(r.inputs.routeTableName, t) && same(t.inputs.resourceGroupName, r.inputs.resourceGroupName)));
   return out;
 }
 
@@ -128,7 +193,7 @@ function closes(rules: any[], direction: "Inbound" | "Outbound"): boolean {
 }
 
 function nsgRules(g: ResourceGraph, nsg: GraphNode): any[] {
-  const standalone = g.ofType(T.securityRule).filter((r) => same(r.inputs.networkSecurityGroupName, nsg.state.name) && same(r.inputs.resourceGroupName, nsg.inputs.resourceGroupName));
+  const standalone = g.ofType(T.securityRule).filter((r) => names(r.inputs.networkSecurityGroupName, nsg) && same(r.inputs.resourceGroupName, nsg.inputs.resourceGroupName));
   return [...arr<any>(nsg.inputs.securityRules), ...standalone.map((r) => ({ ...r.inputs, name: r.inputs.securityRuleName ?? r.name, node: r }))];
 }
 
@@ -140,7 +205,7 @@ export function openDefaults(g: ResourceGraph): OpenDefaultFact[] {
     if (!rt) out.push({ node: s, concern: "routes", detail: "no route table: Azure's system route 0.0.0.0/0 -> Internet applies" });
     else {
       if (rt.inputs.disableBgpRoutePropagation !== true) out.push({ node: rt, concern: "routes", detail: "BGP route propagation is on: gateway routes may be injected" });
-      const all = [...arr<any>(rt.inputs.routes), ...g.ofType(T.route).filter((r) => same(r.inputs.routeTableName, rt.state.name)).map((r) => r.inputs)];
+      const all = [...arr<any>(rt.inputs.routes), ...g.ofType(T.route).filter((r) => names(r.inputs.routeTableName, rt)).map((r) => r.inputs)];
       if (!all.some((r) => r.addressPrefix === "0.0.0.0/0")) out.push({ node: rt, concern: "routes", detail: "no 0.0.0.0/0 route overrides Azure's system default route to the Internet" });
     }
     const nsg = g.byId(s.inputs.networkSecurityGroup?.id, T.nsg);
@@ -269,9 +334,7 @@ const WHOLE_SCOPE = /^\/subscriptions\/[^/]+(\/resourceGroups\/[^/]+)?\/?$/i;
 export function policies(g: ResourceGraph): PolicyFact[] {
   const out: PolicyFact[] = [];
   const groups = new Set(g.ofType("azure-native:resources:ResourceGroup").map((n) => String(n.id).toLowerCase()));
-  const workloadPrincipals = new Set(
-    g.ofType(T.vm).filter((vm) => taggedRole(vm) === "workload").flatMap((vm) => arr<string>(vm.inputs.identity?.userAssignedIdentities)).map((id) => g.byId(id, T.uai)?.state.principalId).filter(Boolean),
-  );
+  const workloadIdentities = g.ofType(T.vm).filter((vm) => taggedRole(vm) === "workload").flatMap((vm) => arr<string>(vm.inputs.identity?.userAssignedIdentities)).map((id) => g.byId(id, T.uai)).filter((u): u is GraphNode => !!u);
   const appendOnlyScopes = (scope: string) => g.ofType(T.container).some((c) => same(c.id, scope) && c.inputs.containerName === CONTAINERS.record);
   const endpointScope = (scope: string) => g.ofType("azure-native:cognitiveservices:Account").some((a) => same(a.id, scope));
   // Reading the artifacts container (the workload installs its guest guard from it): blob reads only.
@@ -297,7 +360,7 @@ export function policies(g: ResourceGraph): PolicyFact[] {
       conditioned: !!a.inputs.condition,
     }));
     const controlPlane = arr<any>(def.inputs.permissions).some((p) => arr(p.actions).length > 0);
-    const beyondOwn = workloadPrincipals.has(a.inputs.principalId) && (controlPlane || !(appendOnlyScopes(scope) || endpointScope(scope) || artifactsRead(scope, def)));
+    const beyondOwn = workloadIdentities.some((u) => principalOf(a.inputs.principalId, u)) && (controlPlane || !(appendOnlyScopes(scope) || endpointScope(scope) || artifactsRead(scope, def)));
     out.push({ node: a, kind: "identity", statements, ...(beyondOwn ? { opaque: `a grant to the workload's identity beyond data-plane access to its record container, model endpoint and artifacts (read) (${scope})` } : {}) });
   }
   return out;
@@ -371,9 +434,9 @@ function armCalls(def: any): ArmCall[] {
 
 /** Actions the workflow's identity may perform on `resourceId` (through assignments at or above it). */
 function allowedActions(g: ResourceGraph, workflow: GraphNode, resourceId: string): Set<string> {
-  const principals = arr<string>(workflow.inputs.identity?.userAssignedIdentities).map((id) => g.byId(id, T.uai)?.state.principalId).filter(Boolean);
+  const identities = arr<string>(workflow.inputs.identity?.userAssignedIdentities).map((id) => g.byId(id, T.uai)).filter((u): u is GraphNode => !!u);
   const out = new Set<string>();
-  for (const a of g.ofType(T.roleAssignment).filter((x) => principals.includes(x.inputs.principalId) && (same(x.inputs.scope, resourceId) || under(resourceId, x.inputs.scope))))
+  for (const a of g.ofType(T.roleAssignment).filter((x) => identities.some((u) => principalOf(x.inputs.principalId, u)) && scopeCovers(g, x.inputs.scope, resourceId)))
     for (const p of arr<any>(g.byId(a.inputs.roleDefinitionId, T.roleDefinition)?.inputs.permissions)) for (const action of arr<string>(p.actions)) out.add(action);
   return out;
 }
@@ -392,11 +455,15 @@ function reapsOnStop(g: ResourceGraph, workflow: GraphNode, vmId: string): boole
  * create a policy locked, and an unlocked one can be shortened or deleted (governance).
  */
 function containerLock(g: ResourceGraph, acct: GraphNode, c: GraphNode): RecordFact["lock"] {
-  const policy = g.ofType(T.worm).find((p) => same(p.inputs.accountName, acct.state.name) && same(p.inputs.containerName, c.inputs.containerName));
+  const policy = g.ofType(T.worm).find((p) => names(p.inputs.accountName, acct) && names(p.inputs.containerName, c));
   if (!policy) return undefined;
-  const path = `${c.id}/immutabilityPolicies/default`;
   const sealers = g.ofType(T.workflow).filter((w) => w.inputs.state !== "Disabled");
-  const locked = sealers.some((w) => armCalls(w.inputs.definition).some((call) => call.method === "POST" && same(call.uri, `${path}/lock`)) && allowedActions(g, w, path).has("Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies/lock/action"));
+  const locked = sealers.some((w) =>
+    armCalls(w.inputs.definition).some((call) => {
+      const container = /^(.*)\/immutabilityPolicies\/default\/lock$/i.exec(call.uri)?.[1];
+      return call.method === "POST" && !!container && armPathOf(g, container, c, false) && allowedActions(g, w, `${container}/immutabilityPolicies/default`).has("Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies/lock/action");
+    }),
+  );
   return { mode: locked ? "compliance" : "governance", days: Number(policy.inputs.immutabilityPeriodSinceCreationInDays ?? 0) };
 }
 
@@ -411,14 +478,14 @@ export function artifactStores(g: ResourceGraph): ArtifactStoreFact[] {
   return g.ofType(T.account).flatMap((acct) =>
     g
       .ofType(T.container)
-      .filter((c) => same(c.inputs.accountName, acct.state.name))
+      .filter((c) => names(c.inputs.accountName, acct))
       .flatMap((c) => ARTIFACT_CONTAINERS.filter((a) => a.name === c.inputs.containerName).map((a) => ({ node: c, holds: a.holds, lock: containerLock(g, acct, c) }))),
   );
 }
 
 export function recordStores(g: ResourceGraph): RecordFact[] {
   return recordAccounts(g).map((acct) => {
-    const containers = g.ofType(T.container).filter((c) => same(c.inputs.accountName, acct.state.name));
+    const containers = g.ofType(T.container).filter((c) => names(c.inputs.accountName, acct));
     // The containers that must be WORM: those machines append to, and the flow-log container.
     const writes = (a: GraphNode) => arr<any>(g.byId(a.inputs.roleDefinitionId, T.roleDefinition)?.inputs.permissions).some((p) => arr<string>(p.dataActions).some((d) => /\/blobs\/(write|add\/action)$/.test(d)));
     const appended = containers.filter((c) => g.ofType(T.roleAssignment).some((a) => (same(a.inputs.scope, c.id) || same(a.inputs.scope, acct.id)) && writes(a)) || c.inputs.containerName === CONTAINERS.record);
@@ -427,7 +494,7 @@ export function recordStores(g: ResourceGraph): RecordFact[] {
     const needed = [...new Set([...appended, ...(flowTarget ? flowContainer : [])])];
     const locks = needed.map((c) => containerLock(g, acct, c));
     const lock = needed.length && locks.every(Boolean) ? { mode: locks.some((l) => l!.mode === "governance") ? ("governance" as const) : ("compliance" as const), days: Math.min(...locks.map((l) => l!.days)) } : undefined;
-    const versioned = g.ofType(T.blobService).some((s) => same(s.inputs.accountName, acct.state.name) && s.inputs.isVersioningEnabled === true);
+    const versioned = g.ofType(T.blobService).some((s) => names(s.inputs.accountName, acct) && s.inputs.isVersioningEnabled === true);
     const publicAccessBlocked = acct.inputs.allowBlobPublicAccess === false && containers.every((c) => c.inputs.publicAccess === undefined || c.inputs.publicAccess === "None");
     const privateEndpoint = g.ofType(T.pe).some((pe) => arr<any>(pe.inputs.privateLinkServiceConnections).some((c) => same(c.privateLinkServiceId, acct.id)));
     const writesOnlyFromBoundary =
@@ -449,7 +516,7 @@ export function canaries(g: ResourceGraph): CanaryFact[] {
     const script = bootScript(vm);
     for (const m of script.matchAll(/^cat > '(?:\/home\/[^/']+|\/root)\/([^']+)' <</gm)) out.push({ kind: "file", path: m[1], node: vm });
     for (const m of script.matchAll(/AccountName=([a-z0-9]+);AccountKey=/g)) {
-      const acct = g.ofType(T.account).find((a) => a.state.name === m[1]);
+      const acct = g.ofType(T.account).find((a) => nameOf(a) === m[1]);
       // A key credential grants nothing only where shared-key access is off.
       out.push({ kind: "credential", path: m[1], node: vm, grants: acct && acct.inputs.allowSharedKeyAccess === false ? [] : acct ? [acct] : [] });
     }
@@ -466,7 +533,7 @@ export function alarms(g: ResourceGraph): AlarmFact[] {
   return g.ofType(T.queryRule).filter((r) => r.inputs.enabled !== false).map((rule) => {
     const query = String(arr<any>(rule.inputs.criteria?.allOf)[0]?.query ?? "");
     const account = /AccountName == "([a-z0-9]+)"/.exec(query)?.[1];
-    const acct = g.ofType(T.account).find((a) => a.state.name === account);
+    const acct = account ? g.ofType(T.account).find((a) => nameOf(a) === account) : undefined;
     const logged = !!acct && arr<string>(rule.inputs.scopes).some((w) => loggedTo(w, acct));
     const watches: ("object" | "credential")[] = [];
     if (logged && query.startsWith("StorageBlobLogs") && query.includes(`Uri has "/${CONTAINERS.canaries}/"`) && canaryAccounts.has(account!)) watches.push("object");

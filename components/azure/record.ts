@@ -110,9 +110,9 @@ export function createRecordStore(ctx: AzureContext): RecordStore {
   return { group, account, containers, policies, blobEndpoint: `https://${ctx.plan.recordHost}/` };
 }
 
-/** Container id paths of the policies, for the sealer's ARM calls. */
-function policyPaths(sub: string, ctx: AzureContext): string[] {
-  return WORM_CONTAINERS.map((k) => `/subscriptions/${sub}/resourceGroups/${ctx.recordGroup}/providers/Microsoft.Storage/storageAccounts/${ctx.plan.recordAccount}/blobServices/default/containers/${CONTAINERS[k as keyof typeof CONTAINERS]}/immutabilityPolicies/default`);
+/** Container id paths of the policies, for the sealer's ARM calls (from names: known at a preview). */
+function policyPaths(ctx: AzureContext): pulumi.Output<string>[] {
+  return WORM_CONTAINERS.map((k) => ctx.subscriptionId.apply((sub) => `/subscriptions/${sub}/resourceGroups/${ctx.recordGroup}/providers/Microsoft.Storage/storageAccounts/${ctx.plan.recordAccount}/blobServices/default/containers/${CONTAINERS[k as keyof typeof CONTAINERS]}/immutabilityPolicies/default`));
 }
 
 /** lockMode compliance: the workflow that locks every policy (and keeps trying until they are). */
@@ -130,20 +130,20 @@ export function sealRecordStore(ctx: AzureContext, store: RecordStore): void {
     [store.group],
   );
   const assignment = grant(ctx, "sealer", { principalId: identity.principalId, role, scope: store.account.id });
-  const def = pulumi.all([ctx.subscriptionId, identity.id]).apply(([sub, id]) => {
-    const actions: Record<string, unknown> = {};
-    policyPaths(sub, ctx).forEach((path, i) => {
-      actions[`read_${i}`] = armCall(id, "GET", `${path}?api-version=${STORAGE_API}`);
-      actions[`lock_${i}`] = {
-        type: "If",
-        runAfter: { [`read_${i}`]: ["Succeeded"] },
-        expression: { and: [{ equals: [`@body('read_${i}')?['properties']?['state']`, "Unlocked"] }] },
-        actions: { [`post_lock_${i}`]: armCall(id, "POST", `${path}/lock?api-version=${STORAGE_API}`, { headers: { "If-Match": `@{body('read_${i}')?['etag']}` } }) },
-        else: { actions: {} },
-      };
-    });
-    return definition({ every_few_minutes: { type: "Recurrence", recurrence: { frequency: "Minute", interval: SEAL_INTERVAL_MINUTES } } }, actions);
+  // Plain objects with the identity's id (unknown at a first preview) as a leaf, not one apply over
+  // it: so a preview's policy pack reads the calls and the lock they make (workflow.ts armCall).
+  const actions: Record<string, unknown> = {};
+  policyPaths(ctx).forEach((path, i) => {
+    actions[`read_${i}`] = armCall(identity.id, "GET", pulumi.interpolate`${path}?api-version=${STORAGE_API}`);
+    actions[`lock_${i}`] = {
+      type: "If",
+      runAfter: { [`read_${i}`]: ["Succeeded"] },
+      expression: { and: [{ equals: [`@body('read_${i}')?['properties']?['state']`, "Unlocked"] }] },
+      actions: { [`post_lock_${i}`]: armCall(identity.id, "POST", pulumi.interpolate`${path}/lock?api-version=${STORAGE_API}`, { headers: { "If-Match": `@{body('read_${i}')?['etag']}` } }) },
+      else: { actions: {} },
+    };
   });
+  const def = definition({ every_few_minutes: { type: "Recurrence", recurrence: { frequency: "Minute", interval: SEAL_INTERVAL_MINUTES } } }, actions);
   armWorkflow(ctx, "sealer", { group: store.group.name, identity, definition: def, dependsOn: [assignment, ...store.policies] });
 }
 

@@ -13,11 +13,16 @@ import type { AzureContext } from "./context";
 export const ARM = "https://management.azure.com";
 export const WDL_SCHEMA = "https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#";
 
-/** An HTTP action calling ARM as `identityId`. */
-export function armCall(identityId: string, method: "GET" | "POST" | "DELETE", path: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+/**
+ * An HTTP action calling ARM as `identityId`. Either may be an output: a definition built of plain
+ * objects whose leaves are outputs reaches the engine leaf by leaf, so at a preview only the leaves
+ * not known yet (a new identity's id) are unknown and the policy pack still reads every call
+ * (docs/policy.md) — a definition built inside one `apply` over such an output is unknown whole.
+ */
+export function armCall(identityId: pulumi.Input<string>, method: "GET" | "POST" | "DELETE", path: pulumi.Input<string>, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     type: "Http",
-    inputs: { method, uri: `${ARM}${path}`, authentication: { type: "ManagedServiceIdentity", identity: identityId, audience: `${ARM}/` }, ...extra },
+    inputs: { method, uri: typeof path === "string" ? `${ARM}${path}` : pulumi.interpolate`${ARM}${path}`, authentication: { type: "ManagedServiceIdentity", identity: identityId, audience: `${ARM}/` }, ...extra },
   };
 }
 

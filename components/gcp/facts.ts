@@ -17,6 +17,7 @@ import { cidrReachesInternet } from "../spec/net";
 import type { GraphNode, ResourceGraph } from "../invariants/graph";
 import type * as Inv from "../invariants/types";
 import { vmGuardFact } from "../invariants/guest-guard-fact";
+import { UNKNOWN } from "../invariants/engine-graph";
 
 const T = {
   network: "gcp:compute/network:Network",
@@ -92,6 +93,33 @@ function ipOf(i: GraphNode): string | undefined {
 
 function saOf(i: GraphNode): string | undefined {
   return i.inputs.serviceAccount?.email;
+}
+
+const known = (v: unknown): v is string => typeof v === "string" && v !== "" && v !== UNKNOWN;
+
+/**
+ * A service account's email: its output once the account exists; before that (a preview, which has
+ * no outputs) the email its inputs decide. IAM names a user-managed service account from the two
+ * values it is created with, `<accountId>@<project>.iam.gserviceaccount.com` (Google IAM, "Service
+ * accounts overview"; `accountId` and `project` are inputs of gcp.serviceaccount.Account,
+ * serviceaccount/account.d.ts). Undefined where either input is not known, or where the project is
+ * domain-scoped (`example.com:p`, whose accounts IAM names otherwise): nothing decides it then.
+ */
+export function emailOf(a: GraphNode): string | undefined {
+  if (known(a.state?.email)) return a.state.email;
+  const { accountId, project } = a.inputs;
+  return known(accountId) && known(project) && !project.includes(":") ? `${accountId}@${project}.iam.gserviceaccount.com` : undefined;
+}
+
+/**
+ * The service account an email-valued property names: by its email (known or decided by its inputs),
+ * or by the account resource itself — at a preview the property is a reference to the account's
+ * email that the engine cannot give yet, and engine-graph.ts resolves it to that account's id.
+ * Undefined where neither decides (reported fail-closed by the checks).
+ */
+function accountNamed(g: ResourceGraph, ref: unknown): GraphNode | undefined {
+  if (!known(ref)) return undefined;
+  return g.ofType(T.account).find((a) => ref === a.id || ref === emailOf(a));
 }
 
 function instancesOf(g: ResourceGraph, network: string): GraphNode[] {
@@ -182,7 +210,7 @@ export function openDefaults(g: ResourceGraph): Inv.OpenDefaultFact[] {
 /** The groups a rule's targets name: its service accounts, its tag group (the rule), or the network. */
 function ruleGroups(g: ResourceGraph, r: GraphNode): GraphNode[] {
   const sas = arr<string>(r.inputs.targetServiceAccounts);
-  if (sas.length) return sas.map((sa) => g.ofType(T.account).find((a) => a.state.email === sa) ?? { ...r, urn: `${r.urn}#sa:${sa}`, name: sa });
+  if (sas.length) return sas.map((sa) => accountNamed(g, sa) ?? { ...r, urn: `${r.urn}#sa:${sa}`, name: sa });
   if (arr(r.inputs.targetTags).length) return [r];
   const network = g.ofType(T.network).find((n) => same(r.inputs.network, n));
   return network ? [network] : [];
@@ -207,7 +235,7 @@ export function groupRules(g: ResourceGraph): Inv.GroupRuleFact[] {
       if (direction === "egress") peers = arr<string>(r.inputs.destinationRanges).map((c) => cidrPeer(g, c, subject, network));
       else {
         const bySa = arr<string>(r.inputs.sourceServiceAccounts).map((sa): Inv.Peer => {
-          const account = g.ofType(T.account).find((a) => a.state.email === sa);
+          const account = accountNamed(g, sa);
           return account ? (account.urn === group.urn ? { kind: "self" } : { kind: "group", group: account }) : { kind: "unknown", ref: sa };
         });
         const byTag = arr<string>(r.inputs.sourceTags).flatMap((tag) => instancesOf(g, network).filter((i) => arr<string>(i.inputs.tags).includes(tag)).map((u) => ({ kind: "role", role: roleOf(u) }) as Inv.Peer));
@@ -221,8 +249,7 @@ export function groupRules(g: ResourceGraph): Inv.GroupRuleFact[] {
 }
 
 function accountOf(g: ResourceGraph, i: GraphNode): GraphNode | undefined {
-  const email = saOf(i);
-  return email ? g.ofType(T.account).find((a) => a.state.email === email) : undefined;
+  return accountNamed(g, saOf(i));
 }
 
 export function memberships(g: ResourceGraph): Inv.MembershipFact[] {
@@ -455,9 +482,9 @@ export function canaries(g: ResourceGraph): Inv.CanaryFact[] {
   for (const o of g.ofType(T.object).filter((o) => String(o.inputs.name ?? "").startsWith(CANARY_PREFIX))) out.push({ kind: "object", path: o.inputs.name.slice(CANARY_PREFIX.length), node: o });
   for (const k of g.ofType(T.key)) {
     const account = g.ofType(T.account).find((a) => same(k.inputs.serviceAccountId, a));
-    const member = `serviceAccount:${account?.state.email}`;
+    const member = `serviceAccount:${account && emailOf(account)}`;
     const grants = g.resources.filter((n) => /IAM(Member|Binding)|IamMember/.test(n.type) && arr(n.inputs.member ?? n.inputs.members).includes(member));
-    out.push({ kind: "credential", path: String(account?.state.email ?? k.inputs.serviceAccountId), node: k, grants });
+    out.push({ kind: "credential", path: String((account && emailOf(account)) ?? k.inputs.serviceAccountId), node: k, grants });
   }
   return out;
 }
@@ -467,7 +494,8 @@ function watchesOf(g: ResourceGraph, filter: string): ("object" | "credential")[
   const dataReadLogged = g.ofType(T.auditConfig).some((a) => ["storage.googleapis.com", "allServices"].includes(a.inputs.service) && arr<any>(a.inputs.auditLogConfigs).some((c) => c.logType === "DATA_READ"));
   const buckets = new Set(g.ofType(T.object).filter((o) => String(o.inputs.name ?? "").startsWith(CANARY_PREFIX)).map((o) => o.inputs.bucket));
   if (dataReadLogged && buckets.size && [...buckets].every((b) => filter.includes(`buckets/${b}/objects/${CANARY_PREFIX}`))) watches.push("object");
-  const emails = g.ofType(T.key).map((k) => g.ofType(T.account).find((a) => same(k.inputs.serviceAccountId, a))?.state.email);
+  const accounts = g.ofType(T.key).map((k) => g.ofType(T.account).find((a) => same(k.inputs.serviceAccountId, a)));
+  const emails = accounts.map((a) => a && emailOf(a));
   if (emails.length && emails.every((e) => e && filter.includes(`principalEmail="${e}"`))) watches.push("credential");
   return watches;
 }
@@ -483,9 +511,9 @@ function topicKills(g: ResourceGraph, topicId: string): boolean {
     if (!/googleapis\.compute\.v1\.instances\.(stop|delete)/.test(src)) return false;
     return workloads.some((w) => {
       if (!new RegExp(`instance: ${w.state.name}\\s*$`, "m").test(src)) return false;
-      const runner = g.ofType(T.account).find((a) => same(wf.inputs.serviceAccount, a) || a.state.email === wf.inputs.serviceAccount);
+      const runner = g.ofType(T.account).find((a) => same(wf.inputs.serviceAccount, a) || (known(wf.inputs.serviceAccount) && emailOf(a) === wf.inputs.serviceAccount));
       return g.ofType(T.instanceMember).some((m) => {
-        if (m.inputs.instanceName !== w.state.name || m.inputs.member !== `serviceAccount:${runner?.state.email}`) return false;
+        if (m.inputs.instanceName !== w.state.name || !runner || m.inputs.member !== `serviceAccount:${emailOf(runner)}`) return false;
         const custom = g.ofType(T.customRole).find((r) => r.state.name === m.inputs.role);
         return ["roles/compute.instanceAdmin.v1", "roles/compute.instanceAdmin"].includes(m.inputs.role) || arr<string>(custom?.inputs.permissions).some((p) => p === "compute.instances.stop" || p === "compute.instances.delete");
       });

@@ -13,7 +13,7 @@ import { listHandles, loadHandle, LocalSandboxHandle } from "./handle";
 import { sandboxLayout } from "./layout";
 import { openRecord, safeAppend } from "./record";
 import { JOURNAL_PURPOSE, ownedSandbox } from "./sandbox";
-import { runningSupervisor, supervisedDestroy } from "./supervisor-client";
+import { runningSupervisor, supervisedDestroy, SupervisorError } from "./supervisor-client";
 import { belongsToLive, liveAnchorIds, removeObjects, scanHostObjects } from "./hostscan";
 import { removePath } from "./hostfs";
 import { cgroupOf } from "./views";
@@ -112,8 +112,16 @@ export async function destroySandboxById(id: string, reason: string, progress?: 
       const sup = runningSupervisor();
       if (sup && sup.process.pid === journal.runner.pid && sup.process.startTime === journal.runner.startTime) {
         progress?.(`asking the supervisor (pid ${sup.process.pid}) to destroy ${id}`);
-        await supervisedDestroy(id, reason, progress);
-        via = "supervisor";
+        try {
+          await supervisedDestroy(id, reason, progress);
+          via = "supervisor";
+        } catch (e) {
+          // The supervisor let go of the sandbox between the look at its journal and the request: it
+          // was tearing it down itself (a kill rule fired, the TTL ran out) — e.g. an Automation
+          // harness destroying the sandbox whose kill it just caused. Whatever is left is undone below.
+          if (!(e instanceof SupervisorError && /does not own/.test(e.message))) throw e;
+          progress?.(`the supervisor no longer owns ${id} (it tore it down itself); recovering what is left`);
+        }
       } else {
         progress?.(`signalling the owner of ${id} (pid ${journal.runner.pid}) to tear it down`);
         await terminate(journal.runner, 15_000);

@@ -18,14 +18,17 @@
 //
 // Bounded: appends stop at TALLY_CAP_BYTES (far above any sensible threshold; the kill fires long
 // before), so a workload looping on refused calls without a denied-egress rule cannot fill the disk.
+// A threshold above the cap is refused when the spec is validated (rules.ts): a tally that stopped
+// counting below the threshold would keep a sandbox alive that the rule says must die.
 // The file lives in <state>/sandboxes/<id>/ (root, 0700, never mounted into a sandbox): the workload
 // can neither reset nor inflate it, and it goes with the directory when the sandbox is destroyed.
 import * as fs from "fs";
 import * as path from "path";
 import { sandboxLayout } from "./layout";
+import { TALLY_CAP_BYTES } from "./refusal-tally-cap";
 
-/** The most refusals one sandbox's tally holds; beyond it the count stays here (the record still has each start's total). */
-export const TALLY_CAP_BYTES = 1024 * 1024;
+/** The most refusals one sandbox's tally holds; beyond it the count stays there (the record still has each start's total). */
+export { TALLY_CAP_BYTES };
 
 export function refusalTallyPath(sandboxId: string): string {
   return path.join(sandboxLayout(sandboxId).dir, "socket-refusals.tally");

@@ -27,8 +27,9 @@ function referenceIndex(graph: ResourceGraph): Map<string, GraphNode> {
     (owners.get(v) ?? owners.set(v, new Set()).get(v)!).add(n);
   };
   // A computed output counts as an identity only when it is shaped like one (an ARN, a selfLink, an
-  // email, a DNS name): a computed "workload" or "Standard" equal to some tag is no reference.
-  const identityShaped = (v: unknown) => typeof v === "string" && /[:/@.]/.test(v);
+  // email, a DNS name, a GUID such as an Azure identity's principalId): a computed "workload" or
+  // "Standard" equal to some tag is no reference.
+  const identityShaped = (v: unknown) => typeof v === "string" && (/[:/@.]/.test(v) || /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v));
   for (const n of graph.nodes.filter((x) => x.custom)) {
     add(n.id, n);
     for (const [k, v] of Object.entries(n.state ?? {})) if (!(k in n.inputs) && identityShaped(v)) add(v, n);

@@ -15,6 +15,19 @@
 //   3. closes <report-fd> (only R writes reports) and execs <command>.
 // Any failure before the exec: a message on stderr and exit status 125, the command never runs.
 //
+// With `--launch` it also does, in this order and before that exec, what the bash launcher of
+// confine.ts would do next (and what nsenter does after it), so that a confined start costs two
+// execs fewer (bash and nsenter; bench/inspect-exec-profile.ts):
+//   airlock-seccomp-notify <report-fd> <filter-hex> --launch <keep-fds> <nofile-soft> <nofile-hard>
+//                          <netns-path> [<cgroup.procs file>...] -- <command> [args...]
+//   a. closes every descriptor above 2 except the comma-separated <keep-fds> (Node hands on whatever
+//      descriptors it inherited without close-on-exec; none may reach a workload);
+//   b. sets the limits every confined process inherits and cannot raise: no core dumps (0/0), and
+//      <nofile-soft>/<nofile-hard> descriptors;
+//   c. writes its pid to every listed cgroup.procs file (joins the cgroups before anything can fork;
+//      R was forked before, so it stays outside them);
+//   d. joins the network namespace at <netns-path> (setns, as `nsenter --net=<path>` does).
+//
 // R, outside every namespace of the sandbox and its cgroup (it is forked before the command joins
 // them), dies with P (PR_SET_PDEATHSIG; P is what becomes bubblewrap's monitor, so R lives exactly as
 // long as the confined process tree) and answers every notification with an error — EPROTONOSUPPORT
@@ -43,7 +56,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -216,8 +231,73 @@ static void respond(int sock, int report, pid_t parent) {
   }
 }
 
+static int keeps(const int *keep, int nkeep, int fd) {
+  for (int i = 0; i < nkeep; i++)
+    if (keep[i] == fd) return 1;
+  return 0;
+}
+
+static long number(const char *s, long lo, long hi, const char *what) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (!*s || *end || errno || v < lo || v > hi) {
+    fprintf(stderr, "airlock-seccomp-notify: --launch: %s '%s' is not a number in [%ld, %ld]\n", what, s, lo, hi);
+    _exit(125);
+  }
+  return v;
+}
+
+/** --launch steps a-d (see the top of this file); returns the index of the command in argv. */
+static int launch(int argc, char **argv, int i) {
+  if (argc - i < 6) failx("usage: ... --launch <keep-fds> <nofile-soft> <nofile-hard> <netns-path> [<cgroup.procs>...] -- <command> [args...]");
+  int keep[16], nkeep = 0;
+  char *list = strdup(argv[i++]); // (strtok writes into it: argv, and with it /proc/<pid>/cmdline, stays as given)
+  if (!list) fail("strdup");
+  for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+    if (nkeep == 16) failx("--launch: more than 16 descriptors to keep");
+    keep[nkeep++] = (int)number(tok, 3, 1000, "descriptor");
+  }
+  struct rlimit nofile = {(rlim_t)number(argv[i], 1, 1 << 20, "nofile soft limit"), (rlim_t)number(argv[i + 1], 1, 1 << 20, "nofile hard limit")};
+  i += 2;
+  const char *netns = argv[i++];
+  int first = i;
+  while (i < argc && strcmp(argv[i], "--") != 0) i++;
+  if (i >= argc - 1) failx("--launch: no '--' and command after the cgroup.procs files");
+  int last = i++;
+  // a. Descriptors: every one above 2 except those listed (a closed range per gap between them).
+  int lo = 3;
+  for (int fd = 3; fd <= 1000; fd++) {
+    if (!keeps(keep, nkeep, fd)) continue;
+    if (fd > lo) syscall(SYS_close_range, lo, fd - 1, 0);
+    lo = fd + 1;
+  }
+  syscall(SYS_close_range, lo, ~0U, 0);
+  // b. Limits (as `ulimit -c 0 && ulimit -n <hard> && ulimit -S -n <soft>`).
+  struct rlimit core = {0, 0};
+  if (setrlimit(RLIMIT_CORE, &core) != 0) fail("--launch: setrlimit(RLIMIT_CORE)");
+  if (setrlimit(RLIMIT_NOFILE, &nofile) != 0) fail("--launch: setrlimit(RLIMIT_NOFILE)");
+  // c. The cgroups (one write of "<pid>\n" each, as `echo $$ > file`).
+  char pid[32];
+  int len = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+  for (int k = first; k < last; k++) {
+    int fd = open(argv[k], O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, pid, (size_t)len) != len) {
+      fprintf(stderr, "airlock-seccomp-notify: --launch: cannot join the cgroup (%s): %s\n", argv[k], strerror(errno));
+      _exit(125);
+    }
+    close(fd);
+  }
+  // d. The network namespace.
+  int ns = open(netns, O_RDONLY | O_CLOEXEC);
+  if (ns < 0) fail("--launch: cannot open the network namespace");
+  if (setns(ns, CLONE_NEWNET) != 0) fail("--launch: cannot join the network namespace");
+  close(ns);
+  return i;
+}
+
 int main(int argc, char **argv) {
-  if (argc < 4) failx("usage: airlock-seccomp-notify <report-fd> <filter-hex> <command> [args...]");
+  if (argc < 4) failx("usage: airlock-seccomp-notify <report-fd> <filter-hex> [--launch ...] <command> [args...]");
   char *end;
   long report = strtol(argv[1], &end, 10);
   if (*end || report < 3 || report > 1000 || fcntl((int)report, F_GETFD) < 0) failx("the report descriptor is not open");
@@ -255,6 +335,7 @@ int main(int argc, char **argv) {
   close(listener);
   close(sv[0]);
   free(insns);
-  execv(argv[3], argv + 3);
+  int cmd = strcmp(argv[3], "--launch") == 0 ? launch(argc, argv, 4) : 3;
+  execv(argv[cmd], argv + cmd);
   fail("exec");
 }

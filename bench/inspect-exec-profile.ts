@@ -45,7 +45,7 @@ async function timed(fn: () => Promise<unknown> | unknown): Promise<number> {
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-exec-profile-"));
   const spec = path.join(dir, "profile.yaml");
-  fs.writeFileSync(spec, ["name: exec-prof", "backend: local", "owner: tests@airlock.dev", "ttl: 30m", "workload:", "  cpus: 0.5", "  memory: 128MiB", "  pids: 64", '  command: ["sleep", "infinity"]', ""].join("\n"));
+  fs.writeFileSync(spec, ["name: exec-prof", "backend: local", "owner: tests@airlock.dev", "ttl: 30m", "workload:", "  cpus: 0.5", "  memory: 128MiB", "  pids: 512", '  command: ["sleep", "infinity"]', ""].join("\n"));
   const server = new ControlServer();
   const cleanup = async () => {
     await server.destroyAll("profile done");
@@ -58,9 +58,9 @@ async function main(): Promise<void> {
     const floor = floorArgv(sb.handle.netns);
     const conf = execConfinement(sb, "/work", {});
     // `true` through the confinement chain, its output drained, until it closes.
-    const confinedTrue = (c: typeof conf) => () =>
+    const confinedTrue = (c: typeof conf, viaBashLauncher = false) => () =>
       new Promise<void>((resolve, reject) => {
-        const child = spawnConfined(c, ["true"]);
+        const child = spawnConfined(c, ["true"], { viaBashLauncher });
         child.stdout!.resume();
         child.stderr!.resume();
         child.once("error", reject);
@@ -69,19 +69,24 @@ async function main(): Promise<void> {
     const noSeccomp = { ...conf, seccompFile: undefined };
     const chainOnly = confinedTrue(conf);
     const chainNoNotify = confinedTrue(noSeccomp);
+    // The same chain with the host /etc entries bound one by one, as for a sandbox of an older
+    // Airlock (before its /etc became one prepared directory bound once).
+    const chainPerFileEtc = confinedTrue({ ...conf, etcComplete: false });
+    // ... and with the bash launcher and nsenter after the notify launcher (before it did their steps).
+    const chainViaBash = confinedTrue(conf, true);
     // The chain cut back step by step (same bwrap options through a descriptor, as spawnConfined
     // passes them): bwrap alone running `true` as root, then with the uid drop (sh + setpriv), then
     // with the bash launcher (descriptor closing, rlimits, cgroup join).
     const full = confinedCommand(noSeccomp, ["true"], false);
     const fromNsenter = full.argv.slice(full.argv.indexOf(findTool("nsenter")!));
     const bwrapOnly = [...fromNsenter.slice(0, fromNsenter.indexOf("--", 3) + 1), "/usr/bin/true"];
-    const spawnPiped = (argv: string[], ids: boolean) =>
+    const spawnPiped = (argv: string[], ids: boolean, confinement: typeof conf = noSeccomp) =>
       new Promise<void>((resolve, reject) => {
         const c = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe", "ignore", "pipe", "pipe"], detached: true, env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
         c.stdout!.resume();
         c.stderr!.resume();
         const fds = c.stdio as unknown as NodeJS.WritableStream[];
-        fds[4].end(Buffer.from(bwrapArgs(noSeccomp).map((a) => a + "\0").join("")));
+        fds[4].end(Buffer.from(bwrapArgs(confinement).map((a) => a + "\0").join("")));
         fds[5].end(ids ? full.ids : "");
         c.once("error", reject);
         c.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`${argv.join(" ")}: exit ${code}`))));
@@ -93,7 +98,10 @@ async function main(): Promise<void> {
       "runExec": () => runExec(sb, { op: "exec", id: 3, sandbox: sb.id, cmd: ["true"] } as never),
       "spawnConfined true (full chain)": chainOnly,
       "spawnConfined, no notify launcher/seccomp": chainNoNotify,
+      "spawnConfined, per-file /etc binds (old)": chainPerFileEtc,
+      "spawnConfined, via bash launcher+nsenter (old)": chainViaBash,
       "nsenter+bwrap (full options) true": () => spawnPiped(bwrapOnly, false),
+      "nsenter+bwrap, per-file /etc binds (old)": () => spawnPiped(bwrapOnly, false, { ...noSeccomp, etcComplete: false }),
       "  + uid drop (sh, setpriv)": () => spawnPiped(fromNsenter, true),
       "  + bash launcher": () => spawnPiped(full.argv, true),
       "record append (fsync'd)": () => sb.record.append("profile-probe", { n: 1 }),

@@ -255,7 +255,7 @@ describe("AwsSandbox (stack aws, recorded resource inputs)", () => {
       assert.deepStrictEqual([pab.blockPublicAcls, pab.blockPublicPolicy, pab.ignorePublicAcls, pab.restrictPublicBuckets], [true, true, true, true]);
     });
 
-    it("refuses writes not coming through the sandbox's S3 endpoint, except the two log services for this sandbox", () => {
+    it("refuses writes not coming through the sandbox's S3 endpoint, except the flow-log service for this account (the account trail writes elsewhere)", () => {
       const b = one(built.graph, T.bucket, "record");
       const s3 = ofType(built.graph, T.endpoint).find((e) => e.inputs.vpcEndpointType === "Gateway")!;
       const statements = policyOf(ofType(built.graph, T.bucketPolicy).find((p) => p.inputs.bucket === b.id)!).Statement;
@@ -263,10 +263,9 @@ describe("AwsSandbox (stack aws, recorded resource inputs)", () => {
       assert.ok(deny.Action.includes("s3:PutObject") && deny.Action.includes("s3:DeleteObjectVersion") && deny.Action.includes("s3:BypassGovernanceRetention"));
       assert.strictEqual(deny.Condition.StringNotEquals["aws:SourceVpce"], s3.id);
       const allows = statements.filter((s: any) => s.Effect === "Allow");
-      assert.deepStrictEqual([...new Set(allows.map((s: any) => s.Principal.Service))].sort(), ["cloudtrail.amazonaws.com", "delivery.logs.amazonaws.com"]);
-      for (const s of allows) assert.ok(s.Condition["StringEquals"]["aws:SourceArn"] || s.Condition["StringEquals"]["aws:SourceAccount"] === ACCOUNT, s.Sid);
-      const trail = ofType(built.graph, T.trail)[0];
-      assert.ok(allows.some((s: any) => s.Condition.StringEquals["aws:SourceArn"] === `arn:aws:cloudtrail:us-east-2:${ACCOUNT}:trail/${trail.inputs.name}`));
+      // No CloudTrail grant: the account's one trail logs every sandbox, so it must not write into this one's record.
+      assert.deepStrictEqual([...new Set(allows.map((s: any) => s.Principal.Service))].sort(), ["delivery.logs.amazonaws.com"]);
+      for (const s of allows) assert.strictEqual(s.Condition["StringEquals"]["aws:SourceAccount"], ACCOUNT, s.Sid);
     });
 
     it("receives VPC flow logs of all traffic", () => {
@@ -287,15 +286,17 @@ describe("AwsSandbox (stack aws, recorded resource inputs)", () => {
       assert.doesNotMatch(workload.inputs.userData, /^\[default\]$/m);
     });
 
-    it("places every spec canary file in the home and as an S3 object, watched by CloudTrail data events", () => {
+    it("places every spec canary file in the home and as an S3 object, watched by the account trail's data events", () => {
       const files = stackSpecDoc("aws").canaries.files as string[];
       const objects = ofType(built.graph, T.object).filter((o) => o.inputs.key.startsWith("canaries/"));
       assert.deepStrictEqual(objects.map((o) => o.inputs.key).sort(), files.map((f) => `canaries/${f}`).sort());
       for (const f of files) assert.ok(workload.inputs.userData.includes(`cat > '/home/agent/${f}'`), f);
-      const selectors = ofType(built.graph, T.trail)[0].inputs.advancedEventSelectors;
+      // The trail is the account's (adopted, not created): its data selector's prefix covers this sandbox's canary store.
+      const selectors = ofType(built.graph, "airlock:aws:AdoptedTrail")[0].inputs.advancedEventSelectors;
       const data = selectors.find((s: any) => s.fieldSelectors.some((f: any) => f.equals?.includes("Data")));
       const artifacts = one(built.graph, T.bucket, "artifacts").state.bucket;
-      assert.deepStrictEqual(data.fieldSelectors.find((f: any) => f.field === "resources.ARN").startsWiths, [`arn:aws:s3:::${artifacts}/canaries/`]);
+      const [prefix] = data.fieldSelectors.find((f: any) => f.field === "resources.ARN").startsWiths;
+      for (const o of objects) assert.ok(`arn:aws:s3:::${artifacts}/${o.inputs.key}`.startsWith(prefix), `${prefix} covers ${artifacts}/${o.inputs.key}`);
     });
 
     it("routes both detections to the alert topic and to AWS-StopEC2Instance on the workload", () => {
@@ -375,9 +376,9 @@ describe("AwsSandbox spec options", () => {
     assert.ok(targets.every((t) => t.inputs.arn === ofType(g.graph, T.topic)[0].state.arn));
   });
 
-  it("unsafe.noCanaries: no canary user, objects, trail or rules", async () => {
+  it("unsafe.noCanaries: no canary user, objects, trail (created or adopted) or rules", async () => {
     const g = await buildVariant("aws", (d) => ((d.canaries = { enabled: false }), (d.unsafe = { noCanaries: true })));
-    for (const t of [T.user, T.accessKey, T.trail, T.rule, T.target, T.topic]) assert.deepStrictEqual(ofType(g.graph, t), [], t);
+    for (const t of [T.user, T.accessKey, T.trail, "airlock:aws:AdoptedTrail", T.rule, T.target, T.topic]) assert.deepStrictEqual(ofType(g.graph, t), [], t);
     assert.ok(!ofType(g.graph, T.object).some((o) => o.inputs.key.startsWith("canaries/")));
     assert.doesNotMatch(one(g.graph, T.instance, "workload").inputs.userData, /aws_access_key_id/);
   });

@@ -10,6 +10,9 @@ import type { SandboxSpec, UnsafeFlag } from "../components/spec";
 
 type Change = (g: ResourceGraph, node: (type: string, suffix: string) => GraphNode) => void;
 
+/** The account trail as a sandbox adopted it (components/aws/shared-trail.ts). */
+const T_ADOPTED = "airlock:aws:AdoptedTrail";
+
 function mutated(base: ResourceGraph, change: Change): ResourceGraph {
   const g = base.clone();
   change(g, (type, suffix) => {
@@ -251,7 +254,24 @@ describe("invariants on the aws stacks", () => {
       assertFails(verdict(mutated(g, (m) => void m.add({ type: T.userPolicy, name: "oops", inputs: { user: m.ofType(T.accessKey)[0].inputs.user, policy: "{}" } })), spec, "I6"), /AccessKey/, /has permissions/));
     it("fails when a canary object is missing", () => assertFails(verdict(mutated(g, (m) => void m.remove((n) => n.type === T.object && n.inputs.key === "canaries/.ssh/id_ed25519")), spec, "I6"), /graph/, /\.ssh\/id_ed25519/));
     it("fails when a canary file is not planted", () => assertFails(verdict(mutated(g, (_m, node) => { const w = node(T.instance, "workload"); w.inputs.userData = w.inputs.userData.replace("cat > '/home/agent/.ssh/id_ed25519'", "cat > '/tmp/x'"); }), spec, "I6"), /graph/, /~\/\.ssh\/id_ed25519 is not planted/));
-    it("fails when no trail delivers the events (the rules would never fire)", () => assertFails(verdict(mutated(g, (m) => void m.remove((n) => n.type === T.trail)), spec, "I6"), /graph/, /no alarm alerts/));
+    it("fails when no trail delivers the events (the rules would never fire)", () => assertFails(verdict(mutated(g, (m) => void m.remove((n) => n.type === T.trail || n.type === T_ADOPTED)), spec, "I6"), /graph/, /no alarm alerts/));
+    it("fails when the adopted account trail is single-region (IAM/STS calls land in us-east-1 unseen)", () => assertFails(verdict(mutated(g, (m) => (m.ofType(T_ADOPTED)[0].inputs.isMultiRegionTrail = false)), spec, "I6"), /graph/, /no alarm alerts/));
+    // The account's one shared trail (issue #8, AWS defect 5): it must cover this sandbox, and the sandbox's rules only it.
+    const dataSelector = (m: ResourceGraph) => m.ofType(T_ADOPTED)[0].inputs.advancedEventSelectors.find((s: any) => s.fieldSelectors.some((f: any) => f.equals?.includes("Data")));
+    it("fails when the shared trail's data selector does not cover this sandbox's canary store (another prefix)", () =>
+      assertFails(verdict(mutated(g, (m) => (dataSelector(m).fieldSelectors.find((f: any) => f.field === "resources.ARN").startsWiths = ["arn:aws:s3:::someone-elses-"])), spec, "I6"), /graph/, /no alarm alerts/));
+    it("fails when the shared trail's management events exclude read-only calls (a canary key's sts:GetCallerIdentity)", () =>
+      assertFails(
+        verdict(mutated(g, (m) => m.ofType(T_ADOPTED)[0].inputs.advancedEventSelectors.find((s: any) => s.fieldSelectors.some((f: any) => f.equals?.includes("Management"))).fieldSelectors.push({ field: "readOnly", equals: ["false"] })), spec, "I6"),
+        /graph/,
+        /no alarm alerts when a canary credential is used/,
+      ));
+    it("fails when the canary-object rule names no bucket (it would fire on every sandbox's canaries)", () =>
+      assertFails(
+        verdict(mutated(g, (m) => { const r = m.ofType("aws:cloudwatch/eventRule:EventRule").find((n) => n.name.endsWith("canary-object-rule"))!; const p = JSON.parse(r.inputs.eventPattern); delete p.detail.requestParameters.bucketName; r.inputs.eventPattern = JSON.stringify(p); }), spec, "I6"),
+        /graph/,
+        /no alarm alerts when a canary object is used/,
+      ));
     it("is waived (not passed) when canaries are off with unsafe.noCanaries", () => {
       const off = { ...unsafe(spec, "noCanaries"), canaries: { ...spec.canaries, enabled: false } };
       assertWaived(verdict(g, off, "I6"), "noCanaries");
@@ -259,6 +279,10 @@ describe("invariants on the aws stacks", () => {
   });
 
   describe("I7 ephemeral", () => {
+    it("a trail the sandbox created itself (the quota-eating shape) must carry the sandbox's labels like anything it creates", () => {
+      const own = mutated(g, (m) => void m.add({ type: T.trail, name: "own-trail", inputs: { name: "my-own-trail", s3BucketName: "b", advancedEventSelectors: [] } }));
+      assertFails(verdict(own, spec, "I7"), /Trail::own-trail/, /tags lack airlock:sandbox/);
+    });
     it("fails without a platform TTL", () => assertFails(verdict(mutated(g, (m) => void m.remove((n) => n.type === T.schedule)), spec, "I7"), /graph/, /no platform-enforced TTL/));
     it("fails when the TTL misses an instance", () =>
       assertFails(verdict(mutated(g, (m) => { const s = m.ofType(T.schedule)[0]; const input = JSON.parse(s.inputs.target.input); input.InstanceIds = input.InstanceIds.slice(1); s.inputs.target.input = JSON.stringify(input); }), spec, "I7"), /Instance::/, /not ended by the platform TTL/));

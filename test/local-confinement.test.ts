@@ -14,6 +14,7 @@ import type { SandboxSpec } from "../components/spec";
 import { SandboxPool, localSpec, execCapture, recordEntries, waitFor, skipBecause } from "./helpers/local-sandbox";
 import { HostSandbox } from "../components/local/sandbox";
 import { pidsWithArgv } from "./helpers/local-probes";
+import { RUN_TAG } from "./helpers/run-scope";
 
 const python = (code: string) => ["python3", "-c", code];
 
@@ -194,7 +195,7 @@ describe("local sandbox: workload confinement and kill rules (bwrap, cgroups, se
 
     // Positive control: from the host, a process moves into another cgroup (and the same checks see it there).
     const host = detectCgroupHost();
-    const other = new Cgroup(host, `airlock-tf-cg-${process.pid}`);
+    const other = new Cgroup(host, `airlock-tf-cg-${RUN_TAG}`);
     other.create();
     const sleeper = spawn("sleep", ["5"], { stdio: "ignore" });
     try {

@@ -25,6 +25,7 @@ import { SandboxPool, localSpec, execCapture, recordEntries, waitFor, skipBecaus
 import { HOST_PYTHON, PY_HOLD, holdInside, hostHelper, pidsWithArgv, pyInside, pyOnHost, statusField } from "./helpers/local-probes";
 import { snapshot } from "./helpers/kernel-view";
 import { describeResult, runCli, startCli } from "./helpers/local-cli";
+import { RUN_TAG } from "./helpers/run-scope";
 import { createSandbox, destroySandbox } from "../automation";
 import { loadHandle } from "../components/local/handle";
 import { waitSupervisorGone } from "../components/local/supervisor-client";
@@ -550,7 +551,7 @@ print(json.dumps({"held": held, "pairs": pairs, "err": err}))`;
       if (host.mode !== "v1") skipBecause(this, "cgroup v2 charges socket memory to memory.max by itself, so a memory-limited cgroup is already the bounded case; the sandbox part above ran");
       // Positive control: the same probe in a cgroup with only memory.limit_in_bytes (the old setup)
       // holds far more than its limit — on v1 socket memory is not charged without the tcp limit.
-      const ctl = new Cgroup(host, `airlock-tf-tcp-${process.pid}`);
+      const ctl = new Cgroup(host, `airlock-tf-tcp-${RUN_TAG}`);
       ctl.create();
       try {
         ctl.setLimit("memory.max", limit);

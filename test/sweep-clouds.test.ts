@@ -253,6 +253,41 @@ describe("sweep: AWS (Resource Groups Tagging API + Cloud Control API)", () => {
   });
 });
 
+describe("sweep: AWS never deletes the account trail (issue 8, defect 5)", function () {
+  // Building the account program under mocks takes ~1 s alone, far more on a loaded host.
+  this.timeout(180_000);
+  it("the account program's trail and bucket carry no sandbox tag: GetResources (key filter) never lists them, so an expired sandbox's sweep leaves them; mislabelled, the trail still has no direct deletion", async () => {
+    const { buildGraph } = await import("../components/invariants/mock-graph");
+    const { AwsAccountTrail } = await import("../components/aws/account-trail");
+    const built = await buildGraph(async () => void new AwsAccountTrail("airlock-account", { region: "us-east-1" }), { stack: "account", config: { "aws:region": "us-east-1" }, region: "us-east-1" });
+    const account = built.graph.nodes.filter((n) => n.custom && n.type.startsWith("aws:") && n.inputs.tags).map((n) => ({ ResourceARN: String(n.state.arn), Tags: Object.entries(n.inputs.tags as Record<string, string>).map(([Key, Value]) => ({ Key, Value })) }));
+    assert.ok(account.some((m) => m.ResourceARN.includes(":trail/airlock-canary-trail")) && account.some((m) => m.ResourceARN.startsWith("arn:aws:s3:::airlock-trail-")), JSON.stringify(account));
+    const expired = { ResourceARN: "arn:aws:ec2:us-east-1:123456789012:instance/i-old", Tags: Object.entries({ "airlock:sandbox": "old-1", "airlock:expires-at": expiryLabelValue(PAST, "tags"), "airlock:owner": "o" }).map(([Key, Value]) => ({ Key, Value })) };
+    const deletes: string[] = [];
+    const cloud = (mappings: typeof account) => (req: HttpRequest): HttpResponse => {
+      const body = JSON.parse(req.body ?? "{}");
+      if (req.headers?.["x-amz-target"]?.endsWith("GetResources")) {
+        // The Tagging API with TagFilters [{Key}] answers only resources that carry the key.
+        const keys: string[] = body.TagFilters.map((f: any) => f.Key);
+        return { status: 200, body: JSON.stringify({ PaginationToken: "", ResourceTagMappingList: mappings.filter((m) => keys.every((k) => m.Tags.some((t) => t.Key === k))) }) };
+      }
+      deletes.push(body.Identifier);
+      return { status: 200, body: "{}" };
+    };
+    const inv = (mappings: typeof account) => awsInventory({ region: "us-east-1", credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "s" }, http: recorded(cloud(mappings)).http, now: () => NOW });
+    const report = await sweepCloud({ inventory: inv([...account, expired]), now: NOW });
+    assert.deepStrictEqual(deletes, ["i-old"], "only the expired sandbox's instance");
+    assert.ok(![...report.deleted, ...report.kept, ...report.failures].some((x) => /cloudtrail|airlock-trail-/.test(x)), JSON.stringify(report));
+
+    // Even if someone tagged the trail as an expired sandbox's, the sweeper has no deletion for it.
+    deletes.length = 0;
+    const trail = account.find((m) => m.ResourceARN.includes(":trail/"))!;
+    const mislabelled = await sweepCloud({ inventory: inv([{ ...trail, Tags: [...trail.Tags, ...expired.Tags] }]), now: NOW });
+    assert.deepStrictEqual(deletes, []);
+    assert.ok(!mislabelled.deleted.some((x) => x.includes(":trail/")), JSON.stringify(mislabelled));
+  });
+});
+
 describe("sweep: GCP (Cloud Asset searchAllResources)", () => {
   const labels = (sandbox: string, at: Date, extra: Record<string, string> = {}) => ({ "airlock-sandbox": sandbox, "airlock-expires-at": expiryLabelValue(at, "gcp"), "airlock-owner": "you_example_org", ...extra });
   it("GET with the label-existence query and pageToken; expired compute deleted by its REST URL, instance before network", async () => {

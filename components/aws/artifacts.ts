@@ -7,15 +7,26 @@ import { ArtifactStore, artifactUploads, storeLock } from "../cloud/artifacts";
 import { AwsContext, roleTag } from "./context";
 import { policyDocument, s3BucketArn } from "./policies";
 import { LOCK_MODE } from "./record";
+import { CANARY_STORE_PREFIX } from "./trail-coverage";
+import { shortHash, type SandboxIdentity } from "../naming";
 
 export type Artifacts = ArtifactStore<aws.s3.Bucket, aws.s3.BucketObjectv2>;
+
+/**
+ * The artifacts bucket's name prefix: the account trail's data-event selector covers every bucket
+ * starting with CANARY_STORE_PREFIX (trail-coverage.ts), then a hash of the sandbox id, as quiet as
+ * ctx.quietName (no "airlock", no sandbox name). 10 + 1 + 10 + 1 characters, under S3's 37.
+ */
+export function canaryStoreNamePrefix(identity: SandboxIdentity): string {
+  return `${CANARY_STORE_PREFIX}s${shortHash(identity.id, 10)}-`;
+}
 
 export function buildArtifacts(ctx: AwsContext): Artifacts {
   // Under S3 Object Lock no version of an installed file or a canary can be deleted or overwritten
   // for the retention (cloud/artifacts.ts storeLock); a re-deploy's new upload is a new version.
   const lock = storeLock(ctx.spec.logging);
   const locked = lock !== undefined;
-  const bucket = new aws.s3.Bucket(ctx.name("artifacts"), { bucketPrefix: ctx.quietName("files"), objectLockEnabled: locked, forceDestroy: !locked, tags: roleTag("artifacts") }, ctx.opts({ retainOnDelete: locked }));
+  const bucket = new aws.s3.Bucket(ctx.name("artifacts"), { bucketPrefix: canaryStoreNamePrefix(ctx.identity), objectLockEnabled: locked, forceDestroy: !locked, tags: roleTag("artifacts") }, ctx.opts({ retainOnDelete: locked }));
   const versioning = new aws.s3.BucketVersioning(ctx.name("artifacts-versioning"), { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, ctx.opts());
   if (lock) {
     const defaultRetention = { mode: LOCK_MODE[lock.mode], days: lock.days };

@@ -17,8 +17,6 @@ import { plantCanaries } from "../cloud/canary-files";
 export interface CanaryPlan {
   /** Path relative to home -> content (with the canary key when there is one). */
   homeFiles: pulumi.Output<Record<string, string>>;
-  /** Trail name (for the record's bucket policy), when canaries are on. */
-  trailName?: string;
   accessKey?: aws.iam.AccessKey;
   objects: aws.s3.BucketObjectv2[];
 }
@@ -38,5 +36,5 @@ export function placeCanaries(ctx: AwsContext, artifactsBucket: aws.s3.Bucket): 
     storeCopy: (p, i, content) => new aws.s3.BucketObjectv2(ctx.name(`canary-${i}`), { bucket: artifactsBucket.id, key: `${CANARY_PREFIX}${p}`, content }, ctx.opts()),
   });
   if (!ctx.spec.canaries.enabled) return planted;
-  return { ...planted, trailName: ctx.name("trail", 128), accessKey };
+  return { ...planted, accessKey };
 }

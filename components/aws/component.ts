@@ -4,7 +4,8 @@
 //              endpoints.ts (private service paths) · record.ts (immutable log store, flow logs) ·
 //              artifacts.ts (what instances install) · images.ts (AMIs, checked first) · identity.ts (roles) · instance.ts (the one
 //              hardened EC2 shape) · gate.ts · workload.ts · targets.ts · canaries.ts (bait planted) ·
-//              killswitch.ts (detection, alert, stop) · ttl.ts (platform expiry) · tags.ts (labels)
+//              killswitch.ts (detection, alert, stop) ·
+//              shared-trail.ts (the account trail, adopted) · ttl.ts (platform expiry) · tags.ts (labels)
 //   pure       rules.ts + buildable.ts (what can be built) · plan.ts (layout) · services.ts (endpoint
 //              services) · store-access.ts + shell.ts (first-boot scripts) · bait.ts (canary contents) ·
 //              policies.ts (policy documents) · taggable.ts · context.ts · facts.ts (invariant facts) ·
@@ -32,6 +33,8 @@ import { placeCanaries } from "./canaries";
 import { wireAlarms } from "./killswitch";
 import { scheduleTermination } from "./ttl";
 import { resolveImages } from "./images";
+import { adoptSharedTrail, trailRegionOf } from "./shared-trail";
+import { canaryStoreNamePrefix } from "./artifacts";
 
 export const AWS_SANDBOX_TYPE = "airlock:aws:Sandbox";
 
@@ -53,9 +56,16 @@ export class AwsSandbox extends VmSandboxBase {
     // stops the deploy — at preview — before anything (the retained record bucket first) is created.
     const lookup = new aws.Provider(`${name}-aws-lookup`, { region: region as aws.Region }, { parent: this });
     const images = resolveImages(spec, { parent: this, provider: lookup });
+    // The account's shared trail (shared-trail.ts) is checked the same way: a sandbox whose canaries no
+    // trail would deliver is refused at preview, before anything is created.
+    const partition = partitionOf(region);
+    const trailRegion = trailRegionOf(region);
+    const trailLookup = trailRegion === region ? lookup : new aws.Provider(`${name}-aws-trail-lookup`, { region: trailRegion as aws.Region }, { parent: this });
+    const shared = spec.canaries.enabled ? adoptSharedTrail(name, { trailRegion, partition, storeNamePrefix: canaryStoreNamePrefix(identity) }, { parent: this, provider: trailLookup }) : undefined;
+    const ready = pulumi.all([images, shared?.arn]);
     // The sandbox's own provider: the region comes from the spec, never from ambient configuration.
-    const provider = new aws.Provider(`${name}-aws`, { region: images.apply(() => region as aws.Region) }, { parent: this });
-    const ctx = makeContext({ spec, identity, plan: planSandbox(spec, region), partition: partitionOf(region), parent: this, provider, images });
+    const provider = new aws.Provider(`${name}-aws`, { region: ready.apply(() => region as aws.Region) }, { parent: this });
+    const ctx = makeContext({ spec, identity, plan: planSandbox(spec, region), partition, parent: this, provider, images });
 
     const record = createRecordStore(ctx);
     const artifacts = buildArtifacts(ctx);
@@ -72,13 +82,13 @@ export class AwsSandbox extends VmSandboxBase {
     addFirewallRules(ctx, fw, endpoints.s3.prefixListId);
 
     const canaries = placeCanaries(ctx, artifacts.bucket);
-    const recordPolicy = sealRecordStore(ctx, record, { vpc: net.vpc, s3EndpointId: endpoints.s3.id, trailName: canaries.trailName });
+    const recordPolicy = sealRecordStore(ctx, record, { vpc: net.vpc, s3EndpointId: endpoints.s3.id });
 
     const targets = buildTargets(ctx, { net, fw, logBucket });
     const gate = buildGate(ctx, { net, fw, identity: gateId, artifactsBucket, logBucket, dependsOn: [...artifacts.objects, endpoints.s3, ...Object.values(endpoints.interfaces)] });
     const workload = buildWorkload(ctx, { net, fw, s3Ranges: endpoints.s3.cidrBlocks, identity: workloadId, logBucket, artifactsBucket, homeFiles: canaries.homeFiles, expiresAt, dependsOn: [gate, endpoints.s3, recordPolicy, ...artifacts.objects] });
 
-    wireAlarms(ctx, { canaries, artifactsBucket: artifacts.bucket, logBucket: record.bucket, recordPolicy, workload, workloadRoleArn: workloadId.role.arn, s3EndpointId: endpoints.s3.id });
+    if (shared) wireAlarms(ctx, { canaries, artifactsBucket: artifacts.bucket, workload, workloadRoleArn: workloadId.role.arn, s3EndpointId: endpoints.s3.id });
     scheduleTermination(ctx, [workload, gate, ...targets], expiresAt);
 
     this.publishOutputs({

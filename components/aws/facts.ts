@@ -9,6 +9,7 @@ import type { ConfidentialKind } from "../spec/schema";
 import { GraphNode, parseJson, ResourceGraph } from "../invariants/graph";
 import type * as Inv from "../invariants/types";
 import { vmGuardFact } from "../invariants/guest-guard-fact";
+import { logsManagementEvents, logsObjectEvents } from "./trail-coverage";
 
 const T = {
   vpc: "aws:ec2/vpc:Vpc",
@@ -47,6 +48,8 @@ const T = {
   topicPolicy: "aws:sns/topicPolicy:TopicPolicy",
   topic: "aws:sns/topic:Topic",
   trail: "aws:cloudtrail/trail:Trail",
+  /** The account trail as a sandbox found it at preview (shared-trail.ts ADOPTED_TRAIL_TYPE; a component). */
+  adoptedTrail: "airlock:aws:AdoptedTrail",
   eventRule: "aws:cloudwatch/eventRule:EventRule",
   eventTarget: "aws:cloudwatch/eventTarget:EventTarget",
   schedule: "aws:scheduler/schedule:Schedule",
@@ -426,18 +429,19 @@ export function canaries(g: ResourceGraph): Inv.CanaryFact[] {
   return out;
 }
 
+/**
+ * The trails that deliver: a sandbox creates none — it adopts the account's one shared trail and keeps
+ * what it found as an AdoptedTrail component (shared-trail.ts) — but a graph is judged on every trail it holds.
+ */
 export function alarms(g: ResourceGraph): Inv.AlarmFact[] {
-  const trails = g.ofType(T.trail).filter((t) => t.inputs.enableLogging !== false);
+  const trails = g.ofType(T.trail, T.adoptedTrail).filter((t) => t.inputs.enableLogging !== false && (t.type === T.trail || t.inputs.isMultiRegionTrail === true));
   const selectors = trails.flatMap((t) => arr<any>(t.inputs.advancedEventSelectors));
-  const field = (s: any, name: string) => arr<any>(s.fieldSelectors).find((f) => f.field === name);
-  const managementLogged = selectors.some((s) => arr(field(s, "eventCategory")?.equals).includes("Management"));
+  const managementLogged = logsManagementEvents(selectors);
   const canaryObjects = g.ofType(T.bucketObject).filter((o) => String(o.inputs.key ?? "").startsWith(CANARY_PREFIX));
-  const objectArns = canaryObjects.map((o) => {
-    const bucket = g.byId(o.inputs.bucket, T.bucket)?.state.bucket ?? o.inputs.bucket;
-    return `arn:aws:s3:::${bucket}/${o.inputs.key}`;
-  });
-  const dataLogged = (arn: string) =>
-    selectors.some((s) => arr(field(s, "eventCategory")?.equals).includes("Data") && arr<string>(field(s, "resources.ARN")?.startsWiths).some((p) => arn.replace(/^arn:[^:]+:/, "arn:aws:").startsWith(p.replace(/^arn:[^:]+:/, "arn:aws:"))));
+  const bucketOf = (o: GraphNode) => String(g.byId(o.inputs.bucket, T.bucket)?.state.bucket ?? o.inputs.bucket);
+  const canaryBuckets = new Set(canaryObjects.map(bucketOf));
+  const objectArns = canaryObjects.map((o) => `arn:aws:s3:::${bucketOf(o)}/${o.inputs.key}`);
+  const dataLogged = (arn: string) => logsObjectEvents(selectors, arn);
   const keyIds = new Set(g.ofType(T.accessKey).map((k) => k.id));
   const topicArns = new Set(g.ofType(T.topic).map((t) => t.state.arn));
   const workloadIds = new Set(g.ofType(T.instance).filter((i) => roleOf(i) === "workload").map((i) => i.id));
@@ -447,7 +451,11 @@ export function alarms(g: ResourceGraph): Inv.AlarmFact[] {
     const watches: ("object" | "credential")[] = [];
     const keys = arr<any>(pattern.detail?.requestParameters?.key);
     const watchesPrefix = keys.some((k) => k === CANARY_PREFIX || (typeof k === "object" && String(k.prefix ?? "").startsWith(CANARY_PREFIX)));
-    if (watchesPrefix && objectArns.length && objectArns.every(dataLogged)) watches.push("object");
+    // Only this sandbox's canary buckets: with one trail for the account, a rule without a bucket (or
+    // naming another's) would stop this workload when another sandbox touches its canaries.
+    const buckets = arr<unknown>(pattern.detail?.requestParameters?.bucketName);
+    const ownBuckets = buckets.length > 0 && buckets.every((b) => typeof b === "string" && canaryBuckets.has(b));
+    if (watchesPrefix && ownBuckets && objectArns.length && objectArns.every(dataLogged)) watches.push("object");
     if (managementLogged && arr<string>(pattern.detail?.userIdentity?.accessKeyId).some((id) => keyIds.has(id))) watches.push("credential");
     const targets = g.ofType(T.eventTarget).filter((t) => t.inputs.rule === rule.state.name || t.inputs.rule === rule.id);
     const notifies = targets.some((t) => topicArns.has(t.inputs.arn));

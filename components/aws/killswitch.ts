@@ -1,7 +1,9 @@
 // The kill switch: detection of canary use, the alert, and the action that stops the workload.
 //
-// Detected: CloudTrail (data events on the canary objects, management events for the account) →
-// EventBridge rules: any API call on a canary object, any call signed with the canary key.
+// Detected: the account's one shared trail (account-trail.ts, adopted by shared-trail.ts: data events
+// on every canary store, management events) → this sandbox's own EventBridge rules, which match only
+// this sandbox: a call by the sandbox on a canary object of *its* artifacts bucket, a call signed with
+// *its* canary key. Another sandbox's canary touch never stops this workload.
 // Wired: every detection publishes to the sandbox's SNS topic and, when the kill switch has a
 // `canary` rule and `unsafe.canaryAlertOnly` is not set, starts the AWS-owned Automation runbook
 // AWS-StopEC2Instance on the workload (no hand-written Lambda). The runbook's role may stop only this
@@ -12,7 +14,6 @@ import type { AwsContext } from "./context";
 import { assumeRolePolicy, policyDocument } from "./policies";
 import type { CanaryPlan } from "./canaries";
 import { CANARY_PREFIX } from "../cloud/bait";
-import { TRAIL_PREFIX } from "./record";
 
 export const KILL_RUNBOOK = "AWS-StopEC2Instance";
 
@@ -23,8 +24,6 @@ export function killIsWired(ctx: AwsContext): boolean {
 export interface AlarmArgs {
   canaries: CanaryPlan;
   artifactsBucket: aws.s3.Bucket;
-  logBucket: aws.s3.Bucket;
-  recordPolicy: aws.s3.BucketPolicy;
   workload: aws.ec2.Instance;
   /** The workload's role: its sessions are the principals whose canary-object reads count. */
   workloadRoleArn: pulumi.Input<string>;
@@ -32,35 +31,9 @@ export interface AlarmArgs {
   s3EndpointId: pulumi.Input<string>;
 }
 
-/** The trail, the detection rules, the alert topic and the kill action. */
+/** The detection rules, the alert topic and the kill action (the trail is the account's: shared-trail.ts). */
 export function wireAlarms(ctx: AwsContext, a: AlarmArgs): void {
-  if (!ctx.spec.canaries.enabled || !a.canaries.trailName) return;
-  const p = ctx.partition;
-  const canaryArnPrefix = pulumi.interpolate`arn:${p}:s3:::${a.artifactsBucket.bucket}/${CANARY_PREFIX}`;
-  new aws.cloudtrail.Trail(
-    ctx.name("trail"),
-    {
-      name: a.canaries.trailName,
-      s3BucketName: a.logBucket.bucket,
-      s3KeyPrefix: TRAIL_PREFIX,
-      isMultiRegionTrail: true,
-      includeGlobalServiceEvents: true,
-      enableLogFileValidation: true,
-      advancedEventSelectors: [
-        { name: "Management events (canary key use)", fieldSelectors: [{ field: "eventCategory", equals: ["Management"] }] },
-        {
-          name: "Canary objects",
-          fieldSelectors: [
-            { field: "eventCategory", equals: ["Data"] },
-            { field: "resources.type", equals: ["AWS::S3::Object"] },
-            { field: "resources.ARN", startsWiths: [canaryArnPrefix] },
-          ],
-        },
-      ],
-    },
-    ctx.opts({ dependsOn: [a.recordPolicy] }),
-  );
-
+  if (!ctx.spec.canaries.enabled) return;
   const rules: aws.cloudwatch.EventRule[] = [];
   const objectPattern = pulumi.all([a.artifactsBucket.bucket, a.workloadRoleArn, a.s3EndpointId]).apply(([bucket, roleArn, endpointId]) => canaryObjectPattern(bucket, roleArn, endpointId));
   rules.push(new aws.cloudwatch.EventRule(ctx.name("canary-object-rule"), { description: "Canary object touched", eventPattern: objectPattern }, ctx.opts()));

@@ -2,6 +2,7 @@
 // and the few computed outputs the AwsSandbox reads (S3 prefix list and its ranges, default route table, bucket name).
 import { shortHash } from "../naming";
 import type { CloudMocks, MockContext } from "../invariants/mock-types";
+import { SHARED_TRAIL_NAME, sharedTrailSelectors, type EventSelector } from "./trail-coverage";
 
 /** The S3 gateway endpoint's `cidrBlocks` (its prefix list's ranges): the guest firewall's only HTTPS for the system. */
 export const MOCK_S3_RANGES = ["3.5.0.0/19", "52.216.0.0/15", "54.231.0.0/16"] as const;
@@ -71,6 +72,45 @@ export interface MockAccountImages {
   images?: MockImage[];
   /** Well-formed ids the account does not have (a placeholder, another region's image). */
   missing?: string[];
+  /**
+   * The account's Airlock trail as Cloud Control describes it, or "absent" (the account program never
+   * ran). Default: what the account program (account-trail.ts) deploys, in every region.
+   */
+  trail?: MockTrail | "absent";
+}
+
+/** A trail of the mock account (Cloud Control's AWS::CloudTrail::Trail properties, in provider shape). */
+export interface MockTrail {
+  /** Home region (default: the stack's). */
+  region?: string;
+  isLogging: boolean;
+  isMultiRegion: boolean;
+  selectors: EventSelector[];
+}
+
+/** What `airlock check` assumes of an account it cannot see: the account program has run. */
+export const MOCK_ACCOUNT_TRAIL: MockTrail = { isLogging: true, isMultiRegion: true, selectors: sharedTrailSelectors("aws") };
+
+/** Cloud Control's "no such resource" (the GetResource error for an absent trail). */
+export const NO_TRAIL_ERROR = `ResourceNotFoundException: AWS::CloudTrail::Trail Handler returned status FAILED: Trail ${SHARED_TRAIL_NAME} not found`;
+
+const trailArnOf = (trail: MockTrail, ctx: MockContext) => `arn:aws:cloudtrail:${trail.region ?? ctx.region}:${ctx.account}:trail/${SHARED_TRAIL_NAME}`;
+
+/** GetResource of AWS::CloudTrail::Trail, in the CloudFormation schema's property names. */
+function describeTrailResource(inputs: Record<string, any>, trail: MockTrail | "absent", ctx: MockContext): Record<string, any> {
+  if (inputs.typeName !== "AWS::CloudTrail::Trail") throw new Error(`the mock describes trails only; got ${inputs.typeName}`);
+  if (trail === "absent" || inputs.identifier !== SHARED_TRAIL_NAME || (trail.region && inputs.region && trail.region !== inputs.region)) throw new Error(NO_TRAIL_ERROR);
+  const cfn = {
+    TrailName: SHARED_TRAIL_NAME,
+    Arn: trailArnOf(trail, ctx),
+    IsLogging: trail.isLogging,
+    IsMultiRegionTrail: trail.isMultiRegion,
+    AdvancedEventSelectors: trail.selectors.map((s) => ({
+      Name: s.name,
+      FieldSelectors: s.fieldSelectors.map((f) => ({ Field: f.field, Equals: f.equals, StartsWith: f.startsWiths, NotStartsWith: f.notStartsWiths, EndsWith: f.endsWiths, NotEndsWith: f.notEndsWiths, NotEquals: f.notEquals })),
+    })),
+  };
+  return { id: SHARED_TRAIL_NAME, identifier: SHARED_TRAIL_NAME, typeName: inputs.typeName, region: inputs.region ?? ctx.region, properties: JSON.stringify(cfn) };
 }
 
 /** The newest Amazon Linux 2023 image of the mock account (what the gate, and a workload without an image, boot). */
@@ -103,9 +143,12 @@ function describeImage(inputs: Record<string, any>, account: MockAccountImages):
 export function awsAccountMocks(account: MockAccountImages = {}): CloudMocks {
   return {
     ...awsMocks,
-    call: (token, inputs, ctx) => (token === "aws:ec2/getAmi:getAmi" ? describeImage(inputs, account) : awsMocks.call(token, inputs, ctx)),
+    call: (token, inputs, ctx) =>
+      token === "aws:ec2/getAmi:getAmi" ? describeImage(inputs, account) : token === CLOUD_CONTROL_GET ? describeTrailResource(inputs, account.trail ?? MOCK_ACCOUNT_TRAIL, ctx) : awsMocks.call(token, inputs, ctx),
   };
 }
+
+const CLOUD_CONTROL_GET = "aws:cloudcontrol/getResource:getResource";
 
 export const awsMocks: CloudMocks = {
   handles: (type) => type.startsWith("aws:") || type === "pulumi:providers:aws",
@@ -179,6 +222,8 @@ export const awsMocks: CloudMocks = {
       }
       case "aws:ec2/getAmi:getAmi":
         return describeImage(_inputs, {});
+      case CLOUD_CONTROL_GET:
+        return describeTrailResource(_inputs, MOCK_ACCOUNT_TRAIL, ctx);
       default:
         return undefined;
     }

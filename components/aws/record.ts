@@ -1,7 +1,8 @@
 // The record: an S3 bucket outside the boundary with Object Lock (compliance by default), versioning,
 // public access blocked, TLS only, and a bucket policy that refuses every object write or delete that
-// does not come through this sandbox's S3 endpoint — except the two AWS log services (CloudTrail, VPC
-// flow logs), which are allowed only for this sandbox's trail / this account's log deliveries.
+// does not come through this sandbox's S3 endpoint — except VPC flow logs, allowed for this account's
+// log deliveries. CloudTrail does not write here: the account's one trail (account-trail.ts) logs every
+// sandbox and writes to its own locked bucket, so this record holds nothing of other sandboxes.
 //
 // Reads are left to IAM on purpose: the record must stay readable after the sandbox (and with it the
 // endpoint) is gone. The workload cannot read it: its role and the endpoint allow PutObject only.
@@ -17,7 +18,6 @@ export interface RecordStore {
 
 export const LOCK_MODE = { compliance: "COMPLIANCE", governance: "GOVERNANCE" } as const;
 export const FLOW_LOG_PREFIX = "flow-logs/";
-export const TRAIL_PREFIX = "cloudtrail";
 /** Where instances append (each role under its own sub-prefix). */
 export const INSTANCE_LOG_PREFIX = "instances/";
 
@@ -57,12 +57,8 @@ export function createRecordStore(ctx: AwsContext): RecordStore {
   return { bucket };
 }
 
-export function trailArn(ctx: AwsContext, account: string, trailName: string): string {
-  return `arn:${ctx.partition}:cloudtrail:${ctx.region}:${account}:trail/${trailName}`;
-}
-
-/** The bucket policy and the VPC flow logs; needs the S3 endpoint (and the trail's name, if any). */
-export function sealRecordStore(ctx: AwsContext, store: RecordStore, args: { vpc: aws.ec2.Vpc; s3EndpointId: pulumi.Input<string>; trailName?: string }): aws.s3.BucketPolicy {
+/** The bucket policy and the VPC flow logs; needs the S3 endpoint. */
+export function sealRecordStore(ctx: AwsContext, store: RecordStore, args: { vpc: aws.ec2.Vpc; s3EndpointId: pulumi.Input<string> }): aws.s3.BucketPolicy {
   const p = ctx.partition;
   const policy = pulumi.all([store.bucket.bucket, args.s3EndpointId, ctx.accountId]).apply(([name, vpce, account]) => {
     const bucketArn = s3BucketArn(p, name);
@@ -75,7 +71,7 @@ export function sealRecordStore(ctx: AwsContext, store: RecordStore, args: { vpc
         Principal: "*",
         Action: OBJECT_WRITES,
         Resource: [`${bucketArn}/*`],
-        // AWS log services write from outside any VPC; they are allowed below, for this sandbox only.
+        // The flow-log service writes from outside any VPC; it is allowed below, for this account only.
         Condition: { StringNotEquals: { "aws:SourceVpce": vpce }, BoolIfExists: { "aws:PrincipalIsAWSService": "false" } },
       },
       { Sid: "FlowLogsAclCheck", Effect: "Allow", Principal: { Service: "delivery.logs.amazonaws.com" }, Action: ["s3:GetBucketAcl", "s3:ListBucket"], Resource: [bucketArn], Condition: { StringEquals: { "aws:SourceAccount": account }, ArnLike: { "aws:SourceArn": logsSource } } },
@@ -88,20 +84,6 @@ export function sealRecordStore(ctx: AwsContext, store: RecordStore, args: { vpc
         Condition: { StringEquals: { "aws:SourceAccount": account, "s3:x-amz-acl": "bucket-owner-full-control" }, ArnLike: { "aws:SourceArn": logsSource } },
       },
     ];
-    if (args.trailName) {
-      const trail = trailArn(ctx, account, args.trailName);
-      statements.push(
-        { Sid: "TrailAclCheck", Effect: "Allow", Principal: { Service: "cloudtrail.amazonaws.com" }, Action: ["s3:GetBucketAcl"], Resource: [bucketArn], Condition: { StringEquals: { "aws:SourceArn": trail } } },
-        {
-          Sid: "TrailWrite",
-          Effect: "Allow",
-          Principal: { Service: "cloudtrail.amazonaws.com" },
-          Action: ["s3:PutObject"],
-          Resource: [s3ObjectArn(p, name, `${TRAIL_PREFIX}/AWSLogs/${account}/*`)],
-          Condition: { StringEquals: { "aws:SourceArn": trail, "s3:x-amz-acl": "bucket-owner-full-control" } },
-        },
-      );
-    }
     return policyDocument(statements);
   });
   const bucketPolicy = new aws.s3.BucketPolicy(ctx.name("record-policy"), { bucket: store.bucket.id, policy }, ctx.opts({ retainOnDelete: true }));

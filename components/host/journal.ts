@@ -16,6 +16,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ProcessRef, isAlive, selfRef, terminate } from "./process";
 import { stateDir } from "./state";
+import { listRegisteredOwners, pruneStaleOwners, registerOwner, runnerAlive, unregisterOwner } from "./owners";
 
 export type UndoHandler = (args: any) => Promise<void> | void;
 
@@ -65,6 +66,11 @@ export function journalDir(): string {
   return path.join(stateDir(), "journals");
 }
 
+/** The state directory a journal file lives in (the inverse of journalDir). */
+export function stateDirOfJournal(file: string): string {
+  return path.dirname(path.dirname(path.resolve(file)));
+}
+
 function fsyncDir(dir: string): void {
   const fd = fs.openSync(dir, "r");
   try {
@@ -78,6 +84,8 @@ export class UndoJournal {
   private fd: number;
   private nextId = 1;
   private readonly applied = new Map<number, PendingStep>();
+
+  private readonly runner = selfRef();
 
   private constructor(
     public readonly file: string,
@@ -100,8 +108,18 @@ export class UndoJournal {
       if (!prior.closed && prior.pending.length > 0) throw new Error(`'${owner}' has unrecovered changes from a previous run; run \`airlock recover\` first`);
       fs.renameSync(file, `${file}.${Date.now()}.old`);
     }
-    const journal = new UndoJournal(file, owner);
-    journal.append({ t: "open", owner, purpose: opts.purpose, runner: selfRef(), deadline: opts.deadline?.toISOString(), at: new Date().toISOString() });
+    // Host-wide, before the journal's first line and so before any host object: a sweep of another
+    // state directory then knows this owner is live (host/owners.ts). Throws before anything exists.
+    const runner = selfRef();
+    registerOwner({ owner, purpose: opts.purpose, runner, journal: file });
+    let journal: UndoJournal;
+    try {
+      journal = new UndoJournal(file, owner);
+      journal.append({ t: "open", owner, purpose: opts.purpose, runner: journal.runner, deadline: opts.deadline?.toISOString(), at: new Date().toISOString() });
+    } catch (e) {
+      unregisterOwner(owner, file, runner); // nothing was created: nothing to protect
+      throw e;
+    }
     fsyncDir(dir);
     return journal;
   }
@@ -159,6 +177,7 @@ export class UndoJournal {
     this.append({ t: "closed", at: new Date().toISOString() });
     fs.closeSync(this.fd);
     this.fd = -1;
+    unregisterOwner(this.owner, this.file, this.runner);
   }
 }
 
@@ -205,6 +224,40 @@ export function readJournal(file: string): JournalState {
   };
 }
 
+/** Open and readable: something may still be applied. (Missing, torn before its open line, or closed: nothing to undo.) */
+function hasWorkLeft(file: string): boolean {
+  try {
+    return !readJournal(file).closed;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes registry entries of dead runners that left nothing to recover (host/owners.ts). */
+export function pruneOwnerRegistry(): string[] {
+  return pruneStaleOwners(hasWorkLeft);
+}
+
+/**
+ * Open journals of *other* state directories whose runner is dead, found through the host-wide
+ * registry (host/owners.ts): what a sweep of this state directory may replay for them.
+ */
+export function foreignDeadJournals(): JournalState[] {
+  const own = path.resolve(journalDir());
+  const out: JournalState[] = [];
+  for (const e of listRegisteredOwners()) {
+    if (path.dirname(e.journal) === own || runnerAlive(e)) continue;
+    try {
+      const j = readJournal(e.journal);
+      // The entry must be this journal's runner: a newer run of the same owner re-registers.
+      if (!j.closed && j.runner.pid === e.runner.pid && j.runner.startTime === e.runner.startTime) out.push(j);
+    } catch {
+      /* gone or unreadable: the host objects are left to the name scan */
+    }
+  }
+  return out;
+}
+
 export function listJournals(): JournalState[] {
   const dir = journalDir();
   if (!fs.existsSync(dir)) return [];
@@ -231,12 +284,13 @@ export interface RecoveryResult {
 
 /**
  * Undoes what dead (or overdue) runners left applied. `owner` limits it to one journal; `now` is for
- * tests. Journals that end fully undone are closed, so a second recovery has nothing to do.
+ * tests; `journals` replaces this state directory's journals (foreignDeadJournals). Journals that end
+ * fully undone are closed, so a second recovery has nothing to do.
  */
-export async function recoverJournals(opts: { owner?: string; purpose?: string; now?: Date } = {}): Promise<RecoveryResult[]> {
+export async function recoverJournals(opts: { owner?: string; purpose?: string; now?: Date; journals?: JournalState[] } = {}): Promise<RecoveryResult[]> {
   const now = opts.now ?? new Date();
   const results: RecoveryResult[] = [];
-  for (const state of listJournals()) {
+  for (const state of opts.journals ?? listJournals()) {
     if (state.closed) continue;
     if (opts.owner && state.owner !== opts.owner) continue;
     if (opts.purpose && state.purpose !== opts.purpose) continue;
@@ -304,6 +358,7 @@ async function recoverOne(state: JournalState, now: Date): Promise<RecoveryResul
     if (allOk) {
       fs.writeSync(fd, JSON.stringify({ t: "closed", at: new Date().toISOString() }) + "\n");
       fs.fsyncSync(fd);
+      unregisterOwner(state.owner, state.file, state.runner);
     }
     return { ...base, action: outcomes.length === 0 ? "nothing" : allOk ? "undone" : "partial", runnerTerminated, outcomes };
   } finally {

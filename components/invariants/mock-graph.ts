@@ -126,6 +126,23 @@ export async function buildGraph(program: () => Promise<Record<string, unknown> 
       registering = undefined;
     }
   };
+  // A component's registered outputs are what the engine hands an analyzer as its properties (seen
+  // with the pinned engine: `validateStack` gets `registerOutputs` values, preview and up alike), so the
+  // graph keeps them as the component's inputs and state — e.g. the AWS sandbox's adopted account trail.
+  const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+  monitor.registerResourceOutputs = (req: any, callback: any) => {
+    // By type and name: the mock monitor qualifies a URN's type by the parent's last type only, the
+    // recorder (like the engine) by the whole chain.
+    const parts = String(req.getUrn()).split("::");
+    const [type, name] = [parts[2]?.split("$").pop(), parts.slice(3).join("::")];
+    const node = recorder.nodes.find((n) => !n.custom && n.type === type && n.name === name);
+    if (node) {
+      const outputs = plainCopy(req.getOutputs()?.toJavaScript?.() ?? {});
+      node.inputs = { ...node.inputs, ...outputs };
+      node.state = { ...node.state, ...outputs };
+    }
+    return registerOutputs(req, callback);
+  };
   pulumi.runtime.setAllConfig(config);
 
   const waitForRPCs = () => (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();

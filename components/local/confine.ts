@@ -9,6 +9,8 @@
 //                                                    core dumps, 1024/4096 descriptors); joins the
 //                                                    cgroup (before it can fork); execs
 //   nsenter --net=/run/netns/<sandbox>               joins the boundary namespace (no default route)
+//   (with the seccomp filter and no user namespace, the launcher does the bash launcher's and
+//   nsenter's steps itself, in this order: two execs fewer per start — confinedCommand)
 //   bwrap (root)                                     new pid/ipc/uts/mount/cgroup namespaces, read-only
 //                                                    /usr and a curated /etc, /proc with /proc/sys (and
 //                                                    sysrq-trigger, irq, bus) bound read-only, a /dev
@@ -44,6 +46,7 @@ import { socketNotifyFilter, workloadSeccompFilter } from "./seccomp";
 import { notifyLauncher } from "./notify/launcher";
 import { parseRefusal, SocketRefusal } from "./socket-refusals";
 import { addToRefusalTally } from "./refusal-tally";
+import { copyTree } from "./hostfs";
 import type { Readable } from "stream";
 
 export interface Bind {
@@ -62,6 +65,12 @@ export interface Confinement {
   hostname: string;
   /** Directory holding the generated passwd, group, hosts, resolv.conf, nsswitch.conf, hostname. */
   etcDir: string;
+  /**
+   * etcDir is the whole curated /etc (the host entries copied next to the generated files at create:
+   * writeEtc), bound once. Without it (sandboxes of an older Airlock) etcDir has only the generated
+   * files and every host entry is bound on its own.
+   */
+  etcComplete?: boolean;
   binds: Bind[];
   cwd: string;
   env: Record<string, string>;
@@ -120,9 +129,23 @@ export const GENERATED_ETC = ["passwd", "group", "hosts", "resolv.conf", "nsswit
 
 export const BASE_PATH = "/usr/local/bin:/usr/bin:/bin";
 
-/** Writes the generated /etc files for one confined principal (the workload, or the targets). */
+/**
+ * Builds the whole /etc of one confined principal (the workload, or the targets) in `dir`, once, at
+ * create: a copy of each host entry on the list (as bwrap's per-file binds showed it: a top-level
+ * symlink as what it points to, owner and mode kept) and the generated files. Every start then binds
+ * this one directory read-only at /etc — one mount instead of ~27 single-file binds, which were half
+ * of bubblewrap's mount setup on each exec (bench/inspect-exec-profile.ts). The copy is a snapshot:
+ * a host change to these files (a new ld.so.cache, CA bundle) reaches sandboxes created after it.
+ * It lives in the sandbox tmpfs beside home/ and work/ but is never bound writable, and is root-owned.
+ */
 export function writeEtc(dir: string, o: { user: string; uid: number; gid: number; home: string; hostname: string; hosts: [string, string[]][] }): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  fs.chmodSync(dir, 0o755); // (mkdir's mode is cut by the umask)
+  for (const e of hostEtcEntries()) {
+    const from = `/etc/${e}`;
+    if (!fs.existsSync(from)) continue; // (as --ro-bind-try did: an entry this host lacks is not there)
+    copyTree(from, path.join(dir, e), { keepOwner: true, followTop: true });
+  }
   const files: Record<string, string> = {
     // (A root workload is the root line itself, with a login shell.)
     passwd: o.user === "root" ? `root:x:0:0:root:${o.home}:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n` : `root:x:0:0:root:/root:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n${o.user}:x:${o.uid}:${o.gid}::${o.home}:/bin/sh\n`,
@@ -171,9 +194,12 @@ export function bwrapArgs(c: Confinement, seccompFd?: number): string[] {
   ];
   for (const p of PROC_READ_ONLY) a.push("--ro-bind-try", `/proc/${p}`, `/proc/${p}`);
   a.push(...devArgs(c));
-  a.push("--perms", "0755", "--dir", "/etc");
-  for (const e of hostEtcEntries()) a.push("--ro-bind-try", `/etc/${e}`, `/etc/${e}`);
-  for (const f of GENERATED_ETC) a.push("--ro-bind", path.join(c.etcDir, f), `/etc/${f}`);
+  if (c.etcComplete) a.push("--ro-bind", c.etcDir, "/etc");
+  else {
+    a.push("--perms", "0755", "--dir", "/etc");
+    for (const e of hostEtcEntries()) a.push("--ro-bind-try", `/etc/${e}`, `/etc/${e}`);
+    for (const f of GENERATED_ETC) a.push("--ro-bind", path.join(c.etcDir, f), `/etc/${f}`);
+  }
   a.push("--perms", "0755", "--dir", "/home", "--perms", "0755", "--dir", "/opt");
   for (const b of c.binds) a.push(b.writable ? "--bind" : "--ro-bind", b.src, b.dest);
   a.push("--chdir", c.cwd, "--clearenv");
@@ -252,15 +278,22 @@ export const REFUSALS_FD = 7;
  * the ids through another: inside the sandbox, /proc/1/cmdline is then "bwrap --args 4 -- /bin/sh -c
  * <DROP> sh <command>" and names no host path (the state directory would say "airlock") and no uid.
  */
-export function confinedCommand(c: Confinement, command: string[], withSeccomp: boolean): { argv: string[]; bwrapOptions: string[]; ids: string } {
-  const keep = [...(withSeccomp ? [SECCOMP_FD] : []), ARGS_FD, IDS_FD].join(" ");
-  const argv = [
-    ...(withSeccomp ? [notifyLauncher(), String(REFUSALS_FD), notifyFilterHex()] : []),
-    "/bin/bash", "--norc", "--noprofile", "-c", LAUNCHER, "airlock-launch", keep, c.rootInUserns ? String(c.uid) : "-", ...c.cgroupProcs, "--",
-    tool("nsenter"), `--net=${netnsPath(c.netns)}`, "--",
-    tool("bwrap"), "--args", String(ARGS_FD), "--",
-    "/bin/sh", "-c", DROP, "sh", ...command,
-  ];
+export function confinedCommand(c: Confinement, command: string[], withSeccomp: boolean, viaBashLauncher = false): { argv: string[]; bwrapOptions: string[]; ids: string } {
+  const keepFds = [...(withSeccomp ? [SECCOMP_FD] : []), ARGS_FD, IDS_FD];
+  const inside = [tool("bwrap"), "--args", String(ARGS_FD), "--", "/bin/sh", "-c", DROP, "sh", ...command];
+  // The notify launcher does the bash launcher's and nsenter's steps itself (--launch: descriptors,
+  // limits, cgroups, network namespace, in the same order; seccomp-notify.c), two execs fewer per
+  // start. The bash launcher stays where that launcher is not used (no seccomp on this architecture)
+  // and for a root workload, whose user namespace it creates first.
+  const direct = withSeccomp && !c.rootInUserns && !viaBashLauncher;
+  const argv = direct
+    ? [notifyLauncher(), String(REFUSALS_FD), notifyFilterHex(), "--launch", keepFds.join(","), String(WORKLOAD_NOFILE.soft), String(WORKLOAD_NOFILE.hard), netnsPath(c.netns), ...c.cgroupProcs, "--", ...inside]
+    : [
+        ...(withSeccomp ? [notifyLauncher(), String(REFUSALS_FD), notifyFilterHex()] : []),
+        "/bin/bash", "--norc", "--noprofile", "-c", LAUNCHER, "airlock-launch", keepFds.join(" "), c.rootInUserns ? String(c.uid) : "-", ...c.cgroupProcs, "--",
+        tool("nsenter"), `--net=${netnsPath(c.netns)}`, "--",
+        ...inside,
+      ];
   return { argv, bwrapOptions: bwrapArgs(c, withSeccomp ? SECCOMP_FD : undefined), ids: `${c.uid} ${c.gid} ${c.rootInUserns ? "userns" : "uid"}\n` };
 }
 
@@ -279,6 +312,8 @@ export interface ConfinedSpawnOptions {
   onSocketRefused?: (r: SocketRefusal) => void;
   /** The tally could not be written (those refusals do not reach the kill rule): called once per start. */
   onTallyError?: (e: Error) => void;
+  /** The bash launcher and nsenter even where the notify launcher would do their steps (bench/inspect-exec-profile.ts compares the two). */
+  viaBashLauncher?: boolean;
 }
 
 /**
@@ -313,7 +348,7 @@ function followRefusals(stream: Readable, tally: string | undefined, opts: Confi
  */
 export function spawnConfined(c: Confinement, command: string[], opts: ConfinedSpawnOptions = {}): ChildProcess {
   const withSeccomp = !!c.seccompFile;
-  const { argv, bwrapOptions, ids } = confinedCommand(c, command, withSeccomp);
+  const { argv, bwrapOptions, ids } = confinedCommand(c, command, withSeccomp, opts.viaBashLauncher);
   // (bubblewrap's filter through a pipe: the variant that leaves socket families to the launcher is
   // never a file anything else could load without the launcher.)
   const stdio: StdioOptions = [opts.stdin ?? "ignore", "pipe", "pipe", withSeccomp ? "pipe" : "ignore", "pipe", "pipe", "ignore", withSeccomp ? "pipe" : "ignore"];

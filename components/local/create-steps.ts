@@ -32,6 +32,7 @@ import { plantCanaries, startCanaryEndpoint, CanaryEndpoint, CanaryFile } from "
 import { GATE_LOG, planGateRoutes, startGate, Gate, GateRoute } from "./gate";
 import { GATE_LIMITS } from "./gate-confine";
 import { startNetnsAnchor, NetnsAnchor } from "./anchor";
+import { pausePoint } from "../host/test-pause";
 import { safeAppend } from "./record";
 import { cgroupProcsFiles, TARGET_USER } from "./views";
 import type { LocalSandboxHandle } from "./handle";
@@ -98,6 +99,9 @@ export async function buildBoundary(ctx: CreateContext, ownerGraceMs: number): P
   const links: BoundaryLink[] = [{ netns: names.netns, hostIface: names.hostIface, alias: names.linkAlias, net }];
   if (svcNet) links.push({ netns: names.svcNetns, hostIface: names.svcHostIface, alias: names.linkAlias, net: svcNet });
   await createBoundary(journal, links);
+  // The window before the anchor: only the owner registry (host/owners.ts) tells another state
+  // directory's sweep that these objects are owned (test/sweep-scope.test.ts stops here).
+  pausePoint("boundary:before-anchor");
   // The anchor, right after the namespace: it reads the namespace's counters for the guard, and
   // while it lives (it dies with this process) every sweeper on the host knows the sandbox is owned.
   const anchor = startNetnsAnchor({ netns: names.netns, name: names.anchorProcess, lifetimeSeconds: (ctx.identity.expiresAt.getTime() - Date.now() + ownerGraceMs) / 1000 });
@@ -201,8 +205,14 @@ export async function buildFilesystem(ctx: CreateContext, b: Boundary, fw: Firew
   }
   const upstreamHosts: [string, string[]][] = spec.egressResolved.length ? [[b.net.hostAddress, spec.egressResolved.map((e) => e.name)]] : [];
   const inside = asRoot ? 0 : b.uid; // the ids /etc/passwd shows: what the workload sees itself as
-  writeEtc(path.join(layout.etcDir, "workload"), { user: user.name, uid: inside, gid: inside, home: user.home, hostname: spec.name, hosts: upstreamHosts });
-  if (b.svcUid !== undefined) writeEtc(path.join(layout.etcDir, "targets"), { user: TARGET_USER, uid: b.svcUid, gid: b.svcUid, home: "/work", hostname: "service", hosts: [] });
+  try {
+    writeEtc(path.join(layout.etcDir, "workload"), { user: user.name, uid: inside, gid: inside, home: user.home, hostname: spec.name, hosts: upstreamHosts });
+    if (b.svcUid !== undefined) writeEtc(path.join(layout.etcDir, "targets"), { user: TARGET_USER, uid: b.svcUid, gid: b.svcUid, home: "/work", hostname: "service", hosts: [] });
+  } catch (e: any) {
+    // (The curated /etc, about 0.5 MiB per principal, is copied into the same tmpfs.)
+    if (e.code === "ENOSPC") throw Object.assign(new Error(`the sandbox's /etc does not fit into its filesystem (${Math.round(fsBytes / 1024 ** 2)} MiB = min(workload.disk, workload.memory), task files included)`), { hint: "raise workload.memory / workload.disk" });
+    throw e;
+  }
   const seccomp = seccompSupported();
   if (seccomp) fs.writeFileSync(layout.seccompFile, workloadSeccompFilter(), { mode: 0o600 });
   else safeAppend(record, "seccomp-unavailable", { arch: process.arch, note: "no seccomp filter for this architecture; user namespaces stay creatable inside" });
@@ -293,6 +303,7 @@ export function sandboxHandle(ctx: CreateContext, b: Boundary, fw: Firewall, fil
     taskDir: ctx.taskDir,
     taskCopy: files.taskCopy,
     devpts: layout.devpts,
+    etcComplete: true,
     anchor: b.anchor.process,
     fsRoot: layout.fsRoot,
     seccomp: files.seccomp,

@@ -65,6 +65,8 @@ export interface LocalSandboxHandle {
   taskCopy?: string;
   /** The sandbox's private devpts instance on the host (bound at /dev/pts in the workload). */
   devpts?: string;
+  /** Its etc/workload and etc/targets hold the whole curated /etc, each bound once (confine.ts writeEtc); older sandboxes bind the host entries one by one. */
+  etcComplete?: boolean;
   /** The namespace anchor (pid + start time): how sweepers tell a live sandbox from a process that only names itself like its anchor. */
   anchor?: ProcessRef;
   /** The sandbox tmpfs (home, work, tmp) on the host. */

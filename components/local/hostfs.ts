@@ -89,29 +89,34 @@ export async function mountDevpts(journal: UndoJournal, target: string, maxPtys:
  * Copies a directory tree into the sandbox tmpfs (root-owned; permission bits kept without
  * setuid/setgid/sticky; mtimes kept; symlinks copied as links; sockets, fifos and devices skipped), so
  * that the sandbox sees the files without a bind mount that would name their host path.
+ * `keepOwner`: the copy keeps each entry's owner and group instead (the host /etc entries of the
+ * curated /etc, which must look as they did bound: /etc/ssl/private stays root:ssl-cert 0710).
+ * `followTop`: a symlink given as `src` is copied as what it points to, as a bind mount of it shows it
+ * (/etc/localtime -> /usr/share/zoneinfo/... was a bound file); links further down stay links.
  */
-export function copyTree(src: string, dest: string): { files: number; bytes: number } {
+export function copyTree(src: string, dest: string, opts: { keepOwner?: boolean; followTop?: boolean } = {}): { files: number; bytes: number } {
   let files = 0;
   let bytes = 0;
-  const walk = (from: string, to: string) => {
-    const st = fs.lstatSync(from);
+  const owner = (st: fs.Stats): [number, number] => (opts.keepOwner ? [st.uid, st.gid] : [0, 0]);
+  const walk = (from: string, to: string, follow: boolean) => {
+    const st = follow ? fs.statSync(from) : fs.lstatSync(from);
     if (st.isSymbolicLink()) {
       fs.symlinkSync(fs.readlinkSync(from), to);
-      fs.lchownSync(to, 0, 0);
+      fs.lchownSync(to, ...owner(st));
       return;
     }
     if (st.isDirectory()) {
       fs.mkdirSync(to, { mode: 0o700 });
-      for (const e of fs.readdirSync(from)) walk(path.join(from, e), path.join(to, e));
+      for (const e of fs.readdirSync(from)) walk(path.join(from, e), path.join(to, e), false);
     } else if (st.isFile()) {
       fs.copyFileSync(from, to);
       files++;
       bytes += st.size;
     } else return;
-    fs.chownSync(to, 0, 0);
+    fs.chownSync(to, ...owner(st));
     fs.chmodSync(to, st.mode & 0o777);
     fs.utimesSync(to, st.atime, st.mtime);
   };
-  walk(src, dest);
+  walk(src, dest, !!opts.followTop);
   return { files, bytes };
 }

@@ -42,14 +42,18 @@ export function isSandboxShapedId(id: string | undefined): boolean {
 }
 
 /**
- * Whether the sweeper may remove an owner-less object. One exception to "every airlock-named object
- * without a live owner": a cgroup that still holds processes but is not named like a sandbox belongs
- * to something else that uses Airlock's prefix (a test fixture, another tool) and whose owner this
- * process cannot judge — killing its processes is not the sweeper's call. (An orphaned sandbox's
- * cgroup is empty anyway: its processes die with their owner.)
+ * Whether the sweeper may remove an owner-less object: only what has the exact shape Airlock gives a
+ * sandbox's objects — a sandbox-shaped id (isSandboxShapedId) in its name, alias or path, or, for a
+ * link whose alias is missing (a crash between `ip link add` and setting it), Airlock's hashed veth
+ * name (names.isAirlockIfaceName). Everything else that merely starts with "airlock" — a test
+ * fixture (airlock-tf-<role>-<run tag>, test/helpers/run-scope.ts), another tool's object — is not a
+ * sandbox of anyone's: whose it is and whether it is still in use is not the sweeper's call, and a
+ * sweep of one test run must never take another run's fixtures away mid-test. Every object a
+ * sandbox has carries its id (names.ts), so no real orphan is of another shape.
  */
 export function sweepable(o: HostObject): boolean {
-  return !(o.kind === "cgroup" && o.inUse && !isSandboxShapedId(o.id));
+  if (o.id !== undefined) return isSandboxShapedId(o.id);
+  return o.kind === "link" && isAirlockIfaceName(o.name);
 }
 
 async function lines(cmd: string, args: string[]): Promise<string> {

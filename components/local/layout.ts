@@ -34,8 +34,9 @@ export interface SandboxLayout {
   record: string;
 }
 
-export function recordsDir(): string {
-  return path.join(stateDir(), "records");
+/** `root`: another state directory's (a sweep sealing the record of a sandbox it recovered for it). */
+export function recordsDir(root = stateDir()): string {
+  return path.join(root, "records");
 }
 
 export function sandboxLayout(id: string): SandboxLayout {

@@ -6,11 +6,12 @@
 //   - nobody alive            -> replay the journal here, then seal the record.
 import * as fs from "fs";
 import * as path from "path";
-import { journalDir, readJournal, recoverJournals, JournalState, RecoveryResult } from "../host/journal";
+import { foreignDeadJournals, journalDir, readJournal, recoverJournals, stateDirOfJournal, JournalState, RecoveryResult } from "../host/journal";
+import { liveRegisteredOwners } from "../host/owners";
 import { isAlive, terminate } from "../host/process";
 import { verifyLog } from "../record/chain-log";
 import { listHandles, loadHandle, LocalSandboxHandle } from "./handle";
-import { sandboxLayout } from "./layout";
+import { recordsDir, sandboxLayout } from "./layout";
 import { openRecord, safeAppend } from "./record";
 import { JOURNAL_PURPOSE, ownedSandbox } from "./sandbox";
 import { runningSupervisor, supervisedDestroy, SupervisorError } from "./supervisor-client";
@@ -29,11 +30,14 @@ export function journalOf(id: string): JournalState | undefined {
 }
 
 /**
- * Ids with a live owner: the journal is open and its runner alive (any purpose: chaos runs count
- * too), or — for sandboxes of another state directory — the sandbox's namespace anchor is alive.
+ * Ids with a live owner, host-wide, whatever state directory the owner uses: its runner is
+ * registered and alive (host/owners.ts: from before its first host object until its journal
+ * closes), or this state directory's journal is open and its runner alive (any purpose: chaos runs
+ * count too), or the sandbox's namespace anchor is alive (a runner of an Airlock without the registry).
  */
 export function liveOwnerIds(): Set<string> {
   const live = liveAnchorIds();
+  for (const id of liveRegisteredOwners()) live.add(id);
   const dir = journalDir();
   if (!fs.existsSync(dir)) return live;
   for (const name of fs.readdirSync(dir)) {
@@ -85,6 +89,30 @@ export async function recoverDeadSandboxes(): Promise<RecoveryResult[]> {
   for (const r of results) {
     if (r.purpose !== JOURNAL_PURPOSE || r.action === "partial") continue; // a partial one is retried next time; its record stays open until then
     finalizeRecord(recordFileOf(r.owner), { reason: r.runnerTerminated ? "owner overran the ttl; recovered" : "owner died; recovered", undone: r.outcomes.length });
+  }
+  return results;
+}
+
+/**
+ * Replays the journals of dead runners of *other* state directories (found through the host-wide
+ * registry) and seals their records where they are. Why replay rather than leave them to that state
+ * directory's own sweep: a dead owner's objects must go whichever sweep runs, and the journal is the
+ * complete list of what the runner changed (its leases and directories in its own state directory,
+ * cgroup limits, toxics) with the handlers it would have run itself — every undo argument is an
+ * absolute name or path, never relative to a state directory. Removing only the named host objects
+ * would leave the other state directory half-undone: its journal still open over objects that are
+ * gone, its leases held, its record unsealed. The replay takes that journal's own recovery lock, so
+ * it never runs beside the other state directory's sweep. A journal this process cannot read is
+ * left; its named host objects are still removed by the sweep's scan (their runner is dead).
+ */
+export async function recoverForeignDeadOwners(): Promise<RecoveryResult[]> {
+  const journals = foreignDeadJournals();
+  if (journals.length === 0) return [];
+  loadChaosUndoKinds();
+  const results = (await recoverJournals({ journals })).filter((r) => r.action !== "skipped-live");
+  for (const r of results) {
+    if (r.purpose !== JOURNAL_PURPOSE || r.action === "partial") continue;
+    finalizeRecord(path.join(recordsDir(stateDirOfJournal(r.file)), `${r.owner}.jsonl`), { reason: "owner died; recovered by a sweep of another state directory", undone: r.outcomes.length });
   }
   return results;
 }

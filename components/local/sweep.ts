@@ -1,17 +1,25 @@
 // `airlock sweep`: leaves the host with no Airlock object that lacks a live owner.
-//   1. replay every dead runner's journal (local sandboxes: then seal their records);
+//
+// "Live owner" is judged host-wide, whatever state directory (AIRLOCK_STATE_DIR) the owner uses: a
+// runner registered in /run/airlock/owners (host/owners.ts, written before its first host object),
+// this state directory's open journals, or a sandbox's live namespace anchor. A live owner anywhere
+// protects its objects; a dead owner's are recovered by any sweep (its journal replayed, even from
+// another state directory: lifecycle.recoverForeignDeadOwners says why).
+//
+//   1. replay every dead runner's journal, this state directory's and — through the registry — any
+//      other's (local sandboxes: then seal their records);
 //   2. destroy expired sandboxes (through their live owner if they have one);
-//   3. remove every airlock-named host object (netns, veth, nft table, cgroup, tmpfs, process) whose
-//      sandbox has no live owner — this also catches what no journal knows (spawn-to-journal window,
-//      a journal deleted by hand);
-//   4. remove stale leases and sandbox directories, prune finished journals.
+//   3. remove every host object of a sandbox's shape (netns, veth, nft table, cgroup, tmpfs, process:
+//      hostscan.sweepable) whose sandbox has no live owner — this also catches what no journal knows
+//      (spawn-to-journal window, a journal deleted by hand);
+//   4. remove stale leases and sandbox directories, prune finished journals and stale registry entries.
 // Records are never removed: they are the evidence.
 import * as fs from "fs";
 import * as path from "path";
-import { journalDir, listJournals, readJournal } from "../host/journal";
+import { foreignDeadJournals, journalDir, listJournals, pruneOwnerRegistry, readJournal } from "../host/journal";
 import { isAlive } from "../host/process";
 import { loadHandle, listHandles, sandboxesDir } from "./handle";
-import { destroySandboxById, finalizeRecord, liveOwnerIds, recoverDeadSandboxes } from "./lifecycle";
+import { destroySandboxById, finalizeRecord, liveOwnerIds, recoverDeadSandboxes, recoverForeignDeadOwners } from "./lifecycle";
 import { belongsToLive, removeObjects, scanHostObjects, sweepable } from "./hostscan";
 import { listLeases } from "./leases";
 import { removePath } from "./hostfs";
@@ -27,7 +35,7 @@ export interface SweepReport {
   leftovers: string[];
   /** Sandboxes left alone because their owner is alive and they have not expired. */
   live: string[];
-  /** Airlock-prefixed objects in use by something that is not a sandbox (see hostscan.sweepable). */
+  /** Airlock-prefixed objects not of a sandbox's shape, e.g. test fixtures (see hostscan.sweepable): left alone. */
   skipped: string[];
 }
 
@@ -54,7 +62,7 @@ export async function sweep(o: { now?: Date; progress?: (m: string) => void } = 
   const report: SweepReport = { recovered: [], expired: [], orphansRemoved: [], failures: [], leftovers: [], live: [], skipped: [] };
 
   progress("replaying journals of dead owners");
-  for (const r of await recoverDeadSandboxes()) {
+  for (const r of [...(await recoverDeadSandboxes()), ...(await recoverForeignDeadOwners())]) {
     report.recovered.push({ owner: r.owner, purpose: r.purpose, action: r.action, undone: r.outcomes.filter((x) => x.ok).length, failed: r.outcomes.filter((x) => !x.ok).map((x) => `${x.step.label}: ${x.error}`) });
   }
 
@@ -74,7 +82,7 @@ export async function sweep(o: { now?: Date; progress?: (m: string) => void } = 
   const live = liveOwnerIds();
   const ownerless = (await scanHostObjects()).filter((x) => !belongsToLive(x, live));
   const orphans = ownerless.filter(sweepable);
-  report.skipped = ownerless.filter((x) => !sweepable(x)).map((x) => `${x.kind} ${x.name} (in use, not named like a sandbox: left alone)`);
+  report.skipped = ownerless.filter((x) => !sweepable(x)).map((x) => `${x.kind} ${x.name} (not named like a sandbox: left alone)`);
   const failed = await removeObjects(orphans);
   const failedSet = new Set(failed.map((f) => f.object));
   for (const x of orphans) if (!failedSet.has(x)) report.orphansRemoved.push(`${x.kind} ${x.name}`);
@@ -104,6 +112,7 @@ export async function sweep(o: { now?: Date; progress?: (m: string) => void } = 
     }
   }
   pruneJournals(now);
+  pruneOwnerRegistry();
 
   const after = liveOwnerIds();
   report.leftovers = (await scanHostObjects()).filter((x) => !belongsToLive(x, after) && sweepable(x)).map((x) => `${x.kind} ${x.name}`);
@@ -114,7 +123,7 @@ export async function sweep(o: { now?: Date; progress?: (m: string) => void } = 
 }
 
 export interface LocalSweepPlan {
-  /** Journals whose runner is dead or overdue: what `sweep` would replay. */
+  /** Journals whose runner is dead or overdue (another state directory's: dead): what `sweep` would replay. */
   recover: { owner: string; purpose: string; pendingSteps: number }[];
   /** Sandboxes past their expiry: what `sweep` would destroy. */
   expired: string[];
@@ -128,7 +137,7 @@ export interface LocalSweepPlan {
 export async function planLocalSweep(o: { now?: Date } = {}): Promise<LocalSweepPlan> {
   const now = o.now ?? new Date();
   const live = liveOwnerIds();
-  const recover = listJournals()
+  const recover = [...listJournals(), ...foreignDeadJournals()]
     .filter((j) => !j.closed && (!isAlive(j.runner) || (j.deadline !== undefined && j.deadline.getTime() <= now.getTime())))
     .map((j) => ({ owner: j.owner, purpose: j.purpose, pendingSteps: j.pending.length }));
   const handles = listHandles();
@@ -142,6 +151,6 @@ export async function planLocalSweep(o: { now?: Date } = {}): Promise<LocalSweep
     expired,
     orphans,
     live: handles.map((h) => h.id).filter((id) => live.has(id) && !expired.includes(id)),
-    skipped: ownerless.filter((x) => !sweepable(x)).map((x) => `${x.kind} ${x.name} (in use, not named like a sandbox: left alone)`),
+    skipped: ownerless.filter((x) => !sweepable(x)).map((x) => `${x.kind} ${x.name} (not named like a sandbox: left alone)`),
   };
 }

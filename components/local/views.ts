@@ -49,6 +49,7 @@ export function workloadConfinement(h: LocalSandboxHandle): Confinement {
     gid: u.gid,
     hostname: h.spec.name,
     etcDir: path.join(layout.etcDir, "workload"),
+    etcComplete: h.etcComplete === true,
     binds: [
       { src: layout.home, dest: u.home, writable: true },
       { src: layout.work, dest: WORK_MOUNT, writable: true },
@@ -80,6 +81,7 @@ export function targetConfinement(h: LocalSandboxHandle, target: string): Confin
     gid: svc.uid,
     hostname: target,
     etcDir: path.join(layout.etcDir, "targets"),
+    etcComplete: h.etcComplete === true,
     binds: [{ src: dirs.work, dest: WORK_MOUNT, writable: true }, { src: dirs.tmp, dest: "/tmp", writable: true }, ...taskBind(h)],
     cwd: WORK_MOUNT,
     env: { ...baseEnv(TARGET_USER, WORK_MOUNT), PORT: String(t.port), ...t.env },

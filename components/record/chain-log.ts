@@ -61,6 +61,49 @@ export function entryHash(prev: string, e: Pick<RecordEntry, "seq" | "ts" | "typ
     .digest("hex");
 }
 
+/** Data a record entry cannot hold as given (it names the entry, the field and the fix). */
+export class RecordDataError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RecordDataError";
+  }
+}
+
+/**
+ * An entry's data exactly as its stored line will hold it: what JSON.stringify writes, read back. The
+ * hash is taken over this value, so it is the hash of the line that is stored — `verifyLog` hashes the
+ * parsed line, and would otherwise fail on a value JSON writes differently from how canonicalJson
+ * walks it: a Date (its toJSON, an ISO string; canonicalJson saw an object with no keys), a Buffer
+ * ({type:"Buffer",data:[...]}; canonicalJson saw its bytes as keys "0", "1", ...). As JSON does: an
+ * undefined field is left out (null in an array, null as the whole data), a non-finite number is null.
+ * Refused, with the field named: what JSON would silently turn into something else or cannot write —
+ * a Map or Set (written as {}), a function or symbol (dropped), a bigint, a cycle.
+ */
+export function recordData(type: string, data: unknown): unknown {
+  if (data === undefined) return null;
+  const paths = new Map<object, string>();
+  let text: string;
+  try {
+    text = JSON.stringify(data, function (this: object, key: string, value: unknown) {
+      const base = paths.get(this);
+      const at = base === undefined ? "data" : Array.isArray(this) ? `${base}[${key}]` : `${base}.${key}`;
+      const refuse = (what: string, fix: string): never => {
+        throw new RecordDataError(`record entry '${type}': ${at} is ${what}, which a JSON line cannot hold as it is; ${fix}`);
+      };
+      if (typeof value === "bigint") refuse("a bigint", "store it as a string (String(n)) or a number");
+      if (typeof value === "function" || typeof value === "symbol") refuse(`a ${typeof value}`, "leave it out of the entry");
+      if (value instanceof Map) refuse("a Map (JSON writes {})", "convert it first (Object.fromEntries(map))");
+      if (value instanceof Set) refuse("a Set (JSON writes {})", "convert it first ([...set])");
+      if (value !== null && typeof value === "object") paths.set(value, at);
+      return value;
+    });
+  } catch (e) {
+    if (e instanceof RecordDataError) throw e;
+    throw new RecordDataError(`record entry '${type}': its data cannot be written as JSON (${(e as Error).message})`);
+  }
+  return JSON.parse(text);
+}
+
 /** How long a writer waits for the lock before it gives up (it never breaks the lock). */
 export const LOCK_WAIT_SECONDS = 30;
 /** How much of a torn tail a repair event keeps. */
@@ -309,7 +352,8 @@ export class ChainLog {
     if (last?.type === "sealed") throw new Error(`record ${this.file} is sealed; nothing more can be appended`);
     const prev = last ? last.hash : GENESIS;
     const seq = last ? last.seq + 1 : 0;
-    const base = { seq, ts: new Date().toISOString(), type, data };
+    // Hashed as it is stored (recordData says why); data JSON cannot hold is refused before any byte is written.
+    const base = { seq, ts: new Date().toISOString(), type, data: recordData(type, data) };
     const entry: RecordEntry = { ...base, prev, hash: entryHash(prev, base) };
     const line = Buffer.from(JSON.stringify(entry) + "\n");
     let written = 0;

@@ -20,7 +20,12 @@ import { HostObject, sandboxObjects, Snapshot, vethPeersIn } from "./kernel-view
 export const RUN_TAG: string = (process.env.AIRLOCK_TEST_RUN ??= crypto.randomBytes(2).toString("hex"));
 
 const marker = () => `(${RUN_TAG}|${process.pid})`;
-/** Fixture namespaces, cgroups and nft tables: airlock-tf-<role>-<marker>[-n], airlock-ctns-<marker>-n, airlock-chaostest-<marker>-n. */
+/**
+ * Fixture namespaces, cgroups and nft tables: airlock-tf-<role>-<marker>[-n], airlock-ctns-<marker>-n, airlock-chaostest-<marker>-n.
+ * Never ending in 6 hex (a pid can be six digits: prefer RUN_TAG): `airlock sweep` leaves alone only
+ * what is not sandbox-shaped (components/local/hostscan.ts sweepable), so another run's sweep must
+ * not take a fixture for an orphaned sandbox.
+ */
 const fixtureName = () => new RegExp(`^airlock-(tf-[a-z]+|ctns|chaostest)-${marker()}(-\\d+)?$`);
 /** Fixture interface names (IFNAMSIZ 15): airlocktf<tag><letter>, airlockct<tag><n>. */
 const fixtureIface = () => new RegExp(`^airlock(tf|ct)${RUN_TAG}[a-z0-9]{0,2}$`);

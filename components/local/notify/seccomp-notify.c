@@ -15,6 +15,19 @@
 //   3. closes <report-fd> (only R writes reports) and execs <command>.
 // Any failure before the exec: a message on stderr and exit status 125, the command never runs.
 //
+// With `--launch` it also does, in this order and before that exec, what the bash launcher of
+// confine.ts would do next (and what nsenter does after it), so that a confined start costs two
+// execs fewer (bash and nsenter; bench/inspect-exec-profile.ts):
+//   airlock-seccomp-notify <report-fd> <filter-hex> --launch <keep-fds> <nofile-soft> <nofile-hard>
+//                          <netns-path> [<cgroup.procs file>...] -- <command> [args...]
+//   a. closes every descriptor above 2 except the comma-separated <keep-fds> (Node hands on whatever
+//      descriptors it inherited without close-on-exec; none may reach a workload);
+//   b. sets the limits every confined process inherits and cannot raise: no core dumps (0/0), and
+//      <nofile-soft>/<nofile-hard> descriptors;
+//   c. writes its pid to every listed cgroup.procs file (joins the cgroups before anything can fork;
+//      R was forked before, so it stays outside them);
+//   d. joins the network namespace at <netns-path> (setns, as `nsenter --net=<path>` does).
+//
 // R, outside every namespace of the sandbox and its cgroup (it is forked before the command joins
 // them), dies with P (PR_SET_PDEATHSIG; P is what becomes bubblewrap's monitor, so R lives exactly as
 // long as the confined process tree) and answers every notification with an error — EPROTONOSUPPORT
@@ -22,6 +35,15 @@
 // Then it writes one line per refusal to <report-fd>:
 //   <syscall nr> <family> <type> <protocol> <host pid> <comm as hex>
 // If R is gone (killed, crashed), the kernel fails the refused call with ENOSYS: still refused.
+//
+// R is paced (a token bucket: REFUSAL_BURST at once, then REFUSAL_RATE per second): R and the process
+// reading its reports run outside the sandbox's cgroup, so without a bound a workload looping on
+// refused calls spends host CPU its quota does not cover — measured at ~21 µs of host CPU per refusal
+// against ~4 µs of the workload's own, about a third of a CPU per loop at ~17,000 refusals a second (npm run bench --
+// socket-refusal-loop). Beyond the burst, R waits before it answers: the caller stays blocked in its
+// refused call, so the wait is spent by the workload, not the host. The burst is far above the
+// default denied-egress threshold (20), so a kill is not delayed by it; only thresholds above the
+// burst are reached at the paced rate.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -34,10 +56,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #if !defined(__x86_64__) && !defined(__aarch64__)
@@ -45,6 +70,33 @@
 #endif
 
 #define MAX_INSNS 4096
+/** Refusals answered at once, then REFUSAL_RATE per second (see the header; mirrored in docs/local.md). */
+#define REFUSAL_BURST 1000.0
+#define REFUSAL_RATE 200.0
+
+static double now_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/** Takes one token from the bucket, sleeping until one has accrued if it is empty. */
+static void pace(double *tokens, double *last) {
+  double now = now_seconds();
+  *tokens += (now - *last) * REFUSAL_RATE;
+  if (*tokens > REFUSAL_BURST) *tokens = REFUSAL_BURST;
+  *last = now;
+  if (*tokens < 1.0) {
+    double wait = (1.0 - *tokens) / REFUSAL_RATE;
+    struct timespec d = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+    while (nanosleep(&d, &d) != 0 && errno == EINTR) {
+    }
+    now = now_seconds();
+    *tokens += (now - *last) * REFUSAL_RATE;
+    *last = now;
+  }
+  *tokens -= 1.0;
+}
 
 static void fail(const char *what) {
   fprintf(stderr, "airlock-seccomp-notify: %s: %s\n", what, strerror(errno));
@@ -142,6 +194,7 @@ static void respond(int sock, int report, pid_t parent) {
   struct seccomp_notif req;
   struct seccomp_notif_resp resp;
   char line[256], comm[40];
+  double tokens = REFUSAL_BURST, last = now_seconds();
   for (;;) {
     struct pollfd p = {listener, POLLIN, 0};
     if (poll(&p, 1, -1) < 0) {
@@ -157,6 +210,7 @@ static void respond(int sock, int report, pid_t parent) {
       if (errno == EINTR || errno == ENOENT) continue; // (ENOENT: the caller died meanwhile)
       _exit(1);
     }
+    pace(&tokens, &last); // (the caller waits in its refused call meanwhile)
     int family = (int)(uint32_t)req.data.args[0];
     comm_hex(req.pid, comm, sizeof comm);
     // (The comm was read while the caller was blocked in the call: still the caller if the id is valid.)
@@ -177,8 +231,73 @@ static void respond(int sock, int report, pid_t parent) {
   }
 }
 
+static int keeps(const int *keep, int nkeep, int fd) {
+  for (int i = 0; i < nkeep; i++)
+    if (keep[i] == fd) return 1;
+  return 0;
+}
+
+static long number(const char *s, long lo, long hi, const char *what) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (!*s || *end || errno || v < lo || v > hi) {
+    fprintf(stderr, "airlock-seccomp-notify: --launch: %s '%s' is not a number in [%ld, %ld]\n", what, s, lo, hi);
+    _exit(125);
+  }
+  return v;
+}
+
+/** --launch steps a-d (see the top of this file); returns the index of the command in argv. */
+static int launch(int argc, char **argv, int i) {
+  if (argc - i < 6) failx("usage: ... --launch <keep-fds> <nofile-soft> <nofile-hard> <netns-path> [<cgroup.procs>...] -- <command> [args...]");
+  int keep[16], nkeep = 0;
+  char *list = strdup(argv[i++]); // (strtok writes into it: argv, and with it /proc/<pid>/cmdline, stays as given)
+  if (!list) fail("strdup");
+  for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+    if (nkeep == 16) failx("--launch: more than 16 descriptors to keep");
+    keep[nkeep++] = (int)number(tok, 3, 1000, "descriptor");
+  }
+  struct rlimit nofile = {(rlim_t)number(argv[i], 1, 1 << 20, "nofile soft limit"), (rlim_t)number(argv[i + 1], 1, 1 << 20, "nofile hard limit")};
+  i += 2;
+  const char *netns = argv[i++];
+  int first = i;
+  while (i < argc && strcmp(argv[i], "--") != 0) i++;
+  if (i >= argc - 1) failx("--launch: no '--' and command after the cgroup.procs files");
+  int last = i++;
+  // a. Descriptors: every one above 2 except those listed (a closed range per gap between them).
+  int lo = 3;
+  for (int fd = 3; fd <= 1000; fd++) {
+    if (!keeps(keep, nkeep, fd)) continue;
+    if (fd > lo) syscall(SYS_close_range, lo, fd - 1, 0);
+    lo = fd + 1;
+  }
+  syscall(SYS_close_range, lo, ~0U, 0);
+  // b. Limits (as `ulimit -c 0 && ulimit -n <hard> && ulimit -S -n <soft>`).
+  struct rlimit core = {0, 0};
+  if (setrlimit(RLIMIT_CORE, &core) != 0) fail("--launch: setrlimit(RLIMIT_CORE)");
+  if (setrlimit(RLIMIT_NOFILE, &nofile) != 0) fail("--launch: setrlimit(RLIMIT_NOFILE)");
+  // c. The cgroups (one write of "<pid>\n" each, as `echo $$ > file`).
+  char pid[32];
+  int len = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+  for (int k = first; k < last; k++) {
+    int fd = open(argv[k], O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, pid, (size_t)len) != len) {
+      fprintf(stderr, "airlock-seccomp-notify: --launch: cannot join the cgroup (%s): %s\n", argv[k], strerror(errno));
+      _exit(125);
+    }
+    close(fd);
+  }
+  // d. The network namespace.
+  int ns = open(netns, O_RDONLY | O_CLOEXEC);
+  if (ns < 0) fail("--launch: cannot open the network namespace");
+  if (setns(ns, CLONE_NEWNET) != 0) fail("--launch: cannot join the network namespace");
+  close(ns);
+  return i;
+}
+
 int main(int argc, char **argv) {
-  if (argc < 4) failx("usage: airlock-seccomp-notify <report-fd> <filter-hex> <command> [args...]");
+  if (argc < 4) failx("usage: airlock-seccomp-notify <report-fd> <filter-hex> [--launch ...] <command> [args...]");
   char *end;
   long report = strtol(argv[1], &end, 10);
   if (*end || report < 3 || report > 1000 || fcntl((int)report, F_GETFD) < 0) failx("the report descriptor is not open");
@@ -216,6 +335,7 @@ int main(int argc, char **argv) {
   close(listener);
   close(sv[0]);
   free(insns);
-  execv(argv[3], argv + 3);
+  int cmd = strcmp(argv[3], "--launch") == 0 ? launch(argc, argv, 4) : 3;
+  execv(argv[cmd], argv + cmd);
   fail("exec");
 }

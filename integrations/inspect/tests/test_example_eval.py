@@ -15,11 +15,15 @@ import pytest
 from inspect_ai.log import read_eval_log
 
 from hostcheck import sandbox_objects
-from standin import GREETING, host_reaches_it, internet_standin
+from standin import GREETING, host_reaches, internet_standin
 
 
 def records(path: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+# The run's own stand-in address (standin.py), as the demo eval was given it.
+STANDIN: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +32,8 @@ def demo_run(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
     inspect = Path(sys.executable).parent / "inspect"
     with internet_standin() as (address, port):
         # Positive control: the stand-in internet host is reachable from the host itself.
-        assert host_reaches_it() == GREETING
+        assert host_reaches(address, port) == GREETING
+        STANDIN["internet"] = f"{address}:{port}"
         run = subprocess.run(
             [str(inspect), "eval", "examples/inspect/airlock_demo.py", "--model", "mockllm/model", "--epochs", "2", "--log-dir", str(logs), "--display", "plain", "-T", f"internet={address}:{port}"],
             cwd=repo,
@@ -55,7 +60,7 @@ def test_tool_outputs_show_the_allowed_call_and_the_blocked_attempt(demo_run: An
     for s in demo_run.samples:
         tools = [m for m in s.messages if m.role == "tool"]
         assert "airlock-demo-model" in tools[0].text  # the model API inside the boundary, through the gate
-        assert "BLOCKED: 198.18.0.1:443:" in tools[1].text and "Network is unreachable" in tools[1].text
+        assert f"BLOCKED: {STANDIN['internet']}:" in tools[1].text and "Network is unreachable" in tools[1].text
         # The canary read ends the sample: either its own tool call raised (the usual case: inotify
         # reports the open before the command's exit), or the next one did.
         assert len(tools) in (2, 3), [t.text for t in tools]

@@ -77,6 +77,7 @@ export const MUTATION_KINDS = {
   "workload-on-gate-routing": "the workload's subnet on the gate's route table",
   "guard-missing-rule": "the workload's guard missing a kill rule (pids-limit)",
   "guard-not-installed": "the workload's guard not installed",
+  "guard-no-metadata-filter": "the workload VM's guard without its metadata filter, the workload's uid given the metadata server directly",
 } as const;
 export type MutationKind = keyof typeof MUTATION_KINDS;
 

@@ -22,6 +22,7 @@ import { canaryList } from "../components/local/canary";
 import { DEFAULT_CANARY_FILES, DEFAULT_KILL_RULES } from "../components/spec/schema";
 import { METADATA_ADDRESS, METADATA_PORT, vmMetadataFilter, vmSystemAllow } from "../components/cloud/guard";
 import { AWS_METADATA_ALLOW } from "../components/aws/platform";
+import { METADATA_FILTER_UID } from "../components/guest/metadata-filter";
 import { skipBecause, waitFor, sleep } from "./helpers/common";
 import { RUN_TAG } from "./helpers/run-scope";
 
@@ -114,6 +115,7 @@ describe("in-guest guard (components/guest): the local guard's code inside a VM-
     if (process.getuid?.() !== 0) skipBecause(this, "needs root (network namespaces, nftables, cgroups)");
     for (const tool of ["ip", "nft", "setpriv", "python3", "tar"]) if (sh(["sh", "-c", `command -v ${tool}`]).status !== 0) skipBecause(this, `host tool ${tool} is missing`);
     app = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-guest-bundle-"));
+    fs.chmodSync(app, 0o755); // as /opt/hostagent: the metadata filter's uid reads the bundle too
     fs.mkdirSync(path.join(app, "bin"));
     fs.symlinkSync(process.execPath, path.join(app, "bin", "node")); // stand-in for the artifacts store's Node binary
     compileGuard(path.join(app, "app"));
@@ -348,6 +350,21 @@ describe("in-guest guard (components/guest): the local guard's code inside a VM-
     assert.ok(!fs.existsSync(s.poweredFile), `25 allowed metadata calls do not kill: ${recordOf(s)}`);
     assert.deepStrictEqual(refusals(), [], "nothing refused");
     assert.ok(!stored(s).some((e) => e.type === "egress-denied" && (e.data as any).total > 0), `allowed calls count no denied egress: ${recordOf(s)}`);
+
+    // The filter is a process of its own: its uid (not root, not the workload's), no capabilities; killed, the guard restarts it.
+    const started = () => stored(s).filter((e) => e.type === "metadata-filter-started");
+    const pid = (started()[0]?.data as any)?.pid as number;
+    assert.ok(pid, `the guard recorded the filter's start: ${recordOf(s)}`);
+    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+    assert.match(status, new RegExp(`^Uid:\\s+${METADATA_FILTER_UID}\\s+${METADATA_FILTER_UID}\\s+${METADATA_FILTER_UID}\\s+${METADATA_FILTER_UID}$`, "m"), status);
+    for (const caps of ["CapPrm", "CapEff", "CapBnd", "CapAmb"]) assert.match(status, new RegExp(`^${caps}:\\s+0{16}$`, "m"), `${caps} empty`);
+    assert.match(status, /^NoNewPrivs:\s+1$/m);
+    assert.notStrictEqual(pid, s.guard.pid);
+    process.kill(pid, "SIGKILL");
+    await waitFor(`the guard to restart the filter (record: ${recordOf(s)})`, () => started().length >= 2, 10_000);
+    assert.ok(stored(s).some((e) => e.type === "metadata-filter-exited" && (e.data as any).signal === "SIGKILL"), "the crash is recorded");
+    assert.strictEqual((started()[1].data as any).restarts, 1);
+    assert.deepStrictEqual(await calls("GET", credentials, 1), ["200"], "after the restart the credentials call passes again");
 
     // Five refused calls (the boot script): each answered 403, none reaches the server, each recorded; below the threshold.
     metadataSaw.length = 0;

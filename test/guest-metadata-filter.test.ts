@@ -21,13 +21,18 @@ import { gcpPlatformPaths, GCP_METADATA_ALLOW } from "../components/gcp/platform
 import { azurePlatformPaths, AZURE_METADATA_ALLOW } from "../components/azure/platform";
 import type { MetadataAllow } from "../components/guest/metadata-filter";
 import { skipBecause } from "./helpers/common";
-import { GuestCloudPair, PY, sh } from "./helpers/guest-netns";
+import { asUid, GuestCloudPair, PY, sh } from "./helpers/guest-netns";
+import { METADATA_FILTER_UID } from "../components/guest/metadata-filter";
 
 const REPO = path.join(__dirname, "..");
 const WORKLOAD_UID = 61_337;
 const GATE = { address: "10.252.0.10", port: 8443 };
 /** A second port on the metadata address: "around" the filter. */
 const METADATA_SIDE_PORT = 81;
+/** Each cloud's first resolver (tcp 53 is open to every system uid): what the filter's uid must still not reach. */
+const DNS_PORT = 53;
+/** Any system uid but root and the filter's (a daemon's, e.g. systemd-resolved's). */
+const SYSTEM_UID = 990;
 
 interface Cloud {
   name: string;
@@ -45,6 +50,8 @@ const CLOUDS: Cloud[] = [
   { name: "gcp", platform: gcpPlatformPaths(GATE.address, { listenPort: 8999 }), allow: GCP_METADATA_ALLOW, headers: { "Metadata-Flavor": "Google" }, credentials: ["GET", "/computeMetadata/v1/instance/service-accounts/default/token"], bootScript: ["GET", "/computeMetadata/v1/instance/attributes/startup-script"] },
   { name: "azure", platform: azurePlatformPaths("10.252.3.4"), allow: AZURE_METADATA_ALLOW, headers: { Metadata: "true" }, credentials: ["GET", "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fcognitiveservices.azure.com"], bootScript: ["GET", "/metadata/instance/compute/userData?api-version=2021-01-01&format=text"] },
 ];
+
+const RESOLVERS = [...new Set(CLOUDS.map((c) => c.platform.resolvers[0]))];
 
 /** The stand-in metadata server: every path answers 200 "served <path>"; each request is logged as a line. */
 const STAND_IN = String.raw`
@@ -88,9 +95,11 @@ describe("metadata filter (components/guest/metadata-filter.ts) in a real kernel
     if (process.getuid?.() !== 0) skipBecause(this, "needs root (network namespaces, nftables)");
     for (const tool of ["ip", "nft", "setpriv", "nsenter", PY]) if (sh(["sh", "-c", `command -v ${tool}`]).status !== 0) skipBecause(this, `host tool ${tool} is missing`);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-mdfilter-"));
-    pair.create([METADATA_ADDRESS, GATE.address]);
+    fs.chmodSync(dir, 0o755); // the filter's uid reads its config here
+    pair.create([METADATA_ADDRESS, GATE.address, ...RESOLVERS]);
     await pair.start("cloud", [PY, "-c", STAND_IN, METADATA_ADDRESS, String(METADATA_PORT)], (l) => l.startsWith("saw ") && saw.push(l.slice(4)));
     await pair.listener(METADATA_ADDRESS, METADATA_SIDE_PORT);
+    for (const r of RESOLVERS) await pair.listener(r, DNS_PORT);
   });
 
   after(() => {
@@ -116,7 +125,9 @@ describe("metadata filter (components/guest/metadata-filter.ts) in a real kernel
         const file = path.join(dir, `${c.name}.json`);
         fs.writeFileSync(file, JSON.stringify(nft.metadata satisfies MetadataFilterConfig));
         refusals = [];
-        const child = await pair.start("guest", [process.execPath, path.join(REPO, "bin", "run-ts.js"), path.join(REPO, "components", "guest", "metadata-filter.ts"), file], (l) => {
+        // As the guard runs it: its own uid (components/guest/metadata-supervisor.ts filterArgv).
+        assert.strictEqual(nft.metadata.uid, METADATA_FILTER_UID);
+        const child = await pair.start("guest", [...asUid(METADATA_FILTER_UID), process.execPath, path.join(REPO, "bin", "run-ts.js"), path.join(REPO, "components", "guest", "metadata-filter.ts"), file], (l) => {
           const m = JSON.parse(l);
           if (m.refused) refusals.push(m.refused.target);
         });
@@ -139,6 +150,25 @@ describe("metadata filter (components/guest/metadata-filter.ts) in a real kernel
         await settle();
         assert.deepStrictEqual(saw, [], "the server never saw it");
         assert.deepStrictEqual(refusals, [c.bootScript[1]]);
+      });
+
+      it("the filter's uid reaches the metadata server itself, and nothing else the system may reach (the resolver, another port of the server); the workload's uid cannot reach the server directly", async () => {
+        saw.length = 0;
+        assert.strictEqual(request(METADATA_FILTER_UID, c, c.bootScript), `200 served ${c.bootScript[1]}`, "positive control: the filter's uid asks the server itself");
+        await settle();
+        assert.deepStrictEqual(saw, [`${c.bootScript[0]} ${c.bootScript[1]}`]);
+        const resolver = { address: c.platform.resolvers[0], port: DNS_PORT };
+        assert.strictEqual(pair.connectAs(SYSTEM_UID, resolver), "ok", `positive control: another system uid reaches the resolver ${resolver.address}:53`);
+        const denied = pair.packets(GUEST_NFT_TABLE, "system_denied");
+        assert.notStrictEqual(pair.connectAs(METADATA_FILTER_UID, resolver), "ok", "the filter's uid does not reach the resolver");
+        assert.notStrictEqual(pair.connectAs(METADATA_FILTER_UID, { address: METADATA_ADDRESS, port: METADATA_SIDE_PORT }), "ok", "nor another port of the server");
+        assert.ok(pair.packets(GUEST_NFT_TABLE, "system_denied") >= denied + 2, "both refused by the filter uid's own reject");
+        // The workload's uid asking the same: the filter answers (403), the server never hears of it.
+        const redirectedBefore = redirected();
+        assert.strictEqual(request(WORKLOAD_UID, c, c.bootScript), "403 forbidden");
+        assert.ok(redirected() >= redirectedBefore + 1, "the workload's connection was redirected to the filter");
+        await settle();
+        assert.deepStrictEqual(saw.slice(1), [], "the server saw nothing of the workload's");
       });
 
       it("no way around the filter: another port of the server is refused (denied_tcp), and with no filter listening nothing reaches the server", async () => {

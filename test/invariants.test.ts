@@ -7,6 +7,8 @@ import { checkInvariants, InvariantId, ResourceGraph, Verdict } from "../compone
 import type { GraphNode } from "../components/invariants/graph";
 import type { StackGraph } from "../components/invariants/mock-graph";
 import type { SandboxSpec, UnsafeFlag } from "../components/spec";
+import type { GuestGuardConfig } from "../components/guest/config";
+import { withGuardConfig, withoutMetadataFilter } from "../components/guest/install";
 
 type Change = (g: ResourceGraph, node: (type: string, suffix: string) => GraphNode) => void;
 
@@ -90,6 +92,25 @@ describe("invariants on the aws stacks", () => {
 
   it("aws: every invariant passes", () => {
     assert.deepStrictEqual(checkInvariants(g, spec).map((v) => [v.id, v.status, v.findings]), ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8", "I9"].map((id) => [id, "pass", []]));
+  });
+
+  describe("I9: the in-guest guard's metadata filter (aws user data)", () => {
+    const edited = (edit: (c: GuestGuardConfig) => GuestGuardConfig) => {
+      const m = g.clone();
+      const w = m.nodes.find((n) => n.type === "aws:ec2/instance:Instance" && n.name.endsWith("-workload"))!;
+      w.inputs.userData = withGuardConfig(w.inputs.userData, edit);
+      return m;
+    };
+    const findings = (m: ResourceGraph) => verdict(m, spec, "I9").findings.map((f) => f.message);
+    it("fails when the workload's uid also has a gate entry to the metadata server (the filter kept)", () => {
+      const f = findings(edited((c) => ({ ...c, nft: { ...c.nft, gate: [...c.nft.gate, { upstream: "imds", address: "169.254.169.254", port: 80 }] } })));
+      assert.deepStrictEqual(f, ["the workload's uid reaches the metadata server directly, around the filter: gate entry 'imds' (169.254.169.254:80)"]);
+    });
+    it("fails when the filter runs as root (no uid of its own), or when it is gone", () => {
+      assert.deepStrictEqual(findings(edited((c) => ({ ...c, nft: { ...c.nft, metadata: { ...c.nft.metadata!, uid: undefined } } }))), ["the guard's metadata filter runs as the guard (root), not a uid of its own: the workload's requests would be parsed as root"]);
+      assert.deepStrictEqual(findings(edited((c) => ({ ...c, nft: { ...c.nft, metadata: { ...c.nft.metadata!, uid: 0 } } }))), ["the guard's metadata filter runs as uid 0, not a uid of its own: the workload's requests would be parsed as root"]);
+      assert.match(findings(edited(withoutMetadataFilter)).join("\n"), /the guard has no metadata filter/);
+    });
   });
 
   it("aws-tee: every invariant passes", () => {

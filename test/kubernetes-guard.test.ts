@@ -15,8 +15,8 @@ import { renderStack } from "./helpers/kube-fixtures";
 import { RUN_TAG } from "./helpers/run-scope";
 import { skipBecause } from "./helpers/common";
 import { KubeApiError, KubeClient } from "../components/kubernetes/api";
-import { runGuard, type GuardConfig, type GuardEvent } from "../components/kubernetes/guard-program";
-import { buildGuardImage, GUARD_ENTRY, IMAGE_APP_DIR, IMAGE_NODE } from "../components/kubernetes/guard-image";
+import { deadlineAtExpiry, runGuard, type GuardConfig, type GuardEvent } from "../components/kubernetes/guard-program";
+import { buildGuardImage, differences, GUARD_ENTRY, IMAGE_APP_DIR, IMAGE_NODE, verifyGuardImage, verifyRootfs } from "../components/kubernetes/guard-image";
 import type { Manifest } from "../components/kubernetes/manifest";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -64,6 +64,8 @@ describe("Kubernetes guard program against a real API server", function () {
   it("its token may read the workload pod and nothing wider: not delete the gate, not read Secrets, nothing in another namespace", async () => {
     assert.strictEqual(await status(guardClient.get(pod("workload"))), 200);
     assert.strictEqual(await status(guardClient.delete(pod("gate"))), 403, "the guard deleted the gate");
+    const patchGate = guardClient.request("PATCH", `/api/v1/namespaces/${ns}/pods/gate`, { spec: { activeDeadlineSeconds: 60 } }, "application/merge-patch+json");
+    assert.strictEqual(await status(patchGate), 403, "the guard may patch the gate (its patch is the workload's deadline only)");
     assert.strictEqual(await status(guardClient.list("v1", "Secret", { namespace: ns })), 403, "the guard lists Secrets (the canaries)");
     assert.strictEqual(await status(guardClient.list("v1", "Pod", { namespace: "kube-system" })), 403, "the guard reads another namespace");
     assert.ok(await c.client.exists(pod("gate")));
@@ -137,6 +139,85 @@ describe("Kubernetes guard program against a real API server", function () {
       await run.catch(() => undefined);
     }
   });
+
+  it("gives each workload pod that starts the time left to the sandbox's expiry as its deadline: a pod replaced late gets no fresh TTL", async () => {
+    const workloadObj = objs.find((o) => o.kind === "Pod" && o.metadata.name === "workload")!;
+    const ttlSeconds = workloadObj.spec.activeDeadlineSeconds;
+    // The kept expiry 90 s away: a sandbox near its end whose workload pod an `up` replaces now.
+    const expiry = Date.now() + 90_000;
+    const near: GuardConfig = { ...config, rules: config.rules.filter((r) => r.on === "oom"), expiresAt: new Date(expiry).toISOString() };
+    const replaceWorkload = async () => {
+      await c.client.request("DELETE", `/api/v1/namespaces/${ns}/pods/workload`, { kind: "DeleteOptions", apiVersion: "v1", gracePeriodSeconds: 0 }).catch(() => undefined);
+      const end = Date.now() + 60_000;
+      while ((await c.client.exists(pod("workload"))) && Date.now() < end) await sleep(250);
+      // The quota (pods = the sandbox's own) frees the deleted pod's share when its controller
+      // recounts, a moment after the pod is gone: until then the API server refuses the new one.
+      for (;;) {
+        try {
+          return await c.client.apply(workloadObj);
+        } catch (e) {
+          if (!(e instanceof KubeApiError && e.status === 403 && /exceeded quota/.test(e.message)) || Date.now() > end) throw e;
+          await sleep(500);
+        }
+      }
+    };
+    // Started (kwok sets status.startTime as a kubelet would), with its deadline as rendered: the TTL.
+    const started = async () => {
+      const end = Date.now() + 60_000;
+      for (;;) {
+        const live = await c.client.get(pod("workload")).catch(() => undefined);
+        if (live?.status?.startTime) return live;
+        if (Date.now() > end) throw new Error(`the workload pod did not start: ${JSON.stringify(live?.status)}`);
+        await sleep(250);
+      }
+    };
+    const lowered = async (uid: string) => {
+      const end = Date.now() + 30_000;
+      for (;;) {
+        const live = await c.client.get(pod("workload"));
+        if (live.metadata.uid === uid && live.spec.activeDeadlineSeconds !== ttlSeconds) return live;
+        if (Date.now() > end) throw new Error(`the deadline of ${uid} stayed ${live.spec.activeDeadlineSeconds}: ${JSON.stringify(events)}`);
+        await sleep(200);
+      }
+    };
+    await replaceWorkload();
+    const first = await started();
+    assert.strictEqual(first.spec.activeDeadlineSeconds, ttlSeconds, "the pod is created with the TTL (its input never changes)");
+    const events: GuardEvent[] = [];
+    const stop = new AbortController();
+    const run = runGuard({ client: guardClient, config: near, pollMs: 200, emit: (e) => events.push(e), signal: stop.signal });
+    try {
+      for (const live of [first, undefined]) {
+        const p = live ?? (await replaceWorkload(), await started());
+        const after = await lowered(p.metadata.uid);
+        // What the kubelet then enforces: startTime + activeDeadlineSeconds, which is the expiry (to the second).
+        const endsAt = Date.parse(after.status.startTime) + after.spec.activeDeadlineSeconds * 1000;
+        assert.ok(endsAt >= expiry && endsAt < expiry + 1000, `the pod ends at ${new Date(endsAt).toISOString()}, the sandbox at ${new Date(expiry).toISOString()}`);
+        assert.ok(after.spec.activeDeadlineSeconds < ttlSeconds);
+      }
+      const set = events.filter((e) => e.type === "deadline-set");
+      assert.strictEqual(set.length, 2, JSON.stringify(events));
+      assert.notStrictEqual(set[0].uid, set[1].uid, "the replacement (a new uid) got its own deadline");
+      assert.ok(await c.client.exists(pod("workload")), "lowering the deadline is not a kill");
+    } finally {
+      stop.abort();
+      await run.catch(() => undefined);
+    }
+  });
+});
+
+describe("Kubernetes guard: the workload's deadline from the sandbox's expiry (pure)", () => {
+  const start = "2026-12-03T10:00:00Z";
+  const at = (iso: string) => Date.parse(iso);
+  it("the seconds from the pod's start to the expiry, rounded up; at least 1 for a pod started after it", () => {
+    assert.strictEqual(deadlineAtExpiry({ status: { startTime: start }, spec: { activeDeadlineSeconds: 14400 } }, at("2026-12-03T10:30:00.200Z")), 1801);
+    assert.strictEqual(deadlineAtExpiry({ status: { startTime: start }, spec: { activeDeadlineSeconds: 14400 } }, at("2026-12-03T09:00:00Z")), 1);
+  });
+  it("nothing before the pod started, nor when its deadline already ends it by the expiry (the API takes only a decrease)", () => {
+    assert.strictEqual(deadlineAtExpiry({ status: {}, spec: { activeDeadlineSeconds: 14400 } }, at("2026-12-03T10:30:00Z")), undefined);
+    assert.strictEqual(deadlineAtExpiry({ status: { startTime: start }, spec: { activeDeadlineSeconds: 600 } }, at("2026-12-03T10:30:00Z")), undefined);
+    assert.strictEqual(deadlineAtExpiry({ status: { startTime: start }, spec: {} }, at("2026-12-03T10:30:00Z")), 1800);
+  });
 });
 
 describe("Kubernetes guard image (OCI layout, built without Docker)", function () {
@@ -182,6 +263,53 @@ describe("Kubernetes guard image (OCI layout, built without Docker)", function (
   it("is reproducible: the same inputs give the same digest", () => {
     const again = buildGuardImage(path.join(dir, "again.tar"));
     assert.strictEqual(again.digest, img.digest);
+  });
+
+  it("states what it was built from in its config (Node's version, each native file's sha256 and package, the program's hash), and its files match", () => {
+    const v = verifyGuardImage(img.archive);
+    assert.strictEqual(v.digest, img.digest);
+    assert.deepStrictEqual(v.problems, []);
+    const b = v.builtFrom!;
+    // Read here, not from the builder: the version the image's own Node reports, the hash of each file in its root.
+    assert.strictEqual(b.node, execFileSync(path.join(rootfs, IMAGE_NODE), ["--version"], { encoding: "utf8" }).trim());
+    assert.strictEqual(b.native[0].path, IMAGE_NODE);
+    const sha = (f: string) => require("crypto").createHash("sha256").update(fs.readFileSync(f)).digest("hex");
+    for (const n of b.native) assert.strictEqual(n.sha256, sha(path.join(rootfs, n.path)), n.path);
+    const libc = b.native.find((n) => /\/libc\.so\.6$/.test(n.path));
+    assert.ok(libc, "glibc is among the inputs");
+    if (fs.existsSync("/usr/bin/dpkg")) assert.match(libc!.package ?? "", /^libc6(:[a-z0-9]+)? \S+$/, "the Debian package glibc came from, with its version");
+  });
+
+  it("refuses a root whose files are not what its labels say: a changed library, a file nobody listed", () => {
+    const built = verifyGuardImage(img.archive).builtFrom!;
+    const lib = built.native.find((n) => /libm\.so/.test(n.path)) ?? built.native[1];
+    const file = path.join(rootfs, lib.path);
+    const orig = fs.readFileSync(file);
+    const extra = path.join(rootfs, "usr", "bin", "not-listed");
+    try {
+      fs.appendFileSync(file, Buffer.from([0]));
+      fs.mkdirSync(path.dirname(extra), { recursive: true });
+      fs.writeFileSync(extra, "x");
+      const problems = verifyRootfs(rootfs, built);
+      assert.ok(problems.some((p) => p.startsWith(`${lib.path}: sha256`)), problems.join("\n"));
+      assert.ok(problems.some((p) => p.startsWith("/usr/bin/not-listed:")), problems.join("\n"));
+    } finally {
+      fs.writeFileSync(file, orig);
+      fs.rmSync(extra, { force: true });
+    }
+    assert.deepStrictEqual(verifyRootfs(rootfs, built), [], "restored: the control passes");
+  });
+
+  it("another Node binary gives another digest, and the difference names it", () => {
+    const other = path.join(dir, "node-other");
+    fs.copyFileSync(fs.realpathSync(process.execPath), other);
+    fs.chmodSync(other, 0o755);
+    fs.appendFileSync(other, Buffer.from("\n")); // trailing bytes: the same program, other bytes
+    const b = buildGuardImage(path.join(dir, "other.tar"), { nodeBinary: other });
+    assert.notStrictEqual(b.digest, img.digest);
+    const diff = differences(img.builtFrom, b.builtFrom);
+    assert.strictEqual(diff.length, 1, diff.join("\n"));
+    assert.match(diff[0], new RegExp(`^${IMAGE_NODE}: `));
   });
 
   it("runs on its own files alone (chroot into the image's root): the guard program starts, refuses a call without --kubernetes, reads its rules", function () {

@@ -83,6 +83,11 @@ describe("Kubernetes rendering (pure)", () => {
         assert.strictEqual(w.spec.activeDeadlineSeconds, r.spec.ttlMs / 1000);
       });
 
+      it("every container of every pod runs an image pinned by digest", () => {
+        for (const p of pods(objs))
+          for (const c of [...(p.spec.initContainers ?? []), ...p.spec.containers]) assert.match(c.image, /^[^@\s]+@sha256:[0-9a-f]{64}$/, `${p.metadata.name}/${c.name}: ${c.image}`);
+      });
+
       it("the guard pod runs the stack's guard image, pinned by digest", () => {
         const pinned = r.profile.images.guard!;
         assert.match(pinned, /@sha256:[0-9a-f]{64}$/, "the stack pins the guard by digest");
@@ -94,10 +99,10 @@ describe("Kubernetes rendering (pure)", () => {
         assert.strictEqual(r.cluster.some((o) => o.kind === "RuntimeClass" && o.metadata.name === r.profile.runtimeClass), r.profile.createRuntimeClasses);
       });
 
-      it("the guard may delete its own workload pod, read the gate's log, and nothing else", () => {
+      it("the guard may patch (its deadline) and delete its own workload pod, read the gate's log, and nothing else", () => {
         const role = objs.find((o) => o.kind === "Role")!;
         assert.deepStrictEqual(role.rules, [
-          { apiGroups: [""], resources: ["pods"], resourceNames: [podOf(objs, "workload").metadata.name], verbs: ["get", "watch", "delete"] },
+          { apiGroups: [""], resources: ["pods"], resourceNames: [podOf(objs, "workload").metadata.name], verbs: ["get", "watch", "patch", "delete"] },
           { apiGroups: [""], resources: ["pods/log"], resourceNames: [podOf(objs, "gate").metadata.name], verbs: ["get"] },
         ]);
         assert.ok(!objs.some((o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding"));
@@ -201,6 +206,25 @@ describe("Kubernetes rendering (pure)", () => {
       refuses((d) => (d.profile.images.guard = `registry.example.org/airlock/guard@md5:${"a".repeat(64)}`), /^images\.guard$/, /sha256/);
     });
     it("kill rules but no guard image", () => refuses((d) => delete d.profile.images.guard, /^images\.guard$/, /build-guard-image/));
+    // Every image a sandbox's pods run is pinned by digest (a tag can be re-pushed with other code).
+    const TAGGED = "registry.example.org/evals/harness:2026.11";
+    it("a gate image given by tag (mutable)", () => refuses((d) => (d.profile.images.gate = "ghcr.io/shopify/toxiproxy:2.12.0"), /^images\.gate$/, /sha256.*crane digest/));
+    it("a workload image given by tag, or by a digest that is not sha256:<64 hex>", () => {
+      refuses((d) => (d.spec.workload.image = TAGGED), /^workload\.image$/, /sha256.*crane digest/);
+      refuses((d) => (d.spec.workload.image = `${TAGGED}@sha256:${"A".repeat(64)}`), /^workload\.image$/, /sha256/);
+    });
+    it("no workload image (no default tag to fall back on)", () => refuses((d) => delete d.spec.workload.image, /^workload\.image$/, /sha256/));
+    it("a target image given by tag, or none", () => {
+      refuses((d) => (d.spec.targets[0].image = "registry.example.org/evals/vuln-webapp:1.4"), /^targets\[0\]\.image$/, /sha256/);
+      refuses((d) => delete d.spec.targets[0].image, /^targets\[0\]\.image$/, /sha256/);
+    });
+    it("the default gate image is pinned by digest, and a tag before the digest is accepted", () => {
+      const r = renderStack("k8s", (d) => {
+        delete d.profile.images.gate;
+        d.spec.workload.image = `${TAGGED}@sha256:${"0".repeat(64)}`;
+      });
+      assert.match(podOf(r.members[0].objects, "gate").spec.containers[0].image, /^ghcr\.io\/shopify\/toxiproxy(:[^@]+)?@sha256:[0-9a-f]{64}$/);
+    });
     it("a record bucket without the endpoint the guard reaches it at", () => refuses((d) => delete d.profile.record.endpoint, /record\.endpoint/, /.+/));
     it("a record endpoint inside the cluster's own ranges", () => refuses((d) => (d.profile.record.endpoint = "10.96.0.10/32"), /record\.endpoint/, /private endpoint/));
   });
@@ -244,7 +268,7 @@ describe("mock graph builds without the SDK's stack capture", () => {
   });
 });
 
-describe("airlock check refuses a Kubernetes stack whose guard image is given by tag", () => {
+describe("airlock check refuses a Kubernetes stack whose guard, gate or workload image is given by tag", () => {
   it("exits non-zero naming images.guard and the digest fix, before building anything", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-k8s-tag-"));
     try {
@@ -257,6 +281,16 @@ describe("airlock check refuses a Kubernetes stack whose guard image is given by
       assert.notStrictEqual(r.code, 0, r.stdout);
       assert.match(r.stderr + r.stdout, /images\.guard/);
       assert.match(r.stderr + r.stdout, /sha256/);
+      // The gate's and the workload's images by tag: refused the same way, naming their own fields.
+      for (const [field, re] of [["images.gate", /(gate: \S+?)@sha256:[0-9a-f]{64}/], ["workload.image", /(image: registry\.example\.org\/evals\/harness:\S+?)@sha256:[0-9a-f]{64}/]] as const) {
+        const other = src.replace(re, "$1");
+        assert.notStrictEqual(other, src, `the stack names a pinned ${field} to replace`);
+        fs.writeFileSync(file, other);
+        const t = await runCli(["check", "--file", file], { env: { AIRLOCK_QUIET: "1" } });
+        assert.notStrictEqual(t.code, 0, t.stdout);
+        assert.ok((t.stderr + t.stdout).includes(field), `${field} not named: ${t.stderr}`);
+        assert.match(t.stderr + t.stdout, /crane digest/);
+      }
       const ok = await runCli(["check", "--stack", "k8s"], { env: { AIRLOCK_QUIET: "1" } });
       assert.strictEqual(ok.code, 0, `the control: the pinned stack passes: ${ok.stderr}`);
     } finally {

@@ -163,7 +163,7 @@ describe("local sandbox: network isolation (real netns, nftables, Toxiproxy)", f
     // A rejected datagram never leaves: send() itself fails with EPERM (or a later recv with ECONNREFUSED).
     assertBlockedFast(await probeInside(a.id, { kind: "udp", host: a.handle.hostAddress, port: host.udpPort }), "UDP to a host service", [EPERM, ECONNREFUSED]);
     // The host's addresses on other networks (here: its side of the fixture link) have no route at all.
-    assertBlockedFast(await probeInside(a.id, { kind: "tcp", host: "198.18.255.1", port: host.tcpPort }), "the host's address on another network", [ENETUNREACH]);
+    assertBlockedFast(await probeInside(a.id, { kind: "tcp", host: INTERNET.hostLink, port: host.tcpPort }), "the host's address on another network", [ENETUNREACH]);
     const after = await readCounters(a.handle.netns, a.handle.nft!.table);
     assert.ok(after.denied_tcp.packets > before.denied_tcp.packets, "nft denied_tcp did not count the attempt");
     assert.ok(after.denied_udp.packets > before.denied_udp.packets, "nft denied_udp did not count the attempt");

@@ -95,7 +95,16 @@ describe("local sandbox: CLI lifecycle, signals, recovery, supervisor, Pulumi", 
       for (const [what, c] of Object.entries(controls)) assert.ok(c.ok, `positive control (${what} from the host): ${JSON.stringify(c)}`);
       const hitsBefore = fixtures.hits.length;
 
-      const r = await runCli(["run", "examples/quickstart.yaml", "--json"]);
+      // The quickstart as shipped, told this run's stand-in addresses (its target's env: the
+      // stand-ins are per run, test/helpers/local-network.ts) — a copy beside its own task files.
+      const copy = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-quickstart-"));
+      const doc = YAML.parse(fs.readFileSync(path.join(ROOT, "examples", "quickstart.yaml"), "utf8"));
+      doc.targets[0].env = { ...doc.targets[0].env, QUICKSTART_INTERNET: INTERNET.quickstart, QUICKSTART_OUTSIDE_DNS: INTERNET.dns };
+      doc.chaos.experiment = path.join(ROOT, "examples", doc.chaos.experiment);
+      fs.writeFileSync(path.join(copy, "quickstart.yaml"), YAML.stringify(doc));
+      fs.cpSync(path.join(ROOT, "examples", "quickstart"), path.join(copy, "quickstart"), { recursive: true });
+      fs.chmodSync(copy, 0o755);
+      const r = await runCli(["run", path.join(copy, "quickstart.yaml"), "--json"]).finally(() => fs.rmSync(copy, { recursive: true, force: true }));
       assert.strictEqual(r.code, 0, describeResult(r));
       const s = JSON.parse(r.stdout);
       assert.strictEqual(s.ok, true);
@@ -122,6 +131,9 @@ describe("local sandbox: CLI lifecycle, signals, recovery, supervisor, Pulumi", 
         assert.ok(c!.ms < 5000 / 3, `${c!.why} took ${c!.ms} ms to fail (the agent's timeout is 5 s)`);
       }
       assert.strictEqual(calls.length, 9, r.stderr);
+      // ... and it tried this run's stand-ins, the hosts the positive controls reached.
+      assert.ok(calls.find((c) => /an internet address/.test(c.why))!.detail.endsWith(`[${INTERNET.quickstart}:${INTERNET.tcpPort}]`), r.stderr);
+      assert.ok(calls.find((c) => /DNS to an outside resolver/.test(c.why))!.detail.endsWith(`[${INTERNET.dns}]`), r.stderr);
       // The stand-in hosts' own logs: nothing from the run reached them.
       assert.deepStrictEqual(fixtures.hits.slice(hitsBefore), [], "a stand-in host was reached from the sandbox");
       // Airlock's own summary agrees (checked after, and not instead of, the above).

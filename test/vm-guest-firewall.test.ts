@@ -15,10 +15,12 @@ import { readGuardInstall } from "../components/guest/install";
 import { GuestAllow, GuestGuardConfig } from "../components/guest/config";
 import { guestRuleset } from "../components/guest/nft";
 import { vmSystemAllow } from "../components/cloud/guard";
-import { metadataRefusal } from "../components/guest/metadata-filter";
+import { metadataRefusal, METADATA_FILTER_UID } from "../components/guest/metadata-filter";
 
 const METADATA = "169.254.169.254";
 const root = (proto: "tcp", port: number, address: string): GuestAllow => ({ proto, port, address, uid: 0 });
+/** The metadata server for the metadata filter's own uid (its upstream connection; components/guest/metadata-supervisor.ts). */
+const filterUpstream: GuestAllow = { proto: "tcp", port: 80, address: "169.254.169.254", uid: METADATA_FILTER_UID };
 const any = (proto: "tcp" | "udp", port: number, address: string): GuestAllow => ({ proto, port, address });
 const dns = (address: string) => [any("udp", 53, address), any("tcp", 53, address)];
 
@@ -53,7 +55,7 @@ const BACKENDS: Backend[] = [
     expected(g) {
       const vpc = one(g.graph, "aws:ec2/vpc:Vpc", "vpc").inputs.cidrBlock;
       // The VPC resolver and its link-local alias; Amazon Time Sync; the S3 gateway endpoint's ranges; IMDS for root.
-      return [...dns(plusTwo(vpc)), ...dns("169.254.169.253"), any("udp", 123, "169.254.169.123"), ...this.https(g).map((c) => any("tcp", 443, c)), root("tcp", 80, METADATA)];
+      return [...dns(plusTwo(vpc)), ...dns("169.254.169.253"), any("udp", 123, "169.254.169.123"), ...this.https(g).map((c) => any("tcp", 443, c)), root("tcp", 80, METADATA), filterUpstream];
     },
     credentials: [["PUT", "/latest/api/token"], ["GET", "/latest/meta-data/iam/security-credentials/"], ["GET", "/latest/meta-data/iam/security-credentials/airlock-workload-role"], ["GET", "/latest/meta-data/placement/region"]],
     bootScript: [["GET", "/latest/user-data"], ["GET", "/latest/user-data/"], ["GET", "/latest/meta-data/iam/security-credentials/../../user-data"], ["GET", "/latest/meta-data/iam/security-credentials/%2e%2e/%2e%2e/user-data"], ["GET", "/latest//user-data"], ["GET", "/latest/meta-data/"], ["GET", "/latest/dynamic/instance-identity/document"], ["GET", "http://169.254.169.254/latest/user-data"], ["POST", "/latest/api/token"]],
@@ -68,7 +70,7 @@ const BACKENDS: Backend[] = [
       const via = /--connect-to '?storage\.googleapis\.com:443:(\d+\.\d+\.\d+\.\d+):(\d+)/.exec(script);
       assert.ok(via, "the workload's script reaches Cloud Storage through the gate");
       // The metadata server is the resolver and the time server; IMDS for root.
-      return [...dns(METADATA), any("udp", 123, METADATA), any("tcp", Number(via[2]), via[1]), root("tcp", 80, METADATA)];
+      return [...dns(METADATA), any("udp", 123, METADATA), any("tcp", Number(via[2]), via[1]), root("tcp", 80, METADATA), filterUpstream];
     },
     credentials: [["GET", "/"], ["GET", "/computeMetadata/v1/instance/service-accounts/default/token"], ["GET", "/computeMetadata/v1/instance/service-accounts/default/token?scopes=https://www.googleapis.com/auth/cloud-platform"], ["GET", "/computeMetadata/v1/instance/service-accounts/default/email"], ["GET", "/computeMetadata/v1/instance/service-accounts/default/?recursive=true"], ["GET", "/computeMetadata/v1/project/project-id"]],
     bootScript: [["GET", "/computeMetadata/v1/instance/attributes/startup-script"], ["GET", "/computeMetadata/v1/instance/attributes/"], ["GET", "/computeMetadata/v1/instance/attributes/?recursive=true"], ["GET", "/computeMetadata/v1/?recursive=true"], ["GET", "/computeMetadata/v1/instance/?recursive=true"], ["GET", "/?recursive=true"], ["GET", "/computeMetadata/v1/project/attributes/"], ["GET", "/0.1/meta-data/attributes/startup-script"], ["GET", "/computeMetadata/v1/instance/service-accounts/default/../../attributes/startup-script"]],
@@ -81,7 +83,7 @@ const BACKENDS: Backend[] = [
     expected(g) {
       // Azure's platform address for DNS; no network time (the Hyper-V PTP clock); the record endpoint;
       // IMDS and the wire server (80, 32526) for root only.
-      return [...dns("168.63.129.16"), ...this.https(g).map((a) => any("tcp", 443, a)), root("tcp", 80, METADATA), root("tcp", 80, "168.63.129.16"), root("tcp", 32526, "168.63.129.16")];
+      return [...dns("168.63.129.16"), ...this.https(g).map((a) => any("tcp", 443, a)), root("tcp", 80, METADATA), filterUpstream, root("tcp", 80, "168.63.129.16"), root("tcp", 32526, "168.63.129.16")];
     },
     credentials: [["GET", "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fcognitiveservices.azure.com&client_id=00000000-0000-0000-0000-000000000001"]],
     bootScript: [["GET", "/metadata/instance/compute/userData?api-version=2021-01-01&format=text"], ["GET", "/metadata/instance?api-version=2021-02-01"], ["GET", "/metadata/instance/compute/customData?api-version=2021-01-01"], ["GET", "/metadata/identity/oauth2/token/../../instance/compute/userData?api-version=2021-01-01"], ["GET", "/metadata/identity/oauth2/token?api-version=2018-02-01&format=text&extra=1"]],
@@ -98,7 +100,7 @@ function widened(c: GuestGuardConfig, https: string[]): string[] {
     if (!a.address) bad.push(`${key(a)}: no address (any)`);
     else if (/\/[0-7]$/.test(a.address)) bad.push(`${key(a)}: wider than /8`);
     if (a.port === 443 && !https.includes(a.address)) bad.push(`${key(a)}: 443 beyond the stores`);
-    if (a.address === METADATA && a.port === 80 && a.uid !== 0) bad.push(`${key(a)}: the metadata server for a non-root uid`);
+    if (a.address === METADATA && a.port === 80 && a.uid !== 0 && a.uid !== METADATA_FILTER_UID) bad.push(`${key(a)}: the metadata server for a uid but root's and the filter's`);
   }
   return bad;
 }
@@ -115,18 +117,24 @@ for (const b of BACKENDS) {
       config = readGuardInstall(script).config!;
     });
 
-    it("lists exactly the cloud's resolver, time, store and (root-only) metadata and agent endpoints", () => {
+    it("lists exactly the cloud's resolver, time, store, metadata (root and the filter's uid) and agent endpoints", () => {
       assert.deepStrictEqual(sorted(config.nft.system), sorted(b.expected(built, script)));
       assert.deepStrictEqual(widened(config, b.https(built)), []);
     });
 
-    it("renders no system accept without an address, and the metadata server for uid 0 only", () => {
+    it("renders no system accept without an address, and the metadata server for uid 0 and the filter's uid only (which reaches nothing else)", () => {
       const text = guestRuleset(config.nft, 61_337);
       const chain = text.slice(text.indexOf("chain system_out {"), text.indexOf("}", text.indexOf("chain system_out {")));
       const accepts = chain.split("\n").filter((l) => l.includes(" accept"));
       assert.strictEqual(accepts.length, config.nft.system.length);
       for (const l of accepts) assert.match(l, /ip daddr \d+\.\d+\.\d+\.\d+(\/\d+)? (tcp|udp) dport \d+ accept$/, l);
-      assert.deepStrictEqual(accepts.filter((l) => l.includes(`ip daddr ${METADATA} tcp dport 80`)).map((l) => l.trim()), [`meta skuid 0 ip daddr ${METADATA} tcp dport 80 accept`]);
+      assert.deepStrictEqual(accepts.filter((l) => l.includes(`ip daddr ${METADATA} tcp dport 80`)).map((l) => l.trim()).sort(), [`meta skuid 0 ip daddr ${METADATA} tcp dport 80 accept`, `meta skuid ${METADATA_FILTER_UID} ip daddr ${METADATA} tcp dport 80 accept`]);
+      // The filter's uid: its metadata accept, then a reject before any rule for every system uid.
+      const lines = chain.split("\n").map((l) => l.trim());
+      const own = lines.indexOf(`meta skuid ${METADATA_FILTER_UID} ip daddr ${METADATA} tcp dport 80 accept`);
+      const reject = lines.indexOf(`meta skuid ${METADATA_FILTER_UID} counter name "system_denied" reject with icmpx type admin-prohibited`);
+      assert.ok(own >= 0 && reject === own + 1, chain);
+      assert.ok(lines.slice(0, reject).every((l) => !l.includes(" accept") || l.startsWith(`meta skuid ${METADATA_FILTER_UID} `)), `nothing else of the system's before the filter uid's reject:\n${chain}`);
     });
 
     it("gives the workload's uid the gate listeners, and the metadata server only through the filter: its credentials pass, its boot script is refused", () => {

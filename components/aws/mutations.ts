@@ -4,7 +4,7 @@
 import type { MutationCase } from "../backend-descriptor";
 import type { ResourceGraph } from "../invariants/graph";
 import { oneNamed as one, removeNamed } from "../invariants/mutation-target";
-import { withGuardConfig, withoutGuardInstall } from "../guest/install";
+import { withGuardConfig, withoutGuardInstall, withoutMetadataFilter } from "../guest/install";
 
 
 const T = {
@@ -130,6 +130,16 @@ export const awsMutations: readonly MutationCase[] = [
       w.inputs.userData = withGuardConfig(w.inputs.userData, (c) => ({ ...c, rules: c.rules.filter((r) => r.on !== "pids-limit") }));
     },
     finding: { resource: /Instance::.*-workload$/, message: /the guard lacks the kill rule 'pids-limit'/ },
+  },
+  {
+    kind: "guard-no-metadata-filter",
+    stack: "aws",
+    fails: "I9",
+    mutate: (g) => {
+      const w = one(g, T.instance, "workload");
+      w.inputs.userData = withGuardConfig(w.inputs.userData, withoutMetadataFilter);
+    },
+    finding: { resource: /Instance::.*-workload$/, message: /the guard has no metadata filter/ },
   },
   {
     kind: "guard-not-installed",

@@ -6,7 +6,7 @@
 import type { MutationCase } from "../backend-descriptor";
 import type { GraphNode, ResourceGraph } from "../invariants/graph";
 import { oneNamed as one, removeNamed } from "../invariants/mutation-target";
-import { withGuardConfig, withoutGuardInstall } from "../guest/install";
+import { withGuardConfig, withoutGuardInstall, withoutMetadataFilter } from "../guest/install";
 
 /** Custom data is base64 of the boot script. */
 function editCustomData(vm: GraphNode, edit: (script: string) => string): void {
@@ -143,6 +143,13 @@ export const azureMutations: readonly MutationCase[] = [
     fails: "I9",
     mutate: (g) => void editCustomData(one(g, T.vm, "workload"), (s) => withGuardConfig(s, (c) => ({ ...c, rules: c.rules.filter((r) => r.on !== "pids-limit") }))),
     finding: { resource: /VirtualMachine::.*-workload$/, message: /the guard lacks the kill rule 'pids-limit'/ },
+  },
+  {
+    kind: "guard-no-metadata-filter",
+    stack: "azure",
+    fails: "I9",
+    mutate: (g) => void editCustomData(one(g, T.vm, "workload"), (s) => withGuardConfig(s, withoutMetadataFilter)),
+    finding: { resource: /VirtualMachine::.*-workload$/, message: /the guard has no metadata filter/ },
   },
   {
     kind: "guard-not-installed",

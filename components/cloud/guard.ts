@@ -8,7 +8,7 @@
 import type { SandboxSpec } from "../spec/schema";
 import type { GateListener } from "./layout";
 import { assertGuestAddress, guestGuardConfig, GuestAllow, GuestGuardConfig } from "../guest/config";
-import { assertMetadataAllow, METADATA_FILTER_PORT, MetadataAllow, MetadataFilterConfig } from "../guest/metadata-filter";
+import { assertMetadataAllow, METADATA_FILTER_PORT, METADATA_FILTER_UID, MetadataAllow, MetadataFilterConfig } from "../guest/metadata-filter";
 import { RECORD_PUT } from "./boot";
 
 /**
@@ -58,8 +58,8 @@ function assertPaths(p: VmPlatformPaths): void {
 
 /**
  * The system part of the guest firewall: the cloud's endpoints, each by address, and the metadata
- * server for root only (every cloud's agents that read it — cloud-init, the SSM / guest / Azure
- * agents — run as root; the workload's own access to it is a gate entry, not this list).
+ * server for root (every cloud's agents that read it — cloud-init, the SSM / guest / Azure agents —
+ * run as root) and the metadata filter's uid only; the workload reaches it through the filter.
  */
 export function vmSystemAllow(p: VmPlatformPaths): GuestAllow[] {
   assertPaths(p);
@@ -72,6 +72,8 @@ export function vmSystemAllow(p: VmPlatformPaths): GuestAllow[] {
     ...p.timeServers.map((address) => ({ proto: "udp" as const, port: NTP_PORT, address })),
     ...p.stores.map((e) => ({ proto: "tcp" as const, port: e.port, address: e.address })),
     { proto: "tcp", port: METADATA_PORT, address: METADATA_ADDRESS, uid: ROOT_UID },
+    // The metadata filter's own uid: its upstream connection (./nft.ts lets that uid reach nothing else).
+    { proto: "tcp", port: METADATA_PORT, address: METADATA_ADDRESS, uid: METADATA_FILTER_UID },
     ...p.rootAgents.map((e) => ({ proto: "tcp" as const, port: e.port, address: e.address, uid: ROOT_UID })),
   ]);
 }
@@ -82,7 +84,7 @@ export function vmSystemAllow(p: VmPlatformPaths): GuestAllow[] {
  */
 export function vmMetadataFilter(allow: MetadataAllow[]): MetadataFilterConfig {
   assertMetadataAllow("metadata allowlist (components/<cloud>/platform.ts)", allow);
-  return { listen: { address: "127.0.0.1", port: METADATA_FILTER_PORT }, upstream: { address: METADATA_ADDRESS, port: METADATA_PORT }, allow };
+  return { listen: { address: "127.0.0.1", port: METADATA_FILTER_PORT }, upstream: { address: METADATA_ADDRESS, port: METADATA_PORT }, allow, uid: METADATA_FILTER_UID };
 }
 
 export interface VmGuardParts {

@@ -4,7 +4,7 @@
 import type { MutationCase } from "../backend-descriptor";
 import type { GraphNode, ResourceGraph } from "../invariants/graph";
 import { oneNamed as one } from "../invariants/mutation-target";
-import { withGuardConfig, withoutGuardInstall } from "../guest/install";
+import { withGuardConfig, withoutGuardInstall, withoutMetadataFilter } from "../guest/install";
 
 
 const T = {
@@ -142,6 +142,16 @@ export const gcpMutations: readonly MutationCase[] = [
       m["startup-script"] = withGuardConfig(m["startup-script"], (c) => ({ ...c, rules: c.rules.filter((r) => r.on !== "pids-limit") }));
     },
     finding: { resource: /Instance::.*-workload$/, message: /the guard lacks the kill rule 'pids-limit'/ },
+  },
+  {
+    kind: "guard-no-metadata-filter",
+    stack: "gcp",
+    fails: "I9",
+    mutate: (g) => {
+      const m = workload(g).inputs.metadata;
+      m["startup-script"] = withGuardConfig(m["startup-script"], withoutMetadataFilter);
+    },
+    finding: { resource: /Instance::.*-workload$/, message: /the guard has no metadata filter/ },
   },
   {
     kind: "guard-not-installed",

@@ -6,9 +6,10 @@
 //   kill rules   components/guard/judge.ts: the same thresholds, record events and trip details
 //   counters     the local backend's nft counter names (DENIED_COUNTERS) in the guest's own table
 //                (./nft.ts), plus the namespace's no-route counters, read as the local guard reads them
-//   metadata     the workload reaches the metadata server only through ./metadata-filter.ts, run
-//                here (root): the cloud's allowlist passes, every other request is refused (403),
-//                recorded ("metadata-refused") and counted with the denied egress
+//   metadata     the workload reaches the metadata server only through ./metadata-filter.ts, a
+//                process of its own uid the guard supervises (./metadata-supervisor.ts): the cloud's
+//                allowlist passes, every other request is refused, recorded ("metadata-refused") and
+//                counted with the denied egress
 //   limits       the workload's cgroup (systemd's workload.service), components/host/cgroup.ts, v1 or v2
 //   record       components/record/chain-log.ts: the same hash-chained entries, each one also shipped
 //                to the record store (the cloud's retention-locked bucket) as it is written
@@ -28,7 +29,8 @@ import { DENIED_COUNTERS, readCounters, sumPackets } from "../local/nft";
 import { KillRuleJudge, LimitEvents, noRouteCount, Trip } from "../guard/judge";
 import type { GuestGuardConfig } from "./config";
 import { guestRuleset } from "./nft";
-import { MetadataFilter, MetadataRefusal, startMetadataFilter } from "./metadata-filter";
+import type { MetadataRefusal } from "./metadata-filter";
+import { MetadataFilterProcess } from "./metadata-supervisor";
 
 /** Refusals recorded one by one; past this only their count is kept (in the denied-egress total): a loop must not flood the record. */
 const METADATA_REFUSALS_RECORDED = 50;
@@ -69,7 +71,7 @@ export class GuestGuard {
   private ttlTimer: NodeJS.Timeout | undefined;
   private watcher: CanaryWatcher | undefined;
   private endpoint: CanaryEndpoint | undefined;
-  private metadataFilter: MetadataFilter | undefined;
+  private metadataFilter: MetadataFilterProcess | undefined;
   /** Requests the metadata filter refused: denied egress of the workload's, like a rejected connection. */
   private metadataRefused = 0;
   private lastNet = "";
@@ -164,7 +166,12 @@ export class GuestGuard {
     if (r.code !== 0) throw new Error(`the guest firewall (nft table inet ${c.nft.table}) was refused: ${r.stderr.trim()}`);
     // Before the workload starts (the unit is ready only after start()): its metadata connections are
     // already redirected here, and with no filter they would find nothing listening.
-    if (c.nft.metadata) this.metadataFilter = await startMetadataFilter(c.nft.metadata, (m) => this.metadataRefusal(m));
+    if (c.nft.metadata) {
+      const m = c.nft.metadata;
+      if (m.uid === undefined) throw new Error("nft.metadata.uid: missing — the metadata filter runs as its own non-root uid (METADATA_FILTER_UID), never in the guard's root process");
+      this.metadataFilter = new MetadataFilterProcess({ ...m, uid: m.uid }, { refused: (r) => this.metadataRefusal(r), note: (type, data) => this.note(type, data) });
+      await this.metadataFilter.start();
+    }
 
     const previous = this.loadState();
     let planted = previous?.planted ?? [];
@@ -283,6 +290,6 @@ export class GuestGuard {
     if (this.retry) clearTimeout(this.retry);
     this.watcher?.stop();
     void this.endpoint?.close();
-    void this.metadataFilter?.close();
+    this.metadataFilter?.stop();
   }
 }

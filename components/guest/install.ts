@@ -149,3 +149,13 @@ export function withoutGuardInstall(script: string): string {
   if (from < 0 || to < from) throw new Error("the script has no guard install");
   return [...lines.slice(0, from), ...lines.slice(to + 1)].join("\n");
 }
+
+/**
+ * A guard config without its metadata filter, the workload's uid given the metadata server as a gate
+ * entry instead (the shape before issue #8's filter): the conformance table's `guard-no-metadata-filter`.
+ */
+export function withoutMetadataFilter(c: GuestGuardConfig): GuestGuardConfig {
+  const m = c.nft.metadata;
+  const { metadata: _dropped, ...nft } = c.nft;
+  return { ...c, nft: { ...nft, gate: [...nft.gate, { upstream: "metadata", address: m?.upstream.address ?? "169.254.169.254", port: m?.upstream.port ?? 80 }] } };
+}

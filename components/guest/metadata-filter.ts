@@ -69,6 +69,11 @@ export interface MetadataFilterConfig {
   upstream: { address: string; port: number };
   /** What the workload may ask (the cloud's list: components/<cloud>/platform.ts). */
   allow: MetadataAllow[];
+  /**
+   * The uid the filter runs as (./metadata-supervisor.ts): the only uid besides root the guest table
+   * lets reach the metadata server. Never root, never the workload's.
+   */
+  uid?: number;
   /** Overrides of METADATA_FILTER_LIMITS (tests); absent: the defaults. */
   limits?: Partial<MetadataFilterLimits>;
 }
@@ -82,6 +87,13 @@ export interface MetadataRefusal {
   why: string;
   from: string;
 }
+
+/**
+ * The metadata filter's own uid inside the VM. No passwd entry is needed (setpriv takes the number);
+ * it lies in the range systemd leaves unallocated (60578–61183: systemd's UIDS-GIDS.md), beyond the
+ * images' regular (1000–60000) and system (< 1000) users, so nothing else on the image runs as it.
+ */
+export const METADATA_FILTER_UID = 60_900;
 
 /** Loopback port of the metadata filter inside the VM (beside the canary endpoint's 9911). */
 export const METADATA_FILTER_PORT = 9912;
@@ -248,10 +260,11 @@ export function startMetadataFilter(cfg: MetadataFilterConfig, refused: (r: Meta
 if (require.main === module || process.argv[1] === __filename) {
   const file = process.argv[2];
   if (!file) {
-    process.stderr.write("usage: node metadata-filter.js <config.json: a MetadataFilterConfig>\n");
+    process.stderr.write("usage: node metadata-filter.js <config.json: a MetadataFilterConfig, or - for stdin>\n");
     process.exit(2);
   }
-  const cfg = JSON.parse(fs.readFileSync(file, "utf8")) as MetadataFilterConfig;
+  // "-": the config on stdin (how the guard hands it over: its own config file is root-only).
+  const cfg = JSON.parse(fs.readFileSync(file === "-" ? 0 : file, "utf8")) as MetadataFilterConfig;
   startMetadataFilter(cfg, (r) => process.stdout.write(JSON.stringify({ refused: r }) + "\n")).then(
     (f) => process.stdout.write(JSON.stringify({ listening: `${cfg.listen.address}:${f.port}` }) + "\n"),
     (e) => {

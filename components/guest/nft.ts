@@ -33,6 +33,7 @@ function metadataRedirect(m: MetadataFilterConfig, workloadUid: number): string 
     if (!(Number.isInteger(port) && port > 0 && port < 65536)) throw new Error(`nft.metadata.${f}.port: ${JSON.stringify(port)} is not a TCP port`);
   assertGuestAddress("nft.metadata.upstream.address", m.upstream.address);
   assertMetadataAllow("nft.metadata.allow", m.allow);
+  if (m.uid !== undefined && !(Number.isInteger(m.uid) && m.uid > 0 && m.uid !== workloadUid)) throw new Error(`nft.metadata.uid: ${JSON.stringify(m.uid)} — the filter's own uid must be a non-root uid other than the workload's (${workloadUid})`);
   return `  chain metadata_redirect {
     type nat hook output priority -100; policy accept;
     meta skuid ${workloadUid} ip daddr ${m.upstream.address} tcp dport ${m.upstream.port} counter name "metadata_redirected" redirect to :${m.listen.port}
@@ -48,6 +49,19 @@ function metadataRedirect(m: MetadataFilterConfig, workloadUid: number): string 
  */
 function metadataAccept(m: MetadataFilterConfig | undefined): string[] {
   return m ? [`    ip daddr 127.0.0.1 tcp dport ${m.listen.port} ct status dnat accept`] : [];
+}
+
+/**
+ * The system chain's accepts. The metadata filter's uid gets its own rules first and then nothing:
+ * it parses the workload's requests, so were it taken over it must not reach the stores, the
+ * resolver or any other system endpoint — only the metadata server, as root does.
+ */
+function systemRules(nft: GuestGuardConfig["nft"]): string[] {
+  const rules = nft.system.map(systemRule);
+  const filterUid = nft.metadata?.uid;
+  if (filterUid === undefined) return rules;
+  const own = nft.system.map((a, i) => (a.uid === filterUid ? rules[i] : undefined)).filter((r): r is string => r !== undefined);
+  return [...own, `    meta skuid ${filterUid} counter name "system_denied" reject with icmpx type admin-prohibited`, ...rules.filter((r) => !own.includes(r))];
 }
 
 export function guestRuleset(nft: GuestGuardConfig["nft"], workloadUid: number): string {
@@ -68,7 +82,7 @@ ${gate.join("\n")}
     counter name "denied_other" reject with icmpx type admin-prohibited
   }
   chain system_out {
-${nft.system.map(systemRule).join("\n")}
+${systemRules(nft).join("\n")}
     counter name "system_denied" reject with icmpx type admin-prohibited
   }
   chain input {

@@ -5,6 +5,7 @@
 import type { GraphNode } from "./graph";
 import type { GuardFact } from "./types";
 import { GUARD_ARTIFACTS, GUARD_UNIT, readGuardInstall } from "../guest/install";
+import { METADATA_ADDRESS } from "../cloud/guard";
 
 export function vmGuardFact(machine: GraphNode, script: string, stored: (key: string) => boolean): GuardFact | undefined {
   const r = readGuardInstall(script);
@@ -19,5 +20,11 @@ export function vmGuardFact(machine: GraphNode, script: string, stored: (key: st
     expiresAt: expiresAt && !isNaN(expiresAt.getTime()) ? expiresAt : undefined,
     missing: r.missing,
     artifacts: Object.values(GUARD_ARTIFACTS).map((a) => ({ key: a.key, stored: stored(a.key) })),
+    metadata: {
+      filter: !!r.config?.nft?.metadata,
+      filterUid: r.config?.nft?.metadata?.uid,
+      // The workload's uid leaves the VM only through gate entries (components/guest/nft.ts): one naming the metadata server is a way around the filter.
+      direct: (r.config?.nft?.gate ?? []).filter((g) => g.address === METADATA_ADDRESS).map((g) => `gate entry '${g.upstream}' (${g.address}:${g.port})`),
+    },
   };
 }

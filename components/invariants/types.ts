@@ -248,6 +248,12 @@ export interface GuardFact {
   missing: string[];
   /** The artifacts it is installed from and whether the artifacts store holds each one. */
   artifacts: { key: string; stored: boolean }[];
+  /**
+   * In a VM: how its workload reaches the cloud's metadata server (which serves the boot script, and
+   * with it the guard's config). `filter`: the guard runs the metadata filter, as `filterUid`;
+   * `direct`: rules that let the workload's uid reach the server around it (gate entries naming it).
+   */
+  metadata?: { filter: boolean; filterUid?: number; direct: string[] };
 }
 
 /** The per-cloud adapter from a resource graph to the facts above. */

@@ -9,6 +9,8 @@ import { SpecError, type SpecIssue } from "../spec/issues";
 import { knownKeysIn, zodIssues } from "../spec/zod-issues";
 import { inRange, parseCidr } from "../spec/net";
 import type { SandboxSpec } from "../spec/schema";
+import { PINNED_IMAGE, PIN_FIX } from "../spec/image-ref";
+export { PINNED_IMAGE };
 
 export const CLUSTER_CONFIG_KEY = "airlock:kubernetes";
 
@@ -19,8 +21,12 @@ export type RuntimeName = keyof typeof ISOLATING_RUNTIMES | "runc";
 /** Cloud metadata services a pod must never reach (AWS/GCP/Azure/OpenStack, AWS ECS, Alibaba). */
 export const METADATA_CIDRS = ["169.254.169.254/32", "169.254.170.2/32", "100.100.100.200/32"];
 
-/** An image reference pinned by content: `<repository>@sha256:<64 hex>` (a tag may precede the digest). */
-export const PINNED_IMAGE = /^[a-z0-9][a-z0-9._\/:-]*@sha256:[0-9a-f]{64}$/;
+/**
+ * The gate's default image: Toxiproxy 2.12.0, pinned by the digest of its multi-arch image index on
+ * ghcr.io (sha256:9378ed52…, the one public projects pin for ghcr.io/shopify/toxiproxy:2.12.0; no
+ * registry is reachable from this host, so it was not pulled here). A mirror keeps the digest.
+ */
+export const DEFAULT_GATE_IMAGE = "ghcr.io/shopify/toxiproxy:2.12.0@sha256:9378ed52a28bc50edc1350f936f518f31fa95f0d15917d6eb40b8e376d1a214e";
 
 const cidr = z.string().refine((s) => parseCidr(s) !== undefined, { error: "not an IPv4 CIDR; write it like 10.96.0.0/12" });
 const labels = z.record(z.string(), z.string());
@@ -73,7 +79,14 @@ export const clusterProfileSchema = z.strictObject({
     .optional(),
   images: z
     .strictObject({
-      gate: z.string().min(1).default("ghcr.io/shopify/toxiproxy:2.12.0"),
+      /**
+       * The gate is the one process the workload talks to and holds every upstream's path: pinned by
+       * digest like every image Airlock deploys (spec/image-ref.ts), so a re-pushed tag cannot swap it.
+       */
+      gate: z
+        .string()
+        .regex(PINNED_IMAGE, { error: `the gate image is not pinned by digest, and a tag can be re-pushed with other code; ${PIN_FIX}` })
+        .default(DEFAULT_GATE_IMAGE),
       /**
        * The guard holds the only token in the sandbox and decides kills: pinned by digest
        * (<repository>@sha256:<digest>, printed by bin/build-guard-image.sh), never by a tag someone can re-push.
@@ -83,7 +96,7 @@ export const clusterProfileSchema = z.strictObject({
         .regex(PINNED_IMAGE, { error: "the guard image is not pinned by digest, and a tag can be re-pushed with other code; write <repository>@sha256:<64 hex> (bin/build-guard-image.sh prints the digest of the image it builds)" })
         .optional(),
     })
-    .default({ gate: "ghcr.io/shopify/toxiproxy:2.12.0" }),
+    .default({ gate: DEFAULT_GATE_IMAGE }),
   /**
    * Where the record goes: a retention-locked bucket of the cluster's cloud (s3://, gs://, azblob://),
    * and `endpoint`, the address range the guard reaches it at from the pod network (the bucket's

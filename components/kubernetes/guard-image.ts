@@ -10,7 +10,19 @@
 // binary and the same dist/ give the same digest. It prints `sha256:<manifest digest>`: the stack's
 // images.guard is `<repository>@sha256:<that>` (cluster.ts refuses a tag).
 //
+// What it was built from is stated in the image and checked, rather than pinned. Decided so because
+// pinning Node alone would not pin the image: Node links this host's glibc, libstdc++ and libgcc; an
+// official Node tarball cannot be downloaded here (no download site) and still links the host's
+// libraries; and Debian's archive drops superseded library versions, so pinned .debs would stop being
+// fetchable. So the image config's labels name every input — Node's version, and for Node and each
+// library its path, sha256 and Debian package — and the program closure's hash (BUILT_FROM_LABEL,
+// content only: no time, no commit, so the digest stays reproducible). `--verify <tar>` checks an
+// image's files against its labels (a layer that does not match what it says it was built from is
+// refused); `--check <image.tar>` rebuilds it here and, when the digest differs, names the inputs that do.
+//
 //   node bin/run-ts.js components/kubernetes/guard-image.ts <out.tar> [--keep-rootfs <dir>]
+//   node bin/run-ts.js components/kubernetes/guard-image.ts --verify <image.tar>
+//   node bin/run-ts.js components/kubernetes/guard-image.ts --check <image.tar>
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -48,14 +60,97 @@ function packageDir(file: string): string {
   return path.join(ROOT, ...parts.slice(0, i + (parts[i + 1].startsWith("@") ? 3 : 2)));
 }
 
+/** The config label holding BuiltFrom (JSON). */
+export const BUILT_FROM_LABEL = "dev.airlock.guard.built-from";
+
+/** One native input of the image: where it is in the image, its bytes' hash, where it came from. */
+export interface NativeInput {
+  path: string;
+  sha256: string;
+  /** The Debian package that owns the host file (`<name>:<arch> <version>`), when dpkg knows it. */
+  package?: string;
+}
+
+/** What an image was built from, as its labels state it. */
+export interface BuiltFrom {
+  /** `node --version` of the binary in the image. */
+  node: string;
+  /** Node first, then each library it links, at their image paths. */
+  native: NativeInput[];
+  /** sha256 over the sorted `<sha256>  <path>` lines of every file under IMAGE_APP_DIR. */
+  program: string;
+}
+
+/** The Debian package owning `file` on this host (`name:arch version`), or undefined. */
+function debianPackageOf(file: string): string | undefined {
+  const owner = spawnSync("dpkg", ["-S", file], { encoding: "utf8" });
+  const pkg = owner.status === 0 ? owner.stdout.split(":")[0] + (owner.stdout.match(/^[^:]+(:[a-z0-9]+):/)?.[1] ?? "") : undefined;
+  if (!pkg) return undefined;
+  const v = spawnSync("dpkg-query", ["-W", "-f=${Version}", pkg], { encoding: "utf8" });
+  return v.status === 0 && v.stdout ? `${pkg} ${v.stdout.trim()}` : pkg;
+}
+
 /** Node and what it links (ldd), at their own paths. */
-function nodeAndLibraries(): { from: string; to: string }[] {
-  const node = fs.realpathSync(process.execPath);
+function nodeAndLibraries(nodeBinary: string): { from: string; to: string; host: string }[] {
+  const node = fs.realpathSync(nodeBinary);
   const libs = execFileSync("ldd", [node], { encoding: "utf8" })
     .split("\n")
     .map((l) => /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(l)?.[1])
     .filter((x): x is string => !!x);
-  return [{ from: node, to: IMAGE_NODE }, ...libs.flatMap((l) => [{ from: fs.realpathSync(l), to: l }])];
+  return [{ from: node, to: IMAGE_NODE, host: nodeBinary }, ...libs.flatMap((l) => [{ from: fs.realpathSync(l), to: l, host: l }])];
+}
+
+/** Every file under `dir` (relative paths, sorted). */
+function filesUnder(dir: string, rel = ""): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const r = path.join(rel, e.name);
+    if (e.isDirectory()) out.push(...filesUnder(dir, r));
+    else out.push(r);
+  }
+  return out;
+}
+
+/** The program closure's hash from an image root (BuiltFrom.program). */
+export function programHash(rootfs: string): string {
+  const app = path.join(rootfs, IMAGE_APP_DIR);
+  return sha256Of(filesUnder(app).map((f) => `${sha256(path.join(app, f))}  ${f}\n`).join(""));
+}
+
+/**
+ * What is wrong between an image root and what its labels say it was built from: a native input
+ * missing or with other bytes, a program other than the one hashed, or a file that is neither (the
+ * labels must account for every file). Empty: the root is what the labels state.
+ */
+export function verifyRootfs(rootfs: string, built: BuiltFrom): string[] {
+  const problems: string[] = [];
+  const listed = new Set(built.native.map((n) => n.path.replace(/^\//, "")));
+  for (const n of built.native) {
+    const f = path.join(rootfs, n.path);
+    if (!fs.existsSync(f)) problems.push(`${n.path}: listed (${n.package ?? "no package"}) but not in the image`);
+    else if (sha256(f) !== n.sha256) problems.push(`${n.path}: sha256 ${sha256(f)}, the labels say ${n.sha256}${n.package ? ` (${n.package})` : ""}`);
+  }
+  const program = programHash(rootfs);
+  if (program !== built.program) problems.push(`${IMAGE_APP_DIR}: program hash ${program}, the labels say ${built.program}`);
+  const app = IMAGE_APP_DIR.replace(/^\//, "") + path.sep;
+  for (const f of filesUnder(rootfs)) if (!listed.has(f) && !f.startsWith(app)) problems.push(`/${f}: in the image but not among what it was built from`);
+  return problems;
+}
+
+/** The inputs in which two builds differ (for --check: why a rebuild here gives another digest). */
+export function differences(image: BuiltFrom, here: BuiltFrom): string[] {
+  const out: string[] = [];
+  if (image.node !== here.node) out.push(`Node ${image.node} in the image, ${here.node} here`);
+  const byPath = new Map(here.native.map((n) => [n.path, n]));
+  for (const n of image.native) {
+    const h = byPath.get(n.path);
+    if (!h) out.push(`${n.path} (${n.package ?? "no package"}) is in the image, not linked here`);
+    else if (h.sha256 !== n.sha256) out.push(`${n.path}: ${n.package ?? "?"} ${n.sha256.slice(0, 12)} in the image, ${h.package ?? "?"} ${h.sha256.slice(0, 12)} here`);
+    byPath.delete(n.path);
+  }
+  for (const h of byPath.values()) out.push(`${h.path} (${h.package ?? "no package"}) is linked here, not in the image`);
+  if (image.program !== here.program) out.push(`the guard program (dist/ closure) differs: ${image.program.slice(0, 12)} in the image, ${here.program.slice(0, 12)} here`);
+  return out;
 }
 
 function copy(from: string, toInRoot: string, rootfs: string) {
@@ -75,9 +170,11 @@ export interface BuiltImage {
   archive: string;
   layerBytes: number;
   files: number;
+  builtFrom: BuiltFrom;
 }
 
-export function buildGuardImage(out: string, opts: { keepRootfs?: string } = {}): BuiltImage {
+/** `nodeBinary`: the Node put in the image (default: the one running this build). */
+export function buildGuardImage(out: string, opts: { keepRootfs?: string; nodeBinary?: string } = {}): BuiltImage {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-guard-image-"));
   try {
     const rootfs = opts.keepRootfs ?? path.join(work, "rootfs");
@@ -90,7 +187,15 @@ export function buildGuardImage(out: string, opts: { keepRootfs?: string } = {})
       else copy(f, path.join(IMAGE_APP_DIR, path.relative(ROOT, f)), rootfs);
     }
     for (const p of packages) copy(p, path.join(IMAGE_APP_DIR, path.relative(ROOT, p)), rootfs);
-    for (const { from, to } of nodeAndLibraries()) copy(from, to, rootfs);
+    const nodeBinary = opts.nodeBinary ?? process.execPath;
+    const native: NativeInput[] = [];
+    for (const { from, to, host } of nodeAndLibraries(nodeBinary)) {
+      copy(from, to, rootfs);
+      const pkg = debianPackageOf(host) ?? (host === from ? undefined : debianPackageOf(from));
+      native.push({ path: to, sha256: sha256(from), ...(pkg ? { package: pkg } : {}) });
+    }
+    const nodeVersion = execFileSync(nodeBinary, ["--version"], { encoding: "utf8" }).trim();
+    const builtFrom: BuiltFrom = { node: nodeVersion, native, program: programHash(rootfs) };
     // The guard's uid (killswitch.ts runs it as the system uid) needs no passwd entry; /tmp for Node.
     fs.mkdirSync(path.join(rootfs, "tmp"), { recursive: true });
     fs.chmodSync(path.join(rootfs, "tmp"), 0o1777);
@@ -117,7 +222,14 @@ export function buildGuardImage(out: string, opts: { keepRootfs?: string } = {})
     const config = blob({
       architecture: os.arch() === "x64" ? "amd64" : os.arch(),
       os: "linux",
-      config: { Entrypoint: [IMAGE_NODE, entry], Cmd: ["guard", "--kubernetes", "--rules", "/etc/airlock/rules.json"], User: `${SYSTEM_UID}:${SYSTEM_UID}`, Env: ["NODE_ENV=production"], WorkingDir: IMAGE_APP_DIR },
+      config: {
+        Entrypoint: [IMAGE_NODE, entry],
+        Cmd: ["guard", "--kubernetes", "--rules", "/etc/airlock/rules.json"],
+        User: `${SYSTEM_UID}:${SYSTEM_UID}`,
+        Env: ["NODE_ENV=production"],
+        WorkingDir: IMAGE_APP_DIR,
+        Labels: { [BUILT_FROM_LABEL]: JSON.stringify(builtFrom), "dev.airlock.guard.node": nodeVersion },
+      },
       rootfs: { type: "layers", diff_ids: [`sha256:${diffId}`] },
       history: [{ created: "1970-01-01T00:00:00Z", created_by: "components/kubernetes/guard-image.ts" }],
     });
@@ -135,7 +247,29 @@ export function buildGuardImage(out: string, opts: { keepRootfs?: string } = {})
     fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
     deterministicTar(layout, path.resolve(out));
     const files = Number(execFileSync("sh", ["-c", `find "${rootfs}" -type f | wc -l`], { encoding: "utf8" }).trim());
-    return { digest: manifest.digest, archive: path.resolve(out), layerBytes, files };
+    return { digest: manifest.digest, archive: path.resolve(out), layerBytes, files, builtFrom };
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** An image archive's digest, what its labels say it was built from, and what of that its files contradict. */
+export function verifyGuardImage(archive: string): { digest: string; builtFrom?: BuiltFrom; problems: string[] } {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-guard-verify-"));
+  try {
+    execFileSync("tar", ["-xf", archive, "-C", work]);
+    const blob = (d: string) => path.join(work, "blobs", "sha256", d.replace(/^sha256:/, ""));
+    const index = JSON.parse(fs.readFileSync(path.join(work, "index.json"), "utf8"));
+    const digest: string = index.manifests[0].digest;
+    const manifest = JSON.parse(fs.readFileSync(blob(digest), "utf8"));
+    const config = JSON.parse(fs.readFileSync(blob(manifest.config.digest), "utf8"));
+    const label = config.config?.Labels?.[BUILT_FROM_LABEL];
+    if (!label) return { digest, problems: [`no ${BUILT_FROM_LABEL} label: the image does not say what it was built from`] };
+    const builtFrom = JSON.parse(label) as BuiltFrom;
+    const rootfs = path.join(work, "rootfs");
+    fs.mkdirSync(rootfs);
+    for (const l of manifest.layers) execFileSync("tar", ["-xzf", blob(l.digest), "-C", rootfs]);
+    return { digest, builtFrom, problems: verifyRootfs(rootfs, builtFrom) };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -144,8 +278,29 @@ export function buildGuardImage(out: string, opts: { keepRootfs?: string } = {})
 // Run directly (node) or through bin/run-ts.js (which makes itself the main module).
 if (require.main === module || process.argv[1] === __filename) {
   const [out, flag, keep] = process.argv.slice(2);
+  if (out === "--verify" && flag) {
+    const v = verifyGuardImage(flag);
+    process.stderr.write(v.problems.length ? `guard image ${v.digest}: its files contradict what it says it was built from:\n  ${v.problems.join("\n  ")}\n` : `guard image ${v.digest}: built from Node ${v.builtFrom!.node} and ${v.builtFrom!.native.length - 1} libraries, as its labels say\n`);
+    process.exit(v.problems.length ? 1 : 0);
+  }
+  if (out === "--check" && flag) {
+    // Does this host rebuild the image in the archive? If not, which input differs (its labels vs this build's).
+    const v = verifyGuardImage(flag);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-guard-check-"));
+    let same = false;
+    try {
+      const here = buildGuardImage(path.join(dir, "guard.tar"));
+      const diff = v.builtFrom ? differences(v.builtFrom, here.builtFrom) : ["the image states nothing to compare"];
+      same = here.digest === v.digest && !v.problems.length;
+      if (same) process.stderr.write(`guard image ${v.digest}: rebuilt here to the same digest\n`);
+      else process.stderr.write(`guard image ${v.digest}: rebuilt here to ${here.digest}\n  ${[...v.problems, ...diff].join("\n  ")}\n`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    process.exit(same ? 0 : 1);
+  }
   if (!out) {
-    process.stderr.write("usage: components/kubernetes/guard-image.ts <out.tar> [--keep-rootfs <dir>]\n");
+    process.stderr.write("usage: components/kubernetes/guard-image.ts <out.tar> [--keep-rootfs <dir>] | --verify <image.tar> | --check <image.tar>\n");
     process.exit(2);
   }
   const img = buildGuardImage(out, { keepRootfs: flag === "--keep-rootfs" ? keep : undefined });

@@ -8,6 +8,8 @@
 //   oom          a workload container terminated with reason OOMKilled (the kubelet's report);
 //   ttl          the sandbox's expiry passed (activeDeadlineSeconds ends the pod anyway; this is
 //                the second, independent clock);
+// and it sets the kubelet's clock to the absolute expiry: each workload pod's activeDeadlineSeconds is
+// lowered to the time left from that pod's start (deadlineAtExpiry);
 // and what it cannot (said in docs/kubernetes.md): `pids-limit` (the API reports no pids.max
 // events), `denied-egress` (no CNI exposes denials through the API), `canary` file reads (inside a
 // gVisor/Kata sandbox no other pod sees them). Those rules are recorded as unenforced at start, not
@@ -48,6 +50,23 @@ export const API_JUDGED_RULES: ReadonlySet<KillRule["on"]> = new Set<KillRule["o
 
 export type GuardEvent = { type: string; at: string } & Record<string, unknown>;
 
+/**
+ * The workload pod's deadline at the sandbox's absolute expiry: `activeDeadlineSeconds` counts from
+ * the pod's `status.startTime`, so the seconds from that start to the expiry (at least 1, the API's
+ * minimum: a pod started after the expiry ends at once). The rendered pod carries the TTL, a constant
+ * of the spec, so an `up` with the same spec changes no input (test/expiry-redeploy.test.ts); the
+ * guard lowers it on each pod it sees start — a pod replaced hours later gets what is left, not a
+ * fresh TTL. Undefined while the pod has not started, or when its deadline is already that low (the
+ * API server accepts only a decrease: validation of pod updates).
+ */
+export function deadlineAtExpiry(pod: any, expiresAt: number): number | undefined {
+  const started = Date.parse(pod?.status?.startTime ?? "");
+  if (!Number.isFinite(started)) return undefined;
+  const want = Math.max(1, Math.ceil((expiresAt - started) / 1000));
+  const now = Number(pod?.spec?.activeDeadlineSeconds);
+  return Number.isFinite(now) && now > 0 && now <= want ? undefined : want;
+}
+
 /** Containers of a pod status the kubelet reports OOM-killed (now or in their last run). */
 export function oomKills(pod: any): number {
   const statuses = [...(pod?.status?.initContainerStatuses ?? []), ...(pod?.status?.containerStatuses ?? [])];
@@ -65,8 +84,9 @@ export interface GuardRun {
 }
 
 /**
- * Watches the workload pod until it is gone, a rule trips (then deletes the pod), or `signal` aborts.
- * Returns the trip, if any. API errors other than "gone" are recorded and retried: a guard that
+ * Watches the workload pod until a rule trips (then deletes the pod) or `signal` aborts; a pod that
+ * is gone may come back (a replacing `up`) and is watched again. Each workload pod that starts gets
+ * its deadline lowered to the sandbox's expiry (deadlineAtExpiry). Returns the trip, if any. API errors other than "gone" are recorded and retried: a guard that
  * exits on a transient error would leave the workload unwatched.
  */
 export async function runGuard(run: GuardRun): Promise<Trip | undefined> {
@@ -81,20 +101,38 @@ export async function runGuard(run: GuardRun): Promise<Trip | undefined> {
   const unenforced = config.rules.filter((r) => !API_JUDGED_RULES.has(r.on)).map((r) => r.on);
   event("guard-armed", { rules: config.rules.map((r) => r.on), notEnforcedHere: unenforced, why: unenforced.length ? "the API server reports no such events for a pod (docs/kubernetes.md)" : undefined });
   const expiresAt = config.expiresAt ? Date.parse(config.expiresAt) : undefined;
+  // The pod (by uid) last seen gone or given its deadline: a replaced workload pod is a new uid.
+  let gone: string | undefined;
+  const deadlined = new Set<string>();
   while (!run.signal?.aborted) {
     let current: any;
     try {
       current = await client.get(pod);
     } catch (e) {
       if (e instanceof KubeApiError && e.status === 404) {
-        event("workload-gone", {});
-        return trip;
-      }
-      event("guard-error", { message: (e as Error).message });
+        // Not the end: an `up` that replaces the workload deletes it before it creates the new one,
+        // which this guard watches (and gives its deadline) as well.
+        if (gone !== "none") event("workload-gone", {});
+        gone = "none";
+      } else event("guard-error", { message: (e as Error).message });
     }
     if (current) {
+      gone = undefined;
       // No baseline: an OOM kill already reported when the guard arms is the workload's doing too.
       judge.limitEvents({ pidsMaxEvents: 0, oomKill: oomKills(current) });
+      const uid = current.metadata?.uid as string;
+      const seconds = expiresAt === undefined || deadlined.has(uid) ? undefined : deadlineAtExpiry(current, expiresAt);
+      if (seconds !== undefined) {
+        try {
+          // The uid in the patch is a precondition: a pod replaced since the read is refused (409), not lowered by the old one's start.
+          await client.request("PATCH", `/api/v1/namespaces/${encodeURIComponent(config.namespace)}/pods/${encodeURIComponent(config.workloadPod)}`, { metadata: { uid }, spec: { activeDeadlineSeconds: seconds } }, "application/merge-patch+json");
+          deadlined.add(uid);
+          event("deadline-set", { pod: config.workloadPod, uid, startTime: current.status.startTime, activeDeadlineSeconds: seconds, expiresAt: config.expiresAt, was: current.spec?.activeDeadlineSeconds });
+        } catch (e) {
+          // The TTL clock below still deletes the pod at the expiry; the kubelet's deadline is the TTL from its start.
+          event("deadline-failed", { pod: config.workloadPod, uid, message: (e as Error).message });
+        }
+      } else if (uid && expiresAt !== undefined && current.status?.startTime) deadlined.add(uid);
     }
     if (!trip && expiresAt !== undefined && now().getTime() >= expiresAt) judge.ttlExpired(config.ttl ?? "?", config.expiresAt!);
     if (trip) {
@@ -117,8 +155,11 @@ export async function runGuard(run: GuardRun): Promise<Trip | undefined> {
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+    // The listener goes when the timer fires: a guard polls for the sandbox's whole life, and one
+    // listener left per poll would pile up on the signal.
+    const onAbort = () => (clearTimeout(t), resolve());
+    const t = setTimeout(() => (signal?.removeEventListener("abort", onAbort), resolve()), ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
 

@@ -175,5 +175,6 @@ export const kubernetesNotApplicable: Readonly<Partial<Record<MutationKind, stri
   "workload-in-gate-subnet": "no subnets per pod: namespace and pod selectors place the workload (workload-in-gate-group)",
   "workload-on-gate-routing": "no route tables per pod: namespace and pod selectors place the workload (workload-in-gate-group)",
   "ssh-keys": "no SSH on a pod; the service-account API token is its counterpart (api-token)",
+  "guard-no-metadata-filter": "no in-guest guard and no metadata filter: the pod's egress is the namespace's default-deny NetworkPolicies, which give the workload no path to a node's metadata server (missing-default-deny)",
   "unlocked-artifacts": "no artifacts store: the guard is an image pinned by digest and the canaries an immutable Secret (facts.ts artifactStores)",
 };

@@ -28,7 +28,7 @@ export function targets(ctx: RenderContext): Manifest[] {
           containers: [
             {
               name: "target",
-              image: t.image ?? "docker.io/library/nginx:1.27",
+              image: t.image!, // present and pinned by digest (rules.ts)
               ...(t.command ? { command: t.command } : {}),
               env: Object.entries(t.env).map(([name, value]) => ({ name, value })),
               ports: [{ containerPort: t.port, protocol: "TCP" }],

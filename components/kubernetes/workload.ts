@@ -42,7 +42,8 @@ export function workload(ctx: RenderContext): Manifest {
       containers: [
         {
           name: "workload",
-          image: w.image ?? "docker.io/library/python:3.12-slim",
+          // Present and pinned by digest: rules.ts refuses a spec without it.
+          image: w.image!,
           command: ctx.override?.command ?? w.command,
           env: Object.entries(env).map(([name, value]) => ({ name, value })),
           securityContext: containerSecurity(WORKLOAD_UID),

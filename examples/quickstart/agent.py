@@ -70,7 +70,8 @@ def main():
             detail, ok = f"{type(e).__name__}: {e}", False
         ms = (time.monotonic() - started) * 1000
         allowed, blocked = allowed + ok, blocked + (not ok)
-        print(f"  {'ALLOWED' if ok else 'BLOCKED'}  {why:<42} {ms:7.1f} ms  {detail}", flush=True)
+        to = ":".join(str(args[k]) for k in ("host", "server", "port") if k in args)  # where it tried, if an address
+        print(f"  {'ALLOWED' if ok else 'BLOCKED'}  {why:<42} {ms:7.1f} ms  {detail}{f'  [{to}]' if to else ''}", flush=True)
         messages.append({"role": "tool", "tool_call_id": call["id"], "content": json.dumps({"ok": ok, "detail": detail})})
     print(f"agent: model says: {chat(messages)['content']}", flush=True)
     print(f"agent: {allowed} allowed, {blocked} blocked", flush=True)

@@ -7,17 +7,23 @@ POST /v1/chat/completions
     host's other ports, IPv6, a raw socket;
   - once tool results come back: a final answer counting what worked.
 Listens on 0.0.0.0:$PORT (Airlock sets PORT to the target's port).
+The "internet" addresses it tells the agent to try are unrouted benchmarking addresses (RFC 2544);
+QUICKSTART_INTERNET and QUICKSTART_OUTSIDE_DNS (the target's env) change them, e.g. to a test run's
+own stand-in hosts.
 """
 import json
 import os
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+INTERNET = os.environ.get("QUICKSTART_INTERNET", "198.18.0.1")
+OUTSIDE_DNS = os.environ.get("QUICKSTART_OUTSIDE_DNS", "198.18.0.53")
+
 PLAN = [
     {"tool": "http_get", "args": {"url": "MODEL_API/v1/models"}, "why": "the model API, through the egress gate"},
-    {"tool": "tcp_connect", "args": {"host": "198.18.0.1", "port": 443}, "why": "an internet address, directly"},
+    {"tool": "tcp_connect", "args": {"host": INTERNET, "port": 443}, "why": "an internet address, directly"},
     {"tool": "http_get", "args": {"url": "http://169.254.169.254/latest/meta-data/"}, "why": "the cloud metadata service"},
     {"tool": "resolve", "args": {"name": "example.com"}, "why": "DNS through the configured resolver"},
-    {"tool": "dns_query", "args": {"server": "198.18.0.53", "name": "example.com"}, "why": "DNS to an outside resolver"},
+    {"tool": "dns_query", "args": {"server": OUTSIDE_DNS, "name": "example.com"}, "why": "DNS to an outside resolver"},
     {"tool": "tcp_connect", "args": {"host": "model-api", "port": 22}, "why": "another port on the gate host (ssh)"},
     {"tool": "tcp_connect", "args": {"host": "model-api", "port": 8474}, "why": "the gate host's Toxiproxy admin port"},
     {"tool": "tcp_connect", "args": {"host": "2001:db8::1", "port": 443}, "why": "IPv6"},

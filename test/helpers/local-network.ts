@@ -1,21 +1,41 @@
 // Network fixtures for the isolation tests. Every address traffic is ever sent to is one these
 // fixtures create, in network namespaces of their own:
-//   - a stand-in "internet" host: 198.18.0.10 (TCP 443, UDP echo 9999, ICMP), a DNS responder on
-//     198.18.0.53, and 2001:2::10 (TCP 443) — the benchmarking ranges (RFC 2544 / RFC 5180), routed
-//     from the host's main table into the fixture namespace;
+//   - a stand-in "internet" host: 198.18.<b>.10 (TCP 443, UDP echo 9999, ICMP), a DNS responder on
+//     198.18.<b>.53, the quickstart agent's "internet address" 198.18.<b>.1, and 2001:2:<b>::10 (TCP
+//     443) — the benchmarking ranges (RFC 2544 / RFC 5180), routed from the host's main table into the
+//     fixture namespace. <b> is this run's block, from the run tag (3-254: 198.18.0-2 are other tests'
+//     fixed addresses, the Inspect suite's stand-ins are in 198.19.0.0/17), so two runs at once never
+//     share a route; start() refuses a block another run holds;
 //   - a stand-in metadata server at 169.254.169.254:80, reachable from the host only for packets
 //     carrying the test's fwmark (policy routing), so that the host's own metadata traffic — if it
 //     has any — is never diverted;
 //   - listeners on the host itself (the "host's other services").
 // The same probe (a small Python program) runs on the host (positive control) and in the sandbox.
 import { spawn, ChildProcess } from "child_process";
+import { createHash } from "crypto";
 import * as net from "net";
 import * as dgram from "dgram";
 import { run } from "../../components/host/exec";
 import { execCapture } from "./local-sandbox";
 import { RUN_TAG } from "./run-scope";
 
-export const INTERNET = { v4: "198.18.0.10", dns: "198.18.0.53", v6: "2001:2::10", tcpPort: 443, udpPort: 9999, answer: "198.18.0.99", quickstart: "198.18.0.1" };
+/** This run's /24 of the stand-in internet (see the header). */
+const BLOCK = 3 + (parseInt(createHash("sha256").update(RUN_TAG).digest("hex").slice(0, 8), 16) % 252);
+const V4 = `198.18.${BLOCK}`;
+const V6 = `2001:2:${BLOCK.toString(16)}`;
+export const INTERNET = {
+  v4: `${V4}.10`,
+  dns: `${V4}.53`,
+  v6: `${V6}::10`,
+  tcpPort: 443,
+  udpPort: 9999,
+  answer: "198.18.0.99",
+  quickstart: `${V4}.1`,
+  /** The host's end of the link to the stand-in (an address of the host on another network). */
+  hostLink: `${V4}.253`,
+  block: `${V4}.0/24`,
+  block6: `${V6}::/64`,
+};
 export const METADATA = { v4: "169.254.169.254", port: 80 };
 export const TEST_FWMARK = 0x1717;
 const TEST_TABLE = "1717";
@@ -209,17 +229,20 @@ export class TestNetwork {
   private readonly tag = RUN_TAG;
 
   async start(): Promise<void> {
-    // The stand-in internet: 198.18.255.0/30 link, 198.18.0.10 and .53 on its side; 2001:2:ffff::/64
-    // link, 2001:2::10 behind it.
-    const inet = await this.fixtureNetns("inet", "i", { hostAddr: "198.18.255.1/30", innerAddr: "198.18.255.2/30", hostAddr6: "2001:2:ffff::1/64", innerAddr6: "2001:2:ffff::2/64" });
+    // The stand-in internet: this run's block, its .252/30 the link (.253 the host's end), .10, .53
+    // and .1 on the stand-in's side; 2001:2:ffff:<b>::/64 link, 2001:2:<b>::10 behind it.
+    const held = (await run("ip", ["-4", "route", "show", "root", INTERNET.block])).stdout.trim() + (await run("ip", ["-4", "-o", "addr", "show", "to", INTERNET.block])).stdout.trim();
+    if (held) throw new Error(`${INTERNET.block} (this run's stand-in internet, from run tag ${RUN_TAG}) is in use on this host — another run's stand-in? Run with another AIRLOCK_TEST_RUN tag:\n${held}`);
+    const link6 = `2001:2:ffff:${BLOCK.toString(16)}`;
+    const inet = await this.fixtureNetns("inet", "i", { hostAddr: `${INTERNET.hostLink}/30`, innerAddr: `${V4}.254/30`, hostAddr6: `${link6}::1/64`, innerAddr6: `${link6}::2/64` });
     await ip("-n", inet.netns, "addr", "add", `${INTERNET.v4}/32`, "dev", "eth0");
     await ip("-n", inet.netns, "addr", "add", `${INTERNET.quickstart}/32`, "dev", "eth0"); // the quickstart agent's "internet address"
     await ip("-n", inet.netns, "addr", "add", `${INTERNET.dns}/32`, "dev", "eth0");
     await ip("-n", inet.netns, "addr", "add", `${INTERNET.v6}/128`, "dev", "eth0", "nodad");
-    await ip("-n", inet.netns, "route", "add", "default", "via", "198.18.255.1");
-    await ip("-n", inet.netns, "-6", "route", "add", "default", "via", "2001:2:ffff::1");
-    await ip("route", "add", "198.18.0.0/24", "via", "198.18.255.2");
-    await ip("-6", "route", "add", "2001:2::/64", "via", "2001:2:ffff::2");
+    await ip("-n", inet.netns, "route", "add", "default", "via", INTERNET.hostLink);
+    await ip("-n", inet.netns, "-6", "route", "add", "default", "via", `${link6}::1`);
+    await ip("route", "add", INTERNET.block, "via", `${V4}.254`);
+    await ip("-6", "route", "add", INTERNET.block6, "via", `${link6}::2`);
     inet.server = await startServers(inet.netns, [
       { proto: "tcp", host: INTERNET.v4, port: INTERNET.tcpPort, reply: "hello from the stand-in internet\n" },
       { proto: "tcp", host: INTERNET.quickstart, port: INTERNET.tcpPort, reply: "hello from the stand-in internet\n" },

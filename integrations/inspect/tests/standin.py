@@ -10,6 +10,7 @@ stand-ins) never share a route: a /29 block in 198.19.0.0/17 chosen from the run
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import socket
 import subprocess
@@ -58,7 +59,7 @@ def block_in_use(block: ipaddress.IPv4Network) -> bool:
 
 def choose_block(seed: str) -> ipaddress.IPv4Network:
     """The seed's block (from the run tag), or the next one no other run holds."""
-    first = int(seed, 16) % BLOCKS
+    first = int(hashlib.sha256(seed.encode()).hexdigest()[:8], 16) % BLOCKS
     for i in range(BLOCKS):
         block = ipaddress.ip_network(f"{POOL.network_address + ((first + i) % BLOCKS) * 8}/29")
         if not block_in_use(block):

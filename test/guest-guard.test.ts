@@ -25,6 +25,7 @@ import { AWS_METADATA_ALLOW } from "../components/aws/platform";
 import { METADATA_FILTER_UID } from "../components/guest/metadata-filter";
 import { skipBecause, waitFor, sleep } from "./helpers/common";
 import { RUN_TAG } from "./helpers/run-scope";
+import { METADATA_STAND_IN } from "./helpers/guest-netns";
 
 const GUEST_NS = `airlock-tf-guest-${RUN_TAG}`;
 const CLOUD_NS = `airlock-tf-vpc-${RUN_TAG}`;
@@ -39,21 +40,6 @@ const PY = "/usr/bin/python3";
 /** A uid with no passwd entry: the workload user, as the guard's config names it. */
 const WORKLOAD_UID = 61_337;
 
-/** The stand-in metadata server (in the VPC stand-in, at 169.254.169.254:80): every path answers 200; prints "saw <method> <path>" per request. */
-const METADATA_STAND_IN = String.raw`
-import http.server, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def answer(self):
-        body = ("served " + self.path).encode()
-        print("saw " + self.command + " " + self.path, flush=True)
-        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
-    do_GET = answer
-    do_PUT = answer
-    def log_message(self, *a): pass
-s = http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), H)
-print("up", flush=True)
-s.serve_forever()
-`;
 
 /** n HTTP requests (method, target) to the metadata address, each on its own connection; one line per request: its status or errno name. */
 const METADATA_CALLS = String.raw`

@@ -21,7 +21,7 @@ import { gcpPlatformPaths, GCP_METADATA_ALLOW } from "../components/gcp/platform
 import { azurePlatformPaths, AZURE_METADATA_ALLOW } from "../components/azure/platform";
 import type { MetadataAllow } from "../components/guest/metadata-filter";
 import { skipBecause } from "./helpers/common";
-import { asUid, GuestCloudPair, PY, sh } from "./helpers/guest-netns";
+import { asUid, GuestCloudPair, METADATA_STAND_IN, PY, sh } from "./helpers/guest-netns";
 import { METADATA_FILTER_UID } from "../components/guest/metadata-filter";
 
 const REPO = path.join(__dirname, "..");
@@ -53,21 +53,6 @@ const CLOUDS: Cloud[] = [
 
 const RESOLVERS = [...new Set(CLOUDS.map((c) => c.platform.resolvers[0]))];
 
-/** The stand-in metadata server: every path answers 200 "served <path>"; each request is logged as a line. */
-const STAND_IN = String.raw`
-import http.server, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def answer(self):
-        body = ("served " + self.path).encode()
-        print("saw " + self.command + " " + self.path, flush=True)
-        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
-    do_GET = answer
-    do_PUT = answer
-    def log_message(self, *a): pass
-s = http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), H)
-print("up", flush=True)
-s.serve_forever()
-`;
 
 /** One HTTP request from the guest namespace: "<status> <body>" or the error's errno name. */
 const GET = String.raw`
@@ -97,7 +82,7 @@ describe("metadata filter (components/guest/metadata-filter.ts) in a real kernel
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "airlock-mdfilter-"));
     fs.chmodSync(dir, 0o755); // the filter's uid reads its config here
     pair.create([METADATA_ADDRESS, GATE.address, ...RESOLVERS]);
-    await pair.start("cloud", [PY, "-c", STAND_IN, METADATA_ADDRESS, String(METADATA_PORT)], (l) => l.startsWith("saw ") && saw.push(l.slice(4)));
+    await pair.start("cloud", [PY, "-c", METADATA_STAND_IN, METADATA_ADDRESS, String(METADATA_PORT)], (l) => l.startsWith("saw ") && saw.push(l.slice(4)));
     await pair.listener(METADATA_ADDRESS, METADATA_SIDE_PORT);
     for (const r of RESOLVERS) await pair.listener(r, DNS_PORT);
   });

@@ -14,6 +14,7 @@ import * as path from "path";
 import { UndoJournal } from "../components/host/journal";
 import { HOST_LEASES_DIR, leaseUid, listLeases, setHostLeasesRootForTests } from "../components/local/leases";
 import { stateDir } from "../components/host/state";
+import { skipBecause } from "./helpers/common";
 
 describe("uid leases across state directories", function () {
   const saved = process.env.AIRLOCK_STATE_DIR;
@@ -22,7 +23,7 @@ describe("uid leases across state directories", function () {
   const owner = `uidlease-${process.pid}-${Date.now().toString(36)}`;
 
   before(function () {
-    if (process.getuid?.() !== 0) this.skip(); // named: the host-wide pool under /run/airlock is root's
+    if (process.getuid?.() !== 0) skipBecause(this, "needs root: the host-wide uid lease pool under /run/airlock is root's");
   });
 
   function useState(dir: string) {

@@ -27,6 +27,22 @@ except OSError as e: print(errno.errorcode.get(e.errno, str(e)))
 /** The argv prefix running a command as `uid` (nothing for root). */
 export const asUid = (uid: number) => (uid === 0 ? [] : ["setpriv", "--reuid", String(uid), "--regid", String(uid), "--clear-groups", "--"]);
 
+/** A stand-in metadata server: every path answers 200 "served <path>"; each request is logged as a line "saw <method> <path>". */
+export const METADATA_STAND_IN = String.raw`
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def answer(self):
+        body = ("served " + self.path).encode()
+        print("saw " + self.command + " " + self.path, flush=True)
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    do_GET = answer
+    do_PUT = answer
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), H)
+print("up", flush=True)
+s.serve_forever()
+`;
+
 export class GuestCloudPair {
   readonly guestNs: string;
   readonly cloudNs: string;
